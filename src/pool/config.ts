@@ -1,0 +1,261 @@
+/**
+ * The pool's configuration: the note's environment variables (same names, same units), the
+ * options object that mirrors them in milliseconds, one table of defaults, and one resolve step
+ * that validates everything once and returns a frozen object. Precedence: options > env > defaults.
+ */
+import { registerSecret } from '../redact.ts';
+import * as v from '../validate.ts';
+
+export interface WeaviateTarget {
+  /** Weaviate host for REST (and gRPC unless `grpcHost` is set). Env `WEAVIATE_HOST`. @default 'localhost' */
+  host: string;
+  /** REST port. Env `WEAVIATE_PORT`. @default 8080 */
+  httpPort: number;
+  /** gRPC host. Env `WEAVIATE_GRPC_HOST`. @default same as host */
+  grpcHost: string;
+  /** gRPC port. Env `WEAVIATE_GRPC_PORT`. @default 50051 */
+  grpcPort: number;
+  /** TLS for REST and gRPC. Env `WEAVIATE_SECURE`. @default false */
+  secure: boolean;
+  /** API key sent as a bearer token. Env `WEAVIATE_API_KEY`. Never logged. @default undefined */
+  apiKey: string | undefined;
+  /** Extra headers for every request (e.g. vectorizer keys). Values are treated as secrets. @default {} */
+  headers: Readonly<Record<string, string>>;
+}
+
+export type FallbackMode = 'none' | 'single-connection';
+
+export interface PoolConfig {
+  /** Pool on, or one plain connection (legacy mode). Env `VECTOR_STORE_USE_POOL`. @default true */
+  enabled: boolean;
+  /** Connections opened at start and kept open. Env `VECTOR_STORE_MIN_CONNECTIONS`. @default 2 */
+  minConnections: number;
+  /** Upper bound of open connections. Env `VECTOR_STORE_MAX_CONNECTIONS`. @default 10 */
+  maxConnections: number;
+  /** Age after which a connection is recycled. Env `VECTOR_STORE_CONNECTION_LIFETIME` (seconds). @default 3_600_000 */
+  connectionLifetimeMs: number;
+  /** Each connection's lifetime is shortened by a random fraction up to this, so they do not all expire together. @default 0.1 */
+  lifetimeJitter: number;
+  /** Time between health checks of idle connections. Env `VECTOR_STORE_HEALTH_CHECK_INTERVAL` (seconds). @default 60_000 */
+  healthCheckIntervalMs: number;
+  /** Bound of one health check. Env `VECTOR_STORE_HEALTH_CHECK_TIMEOUT` (seconds). @default 5_000 */
+  healthCheckTimeoutMs: number;
+  /** Default bound of `acquire()`. Env `VECTOR_STORE_ACQUIRE_TIMEOUT` (seconds). @default 30_000 */
+  acquireTimeoutMs: number;
+  /** Bound of opening one connection, and of the warm-up at start. Env `VECTOR_STORE_CONNECT_TIMEOUT` (seconds). @default 10_000 */
+  connectTimeoutMs: number;
+  /** Warn (with the acquiring stack) about a lease held longer than this; 0 turns it off. Env `VECTOR_STORE_LEAK_DETECTION_THRESHOLD` (seconds). @default 60_000 */
+  leakDetectionThresholdMs: number;
+  /** First delay before re-creating a connection after a failure. @default 50 */
+  reconnectBaseMs: number;
+  /** Cap of the (exponential, fully jittered) re-create delay. @default 1_000 */
+  reconnectMaxMs: number;
+  /** Callers allowed to wait for a connection at once; more get WaitQueueFullError. @default 10_000 */
+  maxWaiters: number;
+  /** On an acquire time-out, `'single-connection'` serves the caller from one extra plain connection (opt-in, counted in stats). Env `VECTOR_STORE_FALLBACK`. @default 'none' */
+  fallback: FallbackMode;
+  /** Sockets the pool's REST traffic may open to Weaviate (schema, meta, single-object CRUD). Env `VECTOR_STORE_REST_MAX_SOCKETS`. @default 2 */
+  restMaxSockets: number;
+  /** gRPC keepalive ping interval (detects sockets that died silently behind load balancers). @default 30_000 */
+  keepaliveTimeMs: number;
+  /** How long a keepalive ping may stay unanswered before the socket is declared dead. @default 10_000 */
+  keepaliveTimeoutMs: number;
+  /** The weaviate-client's own per-query time-out (its default is 30 s). @default 30_000 */
+  queryTimeoutMs: number;
+  weaviate: Readonly<WeaviateTarget>;
+}
+
+export type PoolOptions = Partial<Omit<PoolConfig, 'weaviate'>> & { weaviate?: Partial<WeaviateTarget> };
+
+export const POOL_DEFAULTS: Readonly<Omit<PoolConfig, 'weaviate'>> = Object.freeze({
+  enabled: true,
+  minConnections: 2,
+  maxConnections: 10,
+  connectionLifetimeMs: 3_600_000,
+  lifetimeJitter: 0.1,
+  healthCheckIntervalMs: 60_000,
+  healthCheckTimeoutMs: 5_000,
+  acquireTimeoutMs: 30_000,
+  connectTimeoutMs: 10_000,
+  leakDetectionThresholdMs: 60_000,
+  reconnectBaseMs: 50,
+  reconnectMaxMs: 1_000,
+  maxWaiters: 10_000,
+  fallback: 'none',
+  restMaxSockets: 2,
+  keepaliveTimeMs: 30_000,
+  keepaliveTimeoutMs: 10_000,
+  queryTimeoutMs: 30_000,
+});
+
+export const TARGET_DEFAULTS: Readonly<Omit<WeaviateTarget, 'grpcHost'>> = Object.freeze({
+  host: 'localhost',
+  httpPort: 8080,
+  grpcPort: 50051,
+  secure: false,
+  apiKey: undefined,
+  headers: {},
+});
+
+/** The environment variables the pool reads, and the option each one sets. Seconds in env, ms in options. */
+export const POOL_ENV = Object.freeze({
+  VECTOR_STORE_USE_POOL: 'enabled',
+  VECTOR_STORE_MIN_CONNECTIONS: 'minConnections',
+  VECTOR_STORE_MAX_CONNECTIONS: 'maxConnections',
+  VECTOR_STORE_CONNECTION_LIFETIME: 'connectionLifetimeMs',
+  VECTOR_STORE_HEALTH_CHECK_INTERVAL: 'healthCheckIntervalMs',
+  VECTOR_STORE_HEALTH_CHECK_TIMEOUT: 'healthCheckTimeoutMs',
+  VECTOR_STORE_ACQUIRE_TIMEOUT: 'acquireTimeoutMs',
+  VECTOR_STORE_CONNECT_TIMEOUT: 'connectTimeoutMs',
+  VECTOR_STORE_LEAK_DETECTION_THRESHOLD: 'leakDetectionThresholdMs',
+  VECTOR_STORE_FALLBACK: 'fallback',
+  VECTOR_STORE_REST_MAX_SOCKETS: 'restMaxSockets',
+} as const);
+
+export const TARGET_ENV = Object.freeze({
+  WEAVIATE_HOST: 'host',
+  WEAVIATE_PORT: 'httpPort',
+  WEAVIATE_GRPC_HOST: 'grpcHost',
+  WEAVIATE_GRPC_PORT: 'grpcPort',
+  WEAVIATE_SECURE: 'secure',
+  WEAVIATE_API_KEY: 'apiKey',
+} as const);
+
+/** The longest delay a Node timer takes. */
+export const MAX_TIMER_MS = 2_147_483_647;
+
+const SECONDS_IN_ENV = new Set([
+  'connectionLifetimeMs',
+  'healthCheckIntervalMs',
+  'healthCheckTimeoutMs',
+  'acquireTimeoutMs',
+  'connectTimeoutMs',
+  'leakDetectionThresholdMs',
+]);
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+/** Read one field: the option if given, else the env variable if set (non-empty), else the default. */
+function pick(
+  options: Record<string, unknown>,
+  optionPrefix: string,
+  key: string,
+  env: Env,
+  envName: string | undefined,
+): { value: unknown; source: v.Source } | undefined {
+  if (options[key] !== undefined) return { value: options[key], source: { name: `${optionPrefix}${key}`, kind: 'option' } };
+  if (envName !== undefined) {
+    const raw = env[envName];
+    if (raw !== undefined && raw !== '') return { value: raw, source: { name: envName, kind: 'env' } };
+  }
+  return undefined;
+}
+
+function envNameOf(table: Readonly<Record<string, string>>, key: string): string | undefined {
+  return Object.entries(table).find(([, k]) => k === key)?.[0];
+}
+
+export function resolveTarget(options: Partial<WeaviateTarget> = {}, env: Env = process.env, prefix = 'weaviate.'): WeaviateTarget {
+  v.knownKeys({ name: prefix.replace(/\.$/, ''), kind: 'option' }, options, [
+    'host', 'httpPort', 'grpcHost', 'grpcPort', 'secure', 'apiKey', 'headers',
+  ]);
+  const get = (key: keyof WeaviateTarget) => pick(options, prefix, key, env, envNameOf(TARGET_ENV, key));
+  const host = get('host');
+  const httpPort = get('httpPort');
+  const grpcHost = get('grpcHost');
+  const grpcPort = get('grpcPort');
+  const secure = get('secure');
+  const apiKey = get('apiKey');
+  const resolvedHost = host ? v.string(host.source, host.value) : TARGET_DEFAULTS.host;
+  const target: WeaviateTarget = {
+    host: resolvedHost,
+    httpPort: httpPort ? v.port(httpPort.source, httpPort.value) : TARGET_DEFAULTS.httpPort,
+    grpcHost: grpcHost ? v.string(grpcHost.source, grpcHost.value) : resolvedHost,
+    grpcPort: grpcPort ? v.port(grpcPort.source, grpcPort.value) : TARGET_DEFAULTS.grpcPort,
+    secure: secure ? v.boolean(secure.source, secure.value) : TARGET_DEFAULTS.secure,
+    apiKey: apiKey ? v.string(apiKey.source, apiKey.value) : undefined,
+    headers: {},
+  };
+  if (options.headers !== undefined) {
+    const headers = v.plainObject({ name: `${prefix}headers`, kind: 'option' }, options.headers);
+    const out: Record<string, string> = {};
+    for (const [k, value] of Object.entries(headers)) {
+      out[k] = v.string({ name: `${prefix}headers.${k}`, kind: 'option' }, value, { nonEmpty: false });
+      registerSecret(out[k]);
+    }
+    target.headers = Object.freeze(out);
+  }
+  registerSecret(target.apiKey);
+  return Object.freeze(target);
+}
+
+export function resolvePoolConfig(options: PoolOptions = {}, env: Env = process.env): Readonly<PoolConfig> {
+  v.plainObject({ name: 'pool options', kind: 'option' }, options);
+  const { weaviate, ...rest } = options;
+  v.knownKeys({ name: '', kind: 'option' }, rest, Object.keys(POOL_DEFAULTS));
+  const field = (key: keyof typeof POOL_DEFAULTS) => pick(rest, '', key, env, envNameOf(POOL_ENV, key));
+  const ms = (key: keyof typeof POOL_DEFAULTS, min: number, exclusiveMin: boolean): number => {
+    const f = field(key);
+    if (!f) return POOL_DEFAULTS[key] as number;
+    const seconds = f.source.kind === 'env' && SECONDS_IN_ENV.has(key);
+    // Node timers overflow above 2^31-1 ms (~24.8 days) and would fire at once.
+    const max = seconds ? MAX_TIMER_MS / 1000 : MAX_TIMER_MS;
+    const n = v.number(f.source, f.value, { min, max, exclusiveMin, unit: seconds ? 'seconds' : 'ms' });
+    return Math.round(seconds ? n * 1000 : n);
+  };
+  const int = (key: keyof typeof POOL_DEFAULTS, min: number, max?: number): number => {
+    const f = field(key);
+    return f ? v.integer(f.source, f.value, min, max) : (POOL_DEFAULTS[key] as number);
+  };
+  const enabledField = field('enabled');
+  const fallbackField = field('fallback');
+  const jitterField = field('lifetimeJitter');
+
+  const config: PoolConfig = {
+    enabled: enabledField ? v.boolean(enabledField.source, enabledField.value) : POOL_DEFAULTS.enabled,
+    minConnections: int('minConnections', 0, 1000),
+    maxConnections: int('maxConnections', 1, 1000),
+    connectionLifetimeMs: ms('connectionLifetimeMs', 0, true),
+    lifetimeJitter: jitterField
+      ? v.number(jitterField.source, jitterField.value, { min: 0, max: 0.5 })
+      : POOL_DEFAULTS.lifetimeJitter,
+    healthCheckIntervalMs: ms('healthCheckIntervalMs', 0, true),
+    healthCheckTimeoutMs: ms('healthCheckTimeoutMs', 0, true),
+    acquireTimeoutMs: ms('acquireTimeoutMs', 0, true),
+    connectTimeoutMs: ms('connectTimeoutMs', 0, true),
+    leakDetectionThresholdMs: ms('leakDetectionThresholdMs', 0, false),
+    reconnectBaseMs: ms('reconnectBaseMs', 0, true),
+    reconnectMaxMs: ms('reconnectMaxMs', 0, true),
+    maxWaiters: int('maxWaiters', 0),
+    fallback: fallbackField
+      ? v.oneOf(fallbackField.source, fallbackField.value, ['none', 'single-connection'] as const)
+      : POOL_DEFAULTS.fallback,
+    restMaxSockets: int('restMaxSockets', 1, 1000),
+    keepaliveTimeMs: ms('keepaliveTimeMs', 0, true),
+    keepaliveTimeoutMs: ms('keepaliveTimeoutMs', 0, true),
+    queryTimeoutMs: ms('queryTimeoutMs', 0, true),
+    weaviate: resolveTarget(weaviate, env),
+  };
+
+  // Conflicts between values, each named with both sides.
+  const nameOf = (key: keyof typeof POOL_DEFAULTS) => field(key)?.source.name ?? key;
+  if (config.minConnections > config.maxConnections) {
+    v.conflict(
+      `\`${nameOf('minConnections')}\` (${config.minConnections}) must be <= \`${nameOf('maxConnections')}\` (${config.maxConnections})`,
+      { option: nameOf('minConnections'), value: config.minConnections, maxConnections: config.maxConnections },
+    );
+  }
+  if (config.reconnectBaseMs > config.reconnectMaxMs) {
+    v.conflict(`\`reconnectBaseMs\` (${config.reconnectBaseMs}) must be <= \`reconnectMaxMs\` (${config.reconnectMaxMs})`, {
+      option: 'reconnectBaseMs',
+      value: config.reconnectBaseMs,
+    });
+  }
+  if (config.healthCheckTimeoutMs > config.healthCheckIntervalMs) {
+    v.conflict(
+      `\`${nameOf('healthCheckTimeoutMs')}\` (${config.healthCheckTimeoutMs} ms) must be <= \`${nameOf('healthCheckIntervalMs')}\` (${config.healthCheckIntervalMs} ms)`,
+      { option: nameOf('healthCheckTimeoutMs'), value: config.healthCheckTimeoutMs },
+    );
+  }
+  return Object.freeze(config);
+}

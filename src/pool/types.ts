@@ -1,0 +1,105 @@
+/**
+ * The pool's view of a connection, and the shapes it reports. The pool knows nothing of gRPC:
+ * a factory opens transports (src/pool/weaviate-factory.ts opens real Weaviate ones; unit
+ * tests use a scripted one), and the pool decides when to open, lend, check and close them.
+ */
+
+export interface Transport<C> {
+  /** What a lease hands out (a weaviate-client for real connections). */
+  readonly client: C;
+  /** Which server node this transport talks to ("127.0.0.1:50051"). */
+  readonly node: string;
+  /** Prove the connection works (a real round trip). Rejects when it does not, or when the signal fires. */
+  check(signal: AbortSignal): Promise<void>;
+  /** Called once when the underlying socket is lost (the server went away, a reset, a GOAWAY). */
+  onDisconnect(callback: (reason: string) => void): void;
+  close(): Promise<void>;
+}
+
+export interface ConnectionFactory<C> {
+  /** Open one connection; resolve once it is established and answered a round trip. */
+  create(signal: AbortSignal): Promise<Transport<C>>;
+  /** Where connections go, for messages ("http://127.0.0.1:8080, gRPC 127.0.0.1:50051"). */
+  describe(): string;
+}
+
+export interface AcquireOptions {
+  /** Bound of the wait; default the pool's `acquireTimeoutMs`. */
+  timeoutMs?: number;
+  /** Give up waiting when this fires (AbortError). */
+  signal?: AbortSignal;
+}
+
+/** The note's stats JSON (same keys, same meaning; `avg_wait_time` in seconds), plus extras. */
+export interface PoolStats {
+  enabled: boolean;
+  /** Open connections (active + idle); each is one established socket to Weaviate. */
+  total_connections: number;
+  /** Connections lent out now. */
+  current_active: number;
+  /** Open connections not lent out. */
+  current_idle: number;
+  /** Connections a caller can get without waiting (= idle). */
+  available_connections: number;
+  total_connections_created: number;
+  total_connections_closed: number;
+  /** acquire() calls, whatever their outcome. */
+  total_requests: number;
+  /** Mean wait of successful acquires, in seconds. */
+  avg_wait_time: number;
+  health_check_failures: number;
+  min_connections: number;
+  max_connections: number;
+  /** Callers waiting for a connection now. */
+  waiting: number;
+  /** Connections being opened now. */
+  pending_creates: number;
+  acquire_timeouts: number;
+  connect_failures: number;
+  dead_connections_detected: number;
+  /** Connections closed because they reached their lifetime. */
+  lifetime_recycled: number;
+  leak_warnings: number;
+  /** `'none'` or `'single-connection'`; `fallback_acquires` counts callers it served. */
+  fallback_mode: string;
+  fallback_acquires: number;
+  /** The fallback's own socket, when open (not counted in total_connections). */
+  fallback_connection_open: boolean;
+}
+
+export interface ConnectionInfo {
+  id: number;
+  node: string;
+  age_seconds: number;
+  seconds_since_last_use: number;
+  in_use: boolean;
+  alive: boolean;
+  /** How many leases it served. */
+  uses: number;
+  /** Seconds until its lifetime ends (it is then recycled; never under a caller). */
+  expires_in_seconds: number;
+}
+
+/** What both the pool and the legacy single connection offer. */
+export interface ConnectionSource<C> extends AsyncDisposable {
+  acquire(options?: AcquireOptions): Promise<Lease<C>>;
+  withConnection<T>(fn: (client: C, lease: Lease<C>) => Promise<T> | T, options?: AcquireOptions): Promise<T>;
+  stats(): PoolStats;
+  connections(): ConnectionInfo[];
+  /** Change min/max at run time (the pool only; legacy mode throws ConfigError). */
+  resize(sizes: { min?: number; max?: number }): void;
+  /** Health-check idle connections now. */
+  checkNow(): Promise<{ checked: number; failed: number }>;
+  readonly closed: boolean;
+  close(): Promise<void>;
+}
+
+export interface Lease<C> extends AsyncDisposable, Disposable {
+  /** The leased client. Throws ConnectionReleasedError after release. */
+  readonly client: C;
+  readonly connectionId: number;
+  /** Give the connection back. Idempotent. */
+  release(): void;
+  /** Give it back as broken (it is closed and replaced, never lent again). Idempotent. */
+  destroy(reason?: string): void;
+}

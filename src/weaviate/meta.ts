@@ -1,0 +1,44 @@
+import { ConnectError } from '../errors.ts';
+import { httpGet } from '../launcher/http-probe.ts';
+import type { WeaviateTarget } from '../pool/config.ts';
+
+export function restOrigin(target: Readonly<WeaviateTarget>): string {
+  return `${target.secure ? 'https' : 'http'}://${target.host}:${target.httpPort}`;
+}
+
+export function authHeaders(target: Readonly<WeaviateTarget>): Record<string, string> {
+  return target.apiKey ? { ...target.headers, authorization: `Bearer ${target.apiKey}` } : { ...target.headers };
+}
+
+/**
+ * `GET /v1/meta`, bounded, without keep-alive: proves Weaviate is reachable (fail fast at start)
+ * and gives the server version that every pooled client is seeded with.
+ */
+export async function fetchServerVersion(target: Readonly<WeaviateTarget>, timeoutMs: number): Promise<string> {
+  const url = `${restOrigin(target)}/v1/meta`;
+  let status = 0;
+  let body = '';
+  try {
+    ({ status, body } = await httpGet(url, timeoutMs, authHeaders(target)));
+  } catch (error) {
+    throw new ConnectError(
+      `Could not reach Weaviate at ${restOrigin(target)} within ${timeoutMs / 1000} s: ${(error as Error).message}. ` +
+        'Check WEAVIATE_HOST / WEAVIATE_PORT, or let the project start a local Weaviate (npm start).',
+      { url, timeoutMs },
+      { cause: error },
+    );
+  }
+  if (status === 401 || status === 403) {
+    throw new ConnectError(`Weaviate at ${restOrigin(target)} refused the credentials (HTTP ${status}); check WEAVIATE_API_KEY`, { url, status });
+  }
+  if (status !== 200) {
+    throw new ConnectError(`Weaviate at ${restOrigin(target)} answered HTTP ${status} to GET /v1/meta`, { url, status });
+  }
+  try {
+    const version = (JSON.parse(body) as { version?: unknown }).version;
+    if (typeof version === 'string' && version) return version;
+  } catch {
+    /* fall through */
+  }
+  throw new ConnectError(`Weaviate at ${restOrigin(target)} answered GET /v1/meta without a version`, { url });
+}
