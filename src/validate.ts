@@ -14,7 +14,12 @@ export interface Source {
 export function show(value: unknown): string {
   let text: string;
   try {
-    text = typeof value === 'string' ? value : (JSON.stringify(value) ?? String(value));
+    text =
+      typeof value === 'string'
+        ? value
+        : typeof value === 'object' && value !== null
+          ? (JSON.stringify(value) ?? String(value))
+          : String(value); // numbers keep NaN / Infinity readable (JSON would say null)
   } catch {
     text = String(value);
   }

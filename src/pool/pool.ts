@@ -270,16 +270,12 @@ export class ConnectionPool<C> implements ConnectionSource<C> {
       this.#retire(conn, `destroyed by its user: ${broken}`);
     } else if (this.#closed) {
       this.#retire(conn, 'pool closed');
-    } else if (!conn.alive) {
-      this.#retire(conn, 'dead');
-    } else if (conn.expired) {
-      this.#retire(conn, 'lifetime reached');
     } else if (this.#connections.size > this.#max) {
       this.#retire(conn, 'pool shrunk');
-    } else if (lease.suspect) {
+    } else if (lease.suspect && conn.alive && !conn.expired) {
       this.#validate(conn);
     } else {
-      this.#offer(conn);
+      this.#offer(conn); // retires it instead if it died or expired meanwhile
     }
     if (this.#closed && this.#activeLeases.size === 0) this.#releasedWhileClosing?.();
     this.#fill();
@@ -375,7 +371,9 @@ export class ConnectionPool<C> implements ConnectionSource<C> {
       if (!belowMin && !unserved) return;
       this.#open().then(
         (conn) => {
-          this.#offer(conn);
+          // The pool may have shrunk while this connection was being opened.
+          if (this.#connections.size > this.#max) this.#retire(conn, 'pool shrunk');
+          else this.#offer(conn);
           this.#fill();
         },
         (error: unknown) => {
@@ -522,7 +520,7 @@ export class ConnectionPool<C> implements ConnectionSource<C> {
 
   #timeoutError(timeoutMs: number): TimeoutError {
     const c = this.#counts();
-    const seconds = Number.isInteger(timeoutMs / 1000) ? String(timeoutMs / 1000) : (timeoutMs / 1000).toFixed(3);
+    const seconds = String(Number((timeoutMs / 1000).toFixed(3))); // 30, 0.5, 0.001
     const last = this.#lastConnectError ? `; last connect error: ${String((this.#lastConnectError as Error).message ?? this.#lastConnectError)}` : '';
     return new TimeoutError(
       `Failed to get connection within ${seconds} seconds (total ${c.total}, active ${c.active}, idle ${c.idle}, waiting ${c.waiting}, max ${c.max})${last}`,

@@ -23,6 +23,9 @@
  * weaviate-client is pinned to an exact version; test/integration/pool-sockets.test.ts fails if
  * a new version breaks any of this (it counts real sockets).
  */
+import { findPackageJSON } from 'node:module';
+import { dirname, join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { ChannelCredentials, Metadata, createChannel, createClientFactory, type Channel } from 'nice-grpc';
 import { connectivityState } from '@grpc/grpc-js';
 import weaviate, { ApiKey, ConnectionGRPC, type WeaviateClient } from 'weaviate-client';
@@ -48,7 +51,10 @@ let internals: Promise<InternalModules> | undefined;
 /** weaviate-client's request builders, from its own package folder (its exports map hides them). */
 function loadInternals(): Promise<InternalModules> {
   internals ??= (async () => {
-    const base = import.meta.resolve('weaviate-client'); // .../dist/node/esm/index.js
+    // The package's own ESM folder (found through its package.json; its exports map hides these files).
+    const packageJson = findPackageJSON('weaviate-client', import.meta.url);
+    if (!packageJson) throw new Error('weaviate-client is not installed');
+    const base = pathToFileURL(join(dirname(packageJson), 'dist/node/esm/index.js'));
     const load = (path: string) => import(new URL(path, base).href) as Promise<Record<string, unknown>>;
     const [weaviateProto, healthProto, searcher, batcher, aggregator, tenants, http] = await Promise.all([
       load('./proto/v1/weaviate.js'),
@@ -213,7 +219,11 @@ export async function createOwnChannelClient(
           if (current === connectivityState.READY) return resolve();
           if (current === connectivityState.SHUTDOWN) return reject(new Error('channel shut down'));
           // A bounded watch (1 s) re-checks the abort signal even if the state never changes.
-          channel.watchConnectivityState(current, Date.now() + 1000, () => step());
+          try {
+            channel.watchConnectivityState(current, Date.now() + 1000, () => step());
+          } catch (error) {
+            reject(error as Error);
+          }
         };
         step();
       });
@@ -222,12 +232,16 @@ export async function createOwnChannelClient(
       let current = channel.getConnectivityState(false);
       const loop = () => {
         if (current === connectivityState.SHUTDOWN) return;
-        channel.watchConnectivityState(current, Infinity, (error) => {
-          if (error) return;
-          current = channel.getConnectivityState(false);
-          onChange(STATE_NAMES[current] ?? 'shutdown');
-          loop();
-        });
+        try {
+          channel.watchConnectivityState(current, Infinity, (error) => {
+            if (error) return;
+            current = channel.getConnectivityState(false);
+            onChange(STATE_NAMES[current] ?? 'shutdown');
+            loop();
+          });
+        } catch {
+          onChange('shutdown'); // closed between the state read and the watch
+        }
       };
       loop();
     },

@@ -1,0 +1,120 @@
+/**
+ * The pool's numbers are true: total_connections equals the established TCP connections this
+ * process holds to Weaviate's gRPC port (counted from /proc), at rest, under load at max, and
+ * after close. REST sockets stay within their bound.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { createPool, type WeaviatePool } from '../../src/pool/create.ts';
+import { SAMPLE_COLLECTION, embed } from '../../src/data/sample.ts';
+import { countEstablished } from '../../src/weaviate/sockets.ts';
+import { sharedTarget, waitFor } from '../support/weaviate.ts';
+
+const target = sharedTarget();
+let pool: WeaviatePool | undefined;
+afterEach(async () => {
+  await pool?.close();
+  pool = undefined;
+});
+
+const grpcSockets = () => countEstablished(target.grpcPort!);
+const restSockets = () => countEstablished(target.httpPort!);
+
+describe('pool sockets (real Weaviate)', () => {
+  it('total_connections equals the real gRPC sockets: at min, at max under load, and zero after close', async () => {
+    pool = await createPool({ weaviate: target, minConnections: 3, maxConnections: 6 });
+    expect(pool.stats().total_connections).toBe(3);
+    await waitFor(() => grpcSockets() === 3, { what: '3 sockets' });
+
+    // Six callers hold a connection each while querying: the pool grows to max, not beyond.
+    const leases = await Promise.all(Array.from({ length: 6 }, () => pool!.acquire()));
+    await Promise.all(
+      leases.map((l) => l.client.collections.use(SAMPLE_COLLECTION).query.nearVector(embed('반도체'), { limit: 3 })),
+    );
+    expect(pool.stats()).toMatchObject({ total_connections: 6, current_active: 6 });
+    expect(grpcSockets()).toBe(6);
+    // A seventh caller waits instead of opening a seventh socket.
+    const seventh = pool.acquire({ timeoutMs: 300 });
+    await expect(seventh).rejects.toMatchObject({ code: 'WEX_POOL_TIMEOUT' });
+    expect(grpcSockets()).toBe(6);
+    for (const l of leases) l.release();
+
+    // Many concurrent queries through withConnection: never above max.
+    let peak = 0;
+    await Promise.all(
+      Array.from({ length: 60 }, (_, i) =>
+        pool!.withConnection(async (client) => {
+          peak = Math.max(peak, grpcSockets());
+          await client.collections.use(SAMPLE_COLLECTION).query.bm25(i % 2 ? '삼성전자' : '현대차', { limit: 2 });
+        }),
+      ),
+    );
+    expect(peak).toBeLessThanOrEqual(6);
+    expect(pool.stats().total_connections).toBe(grpcSockets());
+
+    await pool.close();
+    pool = undefined;
+    await waitFor(() => grpcSockets() === 0, { what: 'sockets to close' });
+  });
+
+  it('REST sockets stay within restMaxSockets however many callers use REST at once', async () => {
+    pool = await createPool({ weaviate: target, minConnections: 4, maxConnections: 4, restMaxSockets: 2 });
+    const leases = await Promise.all(Array.from({ length: 4 }, () => pool!.acquire()));
+    let peak = 0;
+    await Promise.all(
+      Array.from({ length: 5 }).flatMap(() =>
+        leases.map(async (l) => {
+          await l.client.collections.exists(SAMPLE_COLLECTION);
+          peak = Math.max(peak, restSockets());
+        }),
+      ),
+    );
+    for (const l of leases) l.release();
+    expect(peak).toBeGreaterThan(0);
+    expect(peak).toBeLessThanOrEqual(2);
+    await pool.close();
+    pool = undefined;
+    await waitFor(() => restSockets() === 0, { what: 'REST sockets to close' });
+  });
+
+  it('queries need no REST round trip: the server version is seeded into every pooled client', async () => {
+    pool = await createPool({ weaviate: target, minConnections: 2, maxConnections: 2 });
+    await Promise.all(
+      Array.from({ length: 10 }, () =>
+        pool!.withConnection((c) => c.collections.use(SAMPLE_COLLECTION).query.hybrid('삼성전자', { vector: embed('삼성전자'), limit: 5 })),
+      ),
+    );
+    expect(restSockets()).toBe(0);
+  });
+
+  it('legacy mode (VECTOR_STORE_USE_POOL=false) uses one plain connection and says enabled: false', async () => {
+    pool = await createPool({ weaviate: target }, { VECTOR_STORE_USE_POOL: 'false' });
+    const results = await Promise.all(
+      Array.from({ length: 8 }, () => pool!.withConnection((c) => c.collections.use(SAMPLE_COLLECTION).query.bm25('카카오', { limit: 1 }))),
+    );
+    expect(results.every((r) => r.objects.length === 1)).toBe(true);
+    expect(pool.stats()).toMatchObject({ enabled: false, total_connections: 1 });
+    expect(grpcSockets()).toBe(1);
+    expect(() => pool!.resize({ max: 3 })).toThrow(/VECTOR_STORE_USE_POOL=false/);
+  });
+
+  it('the opt-in fallback serves a timed-out caller over one extra socket, visible in stats', async () => {
+    pool = await createPool({ weaviate: target, minConnections: 1, maxConnections: 1, fallback: 'single-connection' });
+    const held = await pool.acquire();
+    const lease = await pool.acquire({ timeoutMs: 200 });
+    const r = await lease.client.collections.use(SAMPLE_COLLECTION).query.bm25('삼성전자', { limit: 1 });
+    expect(r.objects.length).toBe(1);
+    expect(pool.stats()).toMatchObject({ fallback_acquires: 1, fallback_connection_open: true, total_connections: 1 });
+    expect(grpcSockets()).toBe(2);
+    lease.release();
+    held.release();
+  });
+
+  it('fails fast with a clear ConnectError when Weaviate cannot be reached', async () => {
+    const started = Date.now();
+    await expect(createPool({ weaviate: { host: '127.0.0.1', httpPort: 9, grpcPort: 9 }, connectTimeoutMs: 2000 })).rejects.toMatchObject({
+      code: 'WEX_CONNECT_FAILED',
+      message: expect.stringMatching(/Could not reach Weaviate at http:\/\/127\.0\.0\.1:9/),
+    });
+    expect(Date.now() - started).toBeLessThan(10_000);
+  });
+});

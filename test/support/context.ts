@@ -1,0 +1,13 @@
+export interface SharedWeaviate {
+  host: string;
+  httpPort: number;
+  grpcPort: number;
+  external: boolean;
+  pid: number | undefined;
+}
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    weaviate: SharedWeaviate;
+  }
+}
