@@ -1,0 +1,253 @@
+/**
+ * Priority lanes. Each lane has a bounded queue, a weight, optional reserved slots and an
+ * optional concurrency cap. The choice of which lane goes next is a pure function of the
+ * lanes' state (`pickLane`), used by `LaneQueue`, the `queueClass` p-queue runs on.
+ *
+ * The policy (docs/architecture.md has the reasoning):
+ * - Stride scheduling (Waldspurger & Weihl, 1995): every lane has a `pass`; the eligible lane
+ *   with the smallest pass goes next and its pass grows by 1/weight. Lanes that are all
+ *   backlogged share dispatches in proportion to their weights, so no lane starves: under a
+ *   flood of critical work (weight 4) normal work (weight 1) still gets 1 dispatch in 5.
+ * - A lane that was idle re-enters at the current virtual time (no banked credit), and ties go
+ *   to the lane listed first, so a critical request arriving behind a normal backlog is
+ *   dispatched at the next free slot.
+ * - Reserved slots (Netflix concurrency-limits' partitions, without borrowing): a slot reserved
+ *   for a lane and not in use by it cannot be taken by another lane, so critical work finds a
+ *   free slot at once even while normal work floods. `maxConcurrency` caps a lane's slots.
+ */
+import * as v from '../validate.ts';
+
+export interface LaneOptions {
+  /** Relative share of dispatches when lanes compete. @default critical 4, others 1 */
+  weight?: number;
+  /** Slots no other lane may take, even while this lane is idle. @default critical 1 when there are >= 4 slots, else 0; others 0 */
+  reserved?: number;
+  /** Most slots this lane may use at once. @default no cap */
+  maxConcurrency?: number;
+  /** Queue bound; a full lane rejects new work at once with QueueFullError. @default 1000 (critical), 10000 (others) */
+  maxQueue?: number;
+  /** Deadline for work that sets none. @default the executor's defaultDeadlineMs */
+  defaultDeadlineMs?: number;
+}
+
+export interface LaneConfig {
+  name: string;
+  weight: number;
+  reserved: number;
+  maxConcurrency: number;
+  maxQueue: number;
+  defaultDeadlineMs: number | undefined;
+}
+
+export const DEFAULT_LANES: Readonly<Record<string, LaneOptions>> = Object.freeze({
+  critical: { weight: 4, maxQueue: 1000 },
+  normal: { weight: 1, maxQueue: 10_000 },
+});
+
+const LANE_NAME = /^[a-z][a-z0-9_-]{0,31}$/;
+
+/**
+ * `VECTOR_STORE_LANES`: `name:key=value,...;name:...` with keys weight, reserved, concurrency,
+ * queue, deadline (seconds). Example: `critical:weight=8,reserved=2;normal:queue=20000;batch:weight=0.5`.
+ */
+export function parseLanesEnv(text: string): Record<string, LaneOptions> {
+  const source: v.Source = { name: 'VECTOR_STORE_LANES', kind: 'env' };
+  const out: Record<string, LaneOptions> = {};
+  for (const part of text.split(';').map((s) => s.trim()).filter(Boolean)) {
+    const [name, rest = ''] = part.split(':', 2) as [string, string?];
+    if (!LANE_NAME.test(name.trim())) v.fail(source, 'lanes as `name:key=value,...;...` with lower-case names', part);
+    const lane: LaneOptions = {};
+    for (const kv of rest.split(',').map((s) => s.trim()).filter(Boolean)) {
+      const [key, value] = kv.split('=', 2) as [string, string?];
+      const at = { name: `VECTOR_STORE_LANES (${name.trim()}.${key})`, kind: 'env' as const };
+      switch (key) {
+        case 'weight': lane.weight = v.number(at, value, { min: 0, exclusiveMin: true }); break;
+        case 'reserved': lane.reserved = v.integer(at, value, 0); break;
+        case 'concurrency': lane.maxConcurrency = v.integer(at, value, 1); break;
+        case 'queue': lane.maxQueue = v.integer(at, value, 0); break;
+        case 'deadline': lane.defaultDeadlineMs = Math.round(v.number(at, value, { min: 0, exclusiveMin: true, unit: 'seconds' }) * 1000); break;
+        default: v.fail(source, 'keys among weight, reserved, concurrency, queue, deadline', kv);
+      }
+    }
+    out[name.trim()] = lane;
+  }
+  return out;
+}
+
+/** Defaults merged with the user's lanes (critical and normal always exist), validated. */
+export function resolveLanes(options: Record<string, LaneOptions> | undefined, slots: number): LaneConfig[] {
+  const merged: Record<string, LaneOptions> = { ...DEFAULT_LANES };
+  for (const [name, lane] of Object.entries(options ?? {})) merged[name] = { ...(DEFAULT_LANES[name] ?? {}), ...lane };
+  const lanes: LaneConfig[] = [];
+  for (const [name, lane] of Object.entries(merged)) {
+    const at = (key: string): v.Source => ({ name: `lanes.${name}.${key}`, kind: 'option' });
+    if (!LANE_NAME.test(name)) v.fail({ name: 'lanes', kind: 'option' }, 'lane names matching /^[a-z][a-z0-9_-]{0,31}$/', name);
+    v.knownKeys({ name: `lanes.${name}`, kind: 'option' }, lane as Record<string, unknown>, ['weight', 'reserved', 'maxConcurrency', 'maxQueue', 'defaultDeadlineMs']);
+    lanes.push({
+      name,
+      weight: lane.weight === undefined ? 1 : v.number(at('weight'), lane.weight, { min: 0, exclusiveMin: true }),
+      reserved:
+        lane.reserved === undefined ? (name === 'critical' && slots >= 4 ? 1 : 0) : v.integer(at('reserved'), lane.reserved, 0),
+      maxConcurrency: lane.maxConcurrency === undefined ? Number.POSITIVE_INFINITY : v.integer(at('maxConcurrency'), lane.maxConcurrency, 1),
+      maxQueue: lane.maxQueue === undefined ? 10_000 : v.integer(at('maxQueue'), lane.maxQueue, 0),
+      defaultDeadlineMs:
+        lane.defaultDeadlineMs === undefined ? undefined : v.number(at('defaultDeadlineMs'), lane.defaultDeadlineMs, { min: 0, exclusiveMin: true }),
+    });
+  }
+  const reserved = lanes.reduce((sum, l) => sum + l.reserved, 0);
+  if (reserved > slots || (reserved === slots && lanes.some((l) => l.reserved === 0))) {
+    v.conflict(
+      `Lanes reserve ${reserved} slots of ${slots} (maxConnections); some lanes could never run. Lower \`reserved\` or raise maxConnections`,
+      { option: 'lanes', reserved, slots },
+    );
+  }
+  return lanes;
+}
+
+/** What `pickLane` needs to know of a lane. */
+export interface LaneView {
+  readonly config: LaneConfig;
+  queued: number;
+  inFlight: number;
+  pass: number;
+}
+
+/** Reserved slots of other lanes that those lanes do not use now. */
+function heldBack(lanes: readonly LaneView[], except: LaneView): number {
+  let held = 0;
+  for (const l of lanes) if (l !== except) held += Math.max(0, l.config.reserved - l.inFlight);
+  return held;
+}
+
+export function isEligible(lane: LaneView, lanes: readonly LaneView[], slots: number): boolean {
+  if (lane.queued === 0 || lane.inFlight >= lane.config.maxConcurrency) return false;
+  const inFlight = lanes.reduce((sum, l) => sum + l.inFlight, 0);
+  return inFlight + heldBack(lanes, lane) < slots;
+}
+
+/** The next lane to dispatch from: eligible, smallest pass, ties to the lane listed first. */
+export function pickLane<L extends LaneView>(lanes: readonly L[], slots: number): L | undefined {
+  let best: L | undefined;
+  for (const lane of lanes) {
+    if (!isEligible(lane, lanes, slots)) continue;
+    if (best === undefined || lane.pass < best.pass) best = lane;
+  }
+  return best;
+}
+
+interface Item {
+  run: () => Promise<void>;
+  id: string;
+  removed: boolean;
+}
+
+export class LaneState implements LaneView {
+  readonly config: LaneConfig;
+  queued = 0;
+  inFlight = 0;
+  pass = 0;
+  /** FIFO with a moving head; removed items are skipped (O(1) removal by id). */
+  items: (Item | undefined)[] = [];
+  head = 0;
+  constructor(config: LaneConfig) {
+    this.config = config;
+  }
+  shift(): Item | undefined {
+    while (this.head < this.items.length) {
+      const item = this.items[this.head];
+      this.items[this.head++] = undefined;
+      if (this.head > 1024 && this.head * 2 > this.items.length) {
+        this.items = this.items.slice(this.head);
+        this.head = 0;
+      }
+      if (item && !item.removed) {
+        this.queued--;
+        return item;
+      }
+    }
+    return undefined;
+  }
+}
+
+/**
+ * p-queue `queueClass`. `size` counts only work that may start now (eligible lanes), so p-queue
+ * never asks for a task the lane policy would refuse; when a running task ends, p-queue asks
+ * again and the policy is re-evaluated.
+ */
+export class LaneQueue {
+  readonly lanes: LaneState[];
+  readonly #byName: Map<string, LaneState>;
+  readonly #byId = new Map<string, { item: Item; lane: LaneState }>();
+  /** Total slots (p-queue's concurrency); read on every decision so a resize applies at once. */
+  slots: () => number;
+  #virtualTime = 0;
+
+  constructor(configs: readonly LaneConfig[], slots: () => number) {
+    this.lanes = configs.map((c) => new LaneState(c));
+    this.#byName = new Map(this.lanes.map((l) => [l.config.name, l]));
+    this.slots = slots;
+  }
+
+  lane(name: string): LaneState | undefined {
+    return this.#byName.get(name);
+  }
+
+  enqueue(run: () => Promise<void>, options: { id?: string; lane?: string } = {}): void {
+    const lane = this.#byName.get(options.lane ?? 'normal');
+    if (!lane) throw new Error(`unknown lane ${options.lane}`);
+    if (lane.queued === 0) lane.pass = Math.max(lane.pass, this.#virtualTime);
+    const item: Item = { run, id: options.id ?? '', removed: false };
+    lane.items.push(item);
+    lane.queued++;
+    if (item.id) this.#byId.set(item.id, { item, lane });
+  }
+
+  dequeue(): (() => Promise<void>) | undefined {
+    const lane = pickLane(this.lanes, this.slots());
+    if (!lane) return undefined;
+    const item = lane.shift();
+    if (!item) return undefined;
+    this.#byId.delete(item.id);
+    this.#virtualTime = lane.pass;
+    lane.pass += 1 / lane.config.weight;
+    return item.run;
+  }
+
+  remove(id: string | (() => Promise<void>)): void {
+    if (typeof id !== 'string') return;
+    const entry = this.#byId.get(id);
+    if (!entry) return;
+    this.#byId.delete(id);
+    entry.item.removed = true;
+    entry.lane.queued--;
+  }
+
+  /** Work that may start now. */
+  get size(): number {
+    let n = 0;
+    const slots = this.slots();
+    for (const lane of this.lanes) if (isEligible(lane, this.lanes, slots)) n += lane.queued;
+    return n;
+  }
+
+  /** Everything queued, eligible or not. */
+  get queued(): number {
+    return this.lanes.reduce((sum, l) => sum + l.queued, 0);
+  }
+
+  filter(options: { lane?: string }): (() => Promise<void>)[] {
+    const lane = options.lane ? this.#byName.get(options.lane) : undefined;
+    const out: (() => Promise<void>)[] = [];
+    for (const l of lane ? [lane] : this.lanes) {
+      for (let i = l.head; i < l.items.length; i++) {
+        const item = l.items[i];
+        if (item && !item.removed) out.push(item.run);
+      }
+    }
+    return out;
+  }
+
+  setPriority(): void {
+    throw new Error('Priorities are lanes here: submit to another lane instead of changing priority');
+  }
+}

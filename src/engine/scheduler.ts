@@ -1,0 +1,310 @@
+/**
+ * The main-thread scheduler: p-queue with the lane policy as its queue class (src/engine/lanes.ts).
+ * Its concurrency is the engine's connection count, so only as much work leaves the main thread
+ * as the workers have connections for; everything else waits in the lanes, where priorities apply.
+ *
+ * Per request:
+ * - admission: an unknown lane is a ValidationError; a full lane rejects at once (QueueFullError);
+ * - while queued: the deadline sheds it (DeadlineExceededError) and the caller's signal removes
+ *   it (AbortError), both without it ever reaching a worker;
+ * - while running: the work gets an AbortSignal that fires at the deadline or on the caller's
+ *   abort, and the caller's promise settles then at the latest, whatever the worker does. The
+ *   slot stays taken until the work really ends, so a stuck worker shows as in-flight work.
+ */
+import PQueue from 'p-queue';
+import type { Histogram } from 'hdr-histogram-js';
+import { systemClock, type Clock, type TimerHandle } from '../clock.ts';
+import { AbortError, DeadlineExceededError, QueueFullError, ShutdownError, ValidationError, isExecutorError } from '../errors.ts';
+import { newHistogram, recordMs, summarize, type LatencySummary } from '../stats/histogram.ts';
+import { LaneQueue, type LaneConfig, type LaneState } from './lanes.ts';
+
+export interface WorkContext {
+  /** Fires at the deadline (DeadlineExceededError) or when the caller aborts (AbortError). */
+  signal: AbortSignal;
+  /** Absolute deadline on the scheduler's clock (ms). */
+  deadlineAt: number;
+  lane: string;
+  /** Time spent queued, ms. */
+  queueWaitMs: number;
+}
+
+export interface SubmitOptions {
+  lane: string;
+  /** Absolute deadline on the scheduler's clock (ms). */
+  deadlineAt: number;
+  signal?: AbortSignal | undefined;
+}
+
+interface LaneCounters {
+  admitted: number;
+  completed: number;
+  failed: number;
+  shed: number;
+  rejectedFull: number;
+  aborted: number;
+  errors: Record<string, number>;
+  queueWait: Histogram;
+  endToEnd: Histogram;
+}
+
+export interface LaneStats {
+  name: string;
+  weight: number;
+  reserved: number;
+  max_concurrency: number | null;
+  max_queue: number;
+  default_deadline_ms: number | null;
+  /** Requests waiting in this lane now. */
+  queued: number;
+  /** Requests of this lane running now (on a worker or inline). */
+  in_flight: number;
+  admitted: number;
+  completed: number;
+  /** Requests that reached a worker and failed, by error code below. */
+  failed: number;
+  /** Requests whose deadline passed while queued (never reached a worker). */
+  shed: number;
+  /** Requests refused at once because the lane was full. */
+  rejected_full: number;
+  /** Requests the caller aborted while queued or running. */
+  aborted: number;
+  errors_by_code: Record<string, number>;
+  queue_wait: LatencySummary;
+  end_to_end: LatencySummary;
+}
+
+interface Entry {
+  state: 'queued' | 'running' | 'done';
+  queuedAbort: AbortController;
+  runningAbort: AbortController;
+}
+
+let nextId = 1;
+
+export class Scheduler {
+  readonly #queue: PQueue;
+  readonly #lanes: LaneQueue;
+  readonly #clock: Clock;
+  readonly #counters = new Map<string, LaneCounters>();
+  readonly #entries = new Set<Entry>();
+  readonly #running = new Set<Promise<unknown>>();
+  #slots: number;
+  #closing = false;
+
+  constructor(lanes: readonly LaneConfig[], slots: number, clock: Clock = systemClock) {
+    this.#slots = slots;
+    this.#clock = clock;
+    let laneQueue: LaneQueue | undefined;
+    const configs = lanes;
+    const slotCount = () => this.#slots;
+    // p-queue constructs its queue class itself; capture the instance it builds.
+    class BoundLaneQueue extends LaneQueue {
+      constructor() {
+        super(configs, slotCount);
+        laneQueue = this;
+      }
+    }
+    this.#queue = new PQueue({ concurrency: slots, queueClass: BoundLaneQueue as never });
+    this.#lanes = laneQueue!;
+    for (const lane of lanes) {
+      this.#counters.set(lane.name, {
+        admitted: 0, completed: 0, failed: 0, shed: 0, rejectedFull: 0, aborted: 0, errors: {},
+        queueWait: newHistogram(), endToEnd: newHistogram(),
+      });
+    }
+  }
+
+  get laneNames(): string[] {
+    return this.#lanes.lanes.map((l) => l.config.name);
+  }
+
+  laneConfig(name: string): LaneConfig | undefined {
+    return this.#lanes.lane(name)?.config;
+  }
+
+  get slots(): number {
+    return this.#slots;
+  }
+
+  get inFlight(): number {
+    return this.#lanes.lanes.reduce((sum, l) => sum + l.inFlight, 0);
+  }
+
+  get queued(): number {
+    return this.#lanes.queued;
+  }
+
+  /** Change the number of slots (the engine's connection count) at run time. */
+  resize(slots: number): void {
+    this.#slots = slots;
+    this.#queue.concurrency = slots;
+  }
+
+  submit<T>(work: (ctx: WorkContext) => Promise<T>, options: SubmitOptions): Promise<T> {
+    const lane = this.#lanes.lane(options.lane);
+    if (!lane) {
+      return Promise.reject(
+        new ValidationError(`Unknown lane \`${options.lane}\`; lanes are: ${this.laneNames.join(', ')}`, { field: 'lane', value: options.lane }),
+      );
+    }
+    const counters = this.#counters.get(lane.config.name)!;
+    if (this.#closing) return Promise.reject(new ShutdownError('The executor is shutting down; no new work is accepted', { lane: lane.config.name }));
+    if (lane.queued >= lane.config.maxQueue) {
+      counters.rejectedFull++;
+      return Promise.reject(
+        new QueueFullError(
+          `Lane \`${lane.config.name}\` is full (${lane.queued} queued, maxQueue ${lane.config.maxQueue}, ${lane.inFlight} running); try again later`,
+          { lane: lane.config.name, queued: lane.queued, maxQueue: lane.config.maxQueue, inFlight: lane.inFlight },
+        ),
+      );
+    }
+    if (options.signal?.aborted) {
+      counters.aborted++;
+      return Promise.reject(callerAbort(options.signal, 'before it was queued'));
+    }
+    const enqueuedAt = this.#clock.now();
+    if (options.deadlineAt <= enqueuedAt) {
+      counters.shed++;
+      return Promise.reject(new DeadlineExceededError(`Deadline already passed when submitted to lane \`${lane.config.name}\``, { lane: lane.config.name, phase: 'admission' }));
+    }
+    counters.admitted++;
+    const entry: Entry = { state: 'queued', queuedAbort: new AbortController(), runningAbort: new AbortController() };
+    this.#entries.add(entry);
+
+    const onDeadline = () => {
+      const waited = Math.round(this.#clock.now() - enqueuedAt);
+      if (entry.state === 'queued') {
+        counters.shed++;
+        entry.queuedAbort.abort(
+          new DeadlineExceededError(`Deadline passed after ${waited} ms queued in lane \`${lane.config.name}\`; shed before reaching a worker`, {
+            lane: lane.config.name, phase: 'queued', waitedMs: waited,
+          }),
+        );
+      } else if (entry.state === 'running') {
+        entry.runningAbort.abort(
+          new DeadlineExceededError(`Deadline passed after ${waited} ms (lane \`${lane.config.name}\`) while the request was running`, {
+            lane: lane.config.name, phase: 'running', elapsedMs: waited,
+          }),
+        );
+      }
+    };
+    // Not a background timer: a caller is waiting for this outcome.
+    const deadlineTimer: TimerHandle = this.#clock.setTimeout(onDeadline, options.deadlineAt - enqueuedAt);
+    const onCallerAbort = () => {
+      counters.aborted++;
+      if (entry.state === 'queued') entry.queuedAbort.abort(callerAbort(options.signal!, 'while queued'));
+      else if (entry.state === 'running') entry.runningAbort.abort(callerAbort(options.signal!, 'while running'));
+    };
+    options.signal?.addEventListener('abort', onCallerAbort, { once: true });
+
+    const task = async (): Promise<T> => {
+      entry.state = 'running';
+      lane.inFlight++;
+      const startedAt = this.#clock.now();
+      const queueWaitMs = startedAt - enqueuedAt;
+      recordMs(counters.queueWait, queueWaitMs);
+      try {
+        return await work({ signal: entry.runningAbort.signal, deadlineAt: options.deadlineAt, lane: lane.config.name, queueWaitMs });
+      } finally {
+        lane.inFlight--;
+        recordMs(counters.endToEnd, this.#clock.now() - enqueuedAt);
+      }
+    };
+
+    const added = this.#queue.add(task, { lane: lane.config.name, id: String(nextId++), signal: entry.queuedAbort.signal } as never) as Promise<T>;
+    this.#running.add(added);
+    // The caller's promise settles at the deadline (or abort) at the latest, even if the work does not.
+    const outcome = new Promise<T>((resolve, reject) => {
+      entry.runningAbort.signal.addEventListener('abort', () => reject(entry.runningAbort.signal.reason as Error), { once: true });
+      added.then(resolve, reject);
+    });
+    const finish = () => {
+      entry.state = 'done';
+      this.#entries.delete(entry);
+      this.#running.delete(added);
+      this.#clock.clearTimeout(deadlineTimer);
+      options.signal?.removeEventListener('abort', onCallerAbort);
+    };
+    added.then(finish, finish);
+    return outcome.then(
+      (value) => {
+        counters.completed++;
+        return value;
+      },
+      (error: unknown) => {
+        const code = isExecutorError(error) ? error.code : 'WEX_TASK_FAILED';
+        // Shed and aborted are counted where they happen; everything else that ran is a failure.
+        const ran = !(isExecutorError(error) && (error.details['phase'] === 'queued' || error.details['phase'] === 'shutdown'));
+        if (ran && code !== AbortError.code) {
+          counters.failed++;
+          counters.errors[code] = (counters.errors[code] ?? 0) + 1;
+        }
+        throw error;
+      },
+    );
+  }
+
+  stats(): LaneStats[] {
+    return this.#lanes.lanes.map((lane: LaneState) => {
+      const c = this.#counters.get(lane.config.name)!;
+      return {
+        name: lane.config.name,
+        weight: lane.config.weight,
+        reserved: lane.config.reserved,
+        max_concurrency: Number.isFinite(lane.config.maxConcurrency) ? lane.config.maxConcurrency : null,
+        max_queue: lane.config.maxQueue,
+        default_deadline_ms: lane.config.defaultDeadlineMs ?? null,
+        queued: lane.queued,
+        in_flight: lane.inFlight,
+        admitted: c.admitted,
+        completed: c.completed,
+        failed: c.failed,
+        shed: c.shed,
+        rejected_full: c.rejectedFull,
+        aborted: c.aborted,
+        errors_by_code: { ...c.errors },
+        queue_wait: summarize(c.queueWait),
+        end_to_end: summarize(c.endToEnd),
+      };
+    });
+  }
+
+  /** The histograms themselves (for merging into engine-wide figures and reports). */
+  histograms(lane: string): { queueWait: Histogram; endToEnd: Histogram } | undefined {
+    const c = this.#counters.get(lane);
+    return c && { queueWait: c.queueWait, endToEnd: c.endToEnd };
+  }
+
+  /**
+   * Stop admitting; reject everything still queued with ShutdownError; give running work up to
+   * `timeoutMs` to finish, then reject its callers too. Always settles.
+   */
+  async close({ timeoutMs = 10_000 }: { timeoutMs?: number } = {}): Promise<void> {
+    this.#closing = true;
+    for (const entry of this.#entries) {
+      if (entry.state === 'queued') {
+        entry.queuedAbort.abort(new ShutdownError('The executor shut down before this request left its queue', { phase: 'shutdown' }));
+      }
+    }
+    if (this.#running.size > 0) {
+      let timer: TimerHandle | undefined;
+      await Promise.race([
+        Promise.allSettled([...this.#running]),
+        new Promise<void>((resolve) => {
+          timer = this.#clock.setTimeout(resolve, timeoutMs);
+        }),
+      ]);
+      this.#clock.clearTimeout(timer);
+    }
+    for (const entry of this.#entries) {
+      if (entry.state === 'running') {
+        entry.runningAbort.abort(new ShutdownError(`The executor shut down before this request finished (waited ${timeoutMs} ms)`, { phase: 'shutdown' }));
+      }
+    }
+  }
+}
+
+function callerAbort(signal: AbortSignal, when: string): AbortError {
+  const reason = signal.reason instanceof Error ? signal.reason.message : String(signal.reason ?? 'aborted');
+  return new AbortError(`Aborted by the caller ${when}: ${reason}`, { reason, phase: when.includes('queued') ? 'queued' : 'running' });
+}

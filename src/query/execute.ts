@@ -1,0 +1,97 @@
+/**
+ * Run a validated spec with a leased weaviate-client, bounded by an abort signal, and turn the
+ * answer into plain objects (cheap to structured-clone across threads, and to serialise as JSON).
+ */
+import { Filters, type FilterValue as WeaviateFilter, type WeaviateClient } from 'weaviate-client';
+import type { FilterSpec, InsertResult, QueryResult, QuerySpec, ResultObject } from './spec.ts';
+
+type AnyCollection = ReturnType<WeaviateClient['collections']['use']>;
+
+function toFilter(collection: AnyCollection, f: FilterSpec): WeaviateFilter {
+  if ('and' in f) return Filters.and(...f.and.map((c) => toFilter(collection, c)));
+  if ('or' in f) return Filters.or(...f.or.map((c) => toFilter(collection, c)));
+  if ('not' in f) return Filters.not(toFilter(collection, f.not));
+  const by = collection.filter.byProperty(f.property) as unknown as Record<string, (v: unknown) => WeaviateFilter>;
+  return by[f.operator]!(f.value);
+}
+
+function common(collection: AnyCollection, spec: Exclude<QuerySpec, { kind: 'insertMany' }>): Record<string, unknown> {
+  const opts: Record<string, unknown> = {};
+  if (spec.limit !== undefined) opts['limit'] = spec.limit;
+  if (spec.offset !== undefined) opts['offset'] = spec.offset;
+  if (spec.filters !== undefined) opts['filters'] = toFilter(collection, spec.filters);
+  if (spec.returnProperties !== undefined) opts['returnProperties'] = spec.returnProperties;
+  if (spec.returnMetadata !== undefined) opts['returnMetadata'] = spec.returnMetadata;
+  if (spec.includeVector) opts['includeVector'] = spec.targetVector ? [spec.targetVector] : true;
+  return opts;
+}
+
+function plain(result: { objects: { uuid: string; properties: unknown; metadata?: unknown; vectors?: unknown }[] }, spec: QuerySpec): QueryResult {
+  const wanted = 'returnMetadata' in spec ? spec.returnMetadata : undefined;
+  const withVector = 'includeVector' in spec && spec.includeVector === true;
+  const objects: ResultObject[] = result.objects.map((o) => {
+    const out: ResultObject = { uuid: o.uuid, properties: o.properties as Record<string, unknown> };
+    if (wanted && o.metadata) {
+      const meta: Record<string, unknown> = {};
+      for (const key of wanted) {
+        const value = (o.metadata as Record<string, unknown>)[key];
+        if (value !== undefined) meta[key] = value;
+      }
+      out.metadata = meta;
+    }
+    if (withVector && o.vectors) {
+      const vectors = o.vectors as Record<string, number[]>;
+      const keys = Object.keys(vectors);
+      out.vector = keys.length === 1 && keys[0] === 'default' ? vectors['default']! : vectors;
+    }
+    return out;
+  });
+  return { objects };
+}
+
+export async function executeSpec(client: WeaviateClient, spec: QuerySpec, signal?: AbortSignal): Promise<QueryResult | InsertResult> {
+  let collection: AnyCollection = client.collections.use(spec.collection);
+  if (spec.tenant) collection = collection.withTenant(spec.tenant) as AnyCollection;
+  const call = signal ? { abortSignal: signal } : undefined;
+  switch (spec.kind) {
+    case 'hybrid': {
+      const opts = common(collection, spec);
+      if (spec.vector) opts['vector'] = spec.vector;
+      if (spec.alpha !== undefined) opts['alpha'] = spec.alpha;
+      if (spec.queryProperties) opts['queryProperties'] = spec.queryProperties;
+      if (spec.targetVector) opts['targetVector'] = spec.targetVector;
+      return plain(await collection.query.hybrid(spec.query, opts, call), spec);
+    }
+    case 'bm25': {
+      const opts = common(collection, spec);
+      if (spec.queryProperties) opts['queryProperties'] = spec.queryProperties;
+      return plain(await collection.query.bm25(spec.query, opts, call), spec);
+    }
+    case 'nearVector': {
+      const opts = common(collection, spec);
+      if (spec.distance !== undefined) opts['distance'] = spec.distance;
+      if (spec.certainty !== undefined) opts['certainty'] = spec.certainty;
+      if (spec.targetVector) opts['targetVector'] = spec.targetVector;
+      return plain(await collection.query.nearVector(spec.vector, opts, call), spec);
+    }
+    case 'fetchObjects': {
+      const opts = common(collection, spec);
+      if (spec.sort) opts['sort'] = collection.sort.byProperty(spec.sort.property as never, spec.sort.ascending ?? true);
+      return plain(await collection.query.fetchObjects(opts, call), spec);
+    }
+    case 'insertMany': {
+      // insertMany takes no abort signal; the caller's deadline still bounds the wait for it.
+      const objects = spec.objects.map((o) => ({
+        ...(o.id ? { id: o.id } : {}),
+        properties: o.properties as never,
+        ...(o.vector ? { vectors: o.vector } : {}),
+      }));
+      const result = await collection.data.insertMany(objects);
+      return {
+        inserted: Object.keys(result.uuids).length,
+        uuids: Object.values(result.uuids) as string[],
+        errors: Object.entries(result.errors).map(([index, e]) => ({ index: Number(index), message: e.message })),
+      };
+    }
+  }
+}

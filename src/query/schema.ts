@@ -1,0 +1,113 @@
+/**
+ * What the main thread knows about collections, to validate specs before they are queued:
+ * property names and types from `GET /v1/schema`, and vector dimensions (declared by the user,
+ * or learnt from one stored object, since Weaviate does not record the dimension of
+ * self-provided vectors in the schema). Refreshed on demand when a spec names an unknown
+ * collection (at most once per `minRefreshIntervalMs`).
+ */
+import { httpGet } from '../launcher/http-probe.ts';
+import type { WeaviateTarget } from '../pool/config.ts';
+import { authHeaders, restOrigin } from '../weaviate/meta.ts';
+
+export interface CollectionShape {
+  /** The stored name (Weaviate capitalises the first letter). */
+  name: string;
+  /** Property name -> Weaviate data type (`text`, `int`, `number`, `date`, `text[]`, ...). */
+  properties: Record<string, string>;
+  /** Vector name (`default` for the unnamed one) -> dimensions, where known. */
+  vectorDimensions: Record<string, number>;
+}
+
+export interface DeclaredCollection {
+  /** Dimensions of the collection's vectors, by vector name (`default` for the unnamed one). */
+  vectorDimensions?: Record<string, number>;
+}
+
+/** Weaviate stores `m_asset_schema` as `M_asset_schema`. */
+export function storedName(collection: string): string {
+  return collection.charAt(0).toUpperCase() + collection.slice(1);
+}
+
+interface RawClass {
+  class: string;
+  properties?: { name: string; dataType: string[] }[];
+}
+
+export class SchemaRegistry {
+  readonly #target: Readonly<WeaviateTarget>;
+  readonly #declared: Record<string, DeclaredCollection>;
+  readonly #timeoutMs: number;
+  readonly #minRefreshIntervalMs: number;
+  #shapes = new Map<string, CollectionShape>();
+  #lastRefresh = -Infinity;
+  #refreshing: Promise<void> | undefined;
+
+  constructor(
+    target: Readonly<WeaviateTarget>,
+    { declared = {}, timeoutMs = 5000, minRefreshIntervalMs = 1000 }: { declared?: Record<string, DeclaredCollection>; timeoutMs?: number; minRefreshIntervalMs?: number } = {},
+  ) {
+    this.#target = target;
+    this.#declared = Object.fromEntries(Object.entries(declared).map(([k, v]) => [storedName(k), v]));
+    this.#timeoutMs = timeoutMs;
+    this.#minRefreshIntervalMs = minRefreshIntervalMs;
+  }
+
+  shapeOf(collection: string): CollectionShape | undefined {
+    return this.#shapes.get(storedName(collection));
+  }
+
+  get collections(): string[] {
+    return [...this.#shapes.keys()];
+  }
+
+  get loaded(): boolean {
+    return this.#lastRefresh > -Infinity;
+  }
+
+  /** Re-read the schema now (or join a refresh under way); rate-limited unless `force`. */
+  refresh(force = false): Promise<void> {
+    if (this.#refreshing) return this.#refreshing;
+    if (!force && performance.now() - this.#lastRefresh < this.#minRefreshIntervalMs) return Promise.resolve();
+    this.#refreshing = this.#load().finally(() => {
+      this.#refreshing = undefined;
+    });
+    return this.#refreshing;
+  }
+
+  async #get(path: string): Promise<unknown> {
+    const r = await httpGet(`${restOrigin(this.#target)}${path}`, this.#timeoutMs, authHeaders(this.#target));
+    if (r.status !== 200) throw new Error(`GET ${path} answered HTTP ${r.status}`);
+    return JSON.parse(r.body) as unknown;
+  }
+
+  async #load(): Promise<void> {
+    const schema = (await this.#get('/v1/schema')) as { classes?: RawClass[] };
+    const next = new Map<string, CollectionShape>();
+    for (const cls of schema.classes ?? []) {
+      const previous = this.#shapes.get(cls.class);
+      const properties = Object.fromEntries((cls.properties ?? []).map((p) => [p.name, p.dataType[0] ?? 'unknown']));
+      const vectorDimensions = { ...previous?.vectorDimensions, ...this.#declared[cls.class]?.vectorDimensions };
+      if (Object.keys(vectorDimensions).length === 0) Object.assign(vectorDimensions, await this.#learnDimensions(cls.class));
+      next.set(cls.class, { name: cls.class, properties, vectorDimensions });
+    }
+    this.#shapes = next;
+    this.#lastRefresh = performance.now();
+  }
+
+  /** Dimensions of one stored object's vectors; none if the collection is empty. */
+  async #learnDimensions(cls: string): Promise<Record<string, number>> {
+    try {
+      const page = (await this.#get(`/v1/objects?class=${encodeURIComponent(cls)}&limit=1&include=vector`)) as {
+        objects?: { vector?: number[]; vectors?: Record<string, number[]> }[];
+      };
+      const first = page.objects?.[0];
+      if (!first) return {};
+      const dims: Record<string, number> = {};
+      if (Array.isArray(first.vector) && first.vector.length > 0) dims['default'] = first.vector.length;
+      for (const [name, v] of Object.entries(first.vectors ?? {})) if (Array.isArray(v)) dims[name] = v.length;
+      return dims;
+    } catch {
+      return {};
+    }
+  }
+}

@@ -1,0 +1,215 @@
+/**
+ * Lane fairness and priority with deterministic fake work: the scheduler runs with a manual
+ * clock, and each piece of work is a promise the test settles by hand.
+ */
+import { describe, expect, it } from 'vitest';
+import { ConfigError, DeadlineExceededError, QueueFullError, ShutdownError, AbortError } from '../../src/errors.ts';
+import { parseLanesEnv, pickLane, resolveLanes, type LaneOptions, type LaneView } from '../../src/engine/lanes.ts';
+import { Scheduler, type WorkContext } from '../../src/engine/scheduler.ts';
+import { FakeClock, flush } from '../support/fake-clock.ts';
+
+interface Job {
+  label: string;
+  ctx: WorkContext;
+  finish: () => void;
+}
+
+function harness(lanes: Record<string, LaneOptions> | undefined, slots: number) {
+  const clock = new FakeClock();
+  const scheduler = new Scheduler(resolveLanes(lanes, slots), slots, clock);
+  const started: Job[] = [];
+  const submit = (lane: string, label: string, deadlineMs = 60_000, signal?: AbortSignal) =>
+    scheduler.submit(
+      (ctx) =>
+        new Promise<string>((resolve) => {
+          started.push({ label, ctx, finish: () => resolve(label) });
+        }),
+      { lane, deadlineAt: clock.now() + deadlineMs, signal },
+    );
+  /** Finish the oldest running job (FIFO) and let the next one start. */
+  const finishOne = async () => {
+    const job = started.find((j) => !(j as { done?: boolean }).done);
+    if (!job) throw new Error('nothing running');
+    (job as { done?: boolean }).done = true;
+    job.finish();
+    await flush(3);
+    return job.label;
+  };
+  return { clock, scheduler, started, submit, finishOne };
+}
+
+describe('lane policy (pure)', () => {
+  const view = (name: string, weight: number, queued: number, extra: Partial<LaneView> = {}): LaneView => ({
+    config: { name, weight, reserved: 0, maxConcurrency: Infinity, maxQueue: 1e9, defaultDeadlineMs: undefined },
+    queued,
+    inFlight: 0,
+    pass: 0,
+    ...extra,
+  });
+
+  it('shares dispatches by weight when every lane is backlogged (stride scheduling)', () => {
+    const lanes = [view('critical', 4, 1e6), view('normal', 1, 1e6), view('batch', 0.5, 1e6)];
+    const counts: Record<string, number> = { critical: 0, normal: 0, batch: 0 };
+    for (let i = 0; i < 1100; i++) {
+      const lane = pickLane(lanes, 1)!;
+      counts[lane.config.name]!++;
+      lane.pass += 1 / lane.config.weight;
+    }
+    expect(counts).toEqual({ critical: 800, normal: 200, batch: 100 });
+  });
+
+  it('ties go to the lane listed first; an ineligible lane is skipped', () => {
+    const lanes = [view('critical', 4, 1), view('normal', 1, 1)];
+    expect(pickLane(lanes, 1)?.config.name).toBe('critical');
+    lanes[0]!.config.maxConcurrency = 1;
+    lanes[0]!.inFlight = 1;
+    expect(pickLane(lanes, 4)?.config.name).toBe('normal');
+  });
+
+  it('reserved slots are held back from other lanes', () => {
+    const critical = view('critical', 4, 0);
+    critical.config.reserved = 1;
+    const normal = view('normal', 1, 5, { inFlight: 3 });
+    expect(pickLane([critical, normal], 4)).toBeUndefined(); // 3 running + 1 reserved = 4 slots
+    critical.queued = 1;
+    expect(pickLane([critical, normal], 4)?.config.name).toBe('critical');
+  });
+});
+
+describe('lane configuration', () => {
+  it('has critical and normal by default, and takes user lanes', () => {
+    const lanes = resolveLanes({ write: { weight: 0.5, maxQueue: 100 } }, 10);
+    expect(lanes.map((l) => l.name)).toEqual(['critical', 'normal', 'write']);
+    expect(lanes[0]).toMatchObject({ weight: 4, reserved: 1, maxQueue: 1000 });
+  });
+
+  it('parses VECTOR_STORE_LANES and names the bad part', () => {
+    expect(parseLanesEnv('critical:weight=8,reserved=2,deadline=1.5;batch:queue=50')).toEqual({
+      critical: { weight: 8, reserved: 2, defaultDeadlineMs: 1500 },
+      batch: { maxQueue: 50 },
+    });
+    expect(() => parseLanesEnv('critical:weight=-1')).toThrow(/VECTOR_STORE_LANES \(critical\.weight\).*-1/);
+    expect(() => parseLanesEnv('critical:speed=9')).toThrow(ConfigError);
+    expect(() => resolveLanes({ normal: { reserved: 10 } }, 10)).toThrow(/reserve/);
+  });
+});
+
+describe('scheduler with fake work', () => {
+  it('critical work overtakes queued normal work', async () => {
+    const h = harness(undefined, 2);
+    const normals = Array.from({ length: 6 }, (_, i) => h.submit('normal', `n${i}`));
+    await flush();
+    expect(h.started.map((j) => j.label)).toEqual(['n0', 'n1']);
+    const critical = h.submit('critical', 'c0');
+    await h.finishOne();
+    expect(h.started.map((j) => j.label)).toEqual(['n0', 'n1', 'c0']);
+    while (h.started.some((j) => !(j as { done?: boolean }).done)) await h.finishOne();
+    await expect(critical).resolves.toBe('c0');
+    await Promise.all(normals);
+  });
+
+  it('normal work is not starved by a flood of critical work', async () => {
+    const h = harness({ critical: { maxQueue: 10_000 } }, 1);
+    const all: Promise<string>[] = [];
+    for (let i = 0; i < 500; i++) all.push(h.submit('critical', `c${i}`));
+    for (let i = 0; i < 20; i++) all.push(h.submit('normal', `n${i}`));
+    await flush();
+    const order: string[] = [];
+    for (let i = 0; i < 100; i++) order.push(await h.finishOne());
+    const normals = order.filter((l) => l.startsWith('n')).length;
+    // Weights 4:1: one dispatch in five goes to normal while both lanes are backlogged.
+    expect(normals).toBeGreaterThanOrEqual(18);
+    expect(normals).toBeLessThanOrEqual(21);
+    while (h.started.some((j) => !(j as { done?: boolean }).done)) await h.finishOne();
+    await Promise.all(all);
+  });
+
+  it('a reserved slot lets critical work start at once while normal work floods', async () => {
+    const h = harness({ critical: { reserved: 1 } }, 4);
+    for (let i = 0; i < 10; i++) void h.submit('normal', `n${i}`);
+    await flush();
+    expect(h.started.length).toBe(3); // the fourth slot is held for critical
+    void h.submit('critical', 'c0');
+    await flush();
+    expect(h.started.map((j) => j.label)).toContain('c0');
+    expect(h.scheduler.stats().find((l) => l.name === 'normal')?.in_flight).toBe(3);
+  });
+
+  it('rejects with QueueFullError when, and only when, the lane is full', async () => {
+    const h = harness({ normal: { maxQueue: 2 } }, 1);
+    void h.submit('normal', 'running');
+    await flush();
+    const q1 = h.submit('normal', 'q1');
+    const q2 = h.submit('normal', 'q2');
+    const error = await h.submit('normal', 'q3').catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(QueueFullError);
+    expect((error as QueueFullError).details).toMatchObject({ lane: 'normal', queued: 2, maxQueue: 2 });
+    await h.finishOne(); // one leaves the queue: there is room again
+    const q4 = h.submit('normal', 'q4');
+    while (h.started.some((j) => !(j as { done?: boolean }).done)) await h.finishOne();
+    await expect(Promise.all([q1, q2, q4])).resolves.toEqual(['q1', 'q2', 'q4']);
+    expect(h.scheduler.stats().find((l) => l.name === 'normal')?.rejected_full).toBe(1);
+  });
+
+  it('sheds queued work whose deadline passed, before it reaches a worker; work in time is not shed', async () => {
+    const h = harness(undefined, 1);
+    void h.submit('normal', 'blocker');
+    await flush();
+    const late = h.submit('normal', 'late', 100);
+    const inTime = h.submit('normal', 'in-time', 1000);
+    const check = expect(late).rejects.toSatisfy((e: unknown) => e instanceof DeadlineExceededError && e.details['phase'] === 'queued');
+    await h.clock.advance(99);
+    expect(h.scheduler.stats().find((l) => l.name === 'normal')?.shed).toBe(0);
+    await h.clock.advance(1);
+    await check;
+    await h.finishOne();
+    expect(h.started.map((j) => j.label)).toEqual(['blocker', 'in-time']);
+    await h.finishOne();
+    await expect(inTime).resolves.toBe('in-time');
+    expect(h.scheduler.stats().find((l) => l.name === 'normal')).toMatchObject({ shed: 1, completed: 2 });
+  });
+
+  it('a running request gets an abort signal at its deadline, and its caller is answered then', async () => {
+    const h = harness(undefined, 1);
+    const p = h.submit('normal', 'slow', 500);
+    const check = expect(p).rejects.toSatisfy((e: unknown) => e instanceof DeadlineExceededError && e.details['phase'] === 'running');
+    await flush();
+    const job = h.started[0]!;
+    expect(job.ctx.signal.aborted).toBe(false);
+    await h.clock.advance(500);
+    await check;
+    expect(job.ctx.signal.aborted).toBe(true);
+    // The slot stays taken until the work really ends.
+    expect(h.scheduler.inFlight).toBe(1);
+    await h.finishOne();
+    expect(h.scheduler.inFlight).toBe(0);
+  });
+
+  it('a caller abort removes queued work and signals running work', async () => {
+    const h = harness(undefined, 1);
+    const c1 = new AbortController();
+    const c2 = new AbortController();
+    const running = h.submit('normal', 'running', 60_000, c1.signal);
+    const queued = h.submit('normal', 'queued', 60_000, c2.signal);
+    await flush();
+    c2.abort(new Error('changed my mind'));
+    await expect(queued).rejects.toBeInstanceOf(AbortError);
+    c1.abort(new Error('user left'));
+    await expect(running).rejects.toBeInstanceOf(AbortError);
+    expect(h.started[0]!.ctx.signal.aborted).toBe(true);
+    expect(h.started.map((j) => j.label)).toEqual(['running']);
+  });
+
+  it('close rejects queued work with ShutdownError and lets running work finish', async () => {
+    const h = harness(undefined, 1);
+    const running = h.submit('normal', 'running');
+    const queued = h.submit('critical', 'queued');
+    await flush();
+    const closing = h.scheduler.close({ timeoutMs: 5000 });
+    await expect(queued).rejects.toBeInstanceOf(ShutdownError);
+    await expect(h.submit('normal', 'new')).rejects.toBeInstanceOf(ShutdownError);
+    await h.finishOne();
+    await closing;
+    await expect(running).resolves.toBe('running');
+  });
+});
