@@ -4,6 +4,7 @@
  * as it is, and its object count is reported.
  */
 import weaviate, { type WeaviateClient } from 'weaviate-client';
+import { storedName } from '../query/schema.ts';
 import { DEFAULT_SAMPLE_SIZE, SAMPLE_COLLECTION, embedDocument, sampleDocument } from './sample.ts';
 
 export interface LoadOptions {
@@ -55,7 +56,8 @@ export async function ensureSampleData(client: WeaviateClient, options: LoadOpti
   const name = options.collection ?? SAMPLE_COLLECTION;
   const count = options.count ?? DEFAULT_SAMPLE_SIZE;
   const chunk = options.chunkSize ?? 500;
-  if (await client.collections.exists(name)) {
+  // exists() compares names exactly, and Weaviate stores `m_asset_schema` as `M_asset_schema`.
+  if (await client.collections.exists(storedName(name))) {
     return { collection: name, created: false, objects: await countObjects(client, name), ms: Date.now() - started };
   }
   await createSampleCollection(client, name);

@@ -8,7 +8,7 @@ import type { Clock } from '../clock.ts';
 import type { Logger } from '../log.ts';
 import { fetchServerVersion, restOrigin } from '../weaviate/meta.ts';
 import { boundRestSockets } from '../weaviate/rest-sockets.ts';
-import { resolvePoolConfig, type PoolConfig, type PoolOptions } from './config.ts';
+import { resolvePoolConfig, type PoolOptions } from './config.ts';
 import { ConnectionPool } from './pool.ts';
 import { SingleConnection } from './single.ts';
 import type { ConnectionSource } from './types.ts';
@@ -19,7 +19,7 @@ export interface CreatePoolOptions extends PoolOptions {
   clock?: Clock;
 }
 
-export type WeaviatePool = ConnectionSource<WeaviateClient> & { readonly config: Readonly<PoolConfig> };
+export type WeaviatePool = ConnectionSource<WeaviateClient>;
 
 export async function createPool(
   options: CreatePoolOptions = {},

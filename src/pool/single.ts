@@ -153,7 +153,7 @@ export class SingleConnection<C> implements ConnectionSource<C> {
     return this.#closed;
   }
 
-  async close(): Promise<void> {
+  async close(_options?: { timeoutMs?: number }): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
     await this.#transport?.close().catch(() => {});

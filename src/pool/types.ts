@@ -1,3 +1,5 @@
+import type { PoolConfig } from './config.ts';
+
 /**
  * The pool's view of a connection, and the shapes it reports. The pool knows nothing of gRPC:
  * a factory opens transports (src/pool/weaviate-factory.ts opens real Weaviate ones; unit
@@ -82,6 +84,7 @@ export interface ConnectionInfo {
 
 /** What both the pool and the legacy single connection offer. */
 export interface ConnectionSource<C> extends AsyncDisposable {
+  readonly config: Readonly<PoolConfig>;
   acquire(options?: AcquireOptions): Promise<Lease<C>>;
   withConnection<T>(fn: (client: C, lease: Lease<C>) => Promise<T> | T, options?: AcquireOptions): Promise<T>;
   stats(): PoolStats;
@@ -91,7 +94,8 @@ export interface ConnectionSource<C> extends AsyncDisposable {
   /** Health-check idle connections now. */
   checkNow(): Promise<{ checked: number; failed: number }>;
   readonly closed: boolean;
-  close(): Promise<void>;
+  /** Stop lending and close every connection; waits up to `timeoutMs` for leases to come back. */
+  close(options?: { timeoutMs?: number }): Promise<void>;
 }
 
 export interface Lease<C> extends AsyncDisposable, Disposable {

@@ -1,0 +1,123 @@
+/**
+ * The executor's configuration: the pool's (the note's variables, engine-wide min/max) plus
+ * workers, lanes and deadlines. Options > env > defaults; validated once, frozen.
+ */
+import { availableParallelism } from 'node:os';
+import { pathToFileURL } from 'node:url';
+import { resolvePoolConfig, MAX_TIMER_MS, type PoolConfig, type PoolOptions } from '../pool/config.ts';
+import type { DeclaredCollection } from '../query/schema.ts';
+import * as v from '../validate.ts';
+import { parseLanesEnv, resolveLanes, type LaneConfig, type LaneOptions } from './lanes.ts';
+
+export interface EngineOptions {
+  /** Worker threads; 0 runs everything on the caller's thread. Env `VECTOR_STORE_WORKERS`. @default min(cores, maxConnections) */
+  workers?: number;
+  /** Lanes besides (or overriding) critical and normal. Env `VECTOR_STORE_LANES`. */
+  lanes?: Record<string, LaneOptions>;
+  /** Deadline of work that sets none and whose lane sets none. Env `VECTOR_STORE_DEFAULT_DEADLINE` (seconds). @default 30_000 */
+  defaultDeadlineMs?: number;
+  /** Module whose exported functions `run(name, args)` calls in the workers with a leased client. */
+  taskModule?: string | URL;
+  /** Vector dimensions per collection, for validation (learnt from a stored object when not given). */
+  collections?: Record<string, DeclaredCollection>;
+  /** Check specs against the live schema (property names, types, vector length). @default true */
+  validateAgainstSchema?: boolean;
+  /** Bound of each control call to a worker (stats, resize, ...). @default 2_000 */
+  controlTimeoutMs?: number;
+  /** Bound of close(): in-flight work gets this long to finish. @default 10_000 */
+  closeTimeoutMs?: number;
+  /** A worker whose control port stays silent this long is terminated and replaced; 0 = never. @default 30_000 */
+  watchdogTerminateMs?: number;
+  /** Log level inside workers. @default 'warn' */
+  workerLogLevel?: string;
+}
+
+export type ExecutorOptions = PoolOptions & EngineOptions;
+
+export interface ExecutorConfig {
+  pool: Readonly<PoolConfig>;
+  workers: number;
+  lanes: readonly LaneConfig[];
+  defaultDeadlineMs: number;
+  taskModule: string | undefined;
+  collections: Readonly<Record<string, DeclaredCollection>>;
+  validateAgainstSchema: boolean;
+  controlTimeoutMs: number;
+  closeTimeoutMs: number;
+  watchdogTerminateMs: number;
+  workerLogLevel: string;
+}
+
+const ENGINE_KEYS = [
+  'workers', 'lanes', 'defaultDeadlineMs', 'taskModule', 'collections', 'validateAgainstSchema',
+  'controlTimeoutMs', 'closeTimeoutMs', 'watchdogTerminateMs', 'workerLogLevel',
+] as const;
+
+export const ENGINE_ENV = Object.freeze({
+  VECTOR_STORE_WORKERS: 'workers',
+  VECTOR_STORE_LANES: 'lanes',
+  VECTOR_STORE_DEFAULT_DEADLINE: 'defaultDeadlineMs',
+} as const);
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+export function resolveExecutorConfig(options: ExecutorOptions = {}, env: Env = process.env): Readonly<ExecutorConfig> {
+  const engine: Record<string, unknown> = {};
+  const poolOptions: Record<string, unknown> = {};
+  for (const [k, value] of Object.entries(options)) {
+    if ((ENGINE_KEYS as readonly string[]).includes(k)) engine[k] = value;
+    else poolOptions[k] = value;
+  }
+  const pool = resolvePoolConfig(poolOptions as PoolOptions, env);
+  const opt = (name: string): v.Source => ({ name, kind: 'option' });
+  const envSrc = (name: string): v.Source => ({ name, kind: 'env' });
+
+  let workers: number;
+  if (engine['workers'] !== undefined) workers = v.integer(opt('workers'), engine['workers'], 0, 256);
+  else if (env['VECTOR_STORE_WORKERS']) workers = v.integer(envSrc('VECTOR_STORE_WORKERS'), env['VECTOR_STORE_WORKERS'], 0, 256);
+  else workers = Math.max(1, Math.min(availableParallelism(), pool.maxConnections));
+  if (!pool.enabled) workers = 0; // legacy mode: one plain connection on the caller's thread
+  if (workers > pool.maxConnections) {
+    v.conflict(`\`workers\` (${workers}) must be <= \`maxConnections\` (${pool.maxConnections}): every worker needs at least one connection`, {
+      option: 'workers', value: workers, maxConnections: pool.maxConnections,
+    });
+  }
+
+  const lanesOption = engine['lanes'] !== undefined
+    ? (v.plainObject(opt('lanes'), engine['lanes']) as Record<string, LaneOptions>)
+    : env['VECTOR_STORE_LANES'] ? parseLanesEnv(env['VECTOR_STORE_LANES']) : undefined;
+  const lanes = resolveLanes(lanesOption, pool.maxConnections);
+
+  let defaultDeadlineMs = 30_000;
+  if (engine['defaultDeadlineMs'] !== undefined) {
+    defaultDeadlineMs = v.number(opt('defaultDeadlineMs'), engine['defaultDeadlineMs'], { min: 0, max: MAX_TIMER_MS, exclusiveMin: true, unit: 'ms' });
+  } else if (env['VECTOR_STORE_DEFAULT_DEADLINE']) {
+    defaultDeadlineMs = 1000 * v.number(envSrc('VECTOR_STORE_DEFAULT_DEADLINE'), env['VECTOR_STORE_DEFAULT_DEADLINE'], { min: 0, max: MAX_TIMER_MS / 1000, exclusiveMin: true, unit: 'seconds' });
+  }
+
+  let taskModule: string | undefined;
+  if (engine['taskModule'] !== undefined) {
+    const t = engine['taskModule'];
+    if (t instanceof URL) taskModule = t.href;
+    else {
+      const s = v.string(opt('taskModule'), t);
+      taskModule = /^[a-z]+:/.test(s) ? s : pathToFileURL(s).href;
+    }
+  }
+  const ms = (key: string, fallback: number, min = 0): number =>
+    engine[key] === undefined ? fallback : v.number(opt(key), engine[key], { min, max: MAX_TIMER_MS, unit: 'ms' });
+
+  return Object.freeze({
+    pool,
+    workers,
+    lanes,
+    defaultDeadlineMs,
+    taskModule,
+    collections: Object.freeze({ ...((engine['collections'] as Record<string, DeclaredCollection> | undefined) ?? {}) }),
+    validateAgainstSchema: engine['validateAgainstSchema'] === undefined ? true : v.boolean(opt('validateAgainstSchema'), engine['validateAgainstSchema']),
+    controlTimeoutMs: ms('controlTimeoutMs', 2000, 1),
+    closeTimeoutMs: ms('closeTimeoutMs', 10_000),
+    watchdogTerminateMs: ms('watchdogTerminateMs', 30_000),
+    workerLogLevel: engine['workerLogLevel'] === undefined ? 'warn' : v.oneOf(opt('workerLogLevel'), engine['workerLogLevel'], ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const),
+  });
+}

@@ -1,0 +1,395 @@
+/**
+ * Where work runs once the scheduler lets it go: on Piscina worker threads, each owning a
+ * sub-pool (WorkerDispatcher), or on the main thread with one pool (InlineDispatcher: the
+ * engine without workers, and the note's legacy mode with one plain connection).
+ */
+import * as Comlink from 'comlink';
+import { Piscina } from 'piscina';
+import type { WeaviateClient } from 'weaviate-client';
+import { ConnectError, ControlTimeoutError, ShutdownError, WorkerCrashedError } from '../errors.ts';
+import { silentLogger, type Logger } from '../log.ts';
+import type { PoolConfig } from '../pool/config.ts';
+import { createPool } from '../pool/create.ts';
+import type { ConnectionInfo, ConnectionSource } from '../pool/types.ts';
+import { encode } from '../stats/histogram.ts';
+import { CONTROL_HELLO, type ControlApi, type ControlHello, type TaskMessage, type TaskReply, type WorkerData, type WorkerShare, type WorkerStats } from './protocol.ts';
+import { TaskRunner, type TaskModule } from './task-runner.ts';
+
+export interface WorkerConnections {
+  threadId: number;
+  index: number;
+  connections: ConnectionInfo[];
+}
+
+export interface Dispatcher {
+  readonly mode: 'workers' | 'inline' | 'legacy';
+  /** Work that may run at once: the engine's connection count. */
+  readonly slots: number;
+  start(): Promise<void>;
+  /** Rejects only when the thread running the work died (WorkerCrashedError). */
+  dispatch(msg: TaskMessage): Promise<TaskReply>;
+  cancel(taskId: number, reason: string): void;
+  /** Live workers, then (`retired: true`) the last figures of workers that are gone. */
+  workerStats(): Promise<(WorkerStats & { responsive: boolean; retired?: boolean })[]>;
+  connections(): Promise<WorkerConnections[]>;
+  resize(min: number, max: number): Promise<void>;
+  checkNow(): Promise<{ checked: number; failed: number }>;
+  close(timeoutMs: number): Promise<void>;
+}
+
+/** Split the engine's min/max over n workers: worker i gets floor(x/n), plus one while remainders last. */
+export function splitShares(min: number, max: number, n: number): WorkerShare[] {
+  return Array.from({ length: n }, (_, index) => ({
+    index,
+    min: Math.floor(min / n) + (index < min % n ? 1 : 0),
+    max: Math.floor(max / n) + (index < max % n ? 1 : 0),
+  }));
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    promise,
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new ControlTimeoutError(`${what} did not answer within ${ms} ms`, { call: what, timeoutMs: ms })), ms);
+      timer.unref();
+    }),
+  ]).finally(() => clearTimeout(timer));
+}
+
+/** The worker entry next to src/ (workers/worker.ts, or .js in a compiled build). */
+export function workerEntry(): URL {
+  const ext = import.meta.url.endsWith('.ts') ? '.ts' : '.js';
+  return new URL(`../../workers/worker${ext}`, import.meta.url);
+}
+
+interface WorkerHandle {
+  threadId: number;
+  index: number;
+  share: WorkerShare;
+  control: Comlink.Remote<ControlApi>;
+  port: ControlHello['port'];
+  ready: Promise<void>;
+  lastAnswerAt: number;
+  lastStats: WorkerStats | undefined;
+}
+
+export interface WorkerDispatcherOptions {
+  workers: number;
+  taskModule: string | undefined;
+  controlTimeoutMs: number;
+  /** Terminate a worker whose control port has not answered for this long (0 = never). */
+  watchdogTerminateMs: number;
+  logger?: Logger;
+  logLevel?: string;
+}
+
+export class WorkerDispatcher implements Dispatcher {
+  readonly mode = 'workers' as const;
+  readonly #config: Readonly<PoolConfig>;
+  readonly #options: WorkerDispatcherOptions;
+  readonly #log: Logger;
+  #piscina: Piscina | undefined;
+  readonly #handles = new Map<number, WorkerHandle>();
+  #shares: WorkerShare[];
+  #min: number;
+  #max: number;
+  #closing = false;
+  #watchdog: NodeJS.Timeout | undefined;
+  #onRegistered: (() => void) | undefined;
+  /** Stats of workers that are gone, kept so that engine totals do not go backwards. */
+  readonly #retired: WorkerStats[] = [];
+  crashes = 0;
+
+  constructor(config: Readonly<PoolConfig>, options: WorkerDispatcherOptions) {
+    this.#config = config;
+    this.#options = options;
+    this.#log = options.logger ?? silentLogger;
+    this.#min = config.minConnections;
+    this.#max = config.maxConnections;
+    this.#shares = splitShares(this.#min, this.#max, options.workers);
+  }
+
+  get slots(): number {
+    return this.#max;
+  }
+
+  async start(): Promise<void> {
+    const n = this.#options.workers;
+    const workerData: WorkerData = { pool: this.#config, taskModule: this.#options.taskModule, logLevel: this.#options.logLevel ?? 'warn' };
+    const perWorker = Math.max(...this.#shares.map((s) => s.max), 1);
+    this.#piscina = new Piscina({
+      filename: workerEntry().href,
+      minThreads: n,
+      maxThreads: n,
+      // Workers own connections and timers: their event loops must keep running while idle.
+      atomics: 'disabled',
+      // The main thread's lanes decide what runs; Piscina only places it (least busy worker).
+      // Headroom above the share so a resize upwards does not queue inside Piscina.
+      concurrentTasksPerWorker: perWorker * 2,
+      idleTimeout: 2_147_483_647,
+      workerData,
+    });
+    this.#piscina.on('error', (error: unknown) => this.#log.error({ error: String(error) }, 'worker pool error'));
+    this.#piscina.on('message', (message: unknown) => {
+      if (typeof message === 'object' && message !== null && (message as ControlHello).type === CONTROL_HELLO) this.#register(message as ControlHello);
+    });
+    const bound = this.#config.connectTimeoutMs + 15_000;
+    await withTimeout(
+      new Promise<void>((resolve) => {
+        const check = () => {
+          if (this.#handles.size >= n) resolve();
+        };
+        this.#onRegistered = check;
+        check();
+      }),
+      bound,
+      `${n} worker threads starting`,
+    ).catch(async (error: unknown) => {
+      await this.close(1000);
+      throw error;
+    });
+    const inits = await Promise.allSettled([...this.#handles.values()].map((h) => h.ready));
+    const failed = inits.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) {
+      await this.close(1000);
+      const cause = failed.reason as Error;
+      throw new ConnectError(`A worker could not open its connections: ${cause?.message ?? String(cause)}`, { workers: n }, { cause });
+    }
+    if (this.#options.watchdogTerminateMs > 0) {
+      this.#watchdog = setInterval(() => this.#watch(), 1000);
+      this.#watchdog.unref();
+    }
+  }
+
+  #register(hello: ControlHello): void {
+    if (this.#closing) {
+      hello.port.close();
+      return;
+    }
+    const used = new Set([...this.#handles.values()].map((h) => h.index));
+    let index = 0;
+    while (used.has(index)) index++;
+    const share = this.#shares[index] ?? { index, min: 0, max: 0 };
+    const control = Comlink.wrap<ControlApi>(hello.port as unknown as Comlink.Endpoint);
+    const handle: WorkerHandle = {
+      threadId: hello.threadId,
+      index,
+      share,
+      control,
+      port: hello.port,
+      ready: Promise.resolve(),
+      lastAnswerAt: Date.now(),
+      lastStats: undefined,
+    };
+    handle.ready = withTimeout(control.init(share), this.#config.connectTimeoutMs + 5000, `worker ${hello.threadId} init`);
+    handle.ready.then(
+      () => this.#log.debug({ threadId: hello.threadId, share }, 'worker ready'),
+      (error: unknown) => this.#log.error({ threadId: hello.threadId, error: String((error as Error)?.message ?? error) }, 'worker could not open its connections'),
+    );
+    this.#handles.set(hello.threadId, handle);
+    // The port closes when the worker exits (crash, termination, shutdown): free its share.
+    hello.port.once('close', () => {
+      if (this.#handles.get(hello.threadId) !== handle) return;
+      this.#handles.delete(hello.threadId);
+      if (handle.lastStats) {
+        // Its sockets died with the thread: every connection it created is now closed.
+        const pool = handle.lastStats.pool;
+        this.#retired.push({
+          ...handle.lastStats,
+          inFlight: 0,
+          pool: pool && {
+            ...pool,
+            total_connections: 0, current_active: 0, current_idle: 0, available_connections: 0, waiting: 0, pending_creates: 0,
+            total_connections_closed: pool.total_connections_created,
+          },
+        });
+      }
+      if (!this.#closing) {
+        this.crashes++;
+        this.#log.warn({ threadId: hello.threadId, index }, `Worker ${hello.threadId} exited; Piscina starts a replacement, which takes over its share`);
+      }
+    });
+    this.#onRegistered?.();
+  }
+
+  async #watch(): Promise<void> {
+    const now = Date.now();
+    await Promise.all(
+      [...this.#handles.values()].map(async (h) => {
+        try {
+          await withTimeout(h.control.ping(), this.#options.controlTimeoutMs, 'ping');
+          h.lastAnswerAt = Date.now();
+        } catch {
+          if (now - h.lastAnswerAt > this.#options.watchdogTerminateMs && !this.#closing) {
+            const thread = this.#piscina?.threads.find((t) => t.threadId === h.threadId);
+            this.#log.error({ threadId: h.threadId, silentMs: now - h.lastAnswerAt }, `Worker ${h.threadId} has not answered for ${now - h.lastAnswerAt} ms; terminating it`);
+            await thread?.terminate();
+          }
+        }
+      }),
+    );
+  }
+
+  dispatch(msg: TaskMessage): Promise<TaskReply> {
+    if (!this.#piscina || this.#closing) return Promise.reject(new ShutdownError('The executor is shutting down', {}));
+    return (this.#piscina.run(msg) as Promise<TaskReply>).catch((error: unknown) => {
+      if (this.#closing) throw new ShutdownError('The executor shut down while the work was running', { phase: 'shutdown' });
+      throw new WorkerCrashedError(`The worker thread running this request died: ${(error as Error)?.message ?? String(error)}`, { taskId: msg.id });
+    });
+  }
+
+  cancel(taskId: number, reason: string): void {
+    for (const h of this.#handles.values()) {
+      withTimeout(h.control.cancel(taskId, reason), this.#options.controlTimeoutMs, 'cancel').catch(() => {});
+    }
+  }
+
+  async workerStats(): Promise<(WorkerStats & { responsive: boolean; retired?: boolean })[]> {
+    const live = await Promise.all(
+      [...this.#handles.values()].map(async (h) => {
+        try {
+          const s = await withTimeout(h.control.stats(), this.#options.controlTimeoutMs, `worker ${h.threadId} stats`);
+          h.lastAnswerAt = Date.now();
+          h.lastStats = s;
+          return { ...s, responsive: true };
+        } catch {
+          // A worker that does not answer (event loop blocked) still shows, with its last figures.
+          const last = h.lastStats ?? emptyStats(h.threadId, h.index);
+          return { ...last, responsive: false };
+        }
+      }),
+    );
+    return [...live, ...this.#retired.map((s) => ({ ...s, responsive: false, retired: true }))];
+  }
+
+  async connections(): Promise<WorkerConnections[]> {
+    return Promise.all(
+      [...this.#handles.values()].map(async (h) => ({
+        threadId: h.threadId,
+        index: h.index,
+        connections: await withTimeout(h.control.connections(), this.#options.controlTimeoutMs, 'connections').catch(() => []),
+      })),
+    );
+  }
+
+  async resize(min: number, max: number): Promise<void> {
+    this.#min = min;
+    this.#max = max;
+    this.#shares = splitShares(min, max, this.#options.workers);
+    await Promise.all(
+      [...this.#handles.values()].map((h) => {
+        h.share = this.#shares[h.index] ?? h.share;
+        return withTimeout(h.control.resize(h.share), this.#options.controlTimeoutMs + this.#config.connectTimeoutMs, 'resize');
+      }),
+    );
+  }
+
+  async checkNow(): Promise<{ checked: number; failed: number }> {
+    const results = await Promise.all(
+      [...this.#handles.values()].map((h) =>
+        withTimeout(h.control.checkNow(), this.#config.healthCheckTimeoutMs + this.#options.controlTimeoutMs, 'checkNow').catch(() => ({ checked: 0, failed: 0 })),
+      ),
+    );
+    return results.reduce((a, b) => ({ checked: a.checked + b.checked, failed: a.failed + b.failed }), { checked: 0, failed: 0 });
+  }
+
+  async close(timeoutMs: number): Promise<void> {
+    this.#closing = true;
+    clearInterval(this.#watchdog);
+    const handles = [...this.#handles.values()];
+    await Promise.all(handles.map((h) => withTimeout(h.control.drain(timeoutMs), timeoutMs + this.#options.controlTimeoutMs, 'drain').catch(() => {})));
+    for (const h of handles) {
+      h.control[Comlink.releaseProxy]();
+      h.port.close();
+    }
+    this.#handles.clear();
+    const piscina = this.#piscina;
+    this.#piscina = undefined;
+    if (piscina) {
+      await withTimeout(piscina.close(), timeoutMs, 'worker pool close').catch(async () => {
+        await piscina.destroy();
+      });
+    }
+  }
+}
+
+function emptyStats(threadId: number, index: number): WorkerStats {
+  return { threadId, index, ready: false, pool: undefined, inFlight: 0, completed: 0, failed: 0, acquireWait: '', execution: '', eventLoopDelayP99Us: 0, eventLoopDelayMaxUs: 0 };
+}
+
+/** The engine on the caller's thread: one pool (or the legacy single connection), no workers. */
+export class InlineDispatcher implements Dispatcher {
+  readonly mode: 'inline' | 'legacy';
+  #pool: ConnectionSource<WeaviateClient> | undefined;
+  readonly #config: Readonly<PoolConfig>;
+  readonly #runner: TaskRunner;
+  readonly #logger: Logger | undefined;
+  #poolReady: Promise<ConnectionSource<WeaviateClient>> | undefined;
+
+  constructor(config: Readonly<PoolConfig>, options: { taskModule: string | undefined; logger?: Logger }) {
+    this.#config = config;
+    this.mode = config.enabled ? 'inline' : 'legacy';
+    this.#logger = options.logger;
+    let tasks: Promise<TaskModule | undefined> | undefined;
+    const taskModule = options.taskModule;
+    this.#runner = new TaskRunner(
+      () => this.#poolReady ?? Promise.reject(new ShutdownError('not started', {})),
+      () => (tasks ??= taskModule ? (import(taskModule) as Promise<TaskModule>) : Promise.resolve(undefined)),
+      0,
+    );
+  }
+
+  get slots(): number {
+    return this.#config.maxConnections;
+  }
+
+  async start(): Promise<void> {
+    const { weaviate, ...rest } = this.#config;
+    this.#poolReady = createPool({ ...rest, weaviate: { ...weaviate }, ...(this.#logger ? { logger: this.#logger } : {}) }, {});
+    this.#pool = await this.#poolReady;
+  }
+
+  dispatch(msg: TaskMessage): Promise<TaskReply> {
+    return this.#runner.run(msg);
+  }
+
+  cancel(taskId: number, reason: string): void {
+    this.#runner.cancel(taskId, reason);
+  }
+
+  async workerStats(): Promise<(WorkerStats & { responsive: boolean })[]> {
+    return [
+      {
+        threadId: 0,
+        index: 0,
+        ready: this.#pool !== undefined,
+        pool: this.#pool?.stats(),
+        inFlight: this.#runner.inFlight,
+        completed: this.#runner.completed,
+        failed: this.#runner.failed,
+        acquireWait: encode(this.#runner.acquireWait),
+        execution: encode(this.#runner.execution),
+        eventLoopDelayP99Us: 0,
+        eventLoopDelayMaxUs: 0,
+        responsive: true,
+      },
+    ];
+  }
+
+  async connections(): Promise<WorkerConnections[]> {
+    return [{ threadId: 0, index: 0, connections: this.#pool?.connections() ?? [] }];
+  }
+
+  async resize(min: number, max: number): Promise<void> {
+    this.#pool?.resize({ min, max });
+  }
+
+  async checkNow(): Promise<{ checked: number; failed: number }> {
+    return this.#pool ? this.#pool.checkNow() : { checked: 0, failed: 0 };
+  }
+
+  async close(timeoutMs: number): Promise<void> {
+    await this.#pool?.close({ timeoutMs });
+  }
+}

@@ -1,0 +1,273 @@
+/**
+ * `createExecutor()`: what a service embeds. Queries (serialisable specs) and the user's own
+ * tasks go through priority lanes on the main thread to Piscina workers that each own a
+ * sub-pool of real connections; every wait is bounded by a deadline; stats are merged across
+ * threads.
+ *
+ *   await using engine = await createExecutor({ maxConnections: 8 });
+ *   const hits = await engine.query({ kind: 'hybrid', collection: 'm_asset_schema', query: '삼성전자',
+ *                                     vector, limit: 5 }, { lane: 'critical', deadlineMs: 500 });
+ */
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { systemClock, type Clock } from '../clock.ts';
+import { ConfigError, ShutdownError, ValidationError, WorkerCrashedError, fromSerialized } from '../errors.ts';
+import { createLogger, type Logger } from '../log.ts';
+import type { ConnectionInfo } from '../pool/types.ts';
+import { SchemaRegistry } from '../query/schema.ts';
+import { isReadSpec, validateSpec, type InsertResult, type QueryResult, type QuerySpec } from '../query/spec.ts';
+import { fetchServerVersion } from '../weaviate/meta.ts';
+import { resolveExecutorConfig, type ExecutorConfig, type ExecutorOptions } from './config.ts';
+import { InlineDispatcher, WorkerDispatcher, type Dispatcher, type WorkerConnections } from './dispatch.ts';
+import { epochNow, type TaskMessage } from './protocol.ts';
+import { Scheduler, type WorkContext } from './scheduler.ts';
+import { buildEngineStats, type EngineStats } from './stats.ts';
+
+export interface RequestOptions {
+  /** Lane to queue in. @default 'normal' */
+  lane?: string;
+  /** Time allowed from now, ms; default the lane's, else the executor's (30 s). */
+  deadlineMs?: number;
+  /** Abort from the caller's side (queued: removed; running: the query is cancelled). */
+  signal?: AbortSignal;
+  /**
+   * Safe to run twice: if the worker running it dies, it is retried once on another worker
+   * while its deadline allows. @default true for reads, false for insertMany and tasks
+   */
+  idempotent?: boolean;
+}
+
+export interface CreateExecutorOptions extends ExecutorOptions {
+  logger?: Logger;
+  clock?: Clock;
+}
+
+export class Executor implements AsyncDisposable {
+  readonly config: Readonly<ExecutorConfig>;
+  readonly #scheduler: Scheduler;
+  readonly #dispatcher: Dispatcher;
+  readonly #schema: SchemaRegistry | undefined;
+  readonly #clock: Clock;
+  readonly #log: Logger;
+  readonly #eventLoop = monitorEventLoopDelay({ resolution: 10 });
+  #nextTaskId = 1;
+  #requests = 0;
+  #validationErrors = 0;
+  #retries = 0;
+  #closing: Promise<void> | undefined;
+  #min: number;
+
+  /** Use createExecutor(): it starts the workers and checks Weaviate before handing the executor out. */
+  constructor(config: Readonly<ExecutorConfig>, deps: { logger: Logger; clock: Clock }) {
+    this.config = config;
+    this.#min = config.pool.minConnections;
+    this.#clock = deps.clock;
+    this.#log = deps.logger;
+    this.#scheduler = new Scheduler(config.lanes, config.pool.maxConnections, deps.clock);
+    this.#dispatcher =
+      config.workers > 0
+        ? new WorkerDispatcher(config.pool, {
+            workers: config.workers,
+            taskModule: config.taskModule,
+            controlTimeoutMs: config.controlTimeoutMs,
+            watchdogTerminateMs: config.watchdogTerminateMs,
+            logger: deps.logger,
+            logLevel: config.workerLogLevel,
+          })
+        : new InlineDispatcher(config.pool, { taskModule: config.taskModule, logger: deps.logger });
+    this.#schema = config.validateAgainstSchema ? new SchemaRegistry(config.pool.weaviate, { declared: config.collections }) : undefined;
+  }
+
+  /** @internal */
+  async start(): Promise<this> {
+    // Fail fast (ConnectError naming the address) before any thread starts.
+    await fetchServerVersion(this.config.pool.weaviate, this.config.pool.connectTimeoutMs);
+    await this.#schema?.refresh(true);
+    await this.#dispatcher.start();
+    this.#eventLoop.enable();
+    this.#log.info(
+      { mode: this.#dispatcher.mode, workers: this.config.workers, maxConnections: this.config.pool.maxConnections, lanes: this.config.lanes.map((l) => l.name) },
+      'executor started',
+    );
+    return this;
+  }
+
+  get mode(): Dispatcher['mode'] {
+    return this.#dispatcher.mode;
+  }
+
+  /** Run a query spec (validated here, before it is queued). */
+  async query(spec: QuerySpec, options: RequestOptions = {}): Promise<QueryResult | InsertResult> {
+    this.#requests++;
+    let checked: QuerySpec;
+    try {
+      checked = await this.#validate(spec);
+      this.#checkOptions(options);
+    } catch (error) {
+      this.#validationErrors++;
+      throw error;
+    }
+    return this.#submit((id, deadlineAt, lane) => ({ kind: 'query', id, spec: checked, deadlineAt, lane }), options, options.idempotent ?? isReadSpec(checked)) as Promise<
+      QueryResult | InsertResult
+    >;
+  }
+
+  /** Run a function of the task module in a worker, with a leased client: `fn(client, args, ctx)`. */
+  async run<T = unknown>(name: string, args?: unknown, options: RequestOptions = {}): Promise<T> {
+    this.#requests++;
+    try {
+      if (typeof name !== 'string' || name === '') throw new ValidationError('Invalid task: `name` must be a non-empty string', { field: 'name' });
+      this.#checkOptions(options);
+      structuredClone(args); // must cross a thread: fail here, typed, not inside Piscina
+    } catch (error) {
+      this.#validationErrors++;
+      if (error instanceof Error && error.name === 'DataCloneError') {
+        throw new ValidationError(`Invalid task arguments: ${error.message}`, { field: 'args' });
+      }
+      throw error;
+    }
+    return this.#submit((id, deadlineAt, lane) => ({ kind: 'task', id, name, args, deadlineAt, lane }), options, options.idempotent ?? false) as Promise<T>;
+  }
+
+  #checkOptions(options: RequestOptions): void {
+    if (typeof options !== 'object' || options === null) throw new ValidationError('Invalid request options: expected an object', { field: 'options' });
+    const d = options.deadlineMs;
+    if (d !== undefined && (typeof d !== 'number' || !Number.isFinite(d) || d <= 0 || d > 2_147_483_647)) {
+      throw new ValidationError(`Invalid request options: \`deadlineMs\` must be a finite number > 0 (ms), got ${String(d)}`, { field: 'deadlineMs' });
+    }
+    if (options.lane !== undefined && typeof options.lane !== 'string') {
+      throw new ValidationError('Invalid request options: `lane` must be a string', { field: 'lane' });
+    }
+  }
+
+  async #validate(spec: QuerySpec): Promise<QuerySpec> {
+    const schema = this.#schema;
+    if (!schema) return validateSpec(spec);
+    const first = validateSpec(spec, (c) => schema.shapeOf(c));
+    if (schema.shapeOf(first.collection)) return first;
+    await schema.refresh(); // created since the last look? (rate-limited)
+    if (!schema.shapeOf(first.collection)) {
+      throw new ValidationError(
+        `Invalid query: unknown collection \`${first.collection}\`; known collections: ${schema.collections.join(', ') || '(none)'}`,
+        { field: 'collection', value: first.collection },
+      );
+    }
+    return validateSpec(spec, (c) => schema.shapeOf(c));
+  }
+
+  #submit(
+    build: (id: number, deadlineEpoch: number, lane: string) => TaskMessage,
+    options: RequestOptions,
+    idempotent: boolean,
+  ): Promise<unknown> {
+    if (this.#closing) return Promise.reject(new ShutdownError('The executor is shutting down; no new work is accepted', {}));
+    const lane = options.lane ?? 'normal';
+    const deadlineMs = options.deadlineMs ?? this.#scheduler.laneConfig(lane)?.defaultDeadlineMs ?? this.config.defaultDeadlineMs;
+    const id = this.#nextTaskId++;
+    const work = async (ctx: WorkContext): Promise<unknown> => {
+      const onAbort = () => this.#dispatcher.cancel(id, String((ctx.signal.reason as Error)?.message ?? 'aborted'));
+      ctx.signal.addEventListener('abort', onAbort, { once: true });
+      try {
+        for (let attempt = 1; ; attempt++) {
+          const msg = build(id, epochNow() + (ctx.deadlineAt - this.#clock.now()), ctx.lane);
+          let reply;
+          try {
+            reply = await this.#dispatcher.dispatch(msg);
+          } catch (error) {
+            const timeLeft = ctx.deadlineAt - this.#clock.now();
+            if (error instanceof WorkerCrashedError && idempotent && attempt === 1 && !ctx.signal.aborted && timeLeft > 0) {
+              this.#retries++;
+              this.#log.warn({ taskId: id, lane: ctx.lane, timeLeftMs: Math.round(timeLeft) }, 'worker died under a request; retrying it once on another worker');
+              continue;
+            }
+            throw error;
+          }
+          if (!reply.ok) throw fromSerialized(reply.error);
+          return reply.value;
+        }
+      } finally {
+        ctx.signal.removeEventListener('abort', onAbort);
+      }
+    };
+    return this.#scheduler.submit(work, { lane, deadlineAt: this.#clock.now() + deadlineMs, signal: options.signal });
+  }
+
+  /** The engine-wide snapshot (the note's keys, plus lanes, workers, latency, counters). */
+  async stats(): Promise<EngineStats> {
+    const workers = await this.#dispatcher.workerStats();
+    return buildEngineStats({
+      mode: this.#dispatcher.mode,
+      enabled: this.config.pool.enabled,
+      minConnections: this.#min,
+      maxConnections: this.#scheduler.slots,
+      lanes: this.#scheduler.stats(),
+      laneHistograms: this.#scheduler.laneNames.map((n) => this.#scheduler.histograms(n)!),
+      workers,
+      requests: this.#requests,
+      validationErrors: this.#validationErrors,
+      retries: this.#retries,
+      crashes: this.#dispatcher instanceof WorkerDispatcher ? this.#dispatcher.crashes : 0,
+      mainEventLoopP99Us: Math.round(this.#eventLoop.percentile(99) / 1000),
+    });
+  }
+
+  /** Every connection of every worker, with the note's per-connection metrics. */
+  async connections(): Promise<WorkerConnections[]> {
+    return this.#dispatcher.connections();
+  }
+
+  /** Flattened connection list (id is per worker). */
+  async connectionList(): Promise<(ConnectionInfo & { worker: number })[]> {
+    return (await this.connections()).flatMap((w) => w.connections.map((c) => ({ ...c, worker: w.threadId })));
+  }
+
+  /** Change the engine-wide min/max at run time; workers get new shares, lanes new slots. */
+  async resize({ min, max }: { min?: number; max?: number }): Promise<void> {
+    const newMin = min ?? this.#min;
+    const newMax = max ?? this.#scheduler.slots;
+    if (!Number.isInteger(newMin) || !Number.isInteger(newMax) || newMin < 0 || newMin > newMax || newMax < Math.max(1, this.config.workers)) {
+      throw new ConfigError(`resize needs integers 0 <= min <= max and max >= workers (${this.config.workers}); got min ${newMin}, max ${newMax}`, { min: newMin, max: newMax });
+    }
+    await this.#dispatcher.resize(newMin, newMax);
+    this.#min = newMin;
+    this.#scheduler.resize(newMax);
+  }
+
+  /** Health-check every idle connection now. */
+  checkNow(): Promise<{ checked: number; failed: number }> {
+    return this.#dispatcher.checkNow();
+  }
+
+  /**
+   * Stop admitting (ShutdownError), reject what is still queued (ShutdownError), give in-flight
+   * work up to closeTimeoutMs, then close every connection and worker. Idempotent; always settles.
+   */
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      await this.#scheduler.close({ timeoutMs: this.config.closeTimeoutMs });
+      await this.#dispatcher.close(this.config.closeTimeoutMs);
+      this.#eventLoop.disable();
+      this.#log.info({}, 'executor closed');
+    })();
+    return this.#closing;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+}
+
+/** Build, start and return an executor (fails fast with ConnectError if Weaviate is unreachable). */
+export async function createExecutor(
+  options: CreateExecutorOptions = {},
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): Promise<Executor> {
+  const { logger, clock, ...rest } = options;
+  const config = resolveExecutorConfig(rest, env);
+  const executor = new Executor(config, { logger: logger ?? createLogger(), clock: clock ?? systemClock });
+  try {
+    return await executor.start();
+  } catch (error) {
+    await executor.close().catch(() => {});
+    throw error;
+  }
+}

@@ -1,0 +1,90 @@
+/**
+ * Everything that crosses the boundary between the main thread and a worker, in one place.
+ *
+ * 1. `WorkerData` (Piscina's workerData): the resolved pool configuration and the task module.
+ * 2. `ControlHello`, posted by each worker on its parentPort once at start: a MessagePort on
+ *    which the worker exposes `ControlApi` with comlink (Piscina emits it as a pool 'message').
+ * 3. `TaskMessage` -> `TaskReply`, through Piscina's run(). Replies carry errors as values
+ *    (`SerializedError`, with their code), so a worker's typed error arrives typed; a rejected
+ *    run() means the worker itself died.
+ */
+import type { MessagePort } from 'node:worker_threads';
+import type { SerializedError } from '../errors.ts';
+import type { PoolConfig } from '../pool/config.ts';
+import type { ConnectionInfo, PoolStats } from '../pool/types.ts';
+import type { QuerySpec } from '../query/spec.ts';
+
+export const CONTROL_HELLO = 'weaviate-executor/control' as const;
+
+export interface WorkerData {
+  /** The engine-wide pool configuration; each worker's share of min/max comes with init(). */
+  pool: PoolConfig;
+  /** URL of the user's task module (file: URL), or undefined. */
+  taskModule: string | undefined;
+  logLevel: string;
+}
+
+export interface ControlHello {
+  type: typeof CONTROL_HELLO;
+  threadId: number;
+  port: MessagePort;
+}
+
+export interface WorkerShare {
+  index: number;
+  min: number;
+  max: number;
+}
+
+export type TaskMessage =
+  | { kind: 'query'; id: number; spec: QuerySpec; deadlineAt: number; lane: string }
+  | { kind: 'task'; id: number; name: string; args: unknown; deadlineAt: number; lane: string };
+
+export interface TaskTimings {
+  /** Waiting for a connection of the worker's sub-pool, microseconds. */
+  acquireUs: number;
+  /** Running the query or task with the connection, microseconds. */
+  executeUs: number;
+}
+
+export type TaskReply =
+  | { ok: true; value: unknown; t: TaskTimings; threadId: number }
+  | { ok: false; error: SerializedError; t: TaskTimings; threadId: number };
+
+export interface WorkerStats {
+  threadId: number;
+  index: number;
+  ready: boolean;
+  pool: PoolStats | undefined;
+  inFlight: number;
+  completed: number;
+  failed: number;
+  /** Encoded HDR histograms (compressed base64, microseconds), cumulative since the worker started. */
+  acquireWait: string;
+  execution: string;
+  /** Event-loop delay of the worker thread (perf_hooks monitorEventLoopDelay), microseconds. */
+  eventLoopDelayP99Us: number;
+  eventLoopDelayMaxUs: number;
+}
+
+export interface ControlApi {
+  /** Set this worker's share of the engine's connections and open its sub-pool (warm-up). */
+  init(share: WorkerShare): Promise<void>;
+  stats(): Promise<WorkerStats>;
+  connections(): Promise<ConnectionInfo[]>;
+  resize(share: WorkerShare): Promise<void>;
+  checkNow(): Promise<{ checked: number; failed: number }>;
+  /** Abort a task of this worker if it runs here (broadcast: workers without it ignore it). */
+  cancel(taskId: number, reason: string): Promise<boolean>;
+  /** Close the sub-pool (waits for leases up to timeoutMs). */
+  drain(timeoutMs: number): Promise<void>;
+  ping(): Promise<number>;
+}
+
+/**
+ * Deadlines cross threads as epoch milliseconds with sub-millisecond precision: each thread
+ * has its own `performance.timeOrigin`, so a raw `performance.now()` means nothing elsewhere.
+ */
+export function epochNow(): number {
+  return performance.timeOrigin + performance.now();
+}

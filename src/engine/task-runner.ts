@@ -1,0 +1,140 @@
+/**
+ * Runs one TaskMessage with a connection of a sub-pool: the deadline becomes an AbortSignal
+ * that bounds the wait for a connection and the query itself (so a query that cannot finish in
+ * time stops consuming its connection), timings go into HDR histograms, and every outcome
+ * becomes a TaskReply with a typed, serialised error. Used inside each worker thread, and on
+ * the main thread when the engine runs without workers (inline / legacy mode).
+ */
+import type { Histogram } from 'hdr-histogram-js';
+import type { WeaviateClient } from 'weaviate-client';
+import { AbortError, DeadlineExceededError, QueryError, UnknownTaskError, isExecutorError, serializeError } from '../errors.ts';
+import type { ConnectionSource } from '../pool/types.ts';
+import { executeSpec } from '../query/execute.ts';
+import { newHistogram, recordMs } from '../stats/histogram.ts';
+import { epochNow, type TaskMessage, type TaskReply } from './protocol.ts';
+
+/** What a task function of the user's module receives next to the leased client and its args. */
+export interface TaskContext {
+  /** Fires at the deadline or when the caller aborts; pass it on to long operations. */
+  signal: AbortSignal;
+  /** Absolute deadline, epoch milliseconds. */
+  deadlineAt: number;
+  lane: string;
+  threadId: number;
+}
+
+export type TaskFunction = (client: WeaviateClient, args: unknown, ctx: TaskContext) => unknown;
+export type TaskModule = Record<string, unknown>;
+
+export class TaskRunner {
+  readonly acquireWait: Histogram = newHistogram();
+  readonly execution: Histogram = newHistogram();
+  inFlight = 0;
+  completed = 0;
+  failed = 0;
+  readonly #running = new Map<number, AbortController>();
+  readonly #pool: () => Promise<ConnectionSource<WeaviateClient>>;
+  readonly #tasks: () => Promise<TaskModule | undefined>;
+  readonly #threadId: number;
+
+  constructor(pool: () => Promise<ConnectionSource<WeaviateClient>>, tasks: () => Promise<TaskModule | undefined>, threadId: number) {
+    this.#pool = pool;
+    this.#tasks = tasks;
+    this.#threadId = threadId;
+  }
+
+  /** Abort a running task (the caller gave up). False when it does not run here. */
+  cancel(taskId: number, reason: string): boolean {
+    const controller = this.#running.get(taskId);
+    if (!controller) return false;
+    controller.abort(new AbortError(`Aborted by the caller while running: ${reason}`, { reason, phase: 'running' }));
+    return true;
+  }
+
+  async run(msg: TaskMessage): Promise<TaskReply> {
+    this.inFlight++;
+    const controller = new AbortController();
+    this.#running.set(msg.id, controller);
+    const remaining = msg.deadlineAt - epochNow();
+    const timer = setTimeout(
+      () => controller.abort(new DeadlineExceededError(`Deadline passed while running on a worker (lane \`${msg.lane}\`)`, { lane: msg.lane, phase: 'running' })),
+      Math.max(0, remaining),
+    );
+    const t = { acquireUs: 0, executeUs: 0 };
+    try {
+      const pool = await raceAbort(this.#pool(), controller.signal);
+      const asked = performance.now();
+      const value = await pool.withConnection(
+        async (client) => {
+          const got = performance.now();
+          t.acquireUs = Math.round((got - asked) * 1000);
+          recordMs(this.acquireWait, got - asked);
+          try {
+            return await raceAbort(this.#execute(msg, client, controller.signal), controller.signal);
+          } finally {
+            const done = performance.now();
+            t.executeUs = Math.round((done - got) * 1000);
+            recordMs(this.execution, done - got);
+          }
+        },
+        { timeoutMs: Math.max(1, Math.min(pool.config.acquireTimeoutMs, remaining)), signal: controller.signal },
+      );
+      this.completed++;
+      return { ok: true, value, t, threadId: this.#threadId };
+    } catch (error) {
+      this.failed++;
+      return { ok: false, error: serializeError(classify(error, controller.signal)), t, threadId: this.#threadId };
+    } finally {
+      clearTimeout(timer);
+      this.#running.delete(msg.id);
+      this.inFlight--;
+    }
+  }
+
+  async #execute(msg: TaskMessage, client: WeaviateClient, signal: AbortSignal): Promise<unknown> {
+    if (msg.kind === 'query') return executeSpec(client, msg.spec, signal);
+    const tasks = await this.#tasks();
+    const fn = tasks?.[msg.name];
+    if (typeof fn !== 'function') {
+      const names = Object.keys(tasks ?? {}).filter((k) => typeof tasks?.[k] === 'function');
+      throw new UnknownTaskError(
+        tasks ? `No task \`${msg.name}\` in the task module; it exports: ${names.join(', ') || '(nothing)'}` : `No task module was given to the executor (taskModule option); cannot run \`${msg.name}\``,
+        { task: msg.name, available: names },
+      );
+    }
+    return (fn as TaskFunction)(client, msg.args, { signal, deadlineAt: msg.deadlineAt, lane: msg.lane, threadId: this.#threadId });
+  }
+}
+
+/** Settle as the promise does, or reject with the signal's reason when it fires first. */
+export function raceAbort<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) {
+    promise.catch(() => {});
+    return Promise.reject(signal.reason as Error);
+  }
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason as Error);
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (v) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(v);
+      },
+      (e: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(e as Error);
+      },
+    );
+  });
+}
+
+/** Map whatever went wrong to one of our typed errors. */
+function classify(error: unknown, signal: AbortSignal): unknown {
+  if (signal.aborted && isExecutorError(signal.reason)) return signal.reason;
+  if (isExecutorError(error)) return error;
+  if (error instanceof Error && /^Weaviate/.test(error.name)) {
+    const grpc = /\b(INVALID_ARGUMENT|NOT_FOUND|UNAVAILABLE|DEADLINE_EXCEEDED|PERMISSION_DENIED|UNAUTHENTICATED|RESOURCE_EXHAUSTED|INTERNAL|UNKNOWN|FAILED_PRECONDITION|CANCELLED)\b/.exec(error.message)?.[1];
+    return new QueryError(`Weaviate rejected the request: ${error.message}`, { weaviateError: error.name, ...(grpc ? { grpcCode: grpc } : {}) });
+  }
+  return error;
+}

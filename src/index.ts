@@ -1,0 +1,25 @@
+/**
+ * weaviate-executor: a worker-thread query engine for Weaviate with priority lanes, real
+ * connection pools per worker, and HDR latency statistics.
+ */
+export { createExecutor, Executor, type CreateExecutorOptions, type RequestOptions } from './engine/executor.ts';
+export type { ExecutorOptions, EngineOptions, ExecutorConfig } from './engine/config.ts';
+export { resolveExecutorConfig, ENGINE_ENV } from './engine/config.ts';
+export type { LaneOptions, LaneConfig } from './engine/lanes.ts';
+export { DEFAULT_LANES, parseLanesEnv } from './engine/lanes.ts';
+export type { EngineStats, EngineCounters, WorkerSummary } from './engine/stats.ts';
+export type { LaneStats } from './engine/scheduler.ts';
+export type { TaskContext, TaskFunction } from './engine/task-runner.ts';
+export { createPool, type CreatePoolOptions, type WeaviatePool } from './pool/create.ts';
+export { ConnectionPool } from './pool/pool.ts';
+export { SingleConnection } from './pool/single.ts';
+export type { PoolStats, ConnectionInfo, Lease, AcquireOptions, ConnectionSource } from './pool/types.ts';
+export { resolvePoolConfig, POOL_DEFAULTS, POOL_ENV, TARGET_ENV, type PoolConfig, type PoolOptions, type WeaviateTarget } from './pool/config.ts';
+export type { QuerySpec, HybridSpec, NearVectorSpec, Bm25Spec, FetchObjectsSpec, InsertManySpec, FilterSpec, QueryResult, InsertResult, ResultObject } from './query/spec.ts';
+export { validateSpec } from './query/spec.ts';
+export * from './errors.ts';
+export { startWeaviate, startCluster, WeaviateNode, WeaviateCluster } from './launcher/node.ts';
+export { ensureWeaviate } from './launcher/local.ts';
+export { resolveWeaviateBinary, WEAVIATE_VERSION } from './launcher/binary.ts';
+export { createLogger, silentLogger, type Logger } from './log.ts';
+export { registerSecret, redact } from './redact.ts';

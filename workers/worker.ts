@@ -1,0 +1,113 @@
+/**
+ * The worker thread (internal: the engine starts it through Piscina). Each worker owns a
+ * sub-pool of real connections (its share of the engine's min/max, given by the main thread
+ * through init()), runs TaskMessages with them, and answers control calls (comlink, on a port
+ * it sends up at start) for stats, connections, resize, health checks, cancel and drain.
+ *
+ * Piscina must run this with `atomics: 'disabled'`: otherwise an idle worker sits in
+ * Atomics.wait with its event loop paused, and its health checks, lifetimes and control port
+ * stop (../NOTES.md).
+ */
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { MessageChannel, parentPort, threadId, workerData } from 'node:worker_threads';
+import * as Comlink from 'comlink';
+import type { WeaviateClient } from 'weaviate-client';
+import { createLogger } from '../src/log.ts';
+import { createPool } from '../src/pool/create.ts';
+import type { ConnectionSource } from '../src/pool/types.ts';
+import { registerSecret } from '../src/redact.ts';
+import { encode } from '../src/stats/histogram.ts';
+import { CONTROL_HELLO, type ControlApi, type ControlHello, type TaskMessage, type TaskReply, type WorkerData, type WorkerShare } from '../src/engine/protocol.ts';
+import { TaskRunner, type TaskModule } from '../src/engine/task-runner.ts';
+
+const data = workerData as WorkerData;
+registerSecret(data.pool.weaviate.apiKey);
+for (const value of Object.values(data.pool.weaviate.headers)) registerSecret(value);
+const logger = createLogger({ level: data.logLevel, name: `weaviate-executor:worker-${threadId}` });
+
+let share: WorkerShare | undefined;
+let resolvePool: (pool: ConnectionSource<WeaviateClient>) => void = () => {};
+let rejectPool: (error: unknown) => void = () => {};
+let poolPromise = new Promise<ConnectionSource<WeaviateClient>>((resolve, reject) => {
+  resolvePool = resolve;
+  rejectPool = reject;
+});
+poolPromise.catch(() => {});
+let pool: ConnectionSource<WeaviateClient> | undefined;
+
+let tasksPromise: Promise<TaskModule | undefined> | undefined;
+const loadTasks = () => (tasksPromise ??= data.taskModule ? (import(data.taskModule) as Promise<TaskModule>) : Promise.resolve(undefined));
+
+const runner = new TaskRunner(() => poolPromise, loadTasks, threadId);
+const eventLoop = monitorEventLoopDelay({ resolution: 10 });
+eventLoop.enable();
+
+async function openPool(s: WorkerShare): Promise<void> {
+  const { weaviate, ...rest } = data.pool;
+  const opened = await createPool({ ...rest, minConnections: s.min, maxConnections: s.max, weaviate: { ...weaviate }, logger }, {});
+  pool = opened;
+  resolvePool(opened);
+}
+
+const api: ControlApi = {
+  async init(s) {
+    share = s;
+    try {
+      await openPool(s);
+    } catch (error) {
+      rejectPool(error);
+      // Later tasks should not all fail on a warm-up that failed once: allow a retry.
+      poolPromise = new Promise((resolve, reject) => {
+        resolvePool = resolve;
+        rejectPool = reject;
+      });
+      poolPromise.catch(() => {});
+      throw error;
+    }
+  },
+  async stats() {
+    return {
+      threadId,
+      index: share?.index ?? -1,
+      ready: pool !== undefined,
+      pool: pool?.stats(),
+      inFlight: runner.inFlight,
+      completed: runner.completed,
+      failed: runner.failed,
+      acquireWait: encode(runner.acquireWait),
+      execution: encode(runner.execution),
+      eventLoopDelayP99Us: Math.round(eventLoop.percentile(99) / 1000),
+      eventLoopDelayMaxUs: Math.round(eventLoop.max / 1000),
+    };
+  },
+  async connections() {
+    return pool?.connections() ?? [];
+  },
+  async resize(s) {
+    share = s;
+    if (pool) pool.resize({ min: s.min, max: s.max });
+    else await openPool(s);
+  },
+  async checkNow() {
+    return pool ? pool.checkNow() : { checked: 0, failed: 0 };
+  },
+  async cancel(taskId, reason) {
+    return runner.cancel(taskId, reason);
+  },
+  async drain(timeoutMs) {
+    await pool?.close({ timeoutMs });
+    eventLoop.disable();
+  },
+  async ping() {
+    return Date.now();
+  },
+};
+
+const { port1, port2 } = new MessageChannel();
+Comlink.expose(api, port1 as unknown as Comlink.Endpoint);
+const hello: ControlHello = { type: CONTROL_HELLO, threadId, port: port2 };
+parentPort!.postMessage(hello, [port2]);
+
+export default function run(msg: TaskMessage): Promise<TaskReply> {
+  return runner.run(msg);
+}
