@@ -72,6 +72,7 @@ interface WorkerHandle {
   ready: Promise<void>;
   lastAnswerAt: number;
   lastStats: WorkerStats | undefined;
+  polling: boolean;
 }
 
 export interface WorkerDispatcherOptions {
@@ -156,10 +157,10 @@ export class WorkerDispatcher implements Dispatcher {
       const cause = failed.reason as Error;
       throw new ConnectError(`A worker could not open its connections: ${cause?.message ?? String(cause)}`, { workers: n }, { cause });
     }
-    if (this.#options.watchdogTerminateMs > 0) {
-      this.#watchdog = setInterval(() => this.#watch(), 1000);
-      this.#watchdog.unref();
-    }
+    // Every second: refresh each worker's figures (so a worker that dies leaves recent totals
+    // behind) and, with the watchdog on, terminate a worker that stays silent too long.
+    this.#watchdog = setInterval(() => void this.#watch(), 1000);
+    this.#watchdog.unref();
   }
 
   #register(hello: ControlHello): void {
@@ -181,6 +182,7 @@ export class WorkerDispatcher implements Dispatcher {
       ready: Promise.resolve(),
       lastAnswerAt: Date.now(),
       lastStats: undefined,
+      polling: false,
     };
     handle.ready = withTimeout(control.init(share), this.#config.connectTimeoutMs + 5000, `worker ${hello.threadId} init`);
     handle.ready.then(
@@ -217,15 +219,20 @@ export class WorkerDispatcher implements Dispatcher {
     const now = Date.now();
     await Promise.all(
       [...this.#handles.values()].map(async (h) => {
+        if (h.polling) return; // the previous poll has not answered yet
+        h.polling = true;
         try {
-          await withTimeout(h.control.ping(), this.#options.controlTimeoutMs, 'ping');
+          h.lastStats = await withTimeout(h.control.stats(), this.#options.controlTimeoutMs, 'stats');
           h.lastAnswerAt = Date.now();
         } catch {
-          if (now - h.lastAnswerAt > this.#options.watchdogTerminateMs && !this.#closing) {
+          const limit = this.#options.watchdogTerminateMs;
+          if (limit > 0 && now - h.lastAnswerAt > limit && !this.#closing) {
             const thread = this.#piscina?.threads.find((t) => t.threadId === h.threadId);
             this.#log.error({ threadId: h.threadId, silentMs: now - h.lastAnswerAt }, `Worker ${h.threadId} has not answered for ${now - h.lastAnswerAt} ms; terminating it`);
             await thread?.terminate();
           }
+        } finally {
+          h.polling = false;
         }
       }),
     );

@@ -134,8 +134,11 @@ export class Executor implements AsyncDisposable {
     if (d !== undefined && (typeof d !== 'number' || !Number.isFinite(d) || d <= 0 || d > 2_147_483_647)) {
       throw new ValidationError(`Invalid request options: \`deadlineMs\` must be a finite number > 0 (ms), got ${String(d)}`, { field: 'deadlineMs' });
     }
-    if (options.lane !== undefined && typeof options.lane !== 'string') {
-      throw new ValidationError('Invalid request options: `lane` must be a string', { field: 'lane' });
+    if (options.lane !== undefined && (typeof options.lane !== 'string' || !this.#scheduler.laneConfig(options.lane))) {
+      throw new ValidationError(`Unknown lane \`${String(options.lane)}\`; lanes are: ${this.#scheduler.laneNames.join(', ')}`, { field: 'lane', value: String(options.lane) });
+    }
+    if (options.signal !== undefined && !(options.signal instanceof AbortSignal)) {
+      throw new ValidationError('Invalid request options: `signal` must be an AbortSignal', { field: 'signal' });
     }
   }
 

@@ -95,13 +95,14 @@ export class Scheduler {
     this.#slots = slots;
     this.#clock = clock;
     let laneQueue: LaneQueue | undefined;
+    const capture = (q: LaneQueue) => (laneQueue = q);
     const configs = lanes;
     const slotCount = () => this.#slots;
     // p-queue constructs its queue class itself; capture the instance it builds.
     class BoundLaneQueue extends LaneQueue {
       constructor() {
         super(configs, slotCount);
-        laneQueue = this;
+        capture(this);
       }
     }
     this.#queue = new PQueue({ concurrency: slots, queueClass: BoundLaneQueue as never });

@@ -38,6 +38,8 @@ export interface PoolConfig {
   lifetimeJitter: number;
   /** Time between health checks of idle connections. Env `VECTOR_STORE_HEALTH_CHECK_INTERVAL` (seconds). @default 60_000 */
   healthCheckIntervalMs: number;
+  /** Idle connections above min are closed after this long unused. Env `VECTOR_STORE_IDLE_TIMEOUT` (seconds). @default 600_000 */
+  idleTimeoutMs: number;
   /** Bound of one health check. Env `VECTOR_STORE_HEALTH_CHECK_TIMEOUT` (seconds). @default 5_000 */
   healthCheckTimeoutMs: number;
   /** Default bound of `acquire()`. Env `VECTOR_STORE_ACQUIRE_TIMEOUT` (seconds). @default 30_000 */
@@ -75,6 +77,7 @@ export const POOL_DEFAULTS: Readonly<Omit<PoolConfig, 'weaviate'>> = Object.free
   lifetimeJitter: 0.1,
   healthCheckIntervalMs: 60_000,
   healthCheckTimeoutMs: 5_000,
+  idleTimeoutMs: 600_000,
   acquireTimeoutMs: 30_000,
   connectTimeoutMs: 10_000,
   leakDetectionThresholdMs: 60_000,
@@ -105,6 +108,7 @@ export const POOL_ENV = Object.freeze({
   VECTOR_STORE_CONNECTION_LIFETIME: 'connectionLifetimeMs',
   VECTOR_STORE_HEALTH_CHECK_INTERVAL: 'healthCheckIntervalMs',
   VECTOR_STORE_HEALTH_CHECK_TIMEOUT: 'healthCheckTimeoutMs',
+  VECTOR_STORE_IDLE_TIMEOUT: 'idleTimeoutMs',
   VECTOR_STORE_ACQUIRE_TIMEOUT: 'acquireTimeoutMs',
   VECTOR_STORE_CONNECT_TIMEOUT: 'connectTimeoutMs',
   VECTOR_STORE_LEAK_DETECTION_THRESHOLD: 'leakDetectionThresholdMs',
@@ -128,6 +132,7 @@ const SECONDS_IN_ENV = new Set([
   'connectionLifetimeMs',
   'healthCheckIntervalMs',
   'healthCheckTimeoutMs',
+  'idleTimeoutMs',
   'acquireTimeoutMs',
   'connectTimeoutMs',
   'leakDetectionThresholdMs',
@@ -221,6 +226,7 @@ export function resolvePoolConfig(options: PoolOptions = {}, env: Env = process.
       : POOL_DEFAULTS.lifetimeJitter,
     healthCheckIntervalMs: ms('healthCheckIntervalMs', 0, true),
     healthCheckTimeoutMs: ms('healthCheckTimeoutMs', 0, true),
+    idleTimeoutMs: ms('idleTimeoutMs', 0, true),
     acquireTimeoutMs: ms('acquireTimeoutMs', 0, true),
     connectTimeoutMs: ms('connectTimeoutMs', 0, true),
     leakDetectionThresholdMs: ms('leakDetectionThresholdMs', 0, false),

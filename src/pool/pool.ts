@@ -2,7 +2,12 @@
  * The note's connection pool: `min` connections opened at start, an idle one lent per request
  * and taken back after use, growth on demand up to `max` (never above), lifetime recycling with
  * jitter (never under a caller), periodic health checks, dead connections evicted and re-created
- * with capped jittered backoff, leak warnings, FIFO waiters with a time-out, runtime resize.
+ * with capped jittered backoff, leak warnings, FIFO waiters with a time-out, runtime resize, and
+ * idle connections above min closed after `idleTimeoutMs`.
+ *
+ * Idle connections are lent most-recently-used first (LIFO, as HikariCP's bag prefers): under
+ * light load the same few stay hot and the rest go idle long enough to be closed, so a pool that
+ * grew for a burst shrinks back to min. (Lending round-robin would keep every socket "in use".)
  *
  * Invariants (checked by test/unit/pool.random.test.ts under random faults):
  * - a connection is lent to at most one lease at a time;
@@ -73,7 +78,7 @@ export class ConnectionPool<C> implements ConnectionSource<C> {
   readonly #onClose: (() => Promise<void>) | undefined;
 
   readonly #connections = new Map<number, PooledConnection<C>>();
-  /** Idle connections, oldest release first: lending from the front spreads use over all sockets. */
+  /** Idle connections, least recently used first; lent from the end (LIFO), evicted from the front. */
   #idle: PooledConnection<C>[] = [];
   #waiters: Waiter<C>[] = [];
   #pending = 0;
@@ -82,6 +87,7 @@ export class ConnectionPool<C> implements ConnectionSource<C> {
   #started = false;
   #fillTimer: TimerHandle | undefined;
   #healthTimer: TimerHandle | undefined;
+  #idleTimer: TimerHandle | undefined;
   #activeLeases = new Set<LeaseImpl<C>>();
   #releasedWhileClosing: (() => void) | undefined;
 
@@ -101,6 +107,7 @@ export class ConnectionPool<C> implements ConnectionSource<C> {
   #connectFailures = 0;
   #deadDetected = 0;
   #recycled = 0;
+  #idleClosed = 0;
   #leakWarnings = 0;
   #fallbackAcquires = 0;
   #lastConnectError: unknown;
@@ -138,6 +145,7 @@ export class ConnectionPool<C> implements ConnectionSource<C> {
     }
     for (const r of opened) if (r.status === 'fulfilled') this.#offer(r.value);
     this.#scheduleHealthCheck();
+    this.#scheduleIdleSweep();
     return this;
   }
 
@@ -224,7 +232,7 @@ export class ConnectionPool<C> implements ConnectionSource<C> {
 
   #takeIdle(): PooledConnection<C> | undefined {
     while (this.#idle.length > 0) {
-      const conn = this.#idle.shift()!;
+      const conn = this.#idle.pop()!;
       if (conn.alive && !conn.expired) return conn;
       this.#retire(conn, conn.alive ? 'lifetime reached' : 'dead');
     }
@@ -429,11 +437,38 @@ export class ConnectionPool<C> implements ConnectionSource<C> {
     this.#connections.delete(conn.id);
     this.#closedCount++;
     if (reason === 'lifetime reached') this.#recycled++;
+    if (reason === 'idle timeout') this.#idleClosed++;
     this.#clock.clearTimeout(conn.expiryTimer);
     this.#log.debug({ connection: conn.id, reason }, 'connection closed');
     conn.transport.close().catch((error: unknown) => {
       this.#log.debug({ connection: conn.id, error: String(error) }, 'error while closing a connection');
     });
+  }
+
+  // ---- idle eviction ------------------------------------------------------------------------
+
+  #scheduleIdleSweep(): void {
+    if (this.#closed) return;
+    const every = Math.min(30_000, Math.max(100, this.config.idleTimeoutMs / 2));
+    this.#idleTimer = backgroundTimer(
+      this.#clock,
+      () => {
+        this.#evictIdle();
+        this.#scheduleIdleSweep();
+      },
+      every,
+    );
+  }
+
+  /** Close connections unused for idleTimeoutMs, coldest first, while above min. */
+  #evictIdle(): void {
+    const now = this.#clock.now();
+    while (this.#connections.size > this.#min && this.#idle.length > 0) {
+      const coldest = this.#idle[0]!;
+      if (now - coldest.lastUsedAt < this.config.idleTimeoutMs) break;
+      this.#idle.shift();
+      this.#retire(coldest, 'idle timeout');
+    }
   }
 
   // ---- health checks ------------------------------------------------------------------------
@@ -553,6 +588,7 @@ export class ConnectionPool<C> implements ConnectionSource<C> {
       connect_failures: this.#connectFailures,
       dead_connections_detected: this.#deadDetected,
       lifetime_recycled: this.#recycled,
+      idle_closed: this.#idleClosed,
       leak_warnings: this.#leakWarnings,
       fallback_mode: this.config.fallback,
       fallback_acquires: this.#fallbackAcquires,
@@ -588,6 +624,7 @@ export class ConnectionPool<C> implements ConnectionSource<C> {
     this.#closed = true;
     this.#clock.clearTimeout(this.#fillTimer);
     this.#clock.clearTimeout(this.#healthTimer);
+    this.#clock.clearTimeout(this.#idleTimer);
     this.#fillTimer = undefined;
     for (const waiter of this.#waiters.splice(0)) {
       waiter.cleanup();

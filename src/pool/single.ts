@@ -125,6 +125,7 @@ export class SingleConnection<C> implements ConnectionSource<C> {
       connect_failures: 0,
       dead_connections_detected: 0,
       lifetime_recycled: 0,
+      idle_closed: 0,
       leak_warnings: 0,
       fallback_mode: 'none',
       fallback_acquires: 0,

@@ -61,6 +61,8 @@ export interface PoolStats {
   dead_connections_detected: number;
   /** Connections closed because they reached their lifetime. */
   lifetime_recycled: number;
+  /** Connections closed because they sat idle above min for idleTimeoutMs. */
+  idle_closed: number;
   leak_warnings: number;
   /** `'none'` or `'single-connection'`; `fallback_acquires` counts callers it served. */
   fallback_mode: string;

@@ -16,6 +16,8 @@ export interface CollectionShape {
   properties: Record<string, string>;
   /** Vector name (`default` for the unnamed one) -> dimensions, where known. */
   vectorDimensions: Record<string, number>;
+  /** Whether Weaviate can embed query text itself (a vectorizer module other than `none`). */
+  hasVectorizer: boolean;
 }
 
 export interface DeclaredCollection {
@@ -31,6 +33,13 @@ export function storedName(collection: string): string {
 interface RawClass {
   class: string;
   properties?: { name: string; dataType: string[] }[];
+  vectorizer?: string;
+  vectorConfig?: Record<string, { vectorizer?: Record<string, unknown> }>;
+}
+
+function hasVectorizer(cls: RawClass): boolean {
+  if (cls.vectorizer && cls.vectorizer !== 'none') return true;
+  return Object.values(cls.vectorConfig ?? {}).some((c) => Object.keys(c.vectorizer ?? {}).some((name) => name !== 'none'));
 }
 
 export class SchemaRegistry {
@@ -88,7 +97,7 @@ export class SchemaRegistry {
       const properties = Object.fromEntries((cls.properties ?? []).map((p) => [p.name, p.dataType[0] ?? 'unknown']));
       const vectorDimensions = { ...previous?.vectorDimensions, ...this.#declared[cls.class]?.vectorDimensions };
       if (Object.keys(vectorDimensions).length === 0) Object.assign(vectorDimensions, await this.#learnDimensions(cls.class));
-      next.set(cls.class, { name: cls.class, properties, vectorDimensions });
+      next.set(cls.class, { name: cls.class, properties, vectorDimensions, hasVectorizer: hasVectorizer(cls) });
     }
     this.#shapes = next;
     this.#lastRefresh = performance.now();

@@ -283,7 +283,7 @@ export function validateSpec(input: unknown, shapeOf: (collection: string) => Co
   }
 
   const targetVector = input['targetVector'] === undefined ? undefined : text('targetVector', input['targetVector'], 256);
-  if (targetVector !== undefined && shape && !(targetVector in shape.vectorDimensions) && Object.keys(shape.vectorDimensions).some((k) => k !== 'default')) {
+  if (targetVector !== undefined && shape && Object.keys(shape.vectorDimensions).length > 0 && !(targetVector in shape.vectorDimensions)) {
     bad('targetVector', `one of the collection's vectors (${Object.keys(shape.vectorDimensions).join(', ')})`, targetVector);
   }
   if (input['limit'] !== undefined) int('limit', input['limit'], 1, MAX_LIMIT);
@@ -304,6 +304,12 @@ export function validateSpec(input: unknown, shapeOf: (collection: string) => Co
       text('query', input['query'], MAX_QUERY_LENGTH);
       if (input['vector'] !== undefined) vector('vector', input['vector'], shape, targetVector);
       if (input['alpha'] !== undefined) finite('alpha', input['alpha'], 0, 1);
+      if (shape && !shape.hasVectorizer && input['vector'] === undefined && input['alpha'] !== 0) {
+        throw new ValidationError(
+          `Invalid query: collection \`${shape.name}\` has no vectorizer, so a hybrid search needs \`vector\` (your embedding of the query), or alpha 0 for keywords only`,
+          { field: 'vector' },
+        );
+      }
       if (input['queryProperties'] !== undefined) stringList('queryProperties', input['queryProperties'], shape);
       break;
     case 'bm25':

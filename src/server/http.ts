@@ -126,6 +126,8 @@ export function buildServer(executor: Executor, options: ServerOptions = {}, env
     keepAliveTimeout: 5_000,
     return503OnClosing: true,
     forceCloseConnections: true,
+    // Unknown body fields are errors, not silently dropped (fastify's default strips them).
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } },
   });
   const expected = config.token ? Buffer.from(`Bearer ${config.token}`) : undefined;
 

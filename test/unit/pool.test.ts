@@ -223,16 +223,18 @@ describe('lifetime, health checks, reconnects', () => {
 
   it('a lost socket evicts an idle connection at once; an active one when it comes back', async () => {
     const { pool, factory } = await makePool();
-    const lease = await pool.acquire(); // takes connection 1 (oldest idle first)
-    factory.opened[1]!.lose();
+    const lease = await pool.acquire();
+    const held = factory.opened.find((t) => t.client.id === lease.client.id)!;
+    const idle = factory.opened.find((t) => t !== held)!;
+    idle.lose();
     await flush();
-    expect(factory.opened[1]!.client.closed).toBe(true);
-    factory.opened[0]!.lose();
+    expect(idle.client.closed).toBe(true);
+    held.lose();
     await flush();
-    expect(factory.opened[0]!.client.closed).toBe(false); // still under its caller
+    expect(held.client.closed).toBe(false); // still under its caller
     lease.release();
     await flush();
-    expect(factory.opened[0]!.client.closed).toBe(true);
+    expect(held.client.closed).toBe(true);
     expect(pool.stats()).toMatchObject({ dead_connections_detected: 2, total_connections: 2 });
     consistent(pool, factory);
     await pool.close();
@@ -268,6 +270,27 @@ describe('lifetime, health checks, reconnects', () => {
     expect(warning?.msg).toMatch(/pool\.test\.ts/);
     expect(pool.stats().leak_warnings).toBe(1);
     lease.release();
+    await pool.close();
+  });
+});
+
+describe('idle eviction', () => {
+  it('lends the most recently used connection, and closes connections idle above min', async () => {
+    const { pool, clock, factory } = await makePool({ minConnections: 1, maxConnections: 4, idleTimeoutMs: 10_000, healthCheckIntervalMs: 60_000 });
+    const burst = await Promise.all([pool.acquire(), pool.acquire(), pool.acquire(), pool.acquire()]);
+    for (const l of burst) l.release();
+    expect(pool.stats().total_connections).toBe(4);
+    // Light load afterwards: one caller at a time keeps reusing the same (hottest) connection.
+    const used = new Set<number>();
+    for (let i = 0; i < 20; i++) {
+      await clock.advance(1000);
+      const l = await pool.acquire();
+      used.add(l.connectionId);
+      l.release();
+    }
+    expect(used.size).toBe(1);
+    expect(pool.stats()).toMatchObject({ total_connections: 1, idle_closed: 3 });
+    consistent(pool, factory);
     await pool.close();
   });
 });

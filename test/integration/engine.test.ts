@@ -1,0 +1,159 @@
+/**
+ * The engine against the real Weaviate: lanes with real queries, the stats endpoint, task
+ * modules, validation before queueing, sockets per worker counted by the OS.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createExecutor, type Executor } from '../../src/engine/executor.ts';
+import { SAMPLE_COLLECTION, embed } from '../../src/data/sample.ts';
+import { silentLogger } from '../../src/log.ts';
+import type { QueryResult, QuerySpec } from '../../src/query/spec.ts';
+import { startServer } from '../../src/server/http.ts';
+import { countEstablished } from '../../src/weaviate/sockets.ts';
+import { rejectionOf } from '../support/rejection.ts';
+import { sharedTarget, waitFor } from '../support/weaviate.ts';
+
+const target = sharedTarget();
+const tasks = new URL('../fixtures/tasks.ts', import.meta.url);
+let engine: Executor;
+
+beforeAll(async () => {
+  engine = await createExecutor({ weaviate: target, workers: 2, minConnections: 2, maxConnections: 4, taskModule: tasks, logger: silentLogger }, {});
+});
+afterAll(() => engine?.close());
+
+const samsung: QuerySpec = {
+  kind: 'hybrid',
+  collection: SAMPLE_COLLECTION,
+  query: '삼성전자',
+  vector: embed('삼성전자'),
+  limit: 5,
+  returnProperties: ['company', 'title'],
+};
+const normalQuery = (i: number): QuerySpec => ({ kind: 'bm25', collection: SAMPLE_COLLECTION, query: ['현대차', '카카오', 'NAVER', 'LG화학'][i % 4]!, limit: 5 });
+
+describe('executor (real Weaviate)', () => {
+  it("runs the note's hybrid 삼성전자 query on the critical lane during a normal-lane flood; each lane's p99 shows at the stats endpoint", async () => {
+    const { app, url } = await startServer(engine, { port: 0, logLevel: 'silent' }, {});
+    try {
+      const order: string[] = [];
+      const flood = Array.from({ length: 400 }, (_, i) => engine.query(normalQuery(i), { lane: 'normal' }).then(() => order.push('n')));
+      await new Promise((r) => setTimeout(r, 50)); // the flood is queued and running
+      const critical = await engine.query(samsung, { lane: 'critical', deadlineMs: 5000 });
+      order.push('c');
+      await Promise.all(flood);
+      expect((critical as QueryResult).objects.map((o) => o.properties['company'])).toEqual(Array(5).fill('삼성전자'));
+      // The critical query finished long before the flood did.
+      expect(order.indexOf('c')).toBeLessThan(200);
+
+      const body = (await (await fetch(`${url}/vector-store/pool/stats`)).json()) as { success: boolean; stats: Record<string, unknown> & { lanes: Record<string, { end_to_end: { p99_us: number; count: number } }> } };
+      expect(body.success).toBe(true);
+      for (const key of ['enabled', 'total_connections', 'current_active', 'current_idle', 'available_connections', 'total_connections_created', 'total_connections_closed', 'total_requests', 'avg_wait_time', 'health_check_failures']) {
+        expect(body.stats).toHaveProperty(key);
+      }
+      const critP99 = body.stats.lanes['critical']!.end_to_end.p99_us;
+      const normP99 = body.stats.lanes['normal']!.end_to_end.p99_us;
+      console.log(`lane p99 during the flood: critical ${(critP99 / 1000).toFixed(2)} ms (n=${body.stats.lanes['critical']!.end_to_end.count}), normal ${(normP99 / 1000).toFixed(2)} ms (n=${body.stats.lanes['normal']!.end_to_end.count})`);
+      expect(critP99).toBeGreaterThan(0);
+      expect(critP99).toBeLessThan(normP99);
+    } finally {
+      await app.close();
+    }
+  });
+
+  it('holds exactly total_connections real sockets across its workers', async () => {
+    const stats = await engine.stats();
+    expect(stats.worker_count).toBe(2);
+    // Each worker owns its share: max 4 over 2 workers is 2 each, min 2 is 1 each.
+    for (const w of stats.workers) {
+      expect(w.pool).toMatchObject({ max_connections: 2, min_connections: 1 });
+      expect(w.pool!.total_connections).toBeGreaterThanOrEqual(1);
+    }
+    await waitFor(() => countEstablished(target.grpcPort!) === stats.total_connections, { what: 'sockets = total' });
+    await Promise.all(Array.from({ length: 100 }, (_, i) => engine.query(normalQuery(i))));
+    const after = await engine.stats();
+    expect(after.total_connections).toBeLessThanOrEqual(4);
+    expect(countEstablished(target.grpcPort!)).toBe(after.total_connections);
+    const s = after;
+    expect(s.current_active + s.current_idle).toBe(s.total_connections);
+    expect(s.total_connections_created - s.total_connections_closed).toBe(s.total_connections);
+  });
+
+  it('rejects bad specs with a typed error naming the field, before anything is queued', async () => {
+    const before = (await engine.stats()).counters;
+    const cases: [unknown, string][] = [
+      [{ ...samsung, vector: [1, 2, 3] }, 'vector'],
+      [{ ...samsung, limit: 0 }, 'limit'],
+      [{ ...samsung, alpha: Number.NaN }, 'alpha'],
+      [{ ...samsung, collection: 'No_such_thing' }, 'collection'],
+      [{ ...samsung, filters: { property: 'company', operator: 'equal', value: 5 } }, 'filters.value'],
+      [{ ...samsung, filters: { and: [{ property: 'nope', operator: 'equal', value: 'x' }] } }, 'filters.and[0].property'],
+      [{ ...samsung, returnProperties: ['title', 'missing'] }, 'returnProperties[1]'],
+      [{ kind: 'nearVector', collection: SAMPLE_COLLECTION, vector: [...embed('x').slice(0, 63), Number.POSITIVE_INFINITY] }, 'vector[63]'],
+      [{ kind: 'drop', collection: SAMPLE_COLLECTION }, 'kind'],
+    ];
+    for (const [spec, field] of cases) {
+      const error = await rejectionOf(engine.query(spec as QuerySpec));
+      expect(error.code, JSON.stringify(spec).slice(0, 80)).toBe('WEX_VALIDATION');
+      expect(error.details?.['field']).toBe(field);
+    }
+    expect((await rejectionOf(engine.query(samsung, { lane: 'vip' }))).details?.['field']).toBe('lane');
+    expect((await rejectionOf(engine.query(samsung, { deadlineMs: -5 }))).details?.['field']).toBe('deadlineMs');
+    const after = (await engine.stats()).counters;
+    expect(after.validation_errors - before.validation_errors).toBe(cases.length + 2);
+    expect(after.completed + after.failed).toBe(before.completed + before.failed); // nothing ran
+  });
+
+  it('a query Weaviate rejects fails typed, and the connection is not poisoned', async () => {
+    // offset + limit above Weaviate's QUERY_MAXIMUM_RESULTS (10,000): valid shape, refused by the server.
+    const error = await rejectionOf(engine.query({ kind: 'fetchObjects', collection: SAMPLE_COLLECTION, offset: 9000, limit: 5000 }));
+    expect(error.code).toBe('WEX_QUERY_FAILED');
+    expect(error.message).toMatch(/Weaviate rejected the request/);
+    const ok = (await engine.query(samsung)) as QueryResult;
+    expect(ok.objects).toHaveLength(5);
+  });
+
+  it('filters, metadata and vectors come back as plain data', async () => {
+    const r = (await engine.query({
+      kind: 'nearVector',
+      collection: SAMPLE_COLLECTION,
+      vector: embed('현대차 전기차'),
+      limit: 3,
+      filters: { and: [{ property: 'sector', operator: 'equal', value: '자동차' }, { property: 'target_price', operator: 'greaterThan', value: 1000 }] },
+      returnMetadata: ['distance'],
+      includeVector: true,
+    })) as QueryResult;
+    expect(r.objects).toHaveLength(3);
+    for (const o of r.objects) {
+      expect(o.properties['sector']).toBe('자동차');
+      expect(typeof o.metadata?.['distance']).toBe('number');
+      expect(Array.isArray(o.vector) && (o.vector as number[]).length).toBe(64);
+    }
+  });
+
+  it('runs task-module functions with a leased client in the workers', async () => {
+    expect(await engine.run('countObjects', { collection: SAMPLE_COLLECTION })).toBe(5000);
+    expect(await engine.run('echo', { a: [1, 2] }, { lane: 'critical' })).toMatchObject({ args: { a: [1, 2] }, lane: 'critical' });
+    expect((await rejectionOf(engine.run('nope'))).code).toBe('WEX_UNKNOWN_TASK');
+    const failed = await rejectionOf(engine.run('fail'));
+    expect(failed).toMatchObject({ code: 'WEX_TASK_FAILED', message: 'task failed on purpose' });
+    expect((await rejectionOf(engine.run('echo', { fn: () => 1 }))).code).toBe('WEX_VALIDATION');
+  });
+
+  it('a deadline ends a running task on time, and the worker keeps serving', async () => {
+    const started = Date.now();
+    const error = await rejectionOf(engine.run('sleep', { ms: 10_000 }, { deadlineMs: 300 }));
+    expect(error.code).toBe('WEX_DEADLINE_EXCEEDED');
+    expect(Date.now() - started).toBeLessThan(2000);
+    expect(await engine.run('echo', 1)).toMatchObject({ args: 1 });
+  });
+
+  it('resizes at run time: new shares per worker, lanes get the new slot count', async () => {
+    await engine.resize({ min: 4, max: 6 });
+    await waitFor(async () => (await engine.stats()).total_connections === 4, { what: 'min 4' });
+    const s = await engine.stats();
+    expect(s.max_connections).toBe(6);
+    expect(s.workers.map((w) => w.pool?.max_connections).sort()).toEqual([3, 3]);
+    await engine.resize({ min: 2, max: 4 });
+    expect((await rejectionOf(engine.resize({ min: 5, max: 4 }))).code).toBe('WEX_CONFIG_INVALID');
+  });
+});
