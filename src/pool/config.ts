@@ -58,9 +58,13 @@ export interface PoolConfig {
   fallback: FallbackMode;
   /** Sockets the pool's REST traffic may open to Weaviate (schema, meta, single-object CRUD). Env `VECTOR_STORE_REST_MAX_SOCKETS`. @default 2 */
   restMaxSockets: number;
-  /** gRPC keepalive ping interval (detects sockets that died silently behind load balancers). @default 30_000 */
+  /**
+   * gRPC keepalive ping interval while calls are in flight. Weaviate's gRPC server (grpc-go with
+   * its default enforcement policy) closes connections that ping more often than every 5 minutes,
+   * so this stays at 5 min; idle connections are proven by health checks instead. @default 300_000
+   */
   keepaliveTimeMs: number;
-  /** How long a keepalive ping may stay unanswered before the socket is declared dead. @default 10_000 */
+  /** How long a keepalive ping may stay unanswered before the socket is declared dead. @default 20_000 */
   keepaliveTimeoutMs: number;
   /** The weaviate-client's own per-query time-out (its default is 30 s). @default 30_000 */
   queryTimeoutMs: number;
@@ -86,8 +90,8 @@ export const POOL_DEFAULTS: Readonly<Omit<PoolConfig, 'weaviate'>> = Object.free
   maxWaiters: 10_000,
   fallback: 'none',
   restMaxSockets: 2,
-  keepaliveTimeMs: 30_000,
-  keepaliveTimeoutMs: 10_000,
+  keepaliveTimeMs: 300_000,
+  keepaliveTimeoutMs: 20_000,
   queryTimeoutMs: 30_000,
 });
 
