@@ -8,7 +8,6 @@
  * Atomics.wait with its event loop paused, and its health checks, lifetimes and control port
  * stop (../NOTES.md).
  */
-import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { MessageChannel, parentPort, threadId, workerData } from 'node:worker_threads';
 import * as Comlink from 'comlink';
 import type { WeaviateClient } from 'weaviate-client';
@@ -16,6 +15,7 @@ import { createLogger } from '../src/log.ts';
 import { createPool } from '../src/pool/create.ts';
 import type { ConnectionSource } from '../src/pool/types.ts';
 import { registerSecret } from '../src/redact.ts';
+import { EventLoopMonitor } from '../src/stats/event-loop.ts';
 import { encode } from '../src/stats/histogram.ts';
 import { CONTROL_HELLO, type ControlApi, type ControlHello, type TaskMessage, type TaskReply, type WorkerData, type WorkerShare } from '../src/engine/protocol.ts';
 import { TaskRunner, type TaskModule } from '../src/engine/task-runner.ts';
@@ -39,8 +39,7 @@ let tasksPromise: Promise<TaskModule | undefined> | undefined;
 const loadTasks = () => (tasksPromise ??= data.taskModule ? (import(data.taskModule) as Promise<TaskModule>) : Promise.resolve(undefined));
 
 const runner = new TaskRunner(() => poolPromise, loadTasks, threadId);
-const eventLoop = monitorEventLoopDelay({ resolution: 10 });
-eventLoop.enable();
+const eventLoop = new EventLoopMonitor().enable();
 
 async function openPool(s: WorkerShare): Promise<void> {
   const { weaviate, ...rest } = data.pool;
@@ -76,8 +75,8 @@ const api: ControlApi = {
       failed: runner.failed,
       acquireWait: encode(runner.acquireWait),
       execution: encode(runner.execution),
-      eventLoopDelayP99Us: Math.round(eventLoop.percentile(99) / 1000),
-      eventLoopDelayMaxUs: Math.round(eventLoop.max / 1000),
+      eventLoopDelayP99Us: eventLoop.percentileUs(99),
+      eventLoopDelayMaxUs: eventLoop.maxUs(),
     };
   },
   async connections() {

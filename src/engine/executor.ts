@@ -8,13 +8,13 @@
  *   const hits = await engine.query({ kind: 'hybrid', collection: 'm_asset_schema', query: '삼성전자',
  *                                     vector, limit: 5 }, { lane: 'critical', deadlineMs: 500 });
  */
-import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { systemClock, type Clock } from '../clock.ts';
 import { ConfigError, ShutdownError, ValidationError, WorkerCrashedError, fromSerialized } from '../errors.ts';
 import { createLogger, type Logger } from '../log.ts';
 import type { ConnectionInfo } from '../pool/types.ts';
 import { SchemaRegistry } from '../query/schema.ts';
 import { isReadSpec, validateSpec, type InsertResult, type QueryResult, type QuerySpec } from '../query/spec.ts';
+import { EventLoopMonitor } from '../stats/event-loop.ts';
 import { fetchServerVersion } from '../weaviate/meta.ts';
 import { resolveExecutorConfig, type ExecutorConfig, type ExecutorOptions } from './config.ts';
 import { InlineDispatcher, WorkerDispatcher, type Dispatcher, type WorkerConnections } from './dispatch.ts';
@@ -48,7 +48,7 @@ export class Executor implements AsyncDisposable {
   readonly #schema: SchemaRegistry | undefined;
   readonly #clock: Clock;
   readonly #log: Logger;
-  readonly #eventLoop = monitorEventLoopDelay({ resolution: 10 });
+  readonly #eventLoop = new EventLoopMonitor();
   #nextTaskId = 1;
   #requests = 0;
   #validationErrors = 0;
@@ -209,7 +209,7 @@ export class Executor implements AsyncDisposable {
       validationErrors: this.#validationErrors,
       retries: this.#retries,
       crashes: this.#dispatcher instanceof WorkerDispatcher ? this.#dispatcher.crashes : 0,
-      mainEventLoopP99Us: Math.round(this.#eventLoop.percentile(99) / 1000),
+      mainEventLoopP99Us: this.#eventLoop.percentileUs(99),
     });
   }
 

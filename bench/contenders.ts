@@ -1,0 +1,128 @@
+/**
+ * The contenders, each answering the same query specs on the same data:
+ *   connect-per-request  a new weaviate-client for every query (the note's "bad example")
+ *   single-client        one shared weaviate-client on the main thread (what most services do)
+ *   pool-main            the pool on the caller's thread, no workers
+ *   engine-<w>w-<c>c     the engine with w worker threads and c connections, lanes on
+ * Every contender runs a spec through the same code (executeSpec), so the work per query is
+ * identical; what differs is where it runs and how it is scheduled.
+ */
+import weaviate, { type WeaviateClient } from 'weaviate-client';
+import { createExecutor, type Executor } from '../src/engine/executor.ts';
+import { silentLogger } from '../src/log.ts';
+import type { WeaviateTarget } from '../src/pool/config.ts';
+import { createPool, type WeaviatePool } from '../src/pool/create.ts';
+import { executeSpec } from '../src/query/execute.ts';
+import type { QuerySpec } from '../src/query/spec.ts';
+
+export type Lane = 'critical' | 'normal';
+
+export interface Contender {
+  id: string;
+  label: string;
+  start(): Promise<void>;
+  query(spec: QuerySpec, lane: Lane): Promise<unknown>;
+  stop(): Promise<void>;
+}
+
+/** The time-out a service would put on a query: the same for every contender. */
+export const REQUEST_TIMEOUT_MS = 10_000;
+
+function connect(target: Readonly<WeaviateTarget>): Promise<WeaviateClient> {
+  return weaviate.connectToCustom({
+    httpHost: target.host,
+    httpPort: target.httpPort,
+    grpcHost: target.grpcHost,
+    grpcPort: target.grpcPort,
+    ...(target.apiKey ? { authCredentials: new weaviate.ApiKey(target.apiKey) } : {}),
+  });
+}
+
+export function connectPerRequest(target: Readonly<WeaviateTarget>): Contender {
+  return {
+    id: 'connect-per-request',
+    label: 'new client per query',
+    async start() {},
+    async query(spec) {
+      const client = await connect(target);
+      try {
+        return await executeSpec(client, spec, AbortSignal.timeout(REQUEST_TIMEOUT_MS));
+      } finally {
+        await client.close();
+      }
+    },
+    async stop() {},
+  };
+}
+
+export function singleClient(target: Readonly<WeaviateTarget>): Contender {
+  let client: WeaviateClient | undefined;
+  return {
+    id: 'single-client',
+    label: 'one shared weaviate-client',
+    async start() {
+      client = await connect(target);
+    },
+    query(spec) {
+      return executeSpec(client!, spec, AbortSignal.timeout(REQUEST_TIMEOUT_MS));
+    },
+    async stop() {
+      await client?.close();
+    },
+  };
+}
+
+export function poolMain(target: Readonly<WeaviateTarget>, connections: number): Contender {
+  let pool: WeaviatePool | undefined;
+  return {
+    id: `pool-main-${connections}c`,
+    label: `pool on the caller's thread, ${connections} connections`,
+    async start() {
+      pool = await createPool(
+        { weaviate: { ...target }, minConnections: connections, maxConnections: connections, leakDetectionThresholdMs: 0, logger: silentLogger },
+        {},
+      );
+    },
+    query(spec) {
+      return pool!.withConnection((client) => executeSpec(client, spec, AbortSignal.timeout(REQUEST_TIMEOUT_MS)), { timeoutMs: REQUEST_TIMEOUT_MS });
+    },
+    async stop() {
+      await pool?.close();
+    },
+  };
+}
+
+export interface EngineSetting {
+  workers: number;
+  connections: number;
+  lanes?: Record<string, { weight?: number; reserved?: number; maxQueue?: number; maxConcurrency?: number }>;
+}
+
+export function engine(target: Readonly<WeaviateTarget>, s: EngineSetting): Contender {
+  let executor: Executor | undefined;
+  return {
+    id: `engine-${s.workers}w-${s.connections}c`,
+    label: `engine, ${s.workers} worker(s), ${s.connections} connections`,
+    async start() {
+      executor = await createExecutor(
+        {
+          weaviate: { ...target },
+          workers: s.workers,
+          minConnections: s.connections,
+          maxConnections: s.connections,
+          defaultDeadlineMs: REQUEST_TIMEOUT_MS,
+          leakDetectionThresholdMs: 0,
+          ...(s.lanes ? { lanes: s.lanes } : {}),
+          logger: silentLogger,
+        },
+        {},
+      );
+    },
+    query(spec, lane) {
+      return executor!.query(spec, { lane });
+    },
+    async stop() {
+      await executor?.close();
+    },
+  };
+}
