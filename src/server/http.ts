@@ -116,7 +116,10 @@ function sendError(reply: FastifyReply, error: unknown): FastifyReply {
   return reply.code(status).send({ success: false, error: { code: error.code, message: error.message, details: error.details } });
 }
 
-export function buildServer(executor: Executor, options: ServerOptions = {}, env = process.env): { app: FastifyInstance; config: ResolvedServerOptions } {
+/** What the endpoints need from an engine (the bench serves the same routes from a plain client). */
+export type SearchBackend = Pick<Executor, 'query' | 'stats' | 'connectionList'>;
+
+export function buildServer(executor: SearchBackend, options: ServerOptions = {}, env = process.env): { app: FastifyInstance; config: ResolvedServerOptions } {
   const config = resolveServerOptions(options, env);
   const app = Fastify({
     logger: { level: options.logLevel ?? env['LOG_LEVEL'] ?? 'info', redact: ['req.headers.authorization'] },
@@ -199,7 +202,7 @@ export function buildServer(executor: Executor, options: ServerOptions = {}, env
 }
 
 /** Build and listen. Warns when bound beyond loopback. */
-export async function startServer(executor: Executor, options: ServerOptions = {}, env = process.env): Promise<{ app: FastifyInstance; url: string }> {
+export async function startServer(executor: SearchBackend, options: ServerOptions = {}, env = process.env): Promise<{ app: FastifyInstance; url: string }> {
   const { app, config } = buildServer(executor, options, env);
   await app.listen({ host: config.host, port: config.port });
   const address = app.server.address();

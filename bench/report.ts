@@ -1,0 +1,283 @@
+/**
+ * Tables (console and Markdown), the JSON file with everything, the HTML report with HDR
+ * percentile-distribution plots (inline SVG, no network needed), and the targets: each one
+ * measured, then marked met or not. Numbers are never asserted here, only reported.
+ */
+import { decode, merge } from '../src/stats/histogram.ts';
+import type { CellResult } from './scenarios.ts';
+
+export interface Row {
+  scenario: string;
+  cell: string;
+  contender: string;
+  label: string;
+  reps: number;
+  throughput: number;
+  throughputMin: number;
+  throughputMax: number;
+  p50Ms: number;
+  p99Ms: number;
+  p99Min: number;
+  p99Max: number;
+  p999Ms: number;
+  errors: number;
+  sockets: number;
+  clientCpuMs: number;
+  serverCpuMs: number | null;
+  rssMb: number;
+  loopP99Ms: number;
+  ratioThroughput: number | null;
+  ratioP99: number | null;
+  histograms: string[];
+}
+
+export interface Target {
+  id: string;
+  goal: string;
+  measured: string;
+  value: number | null;
+  met: boolean | null;
+  note: string;
+}
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+};
+const r2 = (x: number) => Math.round(x * 100) / 100;
+
+export function baselineOf(scenario: string): string {
+  return scenario === 'http' ? 'http-single-client' : 'single-client';
+}
+
+/** One row per (scenario, cell, contender): medians over repetitions, with the spread. */
+export function aggregate(results: CellResult[]): Row[] {
+  const groups = new Map<string, CellResult[]>();
+  for (const r of results) {
+    const key = `${r.scenario}|${r.cell}|${r.contender}`;
+    groups.set(key, [...(groups.get(key) ?? []), r]);
+  }
+  const rows: Row[] = [];
+  for (const list of groups.values()) {
+    const m = list.map((r) => r.measure);
+    const first = list[0]!;
+    const tput = m.map((x) => x.throughput);
+    const p99 = m.map((x) => x.latency.p99_us / 1000);
+    rows.push({
+      scenario: first.scenario,
+      cell: first.cell,
+      contender: first.contender,
+      label: first.label,
+      reps: list.length,
+      throughput: r2(median(tput)),
+      throughputMin: Math.min(...tput),
+      throughputMax: Math.max(...tput),
+      p50Ms: r2(median(m.map((x) => x.latency.p50_us / 1000))),
+      p99Ms: r2(median(p99)),
+      p99Min: r2(Math.min(...p99)),
+      p99Max: r2(Math.max(...p99)),
+      p999Ms: r2(median(m.map((x) => x.latency.p999_us / 1000))),
+      errors: m.reduce((a, x) => a + x.errors, 0),
+      sockets: Math.max(...m.map((x) => x.sockets)),
+      clientCpuMs: r2(median(m.map((x) => x.clientCpuMsPerQuery)) * 1000) / 1000,
+      serverCpuMs: m.every((x) => x.serverCpuMsPerQuery !== null) ? r2(median(m.map((x) => x.serverCpuMsPerQuery!)) * 1000) / 1000 : null,
+      rssMb: Math.max(...m.map((x) => x.rssMb)),
+      loopP99Ms: r2(median(m.map((x) => x.eventLoopP99Ms))),
+      ratioThroughput: null,
+      ratioP99: null,
+      histograms: m.map((x) => x.histogram).filter(Boolean),
+    });
+  }
+  for (const row of rows) {
+    const base = rows.find((b) => b.scenario === row.scenario && b.cell === row.cell && b.contender === baselineOf(row.scenario));
+    if (base && base !== row) {
+      row.ratioThroughput = base.throughput ? r2(row.throughput / base.throughput) : null;
+      row.ratioP99 = base.p99Ms ? r2(row.p99Ms / base.p99Ms) : null;
+    }
+  }
+  return rows;
+}
+
+const COLUMNS: [string, (r: Row) => string][] = [
+  ['contender', (r) => r.contender],
+  ['req/s', (r) => (r.reps > 1 ? `${r.throughput.toFixed(0)} (${r.throughputMin.toFixed(0)}-${r.throughputMax.toFixed(0)})` : r.throughput.toFixed(0))],
+  ['p50 ms', (r) => r.p50Ms.toFixed(2)],
+  ['p99 ms', (r) => (r.reps > 1 ? `${r.p99Ms.toFixed(2)} (${r.p99Min.toFixed(1)}-${r.p99Max.toFixed(1)})` : r.p99Ms.toFixed(2))],
+  ['p99.9 ms', (r) => r.p999Ms.toFixed(2)],
+  ['errors', (r) => String(r.errors)],
+  ['sockets', (r) => String(r.sockets)],
+  ['client CPU ms/q', (r) => r.clientCpuMs.toFixed(3)],
+  ['server CPU ms/q', (r) => (r.serverCpuMs === null ? 'n/a' : r.serverCpuMs.toFixed(3))],
+  ['RSS MB', (r) => (r.rssMb ? r.rssMb.toFixed(0) : '-')],
+  ['loop p99 ms', (r) => (r.scenario === 'http' ? '-' : r.loopP99Ms.toFixed(2))],
+  ['x base req/s', (r) => (r.ratioThroughput === null ? '-' : r.ratioThroughput.toFixed(2))],
+  ['x base p99', (r) => (r.ratioP99 === null ? '-' : r.ratioP99.toFixed(2))],
+];
+
+function cellsOf(rows: Row[]): Map<string, Row[]> {
+  const by = new Map<string, Row[]>();
+  for (const r of rows) by.set(`${r.scenario} ${r.cell}`, [...(by.get(`${r.scenario} ${r.cell}`) ?? []), r]);
+  return by;
+}
+
+export function consoleTables(rows: Row[]): string {
+  const out: string[] = [];
+  for (const [title, list] of cellsOf(rows)) {
+    const table = [COLUMNS.map(([h]) => h), ...list.map((r) => COLUMNS.map(([, f]) => f(r)))];
+    const widths = COLUMNS.map((_, i) => Math.max(...table.map((row) => row[i]!.length)));
+    out.push(`\n${title}`);
+    for (const row of table) out.push(row.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  '));
+  }
+  return out.join('\n');
+}
+
+export function markdownTables(rows: Row[]): string {
+  const out: string[] = [];
+  for (const [title, list] of cellsOf(rows)) {
+    out.push(`\n**${title}**\n`, `| ${COLUMNS.map(([h]) => h).join(' | ')} |`, `|${COLUMNS.map((_, i) => (i ? '---:' : '---')).join('|')}|`);
+    for (const r of list) out.push(`| ${COLUMNS.map(([, f]) => f(r)).join(' | ')} |`);
+  }
+  return out.join('\n');
+}
+
+function find(rows: Row[], scenario: string, cell: string, contender: string): Row | undefined {
+  return rows.find((r) => r.scenario === scenario && r.cell === cell && r.contender === contender);
+}
+
+/** The targets of the bench issue, each computed from this run's rows. */
+export function evaluateTargets(rows: Row[]): Target[] {
+  const targets: Target[] = [];
+  const sat = rows.filter((r) => r.scenario === 'saturation');
+  const maxC = Math.max(...sat.map((r) => Number(r.cell.slice(2))));
+  const top = `c=${maxC}`;
+  const engines = sat.filter((r) => r.cell === top && r.contender.startsWith('engine'));
+  const best = [...engines].sort((a, b) => b.throughput - a.throughput)[0];
+  const single = find(rows, 'saturation', top, 'single-client');
+  const t = (id: string, goal: string, value: number | null, ok: (v: number) => boolean, measured: string, note = ''): void => {
+    targets.push({ id, goal, value, met: value === null ? null : ok(value), measured, note });
+  };
+  if (best && single) {
+    const ratio = r2(best.throughput / single.throughput);
+    t('throughput-small', 'throughput at saturation >= 1.0x single client (small results)', ratio, (v) => v >= 1.0,
+      `${best.contender} ${best.throughput.toFixed(0)} vs ${single.throughput.toFixed(0)} req/s at ${top}: ${ratio}x`);
+    const cpu = single.clientCpuMs ? r2(best.clientCpuMs / single.clientCpuMs) : null;
+    t('client-cpu', 'client CPU per query <= 1.25x single client', cpu, (v) => v <= 1.25,
+      `${best.clientCpuMs.toFixed(3)} vs ${single.clientCpuMs.toFixed(3)} ms/query at ${top}: ${cpu}x`);
+  }
+  const large = rows.filter((r) => r.scenario === 'large-results');
+  const largeBest = large.filter((r) => r.contender.startsWith('engine')).sort((a, b) => b.throughput - a.throughput)[0];
+  const largeSingle = large.find((r) => r.contender === 'single-client');
+  if (largeBest && largeSingle) {
+    const ratio = r2(largeBest.throughput / largeSingle.throughput);
+    t('throughput-large', 'throughput > 1.0x single client on large results (limit 100 with vectors)', ratio, (v) => v > 1.0,
+      `${largeBest.contender} ${largeBest.throughput.toFixed(0)} vs ${largeSingle.throughput.toFixed(0)} req/s: ${ratio}x`);
+  }
+  const iso = (mode: string, contender: string) => find(rows, 'lane-isolation', `${mode}:critical`, contender);
+  const engineIso = rows.find((r) => r.scenario === 'lane-isolation' && r.contender.startsWith('engine'))?.contender;
+  if (engineIso) {
+    const idle = iso('idle', engineIso);
+    const loaded = iso('overload', engineIso);
+    const sIdle = iso('idle', 'single-client');
+    const sLoaded = iso('overload', 'single-client');
+    if (idle && loaded) {
+      const ratio = r2(loaded.p99Ms / idle.p99Ms);
+      t('critical-isolation', 'critical p99 with normal offered at 2x capacity <= 1.5x critical p99 at idle', ratio, (v) => v <= 1.5,
+        `${engineIso}: ${loaded.p99Ms.toFixed(2)} ms vs ${idle.p99Ms.toFixed(2)} ms idle (${ratio}x)` +
+          (sIdle && sLoaded ? `; single client: ${sLoaded.p99Ms.toFixed(2)} vs ${sIdle.p99Ms.toFixed(2)} ms (${r2(sLoaded.p99Ms / sIdle.p99Ms)}x)` : ''));
+    }
+  }
+  const loops = rows.filter((r) => r.contender.startsWith('engine') && (r.scenario === 'large-results' || (r.scenario === 'saturation' && r.cell === top)));
+  if (loops.length) {
+    const worst = Math.max(...loops.map((r) => r.loopP99Ms));
+    const singleLoops = rows.filter((r) => r.contender === 'single-client' && (r.scenario === 'large-results' || (r.scenario === 'saturation' && r.cell === top)));
+    t('event-loop', 'main-thread event-loop delay p99 under load <= 2 ms', worst, (v) => v <= 2,
+      `engine worst ${worst.toFixed(2)} ms (saturation ${top}, large results); single client ${Math.max(0, ...singleLoops.map((r) => r.loopP99Ms)).toFixed(2)} ms`);
+  }
+  const low = sat.filter((r) => r.cell === 'c=1');
+  const lowSingle = low.find((r) => r.contender === 'single-client');
+  const lowEngine = best ? low.find((r) => r.contender === best.contender) : undefined;
+  if (lowSingle && lowEngine) {
+    const added = r2(lowEngine.p50Ms - lowSingle.p50Ms);
+    t('low-load-latency', 'added latency at low load (one request at a time) <= 0.3 ms p50', added, (v) => v <= 0.3,
+      `${lowEngine.contender} p50 ${lowEngine.p50Ms.toFixed(2)} ms vs single ${lowSingle.p50Ms.toFixed(2)} ms: +${added} ms`);
+  }
+  const cprCells = sat.filter((r) => r.contender === 'connect-per-request');
+  const cpr = cprCells.sort((a, b) => Number(b.cell.slice(2)) - Number(a.cell.slice(2)))[0];
+  if (cpr) {
+    const eng = sat.filter((r) => r.cell === cpr.cell && r.contender.startsWith('engine')).sort((a, b) => b.throughput - a.throughput)[0];
+    if (eng && cpr.throughput > 0) {
+      const ratio = r2(eng.throughput / cpr.throughput);
+      t('vs-connect-per-request', '>= 10x the throughput of connect-per-request', ratio, (v) => v >= 10,
+        `${eng.contender} ${eng.throughput.toFixed(0)} vs ${cpr.throughput.toFixed(0)} req/s at ${cpr.cell}: ${ratio}x`);
+    }
+  }
+  return targets;
+}
+
+export function targetsTable(targets: Target[]): string {
+  return ['| target | measured | met |', '|---|---|---|', ...targets.map((t) => `| ${t.goal} | ${t.measured} | ${t.met === null ? 'n/a' : t.met ? 'yes' : '**no**'} |`)].join('\n');
+}
+
+// ---- HTML --------------------------------------------------------------------------------------
+
+const PERCENTILES = [0, 50, 75, 90, 95, 98, 99, 99.5, 99.9, 99.95, 99.99, 99.999];
+const COLORS = ['#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd', '#8c564b', '#e377c2', '#17becf'];
+const esc = (s: string) => s.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]!);
+
+/** x = -log10(1 - p): 90 % -> 1, 99 % -> 2, 99.9 % -> 3 ... */
+function xOf(p: number): number {
+  return p >= 100 ? 5.5 : -Math.log10(1 - p / 100);
+}
+
+function plot(title: string, series: { name: string; histograms: string[] }[]): string {
+  const W = 640;
+  const H = 300;
+  const L = 60;
+  const B = 40;
+  const lines = series
+    .filter((s) => s.histograms.length)
+    .map((s) => {
+      const h = merge(s.histograms.map(decode));
+      const pts = PERCENTILES.filter((p) => xOf(p) <= 5).map((p) => [xOf(p), h.getValueAtPercentile(p) / 1000] as const);
+      pts.push([5.5, h.maxValue / 1000]);
+      return { name: s.name, pts };
+    });
+  if (!lines.length) return '';
+  const ys = lines.flatMap((l) => l.pts.map(([, y]) => Math.max(y, 0.01)));
+  const yMin = Math.pow(10, Math.floor(Math.log10(Math.min(...ys))));
+  const yMax = Math.pow(10, Math.ceil(Math.log10(Math.max(...ys))));
+  const sx = (x: number) => L + (x / 5.5) * (W - L - 20);
+  const sy = (y: number) => H - B - ((Math.log10(Math.max(y, 0.01)) - Math.log10(yMin)) / (Math.log10(yMax) - Math.log10(yMin) || 1)) * (H - B - 20);
+  const grid: string[] = [];
+  for (const [x, label] of [[0, '0%'], [1, '90%'], [2, '99%'], [3, '99.9%'], [4, '99.99%'], [5, '99.999%'], [5.5, 'max']] as const) {
+    grid.push(`<line x1="${sx(x)}" y1="20" x2="${sx(x)}" y2="${H - B}" stroke="#ddd"/><text x="${sx(x)}" y="${H - B + 16}" font-size="11" text-anchor="middle">${label}</text>`);
+  }
+  for (let y = yMin; y <= yMax * 1.0001; y *= 10) {
+    grid.push(`<line x1="${L}" y1="${sy(y)}" x2="${W - 20}" y2="${sy(y)}" stroke="#ddd"/><text x="${L - 6}" y="${sy(y) + 4}" font-size="11" text-anchor="end">${y >= 1 ? y.toFixed(0) : y.toPrecision(1)} ms</text>`);
+  }
+  const paths = lines.map((l, i) => {
+    const d = l.pts.map(([x, y], k) => `${k ? 'L' : 'M'}${sx(x).toFixed(1)},${sy(y).toFixed(1)}`).join(' ');
+    return `<path d="${d}" fill="none" stroke="${COLORS[i % COLORS.length]}" stroke-width="2"/>` +
+      `<text x="${W - 15}" y="${20 + 14 * i}" font-size="11" text-anchor="end" fill="${COLORS[i % COLORS.length]}">${esc(l.name)}</text>`;
+  });
+  return `<figure><svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" role="img" aria-label="${esc(title)}">` +
+    `${grid.join('')}${paths.join('')}<text x="${L}" y="12" font-size="12">${esc(title)} (latency by percentile, log scales)</text></svg></figure>`;
+}
+
+export function html(meta: Record<string, unknown>, rows: Row[], targets: Target[]): string {
+  const sections: string[] = [];
+  for (const [title, list] of cellsOf(rows)) {
+    const head = `<tr>${COLUMNS.map(([h]) => `<th>${esc(h)}</th>`).join('')}</tr>`;
+    const body = list.map((r) => `<tr>${COLUMNS.map(([, f]) => `<td>${esc(f(r))}</td>`).join('')}</tr>`).join('');
+    const chart = plot(title, list.map((r) => ({ name: r.contender, histograms: r.histograms })));
+    sections.push(`<section><h2>${esc(title)}</h2><table>${head}${body}</table>${chart}</section>`);
+  }
+  const targetRows = targets.map((t) => `<tr><td>${esc(t.goal)}</td><td>${esc(t.measured)}</td><td class="${t.met ? 'ok' : 'no'}">${t.met === null ? 'n/a' : t.met ? 'met' : 'not met'}</td></tr>`).join('');
+  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>weaviate-executor bench</title>
+<style>body{font-family:system-ui,sans-serif;margin:2em;max-width:1100px}table{border-collapse:collapse;margin:.5em 0}td,th{border:1px solid #ccc;padding:3px 8px;font-size:13px;text-align:right}td:first-child,th:first-child{text-align:left}.ok{color:#080}.no{color:#b00;font-weight:bold}pre{background:#f6f6f6;padding:1em}</style></head><body>
+<h1>weaviate-executor bench</h1><pre>${esc(JSON.stringify(meta, null, 2))}</pre>
+<h2>Targets</h2><table><tr><th>target</th><th>measured</th><th></th></tr>${targetRows}</table>
+<p>Latency: closed-loop cells measure send to answer; fixed-rate and lane-isolation cells measure from the scheduled send time (coordinated omission corrected); HTTP cells are autocannon's closed-loop figures (no correction applied).</p>
+${sections.join('\n')}</body></html>`;
+}

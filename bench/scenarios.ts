@@ -1,0 +1,186 @@
+/**
+ * The bench scenarios. Each runs every contender on the same data, query mix and load, in one
+ * run; with repetitions, contenders are interleaved in a rotating order so machine drift shows
+ * up as spread instead of favouring whoever ran first.
+ */
+import { SAMPLE_COLLECTION, embed } from '../src/data/sample.ts';
+import type { WeaviateTarget } from '../src/pool/config.ts';
+import type { QuerySpec } from '../src/query/spec.ts';
+import { connectPerRequest, engine, poolMain, singleClient, type Contender, type EngineSetting, type Lane } from './contenders.ts';
+import { closedLoop, openLoop, type CellMeasure, type MeasureContext, type OpenStream } from './load.ts';
+
+export interface Profile {
+  name: 'smoke' | 'quick' | 'full';
+  warmupMs: number;
+  durationMs: number;
+  reps: number;
+  concurrencies: number[];
+  /** connect-per-request only runs at these (it opens a connection per query). */
+  cprConcurrencies: number[];
+  engines: EngineSetting[];
+  poolConnections: number;
+  /** Open-loop rates as fractions of the single client's saturation throughput. */
+  rateFractions: number[];
+  criticalRate: number;
+  isolationMs: number;
+  largeConcurrency: number;
+  http: { durationS: number; connections: number };
+}
+
+export const PROFILES: Record<Profile['name'], Profile> = {
+  smoke: {
+    name: 'smoke', warmupMs: 100, durationMs: 600, reps: 1, concurrencies: [4], cprConcurrencies: [2],
+    engines: [{ workers: 1, connections: 2 }], poolConnections: 2, rateFractions: [0.5], criticalRate: 10,
+    isolationMs: 800, largeConcurrency: 4, http: { durationS: 1, connections: 4 },
+  },
+  quick: {
+    name: 'quick', warmupMs: 1000, durationMs: 4000, reps: 1, concurrencies: [1, 16], cprConcurrencies: [1, 4],
+    engines: [{ workers: 2, connections: 8 }], poolConnections: 8, rateFractions: [0.5, 1, 1.5], criticalRate: 20,
+    isolationMs: 6000, largeConcurrency: 16, http: { durationS: 5, connections: 16 },
+  },
+  full: {
+    name: 'full', warmupMs: 2000, durationMs: 8000, reps: 2, concurrencies: [1, 4, 16, 64], cprConcurrencies: [1, 4],
+    engines: [{ workers: 1, connections: 4 }, { workers: 2, connections: 8 }, { workers: 2, connections: 16 }], poolConnections: 8,
+    rateFractions: [0.25, 0.5, 0.75, 1, 1.25, 1.5], criticalRate: 20, isolationMs: 10_000, largeConcurrency: 16,
+    http: { durationS: 10, connections: 16 },
+  },
+};
+
+const COMPANIES = ['삼성전자', '현대차', 'SK하이닉스', '카카오', 'NAVER', 'LG화학', '셀트리온', 'KB금융'];
+const VECTORS = COMPANIES.map((c) => embed(`${c} 실적 전망`));
+
+/** Small results: bm25 and nearVector, limit 5, alternating over companies. */
+export function smallQuery(i: number): QuerySpec {
+  const k = i % COMPANIES.length;
+  return i % 2 === 0
+    ? { kind: 'bm25', collection: SAMPLE_COLLECTION, query: COMPANIES[k]!, limit: 5 }
+    : { kind: 'nearVector', collection: SAMPLE_COLLECTION, vector: VECTORS[k]!, limit: 5 };
+}
+
+/** Large results: nearVector limit 100 with vectors returned (decoding-heavy). */
+export function largeQuery(i: number): QuerySpec {
+  return { kind: 'nearVector', collection: SAMPLE_COLLECTION, vector: VECTORS[i % VECTORS.length]!, limit: 100, includeVector: true };
+}
+
+/** The note's example, on the critical lane. */
+const CRITICAL_VECTOR = embed('삼성전자');
+export function criticalQuery(): QuerySpec {
+  return { kind: 'hybrid', collection: SAMPLE_COLLECTION, query: '삼성전자', vector: CRITICAL_VECTOR, limit: 5 };
+}
+
+export interface CellResult {
+  scenario: string;
+  cell: string;
+  contender: string;
+  label: string;
+  rep: number;
+  params: Record<string, number | string>;
+  measure: CellMeasure;
+}
+
+export interface RunContext extends MeasureContext {
+  target: Readonly<WeaviateTarget>;
+  progress: (line: string) => void;
+}
+
+function rotate<T>(items: T[], by: number): T[] {
+  const k = by % items.length;
+  return [...items.slice(k), ...items.slice(0, k)];
+}
+
+async function withContender<T>(c: Contender, fn: (c: Contender) => Promise<T>): Promise<T> {
+  await c.start();
+  try {
+    return await fn(c);
+  } finally {
+    await c.stop();
+  }
+}
+
+function fmt(m: CellMeasure): string {
+  return `${m.throughput.toFixed(0)} req/s, p50 ${(m.latency.p50_us / 1000).toFixed(2)} ms, p99 ${(m.latency.p99_us / 1000).toFixed(2)} ms${m.errors ? `, ${m.errors} errors` : ''}`;
+}
+
+export function contendersFor(ctx: RunContext, p: Profile): { baseline: () => Contender; others: (() => Contender)[] } {
+  return {
+    baseline: () => singleClient(ctx.target),
+    others: [() => poolMain(ctx.target, p.poolConnections), ...p.engines.map((s) => () => engine(ctx.target, s))],
+  };
+}
+
+/** Closed-loop saturation, small results, at each concurrency. */
+export async function saturation(ctx: RunContext, p: Profile, query = smallQuery, scenario = 'saturation'): Promise<CellResult[]> {
+  const out: CellResult[] = [];
+  const { baseline, others } = contendersFor(ctx, p);
+  for (let rep = 0; rep < p.reps; rep++) {
+    for (const concurrency of p.concurrencies) {
+      const makers = [baseline, ...others, ...(p.cprConcurrencies.includes(concurrency) && scenario === 'saturation' ? [() => connectPerRequest(ctx.target)] : [])];
+      for (const make of rotate(makers, rep)) {
+        const c = make();
+        const measure = await withContender(c, (cc) =>
+          closedLoop(ctx, (i) => cc.query(query(i), 'normal'), { concurrency, warmupMs: p.warmupMs, durationMs: p.durationMs }),
+        );
+        ctx.progress(`  [${scenario}] c=${concurrency} ${c.id}: ${fmt(measure)}`);
+        out.push({ scenario, cell: `c=${concurrency}`, contender: c.id, label: c.label, rep, params: { concurrency }, measure });
+      }
+    }
+  }
+  return out;
+}
+
+/** Large results (limit 100 with vectors) at one concurrency: throughput and main-thread event-loop delay. */
+export async function largeResults(ctx: RunContext, p: Profile): Promise<CellResult[]> {
+  return saturation(ctx, { ...p, concurrencies: [p.largeConcurrency] }, largeQuery, 'large-results');
+}
+
+/** Open loop at fixed rates (fractions of the baseline's saturation throughput), latency from the schedule. */
+export async function fixedRate(ctx: RunContext, p: Profile, baselineThroughput: number): Promise<CellResult[]> {
+  const out: CellResult[] = [];
+  const { baseline, others } = contendersFor(ctx, p);
+  const makers = [baseline, others[others.length - 1]!];
+  for (let rep = 0; rep < p.reps; rep++) {
+    for (const fraction of p.rateFractions) {
+      const rate = Math.max(1, Math.round(baselineThroughput * fraction));
+      for (const make of rotate(makers, rep)) {
+        const c = make();
+        const r = await withContender(c, (cc) =>
+          openLoop(ctx, [{ name: 'all', rate, send: (i) => cc.query(smallQuery(i), 'normal') }], { warmupMs: p.warmupMs, durationMs: p.durationMs, drainMs: 12_000 }),
+        );
+        const measure = r.streams['all']!;
+        ctx.progress(`  [fixed-rate] ${rate}/s (${fraction}x) ${c.id}: ${fmt(measure)}`);
+        out.push({ scenario: 'fixed-rate', cell: `${fraction}x`, contender: c.id, label: c.label, rep, params: { rate, fraction }, measure });
+      }
+    }
+  }
+  return out;
+}
+
+/**
+ * Lane isolation: critical traffic at a fixed modest rate, alone ("idle") and while normal
+ * traffic is offered at 2x the engine's capacity; the same mix through the single client.
+ */
+export async function laneIsolation(ctx: RunContext, p: Profile, engineCapacity: number): Promise<CellResult[]> {
+  const out: CellResult[] = [];
+  const { baseline, others } = contendersFor(ctx, p);
+  const engineMaker = others[others.length - 1]!;
+  const normalRate = Math.max(2, Math.round(engineCapacity * 2));
+  for (let rep = 0; rep < p.reps; rep++) {
+    for (const make of rotate([baseline, engineMaker], rep)) {
+      for (const mode of ['idle', 'overload'] as const) {
+        const c = make();
+        const streams: OpenStream[] = [{ name: 'critical', rate: p.criticalRate, send: () => c.query(criticalQuery(), 'critical' as Lane) }];
+        if (mode === 'overload') streams.push({ name: 'normal', rate: normalRate, send: (i: number) => c.query(smallQuery(i), 'normal' as Lane) });
+        const r = await withContender(c, () => openLoop(ctx, streams, { warmupMs: p.warmupMs, durationMs: p.isolationMs, drainMs: 12_000 }));
+        for (const [stream, measure] of Object.entries(r.streams)) {
+          ctx.progress(`  [lane-isolation] ${mode} ${c.id} ${stream}: ${fmt(measure)}`);
+          out.push({
+            scenario: 'lane-isolation', cell: `${mode}:${stream}`, contender: c.id, label: c.label, rep,
+            params: { mode, stream, criticalRate: p.criticalRate, normalRate: mode === 'overload' ? normalRate : 0 },
+            measure,
+          });
+        }
+      }
+    }
+  }
+  return out;
+}
