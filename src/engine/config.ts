@@ -86,7 +86,7 @@ export function resolveExecutorConfig(options: ExecutorOptions = {}, env: Env = 
   const lanesOption = engine['lanes'] !== undefined
     ? (v.plainObject(opt('lanes'), engine['lanes']) as Record<string, LaneOptions>)
     : env['VECTOR_STORE_LANES'] ? parseLanesEnv(env['VECTOR_STORE_LANES']) : undefined;
-  const lanes = resolveLanes(lanesOption, pool.maxConnections);
+  const lanes = resolveLanes(lanesOption, pool.maxConnections * pool.maxStreamsPerConnection);
 
   let defaultDeadlineMs = 30_000;
   if (engine['defaultDeadlineMs'] !== undefined) {

@@ -23,8 +23,6 @@ export interface WorkerConnections {
 
 export interface Dispatcher {
   readonly mode: 'workers' | 'inline' | 'legacy';
-  /** Work that may run at once: the engine's connection count. */
-  readonly slots: number;
   start(): Promise<void>;
   /** Rejects only when the thread running the work died (WorkerCrashedError). */
   dispatch(msg: TaskMessage): Promise<TaskReply>;
@@ -111,10 +109,6 @@ export class WorkerDispatcher implements Dispatcher {
     this.#shares = splitShares(this.#min, this.#max, options.workers);
   }
 
-  get slots(): number {
-    return this.#max;
-  }
-
   async start(): Promise<void> {
     const n = this.#options.workers;
     const workerData: WorkerData = { pool: this.#config, taskModule: this.#options.taskModule, logLevel: this.#options.logLevel ?? 'warn' };
@@ -127,7 +121,7 @@ export class WorkerDispatcher implements Dispatcher {
       atomics: 'disabled',
       // The main thread's lanes decide what runs; Piscina only places it (least busy worker).
       // Headroom above the share so a resize upwards does not queue inside Piscina.
-      concurrentTasksPerWorker: perWorker * 2,
+      concurrentTasksPerWorker: perWorker * this.#config.maxStreamsPerConnection * 2,
       idleTimeout: 2_147_483_647,
       workerData,
     });
@@ -345,10 +339,6 @@ export class InlineDispatcher implements Dispatcher {
       () => (tasks ??= taskModule ? (import(taskModule) as Promise<TaskModule>) : Promise.resolve(undefined)),
       0,
     );
-  }
-
-  get slots(): number {
-    return this.#config.maxConnections;
   }
 
   async start(): Promise<void> {

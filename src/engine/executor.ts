@@ -55,6 +55,7 @@ export class Executor implements AsyncDisposable {
   #retries = 0;
   #closing: Promise<void> | undefined;
   #min: number;
+  #max: number;
 
   /** Use createExecutor(): it starts the workers and checks Weaviate before handing the executor out. */
   constructor(config: Readonly<ExecutorConfig>, deps: { logger: Logger; clock: Clock }) {
@@ -62,7 +63,9 @@ export class Executor implements AsyncDisposable {
     this.#min = config.pool.minConnections;
     this.#clock = deps.clock;
     this.#log = deps.logger;
-    this.#scheduler = new Scheduler(config.lanes, config.pool.maxConnections, deps.clock);
+    // Slots: what may run at once, engine-wide: every connection carries up to maxStreamsPerConnection requests.
+    this.#scheduler = new Scheduler(config.lanes, config.pool.maxConnections * config.pool.maxStreamsPerConnection, deps.clock);
+    this.#max = config.pool.maxConnections;
     this.#dispatcher =
       config.workers > 0
         ? new WorkerDispatcher(config.pool, {
@@ -201,7 +204,7 @@ export class Executor implements AsyncDisposable {
       mode: this.#dispatcher.mode,
       enabled: this.config.pool.enabled,
       minConnections: this.#min,
-      maxConnections: this.#scheduler.slots,
+      maxConnections: this.#max,
       lanes: this.#scheduler.stats(),
       laneHistograms: this.#scheduler.laneNames.map((n) => this.#scheduler.histograms(n)!),
       workers,
@@ -226,13 +229,14 @@ export class Executor implements AsyncDisposable {
   /** Change the engine-wide min/max at run time; workers get new shares, lanes new slots. */
   async resize({ min, max }: { min?: number; max?: number }): Promise<void> {
     const newMin = min ?? this.#min;
-    const newMax = max ?? this.#scheduler.slots;
+    const newMax = max ?? this.#max;
     if (!Number.isInteger(newMin) || !Number.isInteger(newMax) || newMin < 0 || newMin > newMax || newMax < Math.max(1, this.config.workers)) {
       throw new ConfigError(`resize needs integers 0 <= min <= max and max >= workers (${this.config.workers}); got min ${newMin}, max ${newMax}`, { min: newMin, max: newMax });
     }
     await this.#dispatcher.resize(newMin, newMax);
     this.#min = newMin;
-    this.#scheduler.resize(newMax);
+    this.#max = newMax;
+    this.#scheduler.resize(newMax * this.config.pool.maxStreamsPerConnection);
   }
 
   /** Health-check every idle connection now. */

@@ -32,6 +32,12 @@ export interface PoolConfig {
   minConnections: number;
   /** Upper bound of open connections. Env `VECTOR_STORE_MAX_CONNECTIONS`. @default 10 */
   maxConnections: number;
+  /**
+   * Requests one connection carries at once (gRPC multiplexes calls over one HTTP/2 socket);
+   * 1 lends each connection to one caller at a time, as the note's pool did.
+   * Env `VECTOR_STORE_STREAMS_PER_CONNECTION`. @default 4
+   */
+  maxStreamsPerConnection: number;
   /** Age after which a connection is recycled. Env `VECTOR_STORE_CONNECTION_LIFETIME` (seconds). @default 3_600_000 */
   connectionLifetimeMs: number;
   /** Each connection's lifetime is shortened by a random fraction up to this, so they do not all expire together. @default 0.1 */
@@ -77,6 +83,7 @@ export const POOL_DEFAULTS: Readonly<Omit<PoolConfig, 'weaviate'>> = Object.free
   enabled: true,
   minConnections: 2,
   maxConnections: 10,
+  maxStreamsPerConnection: 4,
   connectionLifetimeMs: 3_600_000,
   lifetimeJitter: 0.1,
   healthCheckIntervalMs: 60_000,
@@ -109,6 +116,7 @@ export const POOL_ENV = Object.freeze({
   VECTOR_STORE_USE_POOL: 'enabled',
   VECTOR_STORE_MIN_CONNECTIONS: 'minConnections',
   VECTOR_STORE_MAX_CONNECTIONS: 'maxConnections',
+  VECTOR_STORE_STREAMS_PER_CONNECTION: 'maxStreamsPerConnection',
   VECTOR_STORE_CONNECTION_LIFETIME: 'connectionLifetimeMs',
   VECTOR_STORE_HEALTH_CHECK_INTERVAL: 'healthCheckIntervalMs',
   VECTOR_STORE_HEALTH_CHECK_TIMEOUT: 'healthCheckTimeoutMs',
@@ -224,6 +232,7 @@ export function resolvePoolConfig(options: PoolOptions = {}, env: Env = process.
     enabled: enabledField ? v.boolean(enabledField.source, enabledField.value) : POOL_DEFAULTS.enabled,
     minConnections: int('minConnections', 0, 1000),
     maxConnections: int('maxConnections', 1, 1000),
+    maxStreamsPerConnection: int('maxStreamsPerConnection', 1, 1000),
     connectionLifetimeMs: ms('connectionLifetimeMs', 0, true),
     lifetimeJitter: jitterField
       ? v.number(jitterField.source, jitterField.value, { min: 0, max: 0.5 })

@@ -5,12 +5,14 @@
  * with capped jittered backoff, leak warnings, FIFO waiters with a time-out, runtime resize, and
  * idle connections above min closed after `idleTimeoutMs`.
  *
- * Idle connections are lent most-recently-used first (LIFO, as HikariCP's bag prefers): under
- * light load the same few stay hot and the rest go idle long enough to be closed, so a pool that
- * grew for a burst shrinks back to min. (Lending round-robin would keep every socket "in use".)
+ * A connection carries up to `maxStreamsPerConnection` leases at once (gRPC multiplexes calls
+ * over one HTTP/2 socket); with 1 it is the note's exclusive lending. Connections with spare
+ * capacity are lent most-recently-used first (LIFO, as HikariCP's bag prefers): streams pack
+ * onto the hot connections, the rest go idle long enough to be closed, so a pool that grew for a
+ * burst shrinks back to min. (Round-robin lending would keep every socket "in use".)
  *
  * Invariants (checked by test/unit/pool.random.test.ts under random faults):
- * - a connection is lent to at most one lease at a time;
+ * - a connection never carries more than maxStreamsPerConnection leases;
  * - active + idle = total <= max (after a shrink, excess connections are retired as they come back);
  * - created - closed = total;
  * - waiters are served in arrival order; a waiter that gives up leaves no trace.
@@ -32,14 +34,15 @@ export interface PoolDeps<C> {
   onClose?: () => Promise<void>;
 }
 
-type ConnectionState = 'idle' | 'active' | 'validating';
-
 class PooledConnection<C> {
   readonly id: number;
   readonly transport: Transport<C>;
   readonly createdAt: number;
   readonly expiresAt: number;
-  state: ConnectionState = 'idle';
+  /** Leases it carries now. */
+  leases = 0;
+  /** Being health-checked after a transport-looking failure: lent to nobody meanwhile. */
+  validating = false;
   alive = true;
   expired = false;
   uses = 0;
@@ -78,8 +81,12 @@ export class ConnectionPool<C> implements ConnectionSource<C> {
   readonly #onClose: (() => Promise<void>) | undefined;
 
   readonly #connections = new Map<number, PooledConnection<C>>();
-  /** Idle connections, least recently used first; lent from the end (LIFO), evicted from the front. */
-  #idle: PooledConnection<C>[] = [];
+  /**
+   * Connections that can take another lease, least recently used first: lent from the end
+   * (LIFO), idle ones evicted from the front. Exactly the lendable connections (see #lendable).
+   */
+  #available: PooledConnection<C>[] = [];
+  readonly #streams: number;
   #waiters: Waiter<C>[] = [];
   #pending = 0;
   #nextId = 1;
@@ -116,6 +123,7 @@ export class ConnectionPool<C> implements ConnectionSource<C> {
     this.config = config;
     this.#min = config.minConnections;
     this.#max = config.maxConnections;
+    this.#streams = config.maxStreamsPerConnection;
     this.#factory = deps.factory;
     this.#fallbackFactory = deps.fallbackFactory ?? deps.factory;
     this.#clock = deps.clock ?? systemClock;
@@ -134,7 +142,7 @@ export class ConnectionPool<C> implements ConnectionSource<C> {
     const opened = await Promise.allSettled(Array.from({ length: this.#min }, () => this.#open()));
     const failure = opened.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failure) {
-      for (const r of opened) if (r.status === 'fulfilled') this.#idle.push(r.value);
+      for (const r of opened) if (r.status === 'fulfilled') this.#available.push(r.value);
       await this.close();
       const cause = failure.reason as Error;
       throw new ConnectError(
@@ -143,7 +151,7 @@ export class ConnectionPool<C> implements ConnectionSource<C> {
         { cause },
       );
     }
-    for (const r of opened) if (r.status === 'fulfilled') this.#offer(r.value);
+    for (const r of opened) if (r.status === 'fulfilled') this.#settle(r.value);
     this.#scheduleHealthCheck();
     this.#scheduleIdleSweep();
     return this;
@@ -157,7 +165,7 @@ export class ConnectionPool<C> implements ConnectionSource<C> {
     if (options.signal?.aborted) return Promise.reject(abortError(options.signal));
     const enqueuedAt = this.#clock.now();
     if (this.#waiters.length === 0) {
-      const conn = this.#takeIdle();
+      const conn = this.#hottest();
       if (conn) return Promise.resolve(this.#lend(conn, enqueuedAt));
     }
     if (this.#waiters.length >= this.config.maxWaiters) {
@@ -223,25 +231,34 @@ export class ConnectionPool<C> implements ConnectionSource<C> {
     }
     this.#min = newMin;
     this.#max = newMax;
-    // Shrinking: idle connections above max go now; active ones are retired as they come back.
-    while (this.#connections.size > this.#max && this.#idle.length > 0) {
-      this.#retire(this.#idle.shift()!, 'pool shrunk');
+    // Shrinking: idle connections above max go now (coldest first); busy ones as they come back.
+    for (const conn of [...this.#available]) {
+      if (this.#connections.size <= this.#max) break;
+      if (conn.leases === 0) this.#retire(conn, 'pool shrunk');
     }
     this.#fill();
   }
 
-  #takeIdle(): PooledConnection<C> | undefined {
-    while (this.#idle.length > 0) {
-      const conn = this.#idle.pop()!;
-      if (conn.alive && !conn.expired) return conn;
-      this.#retire(conn, conn.alive ? 'lifetime reached' : 'dead');
-    }
-    return undefined;
+  #lendable(conn: PooledConnection<C>): boolean {
+    return conn.alive && !conn.expired && !conn.validating && conn.leases < this.#streams && this.#connections.get(conn.id) === conn;
+  }
+
+  /** Put a connection where it belongs after any change: the end of #available if lendable, else nowhere. */
+  #place(conn: PooledConnection<C>): void {
+    const i = this.#available.indexOf(conn);
+    if (i !== -1) this.#available.splice(i, 1);
+    if (this.#lendable(conn)) this.#available.push(conn);
+  }
+
+  /** The most recently used connection that can take another lease. */
+  #hottest(): PooledConnection<C> | undefined {
+    return this.#available[this.#available.length - 1];
   }
 
   #lend(conn: PooledConnection<C>, enqueuedAt: number): Lease<C> {
     const now = this.#clock.now();
-    conn.state = 'active';
+    conn.leases++;
+    this.#place(conn);
     conn.uses++;
     conn.lastUsedAt = now;
     this.#served++;
@@ -272,51 +289,53 @@ export class ConnectionPool<C> implements ConnectionSource<C> {
     this.#activeLeases.delete(lease);
     this.#clock.clearTimeout(lease.leakTimer);
     const conn = lease.conn;
+    conn.leases--;
     conn.lastUsedAt = this.#clock.now();
-    if (broken !== undefined) {
+    if (broken !== undefined && conn.alive) {
       conn.alive = false;
-      this.#retire(conn, `destroyed by its user: ${broken}`);
-    } else if (this.#closed) {
-      this.#retire(conn, 'pool closed');
-    } else if (this.#connections.size > this.#max) {
-      this.#retire(conn, 'pool shrunk');
-    } else if (lease.suspect && conn.alive && !conn.expired) {
+      this.#log.warn({ connection: conn.id, reason: broken }, `Connection ${conn.id} destroyed by its user: ${broken}`);
+    }
+    if (this.#connections.get(conn.id) !== conn) {
+      // Already retired (pool closed while it was out): nothing to do.
+    } else if (lease.suspect && conn.alive && !conn.expired && !conn.validating) {
       this.#validate(conn);
     } else {
-      this.#offer(conn); // retires it instead if it died or expired meanwhile
+      this.#settle(conn);
     }
     if (this.#closed && this.#activeLeases.size === 0) this.#releasedWhileClosing?.();
     this.#fill();
   }
 
-  /** A connection that came back from a transport-looking failure is checked before reuse. */
-  #validate(conn: PooledConnection<C>): void {
-    conn.state = 'validating';
-    this.#check(conn).then(
-      () => {
-        if (this.#connections.get(conn.id) !== conn) return;
-        if (this.#closed || !conn.alive) this.#retire(conn, this.#closed ? 'pool closed' : 'dead');
-        else this.#offer(conn);
-        this.#fill();
-      },
-      () => this.#fill(),
-    );
-  }
-
-  /** Hand a connection to the longest waiter, or put it in the idle list. */
-  #offer(conn: PooledConnection<C>): void {
-    conn.state = 'idle';
-    if (conn.expired || !conn.alive) {
-      this.#retire(conn, conn.alive ? 'lifetime reached' : 'dead');
-      return;
+  /**
+   * After a connection changed: retire it if it is finished (dead, expired, pool closed, above
+   * max) and nobody holds it; otherwise hand its spare capacity to waiters, or make it available.
+   */
+  #settle(conn: PooledConnection<C>): void {
+    if (this.#connections.get(conn.id) !== conn) return;
+    if (conn.leases === 0 && !conn.validating) {
+      if (this.#closed) return this.#retire(conn, 'pool closed');
+      if (!conn.alive) return this.#retire(conn, 'dead');
+      if (conn.expired) return this.#retire(conn, 'lifetime reached');
+      if (this.#connections.size > this.#max) return this.#retire(conn, 'pool shrunk');
     }
-    const waiter = this.#waiters.shift();
-    if (waiter) {
+    while (this.#waiters.length > 0 && this.#lendable(conn)) {
+      const waiter = this.#waiters.shift()!;
       waiter.cleanup();
       waiter.resolve(this.#lend(conn, waiter.enqueuedAt));
-      return;
     }
-    this.#idle.push(conn);
+    this.#place(conn);
+  }
+
+  /** A connection that came back from a transport-looking failure is checked before reuse. */
+  #validate(conn: PooledConnection<C>): void {
+    conn.validating = true;
+    this.#place(conn);
+    const done = () => {
+      conn.validating = false;
+      this.#settle(conn);
+      this.#fill();
+    };
+    this.#check(conn).then(done, done);
   }
 
   #removeWaiter(waiter: Waiter<C>): boolean {
@@ -375,13 +394,12 @@ export class ConnectionPool<C> implements ConnectionSource<C> {
       const total = this.#connections.size + this.#pending;
       if (total >= this.#max) return;
       const belowMin = total < this.#min;
-      const unserved = this.#waiters.length > this.#pending;
+      // Each connection being opened will serve up to #streams of the waiters.
+      const unserved = this.#waiters.length > this.#pending * this.#streams;
       if (!belowMin && !unserved) return;
       this.#open().then(
         (conn) => {
-          // The pool may have shrunk while this connection was being opened.
-          if (this.#connections.size > this.#max) this.#retire(conn, 'pool shrunk');
-          else this.#offer(conn);
+          this.#settle(conn); // serves waiters; retires it if the pool shrank meanwhile
           this.#fill();
         },
         (error: unknown) => {
@@ -411,30 +429,24 @@ export class ConnectionPool<C> implements ConnectionSource<C> {
     conn.alive = false;
     this.#deadDetected++;
     this.#log.warn({ connection: conn.id, node: conn.transport.node, reason }, `Dead connection detected: connection ${conn.id} (${reason})`);
-    if (conn.state === 'idle') {
-      const i = this.#idle.indexOf(conn);
-      if (i !== -1) this.#idle.splice(i, 1);
-      this.#retire(conn, 'dead');
-    }
-    // An active one is retired when its lease comes back; a validating one when the check ends.
+    // Idle: closed now. Held: closed when its last lease comes back. Validating: when the check ends.
+    this.#settle(conn);
     this.#fill();
   }
 
   #onExpired(conn: PooledConnection<C>): void {
     if (this.#connections.get(conn.id) !== conn) return;
     conn.expired = true;
-    if (conn.state === 'idle') {
-      const i = this.#idle.indexOf(conn);
-      if (i !== -1) this.#idle.splice(i, 1);
-      this.#retire(conn, 'lifetime reached');
-      this.#fill();
-    }
+    this.#settle(conn); // never under a caller: a held connection goes when it comes back
+    this.#fill();
   }
 
   /** Close a connection that nobody holds. Counts are updated at once; the socket closes in the background. */
   #retire(conn: PooledConnection<C>, reason: string): void {
     if (this.#connections.get(conn.id) !== conn) return;
     this.#connections.delete(conn.id);
+    const i = this.#available.indexOf(conn);
+    if (i !== -1) this.#available.splice(i, 1);
     this.#closedCount++;
     if (reason === 'lifetime reached') this.#recycled++;
     if (reason === 'idle timeout') this.#idleClosed++;
@@ -463,11 +475,10 @@ export class ConnectionPool<C> implements ConnectionSource<C> {
   /** Close connections unused for idleTimeoutMs, coldest first, while above min. */
   #evictIdle(): void {
     const now = this.#clock.now();
-    while (this.#connections.size > this.#min && this.#idle.length > 0) {
-      const coldest = this.#idle[0]!;
-      if (now - coldest.lastUsedAt < this.config.idleTimeoutMs) break;
-      this.#idle.shift();
-      this.#retire(coldest, 'idle timeout');
+    for (const conn of [...this.#available]) {
+      if (this.#connections.size <= this.#min) break;
+      if (now - conn.lastUsedAt < this.config.idleTimeoutMs) break; // the rest are warmer
+      if (conn.leases === 0) this.#retire(conn, 'idle timeout');
     }
   }
 
@@ -486,7 +497,7 @@ export class ConnectionPool<C> implements ConnectionSource<C> {
 
   /** Health-check every idle connection now (each bounded by healthCheckTimeoutMs). */
   async checkNow(): Promise<{ checked: number; failed: number }> {
-    const targets = this.#idle.filter((c) => c.alive && !c.checking);
+    const targets = [...this.#connections.values()].filter((c) => c.leases === 0 && c.alive && !c.checking && !c.validating);
     const results = await Promise.allSettled(targets.map((c) => this.#check(c)));
     this.#fill();
     return { checked: targets.length, failed: results.filter((r) => r.status === 'rejected').length };
@@ -506,7 +517,6 @@ export class ConnectionPool<C> implements ConnectionSource<C> {
       this.#healthFailures++;
       const message = String((error as Error)?.message ?? error);
       this.#markDead(conn, `health check failed: ${message}`);
-      if (conn.state === 'validating') this.#retire(conn, 'dead');
       throw error;
     } finally {
       conn.checking = false;
@@ -549,8 +559,9 @@ export class ConnectionPool<C> implements ConnectionSource<C> {
 
   #counts() {
     const total = this.#connections.size;
-    const idle = this.#idle.length;
-    return { total, active: total - idle, idle, waiting: this.#waiters.length, max: this.#max };
+    let active = 0;
+    for (const c of this.#connections.values()) if (c.leases > 0 || c.validating) active++;
+    return { total, active, idle: total - active, waiting: this.#waiters.length, max: this.#max };
   }
 
   #timeoutError(timeoutMs: number): TimeoutError {
@@ -574,7 +585,9 @@ export class ConnectionPool<C> implements ConnectionSource<C> {
       total_connections: c.total,
       current_active: c.active,
       current_idle: c.idle,
-      available_connections: c.idle,
+      available_connections: this.#available.length,
+      active_leases: this.#activeLeases.size,
+      max_streams_per_connection: this.#streams,
       total_connections_created: this.#created,
       total_connections_closed: this.#closedCount,
       total_requests: this.#requests,
@@ -604,7 +617,8 @@ export class ConnectionPool<C> implements ConnectionSource<C> {
       node: c.transport.node,
       age_seconds: round(now - c.createdAt),
       seconds_since_last_use: round(now - c.lastUsedAt),
-      in_use: c.state !== 'idle',
+      in_use: c.leases > 0 || c.validating,
+      leases: c.leases,
       alive: c.alive,
       uses: c.uses,
       expires_in_seconds: Math.max(0, round(c.expiresAt - now)),
@@ -630,7 +644,7 @@ export class ConnectionPool<C> implements ConnectionSource<C> {
       waiter.cleanup();
       waiter.reject(this.#closedError());
     }
-    for (const conn of this.#idle.splice(0)) this.#retire(conn, 'pool closed');
+    for (const conn of [...this.#connections.values()]) if (conn.leases === 0 && !conn.validating) this.#retire(conn, 'pool closed');
     if (this.#activeLeases.size > 0) {
       await new Promise<void>((resolve) => {
         const timer = this.#clock.setTimeout(resolve, timeoutMs);

@@ -112,6 +112,8 @@ export class SingleConnection<C> implements ConnectionSource<C> {
       current_idle: total - active,
       // The one connection is shared: it is always available while open.
       available_connections: total,
+      active_leases: this.#leases,
+      max_streams_per_connection: 0,
       total_connections_created: this.#transport ? 1 : 0,
       total_connections_closed: this.#closed && this.#transport ? 1 : 0,
       total_requests: this.#requests,
@@ -143,6 +145,7 @@ export class SingleConnection<C> implements ConnectionSource<C> {
         age_seconds: Math.round(now - this.#openedAt) / 1000,
         seconds_since_last_use: Math.round(now - this.#lastUsedAt) / 1000,
         in_use: this.#leases > 0,
+        leases: this.#leases,
         alive: this.#alive,
         uses: this.#uses,
         expires_in_seconds: 0,

@@ -41,8 +41,11 @@ export interface PoolStats {
   current_active: number;
   /** Open connections not lent out. */
   current_idle: number;
-  /** Connections a caller can get without waiting (= idle). */
+  /** Connections that can take another lease without waiting (= idle when maxStreamsPerConnection is 1). */
   available_connections: number;
+  /** Leases out now (requests using a connection); at most total_connections x max_streams_per_connection. */
+  active_leases: number;
+  max_streams_per_connection: number;
   total_connections_created: number;
   total_connections_closed: number;
   /** acquire() calls, whatever their outcome. */
@@ -77,6 +80,8 @@ export interface ConnectionInfo {
   age_seconds: number;
   seconds_since_last_use: number;
   in_use: boolean;
+  /** Leases it carries now (up to maxStreamsPerConnection). */
+  leases: number;
   alive: boolean;
   /** How many leases it served. */
   uses: number;

@@ -21,7 +21,8 @@ const restSockets = () => countEstablished(target.httpPort!);
 
 describe('pool sockets (real Weaviate)', () => {
   it('total_connections equals the real gRPC sockets: at min, at max under load, and zero after close', async () => {
-    pool = await createPool({ weaviate: target, minConnections: 3, maxConnections: 6 });
+    // One caller per connection (the note's model), to see the pool grow to max.
+    pool = await createPool({ weaviate: target, minConnections: 3, maxConnections: 6, maxStreamsPerConnection: 1 });
     expect(pool.stats().total_connections).toBe(3);
     await waitFor(() => grpcSockets() === 3, { what: '3 sockets' });
 
@@ -54,6 +55,16 @@ describe('pool sockets (real Weaviate)', () => {
     await pool.close();
     pool = undefined;
     await waitFor(() => grpcSockets() === 0, { what: 'sockets to close' });
+  });
+
+  it('with several streams per connection, concurrent callers share sockets: 12 holders on 3 sockets', async () => {
+    pool = await createPool({ weaviate: target, minConnections: 1, maxConnections: 4, maxStreamsPerConnection: 4 });
+    const leases = await Promise.all(Array.from({ length: 12 }, () => pool!.acquire()));
+    await Promise.all(leases.map((l, i) => l.client.collections.use(SAMPLE_COLLECTION).query.bm25(i % 2 ? '삼성전자' : '카카오', { limit: 2 })));
+    expect(pool.stats()).toMatchObject({ total_connections: 3, active_leases: 12, current_active: 3 });
+    expect(grpcSockets()).toBe(3);
+    for (const l of leases) l.release();
+    expect(pool.stats()).toMatchObject({ active_leases: 0, current_idle: 3 });
   });
 
   it('REST sockets stay within restMaxSockets however many callers use REST at once', async () => {
@@ -98,7 +109,7 @@ describe('pool sockets (real Weaviate)', () => {
   });
 
   it('the opt-in fallback serves a timed-out caller over one extra socket, visible in stats', async () => {
-    pool = await createPool({ weaviate: target, minConnections: 1, maxConnections: 1, fallback: 'single-connection' });
+    pool = await createPool({ weaviate: target, minConnections: 1, maxConnections: 1, maxStreamsPerConnection: 1, fallback: 'single-connection' });
     const held = await pool.acquire();
     const lease = await pool.acquire({ timeoutMs: 200 });
     const r = await lease.client.collections.use(SAMPLE_COLLECTION).query.bm25('삼성전자', { limit: 1 });

@@ -11,7 +11,8 @@ async function makePool(options: PoolOptions = {}, { start = true } = {}) {
   const clock = new FakeClock();
   const factory = new ScriptedFactory(clock);
   const logger = new MemoryLogger();
-  const config = resolvePoolConfig({ minConnections: 2, maxConnections: 4, ...options }, {});
+  // Exclusive leases unless a test asks for more (the note's model; multiplexing is tested apart).
+  const config = resolvePoolConfig({ minConnections: 2, maxConnections: 4, maxStreamsPerConnection: 1, ...options }, {});
   const pool = new ConnectionPool<FakeClient>(config, { factory, clock, logger });
   if (start) await pool.start();
   return { pool, clock, factory, logger };
@@ -270,6 +271,44 @@ describe('lifetime, health checks, reconnects', () => {
     expect(warning?.msg).toMatch(/pool\.test\.ts/);
     expect(pool.stats().leak_warnings).toBe(1);
     lease.release();
+    await pool.close();
+  });
+});
+
+describe('multiplexed leases (maxStreamsPerConnection > 1)', () => {
+  it('packs leases onto the hottest connection up to the stream limit, then grows, never above max', async () => {
+    const { pool, clock, factory } = await makePool({ minConnections: 1, maxConnections: 2, maxStreamsPerConnection: 3 });
+    const first = await Promise.all([pool.acquire(), pool.acquire(), pool.acquire()]);
+    expect(new Set(first.map((l) => l.connectionId)).size).toBe(1);
+    expect(pool.stats()).toMatchObject({ total_connections: 1, active_leases: 3, current_active: 1, available_connections: 0 });
+    const more = await Promise.all([pool.acquire(), pool.acquire(), pool.acquire()]);
+    expect(pool.stats()).toMatchObject({ total_connections: 2, active_leases: 6 });
+    let seventh: Lease<FakeClient> | undefined;
+    void pool.acquire().then((l) => (seventh = l));
+    await clock.advance(10);
+    expect(seventh).toBeUndefined();
+    first[0]!.release();
+    await flush();
+    expect(seventh?.connectionId).toBe(first[0]!.connectionId);
+    for (const l of [...first.slice(1), ...more, seventh!]) l.release();
+    expect(pool.stats()).toMatchObject({ active_leases: 0, current_active: 0, current_idle: 2, available_connections: 2 });
+    expect(pool.connections().every((c) => c.leases === 0)).toBe(true);
+    consistent(pool, factory);
+    await pool.close();
+  });
+
+  it('a connection that dies under several leases is closed when the last one comes back', async () => {
+    const { pool, factory } = await makePool({ minConnections: 1, maxConnections: 1, maxStreamsPerConnection: 2 });
+    const [a, b] = await Promise.all([pool.acquire(), pool.acquire()]);
+    factory.opened[0]!.lose();
+    await flush();
+    expect(factory.opened[0]!.client.closed).toBe(false);
+    a!.release();
+    expect(factory.opened[0]!.client.closed).toBe(false);
+    b!.release();
+    await flush();
+    expect(factory.opened[0]!.client.closed).toBe(true);
+    expect(pool.stats()).toMatchObject({ total_connections: 1, dead_connections_detected: 1 });
     await pool.close();
   });
 });
