@@ -14,6 +14,7 @@ import type { WeaviateTarget } from '../src/pool/config.ts';
 import { createPool, type WeaviatePool } from '../src/pool/create.ts';
 import { executeSpec } from '../src/query/execute.ts';
 import type { QuerySpec } from '../src/query/spec.ts';
+import { createOwnChannelClient } from '../src/weaviate/client.ts';
 
 export type Lane = 'critical' | 'normal';
 
@@ -49,6 +50,29 @@ export function connectPerRequest(target: Readonly<WeaviateTarget>): Contender {
         return await executeSpec(client, spec, AbortSignal.timeout(REQUEST_TIMEOUT_MS));
       } finally {
         await client.close();
+      }
+    },
+    async stop() {},
+  };
+}
+
+/**
+ * A new client AND a new socket per query: grpc-js shares sockets between clients of a thread,
+ * so the stock "new client per query" above reuses one socket; this one pays the TCP and HTTP/2
+ * handshakes as a client in another runtime would (and fetches /v1/meta on first use).
+ */
+export function connectPerRequestSocket(target: Readonly<WeaviateTarget>): Contender {
+  return {
+    id: 'connect-per-request-socket',
+    label: 'new client and socket per query',
+    async start() {},
+    async query(spec) {
+      const own = await createOwnChannelClient(target, { keepaliveTimeMs: 300_000, keepaliveTimeoutMs: 20_000, queryTimeoutMs: REQUEST_TIMEOUT_MS });
+      try {
+        await own.waitReady(AbortSignal.timeout(REQUEST_TIMEOUT_MS));
+        return await executeSpec(own.client, spec, AbortSignal.timeout(REQUEST_TIMEOUT_MS));
+      } finally {
+        await own.close();
       }
     },
     async stop() {},
@@ -95,14 +119,16 @@ export function poolMain(target: Readonly<WeaviateTarget>, connections: number):
 export interface EngineSetting {
   workers: number;
   connections: number;
+  /** Suffix of the contender id for non-default lanes ('protective'). */
+  tag?: string;
   lanes?: Record<string, { weight?: number; reserved?: number; maxQueue?: number; maxConcurrency?: number }>;
 }
 
 export function engine(target: Readonly<WeaviateTarget>, s: EngineSetting): Contender {
   let executor: Executor | undefined;
   return {
-    id: `engine-${s.workers}w-${s.connections}c`,
-    label: `engine, ${s.workers} worker(s), ${s.connections} connections`,
+    id: `engine-${s.workers}w-${s.connections}c${s.tag ? `-${s.tag}` : ''}`,
+    label: `engine, ${s.workers} worker(s), ${s.connections} connections${s.lanes ? `, lanes ${JSON.stringify(s.lanes)}` : ''}`,
     async start() {
       executor = await createExecutor(
         {

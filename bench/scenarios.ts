@@ -6,7 +6,7 @@
 import { SAMPLE_COLLECTION, embed } from '../src/data/sample.ts';
 import type { WeaviateTarget } from '../src/pool/config.ts';
 import type { QuerySpec } from '../src/query/spec.ts';
-import { connectPerRequest, engine, poolMain, singleClient, type Contender, type EngineSetting, type Lane } from './contenders.ts';
+import { connectPerRequest, connectPerRequestSocket, engine, poolMain, singleClient, type Contender, type EngineSetting, type Lane } from './contenders.ts';
 import { closedLoop, openLoop, type CellMeasure, type MeasureContext, type OpenStream } from './load.ts';
 
 export interface Profile {
@@ -23,25 +23,31 @@ export interface Profile {
   rateFractions: number[];
   criticalRate: number;
   isolationMs: number;
+  /** Engine settings for lane isolation (default lanes, and lanes that protect the critical tail). */
+  isolationEngines: EngineSetting[];
   largeConcurrency: number;
   http: { durationS: number; connections: number };
 }
+
+/** Lanes that protect the critical tail: normal work may hold 2 slots and queue 200 (measured in bench/RESULTS.md). */
+export const PROTECTIVE: EngineSetting = { workers: 1, connections: 8, tag: 'protective', lanes: { normal: { maxConcurrency: 2, maxQueue: 200 } } };
 
 export const PROFILES: Record<Profile['name'], Profile> = {
   smoke: {
     name: 'smoke', warmupMs: 100, durationMs: 600, reps: 1, concurrencies: [4], cprConcurrencies: [2],
     engines: [{ workers: 1, connections: 2 }], poolConnections: 2, rateFractions: [0.5], criticalRate: 10,
-    isolationMs: 800, largeConcurrency: 4, http: { durationS: 1, connections: 4 },
+    isolationMs: 800, isolationEngines: [{ workers: 1, connections: 2 }], largeConcurrency: 4, http: { durationS: 1, connections: 4 },
   },
   quick: {
-    name: 'quick', warmupMs: 1000, durationMs: 4000, reps: 1, concurrencies: [1, 16], cprConcurrencies: [1, 4],
-    engines: [{ workers: 2, connections: 8 }], poolConnections: 8, rateFractions: [0.5, 1, 1.5], criticalRate: 20,
-    isolationMs: 6000, largeConcurrency: 16, http: { durationS: 5, connections: 16 },
+    name: 'quick', warmupMs: 1000, durationMs: 4000, reps: 1, concurrencies: [1, 16], cprConcurrencies: [1, 16],
+    engines: [{ workers: 1, connections: 8 }, { workers: 2, connections: 8 }], poolConnections: 8, rateFractions: [0.5, 1, 1.5], criticalRate: 50,
+    isolationMs: 8000, isolationEngines: [{ workers: 1, connections: 8 }, PROTECTIVE], largeConcurrency: 16, http: { durationS: 5, connections: 16 },
   },
   full: {
-    name: 'full', warmupMs: 2000, durationMs: 8000, reps: 2, concurrencies: [1, 4, 16, 64], cprConcurrencies: [1, 4],
-    engines: [{ workers: 1, connections: 4 }, { workers: 2, connections: 8 }, { workers: 2, connections: 16 }], poolConnections: 8,
-    rateFractions: [0.25, 0.5, 0.75, 1, 1.25, 1.5], criticalRate: 20, isolationMs: 10_000, largeConcurrency: 16,
+    name: 'full', warmupMs: 2000, durationMs: 8000, reps: 2, concurrencies: [1, 4, 16, 64], cprConcurrencies: [1, 4, 16],
+    engines: [{ workers: 1, connections: 4 }, { workers: 1, connections: 8 }, { workers: 2, connections: 8 }], poolConnections: 8,
+    rateFractions: [0.25, 0.5, 0.75, 1, 1.25, 1.5], criticalRate: 50, isolationMs: 15_000,
+    isolationEngines: [{ workers: 1, connections: 8 }, PROTECTIVE], largeConcurrency: 16,
     http: { durationS: 10, connections: 16 },
   },
 };
@@ -114,7 +120,8 @@ export async function saturation(ctx: RunContext, p: Profile, query = smallQuery
   const { baseline, others } = contendersFor(ctx, p);
   for (let rep = 0; rep < p.reps; rep++) {
     for (const concurrency of p.concurrencies) {
-      const makers = [baseline, ...others, ...(p.cprConcurrencies.includes(concurrency) && scenario === 'saturation' ? [() => connectPerRequest(ctx.target)] : [])];
+      const cpr = p.cprConcurrencies.includes(concurrency) && scenario === 'saturation' ? [() => connectPerRequest(ctx.target), () => connectPerRequestSocket(ctx.target)] : [];
+      const makers = [baseline, ...others, ...cpr];
       for (const make of rotate(makers, rep)) {
         const c = make();
         const measure = await withContender(c, (cc) =>
@@ -161,11 +168,10 @@ export async function fixedRate(ctx: RunContext, p: Profile, baselineThroughput:
  */
 export async function laneIsolation(ctx: RunContext, p: Profile, engineCapacity: number): Promise<CellResult[]> {
   const out: CellResult[] = [];
-  const { baseline, others } = contendersFor(ctx, p);
-  const engineMaker = others[others.length - 1]!;
+  const makers: (() => Contender)[] = [() => singleClient(ctx.target), ...p.isolationEngines.map((s) => () => engine(ctx.target, s))];
   const normalRate = Math.max(2, Math.round(engineCapacity * 2));
   for (let rep = 0; rep < p.reps; rep++) {
-    for (const make of rotate([baseline, engineMaker], rep)) {
+    for (const make of rotate(makers, rep)) {
       for (const mode of ['idle', 'overload'] as const) {
         const c = make();
         const streams: OpenStream[] = [{ name: 'critical', rate: p.criticalRate, send: () => c.query(criticalQuery(), 'critical' as Lane) }];

@@ -22,14 +22,23 @@ export interface SerializedError {
 
 export class WeaviateExecutorError extends Error {
   static readonly code: string = 'WEX_ERROR';
+  /**
+   * Errors raised by the thousand under overload (a full lane, a shed request) skip the stack
+   * trace: it always points at the same place, and capturing it costs more than the rejection.
+   */
+  static readonly captureStack: boolean = true;
   readonly code: string;
   /** Plain, serialisable facts about the failure (counts, the option at fault, ...). */
   readonly details: ErrorDetails;
 
   constructor(message: string, details: ErrorDetails = {}, options?: { cause?: unknown }) {
+    const cls = new.target as typeof WeaviateExecutorError;
+    const limit = Error.stackTraceLimit;
+    if (!cls.captureStack) Error.stackTraceLimit = 0;
     // Secrets registered with redact() never reach a message, whatever built it.
     super(redact(message), options);
-    this.code = (new.target as typeof WeaviateExecutorError).code;
+    Error.stackTraceLimit = limit;
+    this.code = cls.code;
     this.name = new.target.name;
     this.details = details;
     Object.defineProperty(this, BRAND, { value: true });
@@ -89,11 +98,13 @@ export class ValidationError extends WeaviateExecutorError {
 /** A lane's queue is full: rejected at once, nothing was queued. */
 export class QueueFullError extends WeaviateExecutorError {
   static override readonly code = 'WEX_QUEUE_FULL';
+  static override readonly captureStack = false;
 }
 
 /** The work's deadline passed: while queued (shed before it reached a worker) or while running. */
 export class DeadlineExceededError extends WeaviateExecutorError {
   static override readonly code = 'WEX_DEADLINE_EXCEEDED';
+  static override readonly captureStack = false;
 }
 
 /** The worker thread running the task died before answering. */

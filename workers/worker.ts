@@ -8,6 +8,8 @@
  * Atomics.wait with its event loop paused, and its health checks, lifetimes and control port
  * stop (../NOTES.md).
  */
+import { readlinkSync } from 'node:fs';
+import { getPriority, setPriority } from 'node:os';
 import { MessageChannel, parentPort, threadId, workerData } from 'node:worker_threads';
 import * as Comlink from 'comlink';
 import type { WeaviateClient } from 'weaviate-client';
@@ -24,6 +26,17 @@ const data = workerData as WorkerData;
 registerSecret(data.pool.weaviate.apiKey);
 for (const value of Object.values(data.pool.weaviate.headers)) registerSecret(value);
 const logger = createLogger({ level: data.logLevel, name: `weaviate-executor:worker-${threadId}` });
+
+// Lower this thread's scheduling priority (Linux: a thread's id works as a pid for setpriority):
+// when the cores are busy, the main thread, which admits and answers requests, runs first.
+if (data.nice !== 0) {
+  try {
+    const tid = Number(readlinkSync('/proc/thread-self').split('/').pop());
+    setPriority(tid, Math.min(19, getPriority(tid) + data.nice));
+  } catch (error) {
+    logger.warn({ error: String(error) }, 'could not change the worker thread priority (workerNice)');
+  }
+}
 
 let share: WorkerShare | undefined;
 let resolvePool: (pool: ConnectionSource<WeaviateClient>) => void = () => {};

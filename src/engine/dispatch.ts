@@ -81,6 +81,7 @@ export interface WorkerDispatcherOptions {
   watchdogTerminateMs: number;
   logger?: Logger;
   logLevel?: string;
+  workerNice?: number;
 }
 
 export class WorkerDispatcher implements Dispatcher {
@@ -111,7 +112,12 @@ export class WorkerDispatcher implements Dispatcher {
 
   async start(): Promise<void> {
     const n = this.#options.workers;
-    const workerData: WorkerData = { pool: this.#config, taskModule: this.#options.taskModule, logLevel: this.#options.logLevel ?? 'warn' };
+    const workerData: WorkerData = {
+      pool: this.#config,
+      taskModule: this.#options.taskModule,
+      logLevel: this.#options.logLevel ?? 'warn',
+      nice: this.#options.workerNice ?? 0,
+    };
     const perWorker = Math.max(...this.#shares.map((s) => s.max), 1);
     this.#piscina = new Piscina({
       filename: workerEntry().href,
@@ -123,6 +129,8 @@ export class WorkerDispatcher implements Dispatcher {
       // Headroom above the share so a resize upwards does not queue inside Piscina.
       concurrentTasksPerWorker: perWorker * this.#config.maxStreamsPerConnection * 2,
       idleTimeout: 2_147_483_647,
+      // The engine keeps its own HDR figures; Piscina's per-task timing is not needed.
+      recordTiming: false,
       workerData,
     });
     this.#piscina.on('error', (error: unknown) => this.#log.error({ error: String(error) }, 'worker pool error'));

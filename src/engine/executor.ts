@@ -75,6 +75,7 @@ export class Executor implements AsyncDisposable {
             watchdogTerminateMs: config.watchdogTerminateMs,
             logger: deps.logger,
             logLevel: config.workerLogLevel,
+            workerNice: config.workerNice,
           })
         : new InlineDispatcher(config.pool, { taskModule: config.taskModule, logger: deps.logger });
     this.#schema = config.validateAgainstSchema ? new SchemaRegistry(config.pool.weaviate, { declared: config.collections }) : undefined;

@@ -22,6 +22,8 @@ export interface WorkerData {
   /** URL of the user's task module (file: URL), or undefined. */
   taskModule: string | undefined;
   logLevel: string;
+  /** Nice increment for the worker thread (Linux; 0 = unchanged). */
+  nice: number;
 }
 
 export interface ControlHello {
