@@ -123,3 +123,6 @@ parentPort!.postMessage(hello, [port2]);
 export default function run(msg: TaskMessage): Promise<TaskReply> {
   return runner.run(msg);
 }
+
+// The same handler under the names that route lanes with dedicated workers (src/engine/balancer.ts).
+export { run as isolated0, run as isolated1, run as isolated2, run as isolated3 };

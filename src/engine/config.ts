@@ -7,6 +7,7 @@ import { pathToFileURL } from 'node:url';
 import { resolvePoolConfig, MAX_TIMER_MS, type PoolConfig, type PoolOptions } from '../pool/config.ts';
 import type { DeclaredCollection } from '../query/schema.ts';
 import * as v from '../validate.ts';
+import { MAX_ISOLATED_GROUPS } from './balancer.ts';
 import { parseLanesEnv, resolveLanes, type LaneConfig, type LaneOptions } from './lanes.ts';
 
 export interface EngineOptions {
@@ -96,6 +97,17 @@ export function resolveExecutorConfig(options: ExecutorOptions = {}, env: Env = 
     ? (v.plainObject(opt('lanes'), engine['lanes']) as Record<string, LaneOptions>)
     : env['VECTOR_STORE_LANES'] ? parseLanesEnv(env['VECTOR_STORE_LANES']) : undefined;
   const lanes = resolveLanes(lanesOption, pool.maxConnections * pool.maxStreamsPerConnection);
+  const dedicated = lanes.filter((l) => l.dedicatedWorkers > 0);
+  const dedicatedTotal = dedicated.reduce((sum, l) => sum + l.dedicatedWorkers, 0);
+  if (dedicatedTotal > 0 && dedicatedTotal >= workers) {
+    v.conflict(
+      `Lanes ask for ${dedicatedTotal} dedicated worker(s) but the engine has ${workers}; at least one must serve the other lanes (raise \`workers\`)`,
+      { option: 'lanes', dedicated: dedicatedTotal, workers },
+    );
+  }
+  if (dedicated.length > MAX_ISOLATED_GROUPS) {
+    v.conflict(`At most ${MAX_ISOLATED_GROUPS} lanes may have dedicated workers, got ${dedicated.length}`, { option: 'lanes' });
+  }
 
   let defaultDeadlineMs = 30_000;
   if (engine['defaultDeadlineMs'] !== undefined) {

@@ -14,6 +14,7 @@ import type { ConnectionInfo, ConnectionSource } from '../pool/types.ts';
 import { encode } from '../stats/histogram.ts';
 import { CONTROL_HELLO, type ControlApi, type ControlHello, type TaskMessage, type TaskReply, type WorkerData, type WorkerShare, type WorkerStats } from './protocol.ts';
 import { TaskRunner, type TaskModule } from './task-runner.ts';
+import { groupHandler, groupOfIndex, handlerGroup, pickWorker } from './balancer.ts';
 
 export interface WorkerConnections {
   threadId: number;
@@ -75,6 +76,8 @@ interface WorkerHandle {
 
 export interface WorkerDispatcherOptions {
   workers: number;
+  /** Lanes with dedicated workers, in the order of their worker groups. */
+  isolatedLanes: readonly { name: string; workers: number }[];
   taskModule: string | undefined;
   controlTimeoutMs: number;
   /** Terminate a worker whose control port has not answered for this long (0 = never). */
@@ -119,6 +122,12 @@ export class WorkerDispatcher implements Dispatcher {
       nice: this.#options.workerNice ?? 0,
     };
     const perWorker = Math.max(...this.#shares.map((s) => s.max), 1);
+    const maxUsage = perWorker * this.#config.maxStreamsPerConnection * 2;
+    const dedicated = this.#options.isolatedLanes.map((l) => l.workers);
+    const groupOf = (threadId: number) => {
+      const h = this.#handles.get(threadId);
+      return h === undefined ? undefined : groupOfIndex(h.index, dedicated);
+    };
     this.#piscina = new Piscina({
       filename: workerEntry().href,
       minThreads: n,
@@ -127,7 +136,9 @@ export class WorkerDispatcher implements Dispatcher {
       atomics: 'disabled',
       // The main thread's lanes decide what runs; Piscina only places it (least busy worker).
       // Headroom above the share so a resize upwards does not queue inside Piscina.
-      concurrentTasksPerWorker: perWorker * this.#config.maxStreamsPerConnection * 2,
+      concurrentTasksPerWorker: maxUsage,
+      // Least busy worker within the task's group (lanes with dedicated workers: src/engine/balancer.ts).
+      loadBalancer: (task, workers) => pickWorker(handlerGroup(task.name), workers, groupOf, maxUsage),
       idleTimeout: 2_147_483_647,
       // The engine keeps its own HDR figures; Piscina's per-task timing is not needed.
       recordTiming: false,
@@ -242,7 +253,8 @@ export class WorkerDispatcher implements Dispatcher {
 
   dispatch(msg: TaskMessage): Promise<TaskReply> {
     if (!this.#piscina || this.#closing) return Promise.reject(new ShutdownError('The executor is shutting down', {}));
-    return (this.#piscina.run(msg) as Promise<TaskReply>).catch((error: unknown) => {
+    const group = this.#options.isolatedLanes.findIndex((l) => l.name === msg.lane);
+    return (this.#piscina.run(msg, { name: groupHandler(group) }) as Promise<TaskReply>).catch((error: unknown) => {
       if (this.#closing) throw new ShutdownError('The executor shut down while the work was running', { phase: 'shutdown' });
       throw new WorkerCrashedError(`The worker thread running this request died: ${(error as Error)?.message ?? String(error)}`, { taskId: msg.id });
     });

@@ -70,6 +70,7 @@ export class Executor implements AsyncDisposable {
       config.workers > 0
         ? new WorkerDispatcher(config.pool, {
             workers: config.workers,
+            isolatedLanes: config.lanes.filter((l) => l.dedicatedWorkers > 0).map((l) => ({ name: l.name, workers: l.dedicatedWorkers })),
             taskModule: config.taskModule,
             controlTimeoutMs: config.controlTimeoutMs,
             watchdogTerminateMs: config.watchdogTerminateMs,

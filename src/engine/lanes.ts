@@ -28,6 +28,12 @@ export interface LaneOptions {
   maxQueue?: number;
   /** Deadline for work that sets none. @default the executor's defaultDeadlineMs */
   defaultDeadlineMs?: number;
+  /**
+   * Worker threads that serve only this lane (its own event loop, heap and sub-pool), so its
+   * requests never wait behind another lane's decoding or GC pauses. At least one worker must
+   * remain for the other lanes. @default 0
+   */
+  dedicatedWorkers?: number;
 }
 
 export interface LaneConfig {
@@ -37,6 +43,7 @@ export interface LaneConfig {
   maxConcurrency: number;
   maxQueue: number;
   defaultDeadlineMs: number | undefined;
+  dedicatedWorkers: number;
 }
 
 export const DEFAULT_LANES: Readonly<Record<string, LaneOptions>> = Object.freeze({
@@ -48,7 +55,8 @@ const LANE_NAME = /^[a-z][a-z0-9_-]{0,31}$/;
 
 /**
  * `VECTOR_STORE_LANES`: `name:key=value,...;name:...` with keys weight, reserved, concurrency,
- * queue, deadline (seconds). Example: `critical:weight=8,reserved=2;normal:queue=20000;batch:weight=0.5`.
+ * queue, deadline (seconds), workers (dedicated worker threads).
+ * Example: `critical:weight=8,reserved=2,workers=1;normal:queue=20000;batch:weight=0.5`.
  */
 export function parseLanesEnv(text: string): Record<string, LaneOptions> {
   const source: v.Source = { name: 'VECTOR_STORE_LANES', kind: 'env' };
@@ -66,7 +74,8 @@ export function parseLanesEnv(text: string): Record<string, LaneOptions> {
         case 'concurrency': lane.maxConcurrency = v.integer(at, value, 1); break;
         case 'queue': lane.maxQueue = v.integer(at, value, 0); break;
         case 'deadline': lane.defaultDeadlineMs = Math.round(v.number(at, value, { min: 0, exclusiveMin: true, unit: 'seconds' }) * 1000); break;
-        default: v.fail(source, 'keys among weight, reserved, concurrency, queue, deadline', kv);
+        case 'workers': lane.dedicatedWorkers = v.integer(at, value, 0); break;
+        default: v.fail(source, 'keys among weight, reserved, concurrency, queue, deadline, workers', kv);
       }
     }
     out[name.trim()] = lane;
@@ -82,7 +91,7 @@ export function resolveLanes(options: Record<string, LaneOptions> | undefined, s
   for (const [name, lane] of Object.entries(merged)) {
     const at = (key: string): v.Source => ({ name: `lanes.${name}.${key}`, kind: 'option' });
     if (!LANE_NAME.test(name)) v.fail({ name: 'lanes', kind: 'option' }, 'lane names matching /^[a-z][a-z0-9_-]{0,31}$/', name);
-    v.knownKeys({ name: `lanes.${name}`, kind: 'option' }, lane as Record<string, unknown>, ['weight', 'reserved', 'maxConcurrency', 'maxQueue', 'defaultDeadlineMs']);
+    v.knownKeys({ name: `lanes.${name}`, kind: 'option' }, lane as Record<string, unknown>, ['weight', 'reserved', 'maxConcurrency', 'maxQueue', 'defaultDeadlineMs', 'dedicatedWorkers']);
     lanes.push({
       name,
       weight: lane.weight === undefined ? 1 : v.number(at('weight'), lane.weight, { min: 0, exclusiveMin: true }),
@@ -92,6 +101,7 @@ export function resolveLanes(options: Record<string, LaneOptions> | undefined, s
       maxQueue: lane.maxQueue === undefined ? 10_000 : v.integer(at('maxQueue'), lane.maxQueue, 0),
       defaultDeadlineMs:
         lane.defaultDeadlineMs === undefined ? undefined : v.number(at('defaultDeadlineMs'), lane.defaultDeadlineMs, { min: 0, exclusiveMin: true }),
+      dedicatedWorkers: lane.dedicatedWorkers === undefined ? 0 : v.integer(at('dedicatedWorkers'), lane.dedicatedWorkers, 0, 64),
     });
   }
   const reserved = lanes.reduce((sum, l) => sum + l.reserved, 0);

@@ -147,6 +147,19 @@ describe('executor (real Weaviate)', () => {
     expect(await engine.run('echo', 1)).toMatchObject({ args: 1 });
   });
 
+  it('a lane with a dedicated worker runs only there, and other lanes never do', async () => {
+    await using isolated = await createExecutor(
+      { weaviate: target, workers: 2, minConnections: 2, maxConnections: 4, taskModule: tasks, lanes: { critical: { dedicatedWorkers: 1 } }, logger: silentLogger },
+      {},
+    );
+    const critical = await Promise.all(Array.from({ length: 20 }, () => isolated.run<{ threadId: number }>('echo', 0, { lane: 'critical' })));
+    const normal = await Promise.all(Array.from({ length: 20 }, () => isolated.run<{ threadId: number }>('echo', 0, { lane: 'normal' })));
+    const criticalThreads = new Set(critical.map((r) => r.threadId));
+    const normalThreads = new Set(normal.map((r) => r.threadId));
+    expect(criticalThreads.size).toBe(1);
+    expect([...normalThreads].some((t) => criticalThreads.has(t))).toBe(false);
+  });
+
   it('resizes at run time: new shares per worker, lanes get the new slot count', async () => {
     await engine.resize({ min: 4, max: 6 });
     await waitFor(async () => (await engine.stats()).total_connections === 4, { what: 'min 4' });

@@ -40,7 +40,7 @@ function harness(lanes: Record<string, LaneOptions> | undefined, slots: number) 
 
 describe('lane policy (pure)', () => {
   const view = (name: string, weight: number, queued: number, extra: Partial<LaneView> = {}): LaneView => ({
-    config: { name, weight, reserved: 0, maxConcurrency: Infinity, maxQueue: 1e9, defaultDeadlineMs: undefined },
+    config: { name, weight, reserved: 0, maxConcurrency: Infinity, maxQueue: 1e9, defaultDeadlineMs: undefined, dedicatedWorkers: 0 },
     queued,
     inFlight: 0,
     pass: 0,

@@ -1,0 +1,218 @@
+/**
+ * `npm run tune -- [--critical-p99 MS] [--critical-rate R] [--rate R] [--users N] [--quick]`
+ *
+ * Finds the engine settings that meet a critical-lane latency target with the most normal-lane
+ * throughput, on this machine and this Weaviate:
+ * 1. measures the engine's capacity and the critical query's p99 at idle;
+ * 2. sweeps workers and connections (normal throughput at saturation), then lane settings
+ *    (normal concurrency cap, queue bound, critical reservation) under an overload mix:
+ *    critical at a fixed rate, normal offered at 2x capacity;
+ * 3. prints the best settings as environment variables ready to paste, with the figures behind
+ *    them, and a sizing advice from Little's law next to the note's rule of thumb.
+ */
+import { parseArgs } from 'node:util';
+import { ensureSampleData } from '../src/data/load.ts';
+import { ensureWeaviate } from '../src/launcher/local.ts';
+import { silentLogger } from '../src/log.ts';
+import { resolveTarget, type WeaviateTarget } from '../src/pool/config.ts';
+import { createPool } from '../src/pool/create.ts';
+import { engine, type EngineSetting } from './contenders.ts';
+import { closedLoop, openLoop, type MeasureContext } from './load.ts';
+import { criticalQuery, smallQuery } from './scenarios.ts';
+
+export interface Trial {
+  setting: EngineSetting;
+  criticalP99Ms: number;
+  criticalP50Ms: number;
+  normalServed: number;
+  normalErrors: number;
+  meets: boolean;
+}
+
+export interface TuneResult {
+  capacity: number;
+  idleCriticalP99Ms: number;
+  targetP99Ms: number;
+  criticalRate: number;
+  serviceTimeMs: number;
+  trials: Trial[];
+  best: Trial;
+  env: string;
+  sizing: { rate: number; littleL: number; slots: number; maxConnections: number; minConnections: number; ruleOfThumb: { users: number; min: number; max: number } };
+}
+
+export function lanesEnv(s: EngineSetting): string {
+  const parts: string[] = [];
+  for (const [name, lane] of Object.entries(s.lanes ?? {})) {
+    const kv = [
+      lane.weight !== undefined ? `weight=${lane.weight}` : '',
+      lane.reserved !== undefined ? `reserved=${lane.reserved}` : '',
+      lane.maxConcurrency !== undefined ? `concurrency=${lane.maxConcurrency}` : '',
+      lane.maxQueue !== undefined ? `queue=${lane.maxQueue}` : '',
+    ].filter(Boolean);
+    if (kv.length) parts.push(`${name}:${kv.join(',')}`);
+  }
+  return parts.join(';');
+}
+
+export function settingEnv(s: EngineSetting): string {
+  const lanes = lanesEnv(s);
+  return [`VECTOR_STORE_WORKERS=${s.workers}`, `VECTOR_STORE_MAX_CONNECTIONS=${s.connections}`, ...(lanes ? [`VECTOR_STORE_LANES="${lanes}"`] : [])].join(' ');
+}
+
+export async function tune(
+  target: Readonly<WeaviateTarget>,
+  ctx: MeasureContext,
+  o: { criticalRate: number; targetP99Ms?: number; rate?: number; users: number; trialMs: number; warmupMs: number; quick: boolean; progress: (l: string) => void },
+): Promise<TuneResult> {
+  const base: EngineSetting = { workers: 1, connections: 8 };
+  // 1. Capacity, service time, critical p99 at idle (the default engine).
+  const c0 = engine(target, base);
+  await c0.start();
+  const sat = await closedLoop(ctx, (i) => c0.query(smallQuery(i), 'normal'), { concurrency: 32, warmupMs: o.warmupMs, durationMs: o.trialMs });
+  const one = await closedLoop(ctx, (i) => c0.query(smallQuery(i), 'normal'), { concurrency: 1, warmupMs: o.warmupMs, durationMs: o.trialMs });
+  const idle = await openLoop(ctx, [{ name: 'critical', rate: o.criticalRate, send: () => c0.query(criticalQuery(), 'critical') }], { warmupMs: o.warmupMs, durationMs: o.trialMs });
+  await c0.stop();
+  const capacity = sat.throughput;
+  const idleP99 = idle.streams['critical']!.latency.p99_us / 1000;
+  const targetP99 = o.targetP99Ms ?? Math.round(idleP99 * 1.5 * 100) / 100;
+  const serviceTimeMs = one.latency.mean_us / 1000;
+  o.progress(`capacity ${capacity.toFixed(0)} req/s; service time ${serviceTimeMs.toFixed(2)} ms; critical p99 at idle ${idleP99.toFixed(2)} ms; target ${targetP99} ms`);
+
+  // 2a. Workers x connections by normal throughput at saturation.
+  const shapes: EngineSetting[] = o.quick
+    ? [{ workers: 1, connections: 4 }, { workers: 1, connections: 8 }, { workers: 2, connections: 8 }]
+    : [{ workers: 1, connections: 4 }, { workers: 1, connections: 8 }, { workers: 1, connections: 16 }, { workers: 2, connections: 8 }, { workers: 2, connections: 16 }];
+  let bestShape = base;
+  let bestTput = 0;
+  for (const s of shapes) {
+    const c = engine(target, s);
+    await c.start();
+    const m = await closedLoop(ctx, (i) => c.query(smallQuery(i), 'normal'), { concurrency: 32, warmupMs: o.warmupMs, durationMs: o.trialMs });
+    await c.stop();
+    o.progress(`  ${s.workers} worker(s), ${s.connections} connections: ${m.throughput.toFixed(0)} req/s at saturation`);
+    if (m.throughput > bestTput) {
+      bestTput = m.throughput;
+      bestShape = s;
+    }
+  }
+
+  // 2b. Lane settings under the overload mix.
+  const caps = o.quick ? [undefined, 4, 2, 1] : [undefined, 8, 4, 3, 2, 1];
+  const queues = o.quick ? [200] : [200, 1000];
+  const reserved = o.quick ? [1] : [1, 2];
+  const trials: Trial[] = [];
+  const normalRate = Math.max(2, Math.round(capacity * 2));
+  for (const cap of caps) {
+    for (const q of queues) {
+      for (const r of reserved) {
+        const setting: EngineSetting = {
+          ...bestShape,
+          lanes: { critical: { reserved: r }, normal: { maxQueue: q, ...(cap !== undefined ? { maxConcurrency: cap } : {}) } },
+        };
+        const c = engine(target, setting);
+        await c.start();
+        const res = await openLoop(ctx, [
+          { name: 'critical', rate: o.criticalRate, send: () => c.query(criticalQuery(), 'critical') },
+          { name: 'normal', rate: normalRate, send: (i) => c.query(smallQuery(i), 'normal') },
+        ], { warmupMs: o.warmupMs, durationMs: o.trialMs, drainMs: 12_000 });
+        await c.stop();
+        const crit = res.streams['critical']!;
+        const norm = res.streams['normal']!;
+        const trial: Trial = {
+          setting,
+          criticalP99Ms: crit.latency.p99_us / 1000,
+          criticalP50Ms: crit.latency.p50_us / 1000,
+          normalServed: norm.throughput,
+          normalErrors: norm.errors,
+          meets: crit.latency.p99_us / 1000 <= targetP99 && crit.errors === 0,
+        };
+        trials.push(trial);
+        o.progress(`  ${lanesEnv(setting)}: critical p99 ${trial.criticalP99Ms.toFixed(2)} ms, normal served ${trial.normalServed.toFixed(0)} req/s${trial.meets ? '  (meets the target)' : ''}`);
+      }
+    }
+  }
+  const meeting = trials.filter((t) => t.meets).sort((a, b) => b.normalServed - a.normalServed);
+  const best = meeting[0] ?? [...trials].sort((a, b) => a.criticalP99Ms - b.criticalP99Ms)[0]!;
+
+  // 3. Sizing: in-flight work L = arrival rate x time in system (Little's law), plus headroom.
+  const rate = o.rate ?? capacity * 0.7;
+  const littleL = (rate * serviceTimeMs) / 1000;
+  const slots = Math.max(1, Math.ceil(littleL * 1.5));
+  const streams = 4;
+  const maxConnections = Math.max(bestShape.workers, Math.ceil(slots / streams));
+  return {
+    capacity,
+    idleCriticalP99Ms: idleP99,
+    targetP99Ms: targetP99,
+    criticalRate: o.criticalRate,
+    serviceTimeMs,
+    trials,
+    best,
+    env: settingEnv(best.setting),
+    sizing: {
+      rate,
+      littleL,
+      slots,
+      maxConnections,
+      minConnections: Math.max(1, Math.ceil(((rate * 0.5 * serviceTimeMs) / 1000) / streams)),
+      ruleOfThumb: { users: o.users, min: Math.ceil(o.users * 0.5), max: o.users * 2 },
+    },
+  };
+}
+
+export function printTune(r: TuneResult, say: (l: string) => void): void {
+  say(`\nTarget: critical p99 <= ${r.targetP99Ms} ms at ${r.criticalRate} critical req/s while normal work is offered at 2x capacity (${(r.capacity * 2).toFixed(0)} req/s).`);
+  say('\n| workers | connections | lanes | critical p50 ms | critical p99 ms | normal served req/s | meets |');
+  say('|---:|---:|---|---:|---:|---:|---|');
+  for (const t of r.trials) {
+    say(`| ${t.setting.workers} | ${t.setting.connections} | \`${lanesEnv(t.setting)}\` | ${t.criticalP50Ms.toFixed(2)} | ${t.criticalP99Ms.toFixed(2)} | ${t.normalServed.toFixed(0)} | ${t.meets ? 'yes' : 'no'} |`);
+  }
+  say(r.best.meets ? '\nBest settings meeting the target (most normal throughput):' : '\nNo setting met the target; the lowest critical p99 was:');
+  say(`  ${r.env}`);
+  say(`  critical p99 ${r.best.criticalP99Ms.toFixed(2)} ms (idle ${r.idleCriticalP99Ms.toFixed(2)} ms), normal served ${r.best.normalServed.toFixed(0)} req/s`);
+  const s = r.sizing;
+  say(`\nSizing (Little's law): at ${s.rate.toFixed(0)} req/s and ${r.serviceTimeMs.toFixed(2)} ms in the system, L = ${s.littleL.toFixed(2)} requests in flight;`);
+  say(`  with 1.5x headroom: ${s.slots} slots = VECTOR_STORE_MAX_CONNECTIONS=${s.maxConnections} x 4 streams, VECTOR_STORE_MIN_CONNECTIONS=${s.minConnections} (half the rate).`);
+  say(`  The note's rule of thumb for ${s.ruleOfThumb.users} concurrent users: min ${s.ruleOfThumb.min}, max ${s.ruleOfThumb.max} connections.`);
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      'critical-p99': { type: 'string' },
+      'critical-rate': { type: 'string', default: '50' },
+      rate: { type: 'string' },
+      users: { type: 'string', default: '20' },
+      quick: { type: 'boolean', default: false },
+    },
+  });
+  const say = (l: string) => console.log(l);
+  const weaviate = await ensureWeaviate({ onProgress: say, binaryOptions: { onProgress: say } });
+  try {
+    const loader = await createPool({ weaviate: { ...weaviate.target }, minConnections: 1, maxConnections: 1, logger: silentLogger }, {});
+    await loader.withConnection((c) => ensureSampleData(c, { onProgress: say }));
+    await loader.close();
+    const target = resolveTarget({ ...weaviate.target }, {});
+    const result = await tune(target, { serverPid: weaviate.node?.pid, grpcPort: target.grpcPort }, {
+      criticalRate: Number(values['critical-rate']),
+      ...(values['critical-p99'] ? { targetP99Ms: Number(values['critical-p99']) } : {}),
+      ...(values.rate ? { rate: Number(values.rate) } : {}),
+      users: Number(values.users),
+      trialMs: values.quick ? 4000 : 10_000,
+      warmupMs: values.quick ? 1000 : 2000,
+      quick: values.quick!,
+      progress: say,
+    });
+    printTune(result, say);
+  } finally {
+    await weaviate.stop();
+  }
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  main().catch((error: unknown) => {
+    console.error(error);
+    process.exitCode = 1;
+  });
+}

@@ -1,0 +1,40 @@
+/**
+ * Which worker takes a task: a pure function of the task's group and the workers' load (in the
+ * spirit of newer Piscina's balancers), so it is easy to test.
+ *
+ * Lanes may have dedicated workers (`dedicatedWorkers`): a critical request then never shares an
+ * event loop, a heap (and so its GC pauses) or a sub-pool with the flood of normal work. Worker
+ * share indexes [0, d0) serve the first such lane, [d0, d0 + d1) the next, the rest serve every
+ * other lane. Within its group, the least busy worker below the usage cap wins.
+ */
+
+/** Handler names the worker exports: `default` for shared work, `isolated<k>` for lane group k. */
+export const MAX_ISOLATED_GROUPS = 4;
+export const groupHandler = (group: number): string => (group < 0 ? 'default' : `isolated${group}`);
+export const handlerGroup = (name: string): number => (name.startsWith('isolated') ? Number(name.slice(8)) : -1);
+
+export interface WorkerLoad {
+  id: number;
+  currentUsage: number;
+}
+
+/** The group (-1: shared) that a worker with this share index serves. */
+export function groupOfIndex(index: number, dedicated: readonly number[]): number {
+  let start = 0;
+  for (let g = 0; g < dedicated.length; g++) {
+    if (index < start + dedicated[g]!) return g;
+    start += dedicated[g]!;
+  }
+  return -1;
+}
+
+export function pickWorker<W extends WorkerLoad>(group: number, workers: readonly W[], groupOf: (id: number) => number | undefined, maxUsage: number): W | null {
+  let best: W | null = null;
+  for (const w of workers) {
+    // A worker whose share is not known yet serves shared work only.
+    if ((groupOf(w.id) ?? -1) !== group) continue;
+    if (w.currentUsage >= maxUsage) continue;
+    if (best === null || w.currentUsage < best.currentUsage) best = w;
+  }
+  return best;
+}

@@ -1,0 +1,50 @@
+/**
+ * The bench and tune plumbing on a tiny load: reports are produced and well-formed. Numbers are
+ * never asserted here (benchmarks are not tests); they live in bench/RESULTS.md.
+ */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { inject } from 'vitest';
+import { parseLanesEnv } from '../../src/engine/lanes.ts';
+import { resolveTarget } from '../../src/pool/config.ts';
+import { SCENARIOS, runBench } from '../../bench/run.ts';
+import { lanesEnv, tune } from '../../bench/tune.ts';
+import { sharedTarget } from '../support/weaviate.ts';
+
+const out = mkdtempSync(join(tmpdir(), 'wx-bench-'));
+afterAll(() => rmSync(out, { recursive: true, force: true }));
+const target = resolveTarget(sharedTarget(), {});
+
+describe('bench plumbing (smoke)', () => {
+  it('runs every scenario with every contender and writes JSON, HTML and Markdown reports', async () => {
+    const lines: string[] = [];
+    const r = await runBench({ profile: 'smoke', outDir: out, target, serverPid: inject('weaviate').pid, progress: (l) => lines.push(l) });
+    expect(lines.some((l) => l.includes('== closed-loop saturation'))).toBe(true);
+    const json = JSON.parse(readFileSync(r.files.json, 'utf8')) as { meta: Record<string, unknown>; rows: { scenario: string; contender: string; throughput: number }[]; targets: { id: string }[] };
+    expect(json.meta).toMatchObject({ profile: 'smoke', command: 'npm run bench -- --smoke' });
+    expect(new Set(json.rows.map((row) => row.scenario))).toEqual(new Set(SCENARIOS));
+    for (const contender of ['single-client', 'pool-main-2c', 'engine-1w-2c', 'connect-per-request', 'connect-per-request-socket', 'http-single-client']) {
+      expect(json.rows.some((row) => row.contender === contender), contender).toBe(true);
+    }
+    expect(json.rows.every((row) => Number.isFinite(row.throughput))).toBe(true);
+    expect(json.targets.map((t) => t.id)).toEqual(expect.arrayContaining(['throughput-small', 'client-cpu', 'throughput-large', 'critical-isolation', 'event-loop', 'low-load-latency']));
+    const html = readFileSync(r.files.html, 'utf8');
+    expect(html).toMatch(/^<!doctype html>/);
+    expect((html.match(/<svg /g) ?? []).length).toBeGreaterThan(5);
+    expect(html).not.toMatch(/https?:\/\/(?!www\.w3\.org)/); // opens with no network
+    expect(readFileSync(r.files.markdown, 'utf8')).toMatch(/\| contender \| req\/s \|/);
+  });
+
+  it('tune sweeps settings and prints lanes as a VECTOR_STORE_LANES value that parses back', async () => {
+    const r = await tune(target, { serverPid: undefined, grpcPort: target.grpcPort }, {
+      criticalRate: 10, users: 10, trialMs: 300, warmupMs: 100, quick: true, progress: () => {},
+    });
+    expect(r.trials.length).toBe(4);
+    expect(r.env).toMatch(/^VECTOR_STORE_WORKERS=\d+ VECTOR_STORE_MAX_CONNECTIONS=\d+ VECTOR_STORE_LANES="[^"]+"$/);
+    const lanes = /VECTOR_STORE_LANES="([^"]+)"/.exec(r.env)![1]!;
+    expect(lanesEnv({ workers: 1, connections: 1, lanes: parseLanesEnv(lanes) })).toBe(lanes);
+    expect(r.sizing.ruleOfThumb).toEqual({ users: 10, min: 5, max: 20 });
+  });
+});

@@ -1,0 +1,34 @@
+import { describe, expect, it } from 'vitest';
+import { groupHandler, groupOfIndex, handlerGroup, pickWorker } from '../../src/engine/balancer.ts';
+
+describe('worker balancer', () => {
+  const dedicated = [1]; // the first worker serves the isolated lane
+  const workers = [
+    { id: 11, currentUsage: 0 }, // index 0: dedicated
+    { id: 12, currentUsage: 3 }, // index 1: shared
+    { id: 13, currentUsage: 1 }, // index 2: shared
+  ];
+  const index: Record<number, number> = { 11: 0, 12: 1, 13: 2 };
+  const groupOf = (id: number) => (index[id] === undefined ? undefined : groupOfIndex(index[id]!, dedicated));
+
+  it('maps share indexes to groups', () => {
+    expect([0, 1, 2].map((i) => groupOfIndex(i, [1]))).toEqual([0, -1, -1]);
+    expect([0, 1, 2, 3].map((i) => groupOfIndex(i, [1, 2]))).toEqual([0, 1, 1, -1]);
+    expect(handlerGroup(groupHandler(2))).toBe(2);
+    expect(handlerGroup(groupHandler(-1))).toBe(-1);
+  });
+
+  it('sends shared work to the least busy shared worker, never to a dedicated one', () => {
+    expect(pickWorker(-1, workers, groupOf, 8)?.id).toBe(13);
+  });
+
+  it('sends isolated work only to its dedicated worker, or nowhere when it is full', () => {
+    expect(pickWorker(0, workers, groupOf, 8)?.id).toBe(11);
+    expect(pickWorker(0, [{ id: 11, currentUsage: 8 }, ...workers.slice(1)], groupOf, 8)).toBeNull();
+  });
+
+  it('a worker whose share is not known yet only takes shared work', () => {
+    expect(pickWorker(0, [{ id: 99, currentUsage: 0 }], groupOf, 8)).toBeNull();
+    expect(pickWorker(-1, [{ id: 99, currentUsage: 0 }], groupOf, 8)?.id).toBe(99);
+  });
+});
