@@ -34,7 +34,7 @@ export const PROTECTIVE: EngineSetting = { workers: 1, connections: 8, tag: 'pro
 
 export const PROFILES: Record<Profile['name'], Profile> = {
   smoke: {
-    name: 'smoke', warmupMs: 100, durationMs: 600, reps: 1, concurrencies: [4], cprConcurrencies: [2],
+    name: 'smoke', warmupMs: 100, durationMs: 600, reps: 1, concurrencies: [4], cprConcurrencies: [4],
     engines: [{ workers: 1, connections: 2 }], poolConnections: 2, rateFractions: [0.5], criticalRate: 10,
     isolationMs: 800, isolationEngines: [{ workers: 1, connections: 2 }], largeConcurrency: 4, http: { durationS: 1, connections: 4 },
   },
