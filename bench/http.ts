@@ -14,7 +14,7 @@ import { createInterface } from 'node:readline';
 import autocannon from 'autocannon';
 import { SAMPLE_COLLECTION } from '../src/data/sample.ts';
 import type { WeaviateTarget } from '../src/pool/config.ts';
-import type { CellResult, Profile, RunContext } from './scenarios.ts';
+import { defaultEngine, type CellResult, type Profile, type RunContext } from './scenarios.ts';
 
 function procCpuMs(pid: number | undefined): number | null {
   if (!pid) return null;
@@ -60,7 +60,7 @@ async function startChild(kind: 'engine' | 'single', target: Readonly<WeaviateTa
 
 export async function httpLevel(ctx: RunContext, p: Profile): Promise<CellResult[]> {
   const out: CellResult[] = [];
-  const setting = p.engines[p.engines.length - 1]!;
+  const setting = defaultEngine(p);
   const body = JSON.stringify({ kind: 'bm25', collection: SAMPLE_COLLECTION, query: '삼성전자', limit: 5 });
   for (let rep = 0; rep < p.reps; rep++) {
     for (const kind of (rep % 2 ? ['engine', 'single'] : ['single', 'engine']) as ('engine' | 'single')[]) {

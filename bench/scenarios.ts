@@ -95,6 +95,8 @@ function rotate<T>(items: T[], by: number): T[] {
 }
 
 async function withContender<T>(c: Contender, fn: (c: Contender) => Promise<T>): Promise<T> {
+  // Start every cell from a collected heap (node --expose-gc), so peak RSS belongs to this cell.
+  (globalThis as { gc?: () => void }).gc?.();
   await c.start();
   try {
     return await fn(c);
@@ -105,6 +107,11 @@ async function withContender<T>(c: Contender, fn: (c: Contender) => Promise<T>):
 
 function fmt(m: CellMeasure): string {
   return `${m.throughput.toFixed(0)} req/s, p50 ${(m.latency.p50_us / 1000).toFixed(2)} ms, p99 ${(m.latency.p99_us / 1000).toFixed(2)} ms${m.errors ? `, ${m.errors} errors` : ''}`;
+}
+
+/** The engine setting closest to the defaults on this machine (1 worker, 8 connections), else the last. */
+export function defaultEngine(p: Profile): EngineSetting {
+  return p.engines.find((e) => e.workers === 1 && e.connections === 8 && !e.lanes) ?? p.engines[p.engines.length - 1]!;
 }
 
 export function contendersFor(ctx: RunContext, p: Profile): { baseline: () => Contender; others: (() => Contender)[] } {
@@ -143,8 +150,7 @@ export async function largeResults(ctx: RunContext, p: Profile): Promise<CellRes
 /** Open loop at fixed rates (fractions of the baseline's saturation throughput), latency from the schedule. */
 export async function fixedRate(ctx: RunContext, p: Profile, baselineThroughput: number): Promise<CellResult[]> {
   const out: CellResult[] = [];
-  const { baseline, others } = contendersFor(ctx, p);
-  const makers = [baseline, others[others.length - 1]!];
+  const makers = [() => singleClient(ctx.target), () => engine(ctx.target, defaultEngine(p))];
   for (let rep = 0; rep < p.reps; rep++) {
     for (const fraction of p.rateFractions) {
       const rate = Math.max(1, Math.round(baselineThroughput * fraction));

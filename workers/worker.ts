@@ -88,6 +88,8 @@ const api: ControlApi = {
       failed: runner.failed,
       acquireWait: encode(runner.acquireWait),
       execution: encode(runner.execution),
+      transportRetries: runner.budget.retries,
+      retriesRefused: runner.budget.refused,
       eventLoopDelayP99Us: eventLoop.percentileUs(99),
       eventLoopDelayMaxUs: eventLoop.maxUs(),
     };

@@ -43,6 +43,8 @@ export async function createSampleCollection(client: WeaviateClient, name = SAMP
       { name: 'published_at', dataType: 'date' as const },
     ],
     vectorizers: weaviate.configure.vectors.selfProvided(),
+    // Lets `isNull` filters work on the sample data.
+    invertedIndex: weaviate.configure.invertedIndex({ indexNullState: true }),
   });
 }
 

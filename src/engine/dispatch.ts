@@ -336,7 +336,10 @@ export class WorkerDispatcher implements Dispatcher {
 }
 
 function emptyStats(threadId: number, index: number): WorkerStats {
-  return { threadId, index, ready: false, pool: undefined, inFlight: 0, completed: 0, failed: 0, acquireWait: '', execution: '', eventLoopDelayP99Us: 0, eventLoopDelayMaxUs: 0 };
+  return {
+    threadId, index, ready: false, pool: undefined, inFlight: 0, completed: 0, failed: 0, acquireWait: '', execution: '',
+    transportRetries: 0, retriesRefused: 0, eventLoopDelayP99Us: 0, eventLoopDelayMaxUs: 0,
+  };
 }
 
 /** The engine on the caller's thread: one pool (or the legacy single connection), no workers. */
@@ -387,6 +390,8 @@ export class InlineDispatcher implements Dispatcher {
         failed: this.#runner.failed,
         acquireWait: encode(this.#runner.acquireWait),
         execution: encode(this.#runner.execution),
+        transportRetries: this.#runner.budget.retries,
+        retriesRefused: this.#runner.budget.refused,
         eventLoopDelayP99Us: 0,
         eventLoopDelayMaxUs: 0,
         responsive: true,

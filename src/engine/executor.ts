@@ -111,7 +111,8 @@ export class Executor implements AsyncDisposable {
       this.#validationErrors++;
       throw error;
     }
-    return this.#submit((id, deadlineAt, lane) => ({ kind: 'query', id, spec: checked, deadlineAt, lane }), options, options.idempotent ?? isReadSpec(checked)) as Promise<
+    const idempotent = options.idempotent ?? isReadSpec(checked);
+    return this.#submit((id, deadlineAt, lane) => ({ kind: 'query', id, spec: checked, deadlineAt, lane, idempotent }), options, idempotent) as Promise<
       QueryResult | InsertResult
     >;
   }
@@ -130,7 +131,8 @@ export class Executor implements AsyncDisposable {
       }
       throw error;
     }
-    return this.#submit((id, deadlineAt, lane) => ({ kind: 'task', id, name, args, deadlineAt, lane }), options, options.idempotent ?? false) as Promise<T>;
+    const idempotent = options.idempotent ?? false;
+    return this.#submit((id, deadlineAt, lane) => ({ kind: 'task', id, name, args, deadlineAt, lane, idempotent }), options, idempotent) as Promise<T>;
   }
 
   #checkOptions(options: RequestOptions): void {

@@ -38,9 +38,10 @@ export interface WorkerShare {
   max: number;
 }
 
+/** `idempotent`: safe to run again, so a transport failure may be retried within the deadline. */
 export type TaskMessage =
-  | { kind: 'query'; id: number; spec: QuerySpec; deadlineAt: number; lane: string }
-  | { kind: 'task'; id: number; name: string; args: unknown; deadlineAt: number; lane: string };
+  | { kind: 'query'; id: number; spec: QuerySpec; deadlineAt: number; lane: string; idempotent: boolean }
+  | { kind: 'task'; id: number; name: string; args: unknown; deadlineAt: number; lane: string; idempotent: boolean };
 
 export interface TaskTimings {
   /** Waiting for a connection of the worker's sub-pool, microseconds. */
@@ -64,6 +65,10 @@ export interface WorkerStats {
   /** Encoded HDR histograms (compressed base64, microseconds), cumulative since the worker started. */
   acquireWait: string;
   execution: string;
+  /** Re-runs after transport failures (idempotent requests, within their deadline and the retry budget). */
+  transportRetries: number;
+  /** Transport failures not retried because the retry budget was spent. */
+  retriesRefused: number;
   /** Event-loop delay of the worker thread (perf_hooks monitorEventLoopDelay), microseconds. */
   eventLoopDelayP99Us: number;
   eventLoopDelayMaxUs: number;

@@ -22,6 +22,10 @@ export interface EngineCounters {
   validation_errors: number;
   /** Requests re-run once on another worker after a crash (idempotent ones only). */
   retries: number;
+  /** Re-runs after a lost connection (idempotent requests, within deadline and retry budget). */
+  transport_retries: number;
+  /** Transport failures not retried because the retry budget (gRPC A6 throttling) was spent. */
+  retries_refused: number;
   worker_crashes: number;
   errors_by_code: Record<string, number>;
 }
@@ -146,6 +150,8 @@ export function buildEngineStats(p: StatsParts): EngineStats {
       aborted: total((l) => l.aborted),
       validation_errors: p.validationErrors,
       retries: p.retries,
+      transport_retries: p.workers.reduce((a, w) => a + (w.transportRetries ?? 0), 0),
+      retries_refused: p.workers.reduce((a, w) => a + (w.retriesRefused ?? 0), 0),
       worker_crashes: p.crashes,
       errors_by_code: errors,
     },

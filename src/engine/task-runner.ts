@@ -12,6 +12,7 @@ import type { ConnectionSource } from '../pool/types.ts';
 import { executeSpec } from '../query/execute.ts';
 import { newHistogram, recordMs } from '../stats/histogram.ts';
 import { epochNow, type TaskMessage, type TaskReply } from './protocol.ts';
+import { RetryBudget } from './retry-budget.ts';
 
 /** What a task function of the user's module receives next to the leased client and its args. */
 export interface TaskContext {
@@ -26,7 +27,18 @@ export interface TaskContext {
 export type TaskFunction = (client: WeaviateClient, args: unknown, ctx: TaskContext) => unknown;
 export type TaskModule = Record<string, unknown>;
 
+/** Below this much time left, a retry cannot finish: fail at once instead. */
+const RETRY_MIN_LEFT_MS = 5;
+const RETRY_BASE_MS = 20;
+
+/** Failures of the transport (the request may not have reached Weaviate, or its answer was lost). */
+export function isTransportFailure(error: unknown): boolean {
+  const text = `${(error as Error)?.name ?? ''} ${(error as Error)?.message ?? String(error)}`;
+  return /UNAVAILABLE|Connection dropped|ECONNRESET|ECONNREFUSED|EPIPE|socket hang up|GOAWAY|RST_STREAM|Channel has been shut down|No connection established|connection closed/i.test(text);
+}
+
 export class TaskRunner {
+  readonly budget = new RetryBudget();
   readonly acquireWait: Histogram = newHistogram();
   readonly execution: Histogram = newHistogram();
   inFlight = 0;
@@ -63,24 +75,21 @@ export class TaskRunner {
     const t = { acquireUs: 0, executeUs: 0 };
     try {
       const pool = await raceAbort(this.#pool(), controller.signal);
-      const asked = performance.now();
-      const value = await pool.withConnection(
-        async (client) => {
-          const got = performance.now();
-          t.acquireUs = Math.round((got - asked) * 1000);
-          recordMs(this.acquireWait, got - asked);
-          try {
-            return await raceAbort(this.#execute(msg, client, controller.signal), controller.signal);
-          } finally {
-            const done = performance.now();
-            t.executeUs = Math.round((done - got) * 1000);
-            recordMs(this.execution, done - got);
-          }
-        },
-        { timeoutMs: Math.max(1, Math.min(pool.config.acquireTimeoutMs, remaining)), signal: controller.signal },
-      );
-      this.completed++;
-      return { ok: true, value, t, threadId: this.#threadId };
+      for (let attempt = 1; ; attempt++) {
+        try {
+          const value = await this.#attempt(msg, pool, controller.signal, t);
+          this.budget.onSuccess();
+          this.completed++;
+          return { ok: true, value, t, threadId: this.#threadId };
+        } catch (error) {
+          // An idempotent request that lost its connection (server restart, reset, GOAWAY) runs
+          // again on another connection while its deadline and the retry budget allow.
+          const left = msg.deadlineAt - epochNow();
+          if (!msg.idempotent || controller.signal.aborted || !isTransportFailure(error) || left < RETRY_MIN_LEFT_MS || !this.budget.onFailure()) throw error;
+          const pause = Math.min(left / 4, RETRY_BASE_MS * 2 ** Math.min(attempt - 1, 5) * Math.random());
+          await raceAbort(new Promise((r) => setTimeout(r, pause)), controller.signal);
+        }
+      }
     } catch (error) {
       this.failed++;
       return { ok: false, error: serializeError(classify(error, controller.signal)), t, threadId: this.#threadId };
@@ -89,6 +98,26 @@ export class TaskRunner {
       this.#running.delete(msg.id);
       this.inFlight--;
     }
+  }
+
+  async #attempt(msg: TaskMessage, pool: ConnectionSource<WeaviateClient>, signal: AbortSignal, t: { acquireUs: number; executeUs: number }): Promise<unknown> {
+    const asked = performance.now();
+    const remaining = msg.deadlineAt - epochNow();
+    return pool.withConnection(
+      async (client) => {
+        const got = performance.now();
+        t.acquireUs += Math.round((got - asked) * 1000);
+        recordMs(this.acquireWait, got - asked);
+        try {
+          return await raceAbort(this.#execute(msg, client, signal), signal);
+        } finally {
+          const done = performance.now();
+          t.executeUs += Math.round((done - got) * 1000);
+          recordMs(this.execution, done - got);
+        }
+      },
+      { timeoutMs: Math.max(1, Math.min(pool.config.acquireTimeoutMs, remaining)), signal },
+    );
   }
 
   async #execute(msg: TaskMessage, client: WeaviateClient, signal: AbortSignal): Promise<unknown> {

@@ -3,16 +3,30 @@
  * answer into plain objects (cheap to structured-clone across threads, and to serialise as JSON).
  */
 import { Filters, type FilterValue as WeaviateFilter, type WeaviateClient } from 'weaviate-client';
-import type { FilterSpec, InsertResult, QueryResult, QuerySpec, ResultObject } from './spec.ts';
+import type { FilterOperator, FilterSpec, InsertResult, QueryResult, QuerySpec, ResultObject } from './spec.ts';
 
 type AnyCollection = ReturnType<WeaviateClient['collections']['use']>;
+
+/** Our operator names (Weaviate's own, camel-cased) -> weaviate-client's filter methods. */
+const CLIENT_METHOD: Record<FilterOperator, string> = {
+  equal: 'equal',
+  notEqual: 'notEqual',
+  lessThan: 'lessThan',
+  lessThanEqual: 'lessOrEqual',
+  greaterThan: 'greaterThan',
+  greaterThanEqual: 'greaterOrEqual',
+  like: 'like',
+  containsAny: 'containsAny',
+  containsAll: 'containsAll',
+  isNull: 'isNull',
+};
 
 function toFilter(collection: AnyCollection, f: FilterSpec): WeaviateFilter {
   if ('and' in f) return Filters.and(...f.and.map((c) => toFilter(collection, c)));
   if ('or' in f) return Filters.or(...f.or.map((c) => toFilter(collection, c)));
   if ('not' in f) return Filters.not(toFilter(collection, f.not));
   const by = collection.filter.byProperty(f.property) as unknown as Record<string, (v: unknown) => WeaviateFilter>;
-  return by[f.operator]!(f.value);
+  return by[CLIENT_METHOD[f.operator]]!(f.value);
 }
 
 function common(collection: AnyCollection, spec: Exclude<QuerySpec, { kind: 'insertMany' }>): Record<string, unknown> {

@@ -18,6 +18,8 @@ export interface CollectionShape {
   vectorDimensions: Record<string, number>;
   /** Whether Weaviate can embed query text itself (a vectorizer module other than `none`). */
   hasVectorizer: boolean;
+  /** Whether `isNull` filters work (invertedIndexConfig.indexNullState). */
+  nullStateIndexed: boolean;
 }
 
 export interface DeclaredCollection {
@@ -35,6 +37,7 @@ interface RawClass {
   properties?: { name: string; dataType: string[] }[];
   vectorizer?: string;
   vectorConfig?: Record<string, { vectorizer?: Record<string, unknown> }>;
+  invertedIndexConfig?: { indexNullState?: boolean };
 }
 
 function hasVectorizer(cls: RawClass): boolean {
@@ -97,7 +100,13 @@ export class SchemaRegistry {
       const properties = Object.fromEntries((cls.properties ?? []).map((p) => [p.name, p.dataType[0] ?? 'unknown']));
       const vectorDimensions = { ...previous?.vectorDimensions, ...this.#declared[cls.class]?.vectorDimensions };
       if (Object.keys(vectorDimensions).length === 0) Object.assign(vectorDimensions, await this.#learnDimensions(cls.class));
-      next.set(cls.class, { name: cls.class, properties, vectorDimensions, hasVectorizer: hasVectorizer(cls) });
+      next.set(cls.class, {
+        name: cls.class,
+        properties,
+        vectorDimensions,
+        hasVectorizer: hasVectorizer(cls),
+        nullStateIndexed: cls.invertedIndexConfig?.indexNullState === true,
+      });
     }
     this.#shapes = next;
     this.#lastRefresh = performance.now();

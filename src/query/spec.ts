@@ -181,10 +181,16 @@ function stringList(field: string, v: unknown, shape: CollectionShape | undefine
   return v.map((p, i) => propertyName(`${field}[${i}]`, p, shape));
 }
 
-function filterValue(field: string, v: unknown, dataType: string | undefined, operator: FilterOperator): void {
+function filterValue(field: string, v: unknown, dataType: string | undefined, operator: FilterOperator, shape: CollectionShape | undefined): void {
   const listOp = operator === 'containsAny' || operator === 'containsAll';
   if (operator === 'isNull') {
     if (typeof v !== 'boolean') bad(field, 'a boolean (isNull)', v);
+    if (shape && !shape.nullStateIndexed) {
+      throw new ValidationError(
+        `Invalid query: \`isNull\` needs null-state indexing, which collection \`${shape.name}\` does not have (invertedIndexConfig.indexNullState)`,
+        { field: field.replace(/\.value$/, '.operator') },
+      );
+    }
     return;
   }
   const items: unknown[] = listOp ? (Array.isArray(v) && v.length > 0 ? v : bad(field, `a non-empty array (${operator})`, v)) : [v];
@@ -247,7 +253,7 @@ function filters(path: string, f: unknown, shape: CollectionShape | undefined, d
   if (typeof operator !== 'string' || !(FILTER_OPERATORS as readonly string[]).includes(operator)) {
     bad(`${path}.operator`, `one of ${FILTER_OPERATORS.join(', ')}`, operator);
   }
-  filterValue(`${path}.value`, f['value'], shape?.properties[name], operator as FilterOperator);
+  filterValue(`${path}.value`, f['value'], shape?.properties[name], operator as FilterOperator, shape);
 }
 
 /**
@@ -292,7 +298,7 @@ export function validateSpec(input: unknown, shapeOf: (collection: string) => Co
   if (input['returnProperties'] !== undefined) stringList('returnProperties', input['returnProperties'], shape);
   if (input['returnMetadata'] !== undefined) {
     const m = input['returnMetadata'];
-    if (!Array.isArray(m)) bad('returnMetadata', `an array of ${METADATA_FIELDS.join(', ')}`, m);
+    if (!Array.isArray(m) || m.length === 0) bad('returnMetadata', `a non-empty array of ${METADATA_FIELDS.join(', ')}`, m);
     m.forEach((x, i) => {
       if (!(METADATA_FIELDS as readonly unknown[]).includes(x)) bad(`returnMetadata[${i}]`, `one of ${METADATA_FIELDS.join(', ')}`, x);
     });

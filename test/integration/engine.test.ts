@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createExecutor, type Executor } from '../../src/engine/executor.ts';
 import { SAMPLE_COLLECTION, embed } from '../../src/data/sample.ts';
 import { silentLogger } from '../../src/log.ts';
-import type { QueryResult, QuerySpec } from '../../src/query/spec.ts';
+import type { FilterSpec, QueryResult, QuerySpec } from '../../src/query/spec.ts';
 import { startServer } from '../../src/server/http.ts';
 import { countEstablished } from '../../src/weaviate/sockets.ts';
 import { rejectionOf } from '../support/rejection.ts';
@@ -127,6 +127,27 @@ describe('executor (real Weaviate)', () => {
       expect(o.properties['sector']).toBe('자동차');
       expect(typeof o.metadata?.['distance']).toBe('number');
       expect(Array.isArray(o.vector) && (o.vector as number[]).length).toBe(64);
+    }
+  });
+
+  it('every filter operator reaches Weaviate as the right filter', async () => {
+    const cases: { filter: FilterSpec; check: (p: Record<string, unknown>) => boolean }[] = [
+      { filter: { property: 'company', operator: 'equal', value: '카카오' }, check: (p) => p['company'] === '카카오' },
+      { filter: { property: 'company', operator: 'notEqual', value: '카카오' }, check: (p) => p['company'] !== '카카오' },
+      { filter: { property: 'company', operator: 'like', value: '삼성*' }, check: (p) => String(p['company']).startsWith('삼성') },
+      { filter: { property: 'target_price', operator: 'lessThan', value: 30000 }, check: (p) => Number(p['target_price']) < 30000 },
+      { filter: { property: 'target_price', operator: 'lessThanEqual', value: 30000 }, check: (p) => Number(p['target_price']) <= 30000 },
+      { filter: { property: 'target_price', operator: 'greaterThan', value: 490000 }, check: (p) => Number(p['target_price']) > 490000 },
+      { filter: { property: 'target_price', operator: 'greaterThanEqual', value: 490000 }, check: (p) => Number(p['target_price']) >= 490000 },
+      { filter: { property: 'published_at', operator: 'greaterThan', value: '2025-12-01T00:00:00Z' }, check: (p) => new Date(String(p['published_at'])) > new Date('2025-12-01T00:00:00Z') },
+      { filter: { property: 'sector', operator: 'containsAny', value: ['해운', '방산'] }, check: (p) => ['해운', '방산'].includes(String(p['sector'])) },
+      { filter: { property: 'rating', operator: 'isNull', value: false }, check: (p) => typeof p['rating'] === 'string' },
+      { filter: { not: { property: 'sector', operator: 'equal', value: '반도체' } }, check: (p) => p['sector'] !== '반도체' },
+    ];
+    for (const { filter, check } of cases) {
+      const r = (await engine.query({ kind: 'fetchObjects', collection: SAMPLE_COLLECTION, limit: 5, filters: filter })) as QueryResult;
+      expect(r.objects.length, JSON.stringify(filter)).toBeGreaterThan(0);
+      expect(r.objects.every((o) => check(o.properties)), JSON.stringify(filter)).toBe(true);
     }
   });
 

@@ -9,5 +9,7 @@ export interface SharedWeaviate {
 declare module 'vitest' {
   export interface ProvidedContext {
     weaviate: SharedWeaviate;
+    /** JSON-lines file collecting the fault suite's summary rows. */
+    faultReport: string;
   }
 }

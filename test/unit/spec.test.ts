@@ -8,6 +8,7 @@ const shape: CollectionShape = {
   properties: { title: 'text', company: 'text', target_price: 'int', published_at: 'date', tags: 'text[]' },
   vectorDimensions: { default: 4 },
   hasVectorizer: false,
+  nullStateIndexed: false,
 };
 const shapeOf = (c: string) => (c.toLowerCase() === 'm_asset_schema' ? shape : undefined);
 const v4 = [0.1, 0.2, 0.3, 0.4];
@@ -55,6 +56,8 @@ describe('query spec validation', () => {
     [{ kind: 'nearVector', collection: 'm_asset_schema', vector: v4, targetVector: 'other' }, 'targetVector'],
     [{ kind: 'bm25', collection: 'm_asset_schema', query: 'a', returnProperties: ['title', 'nope'] }, 'returnProperties[1]'],
     [{ kind: 'bm25', collection: 'm_asset_schema', query: 'a', returnMetadata: ['distance', 'vibes'] }, 'returnMetadata[1]'],
+    [{ kind: 'bm25', collection: 'm_asset_schema', query: 'a', returnMetadata: [] }, 'returnMetadata'],
+    [{ kind: 'bm25', collection: 'm_asset_schema', query: 'a', filters: { property: 'title', operator: 'isNull', value: true } }, 'filters.operator'],
     [{ kind: 'bm25', collection: 'm_asset_schema', query: 'a', filters: { property: 'company', operator: 'equal', value: 7 } }, 'filters.value'],
     [{ kind: 'bm25', collection: 'm_asset_schema', query: 'a', filters: { property: 'target_price', operator: 'equal', value: 1.5 } }, 'filters.value'],
     [{ kind: 'bm25', collection: 'm_asset_schema', query: 'a', filters: { property: 'published_at', operator: 'equal', value: 'yesterday' } }, 'filters.value'],
