@@ -25,6 +25,8 @@ export default defineConfig({
           hookTimeout: 180_000,
           // Two cores shared with Weaviate: fewer files at once keeps timings sane.
           maxWorkers: 2,
+          // The soak test measures the live heap after a full collection.
+          execArgv: ['--expose-gc'],
         },
       },
     ],

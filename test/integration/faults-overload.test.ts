@@ -44,7 +44,11 @@ describe('fault: overload', () => {
       }, 250);
       const start = performance.now();
       const sent = { normal: 0, batch: 0, critical: 0 };
-      const pending: Promise<unknown>[] = [];
+      const pending = new Set<Promise<unknown>>();
+      // Halfway, while it sheds: HTTP says 503 + Retry-After to normal work, 200 to critical work.
+      const body = (lane: string) => JSON.stringify({ kind: 'bm25', collection: SAMPLE_COLLECTION, query: '삼성전자', limit: 1, lane });
+      const post = (lane: string) => fetch(`${url}/vector-store/search`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: body(lane) });
+      const probe = new Promise<Response[]>((resolve) => setTimeout(() => resolve(Promise.all([...Array.from({ length: 20 }, () => post('normal')), post('critical')])), durationMs / 2));
       await new Promise<void>((resolve) => {
         const pump = setInterval(() => {
           const elapsed = performance.now() - start;
@@ -52,7 +56,9 @@ describe('fault: overload', () => {
             const due = Math.floor((elapsed / 1000) * offered[lane]);
             while (sent[lane] < due) {
               const i = sent[lane]++;
-              pending.push(perLane[lane].track(engine.query(read(i), { lane }), 2000));
+              const p = perLane[lane].track(engine.query(read(i), { lane }), 2000);
+              pending.add(p);
+              void p.finally(() => pending.delete(p));
             }
           }
           if (elapsed >= durationMs) {
@@ -61,12 +67,9 @@ describe('fault: overload', () => {
           }
         }, 5);
       });
-      // While it sheds: HTTP says 503 + Retry-After to normal work, 200 to critical work.
-      const body = (lane: string) => JSON.stringify({ kind: 'bm25', collection: SAMPLE_COLLECTION, query: '삼성전자', limit: 1, lane });
-      const post = (lane: string) => fetch(`${url}/vector-store/search`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: body(lane) });
-      const during = await Promise.all([...Array.from({ length: 20 }, () => post('normal')), post('critical')]);
+      const during = await probe;
       clearInterval(sampler);
-      await Promise.all(pending);
+      await Promise.all([...pending]);
       const hung = (await perLane.normal.hung()) + (await perLane.batch.hung()) + (await perLane.critical.hung());
       const s = await engine.stats();
       const shedStatuses = during.slice(0, 20).filter((r) => r.status === 503);
