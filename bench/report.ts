@@ -231,10 +231,11 @@ function xOf(p: number): number {
 }
 
 function plot(title: string, series: { name: string; histograms: string[] }[]): string {
-  const W = 640;
+  const W = 800;
   const H = 300;
   const L = 60;
   const B = 40;
+  const R = 190; // legend column on the right
   const lines = series
     .filter((s) => s.histograms.length)
     .map((s) => {
@@ -247,19 +248,19 @@ function plot(title: string, series: { name: string; histograms: string[] }[]): 
   const ys = lines.flatMap((l) => l.pts.map(([, y]) => Math.max(y, 0.01)));
   const yMin = Math.pow(10, Math.floor(Math.log10(Math.min(...ys))));
   const yMax = Math.pow(10, Math.ceil(Math.log10(Math.max(...ys))));
-  const sx = (x: number) => L + (x / 5.5) * (W - L - 20);
+  const sx = (x: number) => L + (x / 5.5) * (W - L - R);
   const sy = (y: number) => H - B - ((Math.log10(Math.max(y, 0.01)) - Math.log10(yMin)) / (Math.log10(yMax) - Math.log10(yMin) || 1)) * (H - B - 20);
   const grid: string[] = [];
   for (const [x, label] of [[0, '0%'], [1, '90%'], [2, '99%'], [3, '99.9%'], [4, '99.99%'], [5, '99.999%'], [5.5, 'max']] as const) {
     grid.push(`<line x1="${sx(x)}" y1="20" x2="${sx(x)}" y2="${H - B}" stroke="#ddd"/><text x="${sx(x)}" y="${H - B + 16}" font-size="11" text-anchor="middle">${label}</text>`);
   }
   for (let y = yMin; y <= yMax * 1.0001; y *= 10) {
-    grid.push(`<line x1="${L}" y1="${sy(y)}" x2="${W - 20}" y2="${sy(y)}" stroke="#ddd"/><text x="${L - 6}" y="${sy(y) + 4}" font-size="11" text-anchor="end">${y >= 1 ? y.toFixed(0) : y.toPrecision(1)} ms</text>`);
+    grid.push(`<line x1="${L}" y1="${sy(y)}" x2="${W - R}" y2="${sy(y)}" stroke="#ddd"/><text x="${L - 6}" y="${sy(y) + 4}" font-size="11" text-anchor="end">${y >= 1 ? y.toFixed(0) : y.toPrecision(1)} ms</text>`);
   }
   const paths = lines.map((l, i) => {
     const d = l.pts.map(([x, y], k) => `${k ? 'L' : 'M'}${sx(x).toFixed(1)},${sy(y).toFixed(1)}`).join(' ');
     return `<path d="${d}" fill="none" stroke="${COLORS[i % COLORS.length]}" stroke-width="2"/>` +
-      `<text x="${W - 15}" y="${20 + 14 * i}" font-size="11" text-anchor="end" fill="${COLORS[i % COLORS.length]}">${esc(l.name)}</text>`;
+      `<text x="${W - R + 12}" y="${30 + 16 * i}" font-size="11" fill="${COLORS[i % COLORS.length]}">${esc(l.name)}</text>`;
   });
   return `<figure><svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" role="img" aria-label="${esc(title)}">` +
     `${grid.join('')}${paths.join('')}<text x="${L}" y="12" font-size="12">${esc(title)} (latency by percentile, log scales)</text></svg></figure>`;

@@ -7,6 +7,7 @@ import { pathToFileURL } from 'node:url';
 import { resolvePoolConfig, MAX_TIMER_MS, type PoolConfig, type PoolOptions } from '../pool/config.ts';
 import type { DeclaredCollection } from '../query/schema.ts';
 import * as v from '../validate.ts';
+import { AUTOSCALE_DEFAULTS, type AutoscaleConfig } from './autoscale.ts';
 import { MAX_ISOLATED_GROUPS } from './balancer.ts';
 import { parseLanesEnv, resolveLanes, type LaneConfig, type LaneOptions } from './lanes.ts';
 
@@ -32,6 +33,12 @@ export interface EngineOptions {
   /** Log level inside workers. @default 'warn' */
   workerLogLevel?: string;
   /**
+   * The note's dynamic sizing: grow max by 2 above 80 % utilisation, shrink by 1 below 20 %,
+   * within 5..20, every 5 s (`true` for those defaults, or an object to change them).
+   * Env `VECTOR_STORE_AUTOSCALE=true`. @default off
+   */
+  autoscale?: boolean | Partial<AutoscaleConfig>;
+  /**
    * Nice increment of worker threads (Linux), so that the main thread gets the CPU first when the
    * cores are busy. Env `VECTOR_STORE_WORKER_NICE`. @default 0
    */
@@ -53,11 +60,12 @@ export interface ExecutorConfig {
   watchdogTerminateMs: number;
   workerLogLevel: string;
   workerNice: number;
+  autoscale: Readonly<AutoscaleConfig> | undefined;
 }
 
 const ENGINE_KEYS = [
   'workers', 'lanes', 'defaultDeadlineMs', 'taskModule', 'collections', 'validateAgainstSchema',
-  'controlTimeoutMs', 'closeTimeoutMs', 'watchdogTerminateMs', 'workerLogLevel', 'workerNice',
+  'controlTimeoutMs', 'closeTimeoutMs', 'watchdogTerminateMs', 'workerLogLevel', 'workerNice', 'autoscale',
 ] as const;
 
 export const ENGINE_ENV = Object.freeze({
@@ -65,6 +73,7 @@ export const ENGINE_ENV = Object.freeze({
   VECTOR_STORE_LANES: 'lanes',
   VECTOR_STORE_DEFAULT_DEADLINE: 'defaultDeadlineMs',
   VECTOR_STORE_WORKER_NICE: 'workerNice',
+  VECTOR_STORE_AUTOSCALE: 'autoscale',
 } as const);
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -125,6 +134,26 @@ export function resolveExecutorConfig(options: ExecutorOptions = {}, env: Env = 
       taskModule = /^[a-z]+:/.test(s) ? s : pathToFileURL(s).href;
     }
   }
+  let autoscale: AutoscaleConfig | undefined;
+  const asRaw = engine['autoscale'] !== undefined ? engine['autoscale'] : env['VECTOR_STORE_AUTOSCALE'] ? v.boolean(envSrc('VECTOR_STORE_AUTOSCALE'), env['VECTOR_STORE_AUTOSCALE']) : undefined;
+  if (asRaw === true || (typeof asRaw === 'object' && asRaw !== null)) {
+    const o = asRaw === true ? {} : v.plainObject(opt('autoscale'), asRaw);
+    v.knownKeys(opt('autoscale'), o, Object.keys(AUTOSCALE_DEFAULTS));
+    const num = (k: keyof AutoscaleConfig, min: number, max: number, integer: boolean) =>
+      o[k] === undefined ? AUTOSCALE_DEFAULTS[k] : integer ? v.integer(opt(`autoscale.${k}`), o[k], min, max) : v.number(opt(`autoscale.${k}`), o[k], { min, max });
+    autoscale = Object.freeze({
+      floor: num('floor', Math.max(1, workers), 1000, true),
+      ceiling: num('ceiling', Math.max(1, workers), 1000, true),
+      high: num('high', 0, 1, false),
+      low: num('low', 0, 1, false),
+      intervalMs: num('intervalMs', 100, MAX_TIMER_MS, false),
+    });
+    if (autoscale.floor > autoscale.ceiling || autoscale.low >= autoscale.high) {
+      v.conflict(`autoscale needs floor <= ceiling and low < high, got ${JSON.stringify(autoscale)}`, { option: 'autoscale' });
+    }
+  } else if (asRaw !== undefined && asRaw !== false) {
+    v.fail(opt('autoscale'), 'a boolean or an object', asRaw);
+  }
   const ms = (key: string, fallback: number, min = 0): number =>
     engine[key] === undefined ? fallback : v.number(opt(key), engine[key], { min, max: MAX_TIMER_MS, unit: 'ms' });
 
@@ -139,6 +168,7 @@ export function resolveExecutorConfig(options: ExecutorOptions = {}, env: Env = 
     controlTimeoutMs: ms('controlTimeoutMs', 2000, 1),
     closeTimeoutMs: ms('closeTimeoutMs', 10_000),
     watchdogTerminateMs: ms('watchdogTerminateMs', 30_000),
+    autoscale,
     workerNice:
       engine['workerNice'] !== undefined
         ? v.integer(opt('workerNice'), engine['workerNice'], 0, 19)

@@ -15,6 +15,7 @@ import type { ConnectionInfo } from '../pool/types.ts';
 import { SchemaRegistry } from '../query/schema.ts';
 import { isReadSpec, validateSpec, type InsertResult, type QueryResult, type QuerySpec } from '../query/spec.ts';
 import { EventLoopMonitor } from '../stats/event-loop.ts';
+import { nextMax, utilizationSample, type AutoscaleConfig } from './autoscale.ts';
 import { fetchServerVersion } from '../weaviate/meta.ts';
 import { resolveExecutorConfig, type ExecutorConfig, type ExecutorOptions } from './config.ts';
 import { InlineDispatcher, WorkerDispatcher, type Dispatcher, type WorkerConnections } from './dispatch.ts';
@@ -89,6 +90,7 @@ export class Executor implements AsyncDisposable {
     await this.#schema?.refresh(true);
     await this.#dispatcher.start();
     this.#eventLoop.enable();
+    if (this.config.autoscale) this.#startAutoscale(this.config.autoscale);
     this.#log.info(
       { mode: this.#dispatcher.mode, workers: this.config.workers, maxConnections: this.config.pool.maxConnections, lanes: this.config.lanes.map((l) => l.name) },
       'executor started',
@@ -217,6 +219,7 @@ export class Executor implements AsyncDisposable {
       retries: this.#retries,
       crashes: this.#dispatcher instanceof WorkerDispatcher ? this.#dispatcher.crashes : 0,
       mainEventLoopP99Us: this.#eventLoop.percentileUs(99),
+      autoscale: this.config.autoscale ? { ...this.config.autoscale, utilization: this.#autoscaleState.utilization, last_change: this.#autoscaleState.lastChange } : null,
     });
   }
 
@@ -243,6 +246,37 @@ export class Executor implements AsyncDisposable {
     this.#scheduler.resize(newMax * this.config.pool.maxStreamsPerConnection);
   }
 
+  #autoscaleTimer: NodeJS.Timeout | undefined;
+  #utilization: number[] = [];
+  /** Autoscale state for stats: last utilisation and the last change made. */
+  #autoscaleState: { utilization: number; lastChange: string | null } = { utilization: 0, lastChange: null };
+
+  #startAutoscale(c: AutoscaleConfig): void {
+    let elapsed = 0;
+    const sampleMs = Math.min(1000, c.intervalMs);
+    this.#autoscaleTimer = setInterval(() => {
+      this.#utilization.push(utilizationSample(this.#scheduler.inFlight, this.#scheduler.queued, this.#scheduler.slots));
+      elapsed += sampleMs;
+      if (elapsed < c.intervalMs) return;
+      elapsed = 0;
+      const u = this.#utilization.reduce((a, b) => a + b, 0) / this.#utilization.length;
+      this.#utilization = [];
+      this.#autoscaleState.utilization = Math.round(u * 1000) / 1000;
+      const target = nextMax(this.#max, u, c);
+      if (target !== this.#max && !this.#closing) {
+        const from = this.#max;
+        this.resize({ min: Math.min(this.#min, target), max: target }).then(
+          () => {
+            this.#autoscaleState.lastChange = `${from} -> ${target} at utilisation ${u.toFixed(2)}`;
+            this.#log.info({ from, to: target, utilization: u }, 'autoscale: maxConnections changed');
+          },
+          (error: unknown) => this.#log.warn({ error: String(error) }, 'autoscale: resize failed'),
+        );
+      }
+    }, sampleMs);
+    this.#autoscaleTimer.unref();
+  }
+
   /** Health-check every idle connection now. */
   checkNow(): Promise<{ checked: number; failed: number }> {
     return this.#dispatcher.checkNow();
@@ -254,6 +288,7 @@ export class Executor implements AsyncDisposable {
    */
   close(): Promise<void> {
     this.#closing ??= (async () => {
+      clearInterval(this.#autoscaleTimer);
       await this.#scheduler.close({ timeoutMs: this.config.closeTimeoutMs });
       await this.#dispatcher.close(this.config.closeTimeoutMs);
       this.#eventLoop.disable();

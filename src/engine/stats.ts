@@ -61,6 +61,8 @@ export interface EngineStats {
   min_connections: number;
   max_connections: number;
   main_event_loop_delay_p99_us: number;
+  /** The note's dynamic sizing when on: its bounds, the last interval's utilisation and last change. */
+  autoscale: Record<string, unknown> | null;
   lanes: Record<string, LaneStats>;
   workers: WorkerSummary[];
   latency: {
@@ -85,6 +87,7 @@ export interface StatsParts {
   retries: number;
   crashes: number;
   mainEventLoopP99Us: number;
+  autoscale: Record<string, unknown> | null;
 }
 
 export function buildEngineStats(p: StatsParts): EngineStats {
@@ -122,6 +125,7 @@ export function buildEngineStats(p: StatsParts): EngineStats {
     min_connections: p.minConnections,
     max_connections: p.maxConnections,
     main_event_loop_delay_p99_us: p.mainEventLoopP99Us,
+    autoscale: p.autoscale,
     lanes,
     workers: live.map((w) => ({
       thread_id: w.threadId,

@@ -181,6 +181,25 @@ describe('executor (real Weaviate)', () => {
     expect([...normalThreads].some((t) => criticalThreads.has(t))).toBe(false);
   });
 
+  it("autoscale (the note's dynamic sizing) grows max under load and shrinks it when idle", async () => {
+    await using scaled = await createExecutor(
+      { weaviate: target, workers: 1, minConnections: 1, maxConnections: 2, maxStreamsPerConnection: 1, autoscale: { floor: 2, ceiling: 6, intervalMs: 400 }, logger: silentLogger },
+      {},
+    );
+    let stop = false;
+    const load = Promise.all(Array.from({ length: 12 }, async (_, k) => {
+      while (!stop) await scaled.query(normalQuery(k));
+    }));
+    await waitFor(async () => (await scaled.stats()).max_connections >= 4, { timeoutMs: 10_000, what: 'max grows' });
+    stop = true;
+    await load;
+    const grown = (await scaled.stats()).max_connections;
+    await waitFor(async () => (await scaled.stats()).max_connections < grown, { timeoutMs: 10_000, what: 'max shrinks' });
+    const s = await scaled.stats();
+    expect(s.autoscale).toMatchObject({ floor: 2, ceiling: 6 });
+    expect(String(s.autoscale!['last_change'])).toMatch(/-> \d+ at utilisation/);
+  });
+
   it('resizes at run time: new shares per worker, lanes get the new slot count', async () => {
     await engine.resize({ min: 4, max: 6 });
     await waitFor(async () => (await engine.stats()).total_connections === 4, { what: 'min 4' });
