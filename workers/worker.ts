@@ -112,9 +112,6 @@ const api: ControlApi = {
     await pool?.close({ timeoutMs });
     eventLoop.disable();
   },
-  async ping() {
-    return Date.now();
-  },
 };
 
 const { port1, port2 } = new MessageChannel();

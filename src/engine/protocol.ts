@@ -85,7 +85,6 @@ export interface ControlApi {
   cancel(taskId: number, reason: string): Promise<boolean>;
   /** Close the sub-pool (waits for leases up to timeoutMs). */
   drain(timeoutMs: number): Promise<void>;
-  ping(): Promise<number>;
 }
 
 /**
