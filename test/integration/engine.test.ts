@@ -38,12 +38,17 @@ describe('executor (real Weaviate)', () => {
       const order: string[] = [];
       const flood = Array.from({ length: 400 }, (_, i) => engine.query(normalQuery(i), { lane: 'normal' }).then(() => order.push('n')));
       await new Promise((r) => setTimeout(r, 50)); // the flood is queued and running
-      const critical = await engine.query(samsung, { lane: 'critical', deadlineMs: 5000 });
-      order.push('c');
+      // The note's query, 20 times at 10 ms intervals while the flood is served.
+      const critical: Promise<QueryResult>[] = [];
+      for (let k = 0; k < 20; k++) {
+        critical.push(engine.query(samsung, { lane: 'critical', deadlineMs: 5000 }).then((r) => (order.push('c'), r as QueryResult)));
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      const answers = await Promise.all(critical);
       await Promise.all(flood);
-      expect((critical as QueryResult).objects.map((o) => o.properties['company'])).toEqual(Array(5).fill('삼성전자'));
-      // The critical query finished long before the flood did.
-      expect(order.indexOf('c')).toBeLessThan(200);
+      for (const a of answers) expect(a.objects.map((o) => o.properties['company'])).toEqual(Array(5).fill('삼성전자'));
+      // Every critical query finished long before the flood did.
+      expect(order.lastIndexOf('c')).toBeLessThan(300);
 
       const body = (await (await fetch(`${url}/vector-store/pool/stats`)).json()) as { success: boolean; stats: Record<string, unknown> & { lanes: Record<string, { end_to_end: { p99_us: number; count: number } }> } };
       expect(body.success).toBe(true);
