@@ -9,22 +9,12 @@
  * are closed-loop figures. The open-loop scenario (fixed-rate) gives corrected latencies.
  */
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import autocannon from 'autocannon';
 import { SAMPLE_COLLECTION } from '../src/data/sample.ts';
 import type { WeaviateTarget } from '../src/pool/config.ts';
+import { processCpuMs } from './load.ts';
 import { defaultEngine, type CellResult, type Profile, type RunContext } from './scenarios.ts';
-
-function procCpuMs(pid: number | undefined): number | null {
-  if (!pid) return null;
-  try {
-    const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-    return ((Number(f[11]) + Number(f[12])) * 1000) / 100;
-  } catch {
-    return null;
-  }
-}
 
 async function startChild(kind: 'engine' | 'single', target: Readonly<WeaviateTarget>, setting: { workers: number; connections: number }) {
   const script = new URL('./http-server.ts', import.meta.url);
@@ -68,8 +58,8 @@ export async function httpLevel(ctx: RunContext, p: Profile): Promise<CellResult
       try {
         // Warm-up, then the measured run.
         await autocannon({ url: `${server.url}/vector-store/search`, method: 'POST', headers: { 'content-type': 'application/json' }, body, connections: p.http.connections, duration: 1 });
-        const cpu0 = procCpuMs(server.pid);
-        const srv0 = procCpuMs(ctx.serverPid);
+        const cpu0 = processCpuMs(server.pid);
+        const srv0 = processCpuMs(ctx.serverPid);
         const r = await autocannon({
           url: `${server.url}/vector-store/search`,
           method: 'POST',
@@ -78,8 +68,8 @@ export async function httpLevel(ctx: RunContext, p: Profile): Promise<CellResult
           connections: p.http.connections,
           duration: p.http.durationS,
         });
-        const cpu1 = procCpuMs(server.pid);
-        const srv1 = procCpuMs(ctx.serverPid);
+        const cpu1 = processCpuMs(server.pid);
+        const srv1 = processCpuMs(ctx.serverPid);
         const ok = r.requests.total - r.non2xx;
         const id = kind === 'engine' ? `http-engine-${setting.workers}w-${setting.connections}c` : 'http-single-client';
         const lat = r.latency as unknown as Record<string, number>;

@@ -42,7 +42,8 @@ export interface MeasureContext {
   grpcPort: number;
 }
 
-function serverCpuMs(pid: number | undefined): number | null {
+/** CPU time (user + system) a process has used so far, ms, from /proc; null if unknown. */
+export function processCpuMs(pid: number | undefined): number | null {
   if (!pid) return null;
   try {
     const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
@@ -93,7 +94,7 @@ async function measured(ctx: MeasureContext, warmupMs: number, durationMs: numbe
   let sockets = 0;
   const warm = setTimeout(() => {
     cpu0 = process.cpuUsage();
-    srv0 = serverCpuMs(ctx.serverPid);
+    srv0 = processCpuMs(ctx.serverPid);
     loop.enable();
   }, warmupMs);
   let cpuMs = 0;
@@ -105,7 +106,7 @@ async function measured(ctx: MeasureContext, warmupMs: number, durationMs: numbe
     ended = true;
     const cpu = process.cpuUsage(cpu0);
     cpuMs = (cpu.user + cpu.system) / 1000;
-    const srv1 = serverCpuMs(ctx.serverPid);
+    const srv1 = processCpuMs(ctx.serverPid);
     srvMs = srv0 !== null && srv1 !== null ? srv1 - srv0 : null;
     loop.disable();
     sockets = countEstablished(ctx.grpcPort);

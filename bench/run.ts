@@ -11,15 +11,12 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { ensureSampleData } from '../src/data/load.ts';
 import { DEFAULT_SAMPLE_SIZE } from '../src/data/sample.ts';
-import { ensureWeaviate } from '../src/launcher/local.ts';
-import { silentLogger } from '../src/log.ts';
 import { resolveTarget, type WeaviateTarget } from '../src/pool/config.ts';
-import { createPool } from '../src/pool/create.ts';
 import { fetchServerVersion } from '../src/weaviate/meta.ts';
 import { httpLevel } from './http.ts';
 import { aggregate, consoleTables, evaluateTargets, html, markdownTables, targetsTable, type Row, type Target } from './report.ts';
+import { withSampleWeaviate } from './setup.ts';
 import { PROFILES, fixedRate, laneIsolation, largeResults, saturation, type CellResult, type Profile, type RunContext } from './scenarios.ts';
 
 export const SCENARIOS = ['saturation', 'large-results', 'fixed-rate', 'lane-isolation', 'http'] as const;
@@ -130,11 +127,7 @@ async function main(): Promise<void> {
   });
   const profile: Profile['name'] = values.smoke ? 'smoke' : values.quick ? 'quick' : 'full';
   const say = (line: string) => console.log(line);
-  const weaviate = await ensureWeaviate({ onProgress: say, binaryOptions: { onProgress: say } });
-  try {
-    const loader = await createPool({ weaviate: { ...weaviate.target }, minConnections: 1, maxConnections: 1, logger: silentLogger }, {});
-    await loader.withConnection((c) => ensureSampleData(c, { onProgress: say }));
-    await loader.close();
+  await withSampleWeaviate(say, async (weaviate) => {
     say(`Bench (${profile}) against Weaviate at ${weaviate.target.host}:${weaviate.target.httpPort}${weaviate.external ? ' (external: server CPU not measured)' : ''}`);
     const r = await runBench({
       profile,
@@ -146,9 +139,7 @@ async function main(): Promise<void> {
     say(consoleTables(r.rows));
     say(`\nTargets (from this run):\n${targetsTable(r.targets)}`);
     say(`\nJSON: ${r.files.json}\nHTML: ${r.files.html}\nMarkdown: ${r.files.markdown}\nTook ${r.meta['durationS']} s.`);
-  } finally {
-    await weaviate.stop();
-  }
+  });
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {

@@ -11,14 +11,11 @@
  *    them, and a sizing advice from Little's law next to the note's rule of thumb.
  */
 import { parseArgs } from 'node:util';
-import { ensureSampleData } from '../src/data/load.ts';
-import { ensureWeaviate } from '../src/launcher/local.ts';
-import { silentLogger } from '../src/log.ts';
 import { resolveTarget, type WeaviateTarget } from '../src/pool/config.ts';
-import { createPool } from '../src/pool/create.ts';
 import { engine, type EngineSetting } from './contenders.ts';
 import { closedLoop, openLoop, type MeasureContext } from './load.ts';
 import { criticalQuery, smallQuery } from './scenarios.ts';
+import { withSampleWeaviate } from './setup.ts';
 
 export interface Trial {
   setting: EngineSetting;
@@ -188,11 +185,7 @@ async function main(): Promise<void> {
     },
   });
   const say = (l: string) => console.log(l);
-  const weaviate = await ensureWeaviate({ onProgress: say, binaryOptions: { onProgress: say } });
-  try {
-    const loader = await createPool({ weaviate: { ...weaviate.target }, minConnections: 1, maxConnections: 1, logger: silentLogger }, {});
-    await loader.withConnection((c) => ensureSampleData(c, { onProgress: say }));
-    await loader.close();
+  await withSampleWeaviate(say, async (weaviate) => {
     const target = resolveTarget({ ...weaviate.target }, {});
     const result = await tune(target, { serverPid: weaviate.node?.pid, grpcPort: target.grpcPort }, {
       criticalRate: Number(values['critical-rate']),
@@ -205,9 +198,7 @@ async function main(): Promise<void> {
       progress: say,
     });
     printTune(result, say);
-  } finally {
-    await weaviate.stop();
-  }
+  });
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {

@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { WeaviateBuildError, WeaviateNotFoundError } from '../errors.ts';
 import { tailOf } from './log-tail.ts';
+import { pidAlive } from './process.ts';
 
 /** The Weaviate version the project pins (README, CI cache key). */
 export const WEAVIATE_VERSION = 'v1.39.0';
@@ -58,15 +59,6 @@ function isExecutable(path: string): boolean {
   }
 }
 
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 function goAvailable(env: Readonly<Record<string, string | undefined>>): string | undefined {
   const r = spawnSync('go', ['version'], { encoding: 'utf8', env: env as NodeJS.ProcessEnv });
   return r.status === 0 ? r.stdout.trim() : undefined;
@@ -105,17 +97,22 @@ export async function resolveWeaviateBinary(options: BinaryOptions = {}): Promis
   }
   const go = goAvailable(env);
   if (!go) throw new WeaviateNotFoundError(waysOut(version, `nothing cached at ${target} and \`go\` is not on PATH`), { path: target });
-  return buildUnderLock(version, target, go, progress, options.buildTimeoutMs ?? 45 * 60_000, env);
+  return buildUnderLock({ version, target, go, progress, timeoutMs: options.buildTimeoutMs ?? 45 * 60_000, env });
 }
 
-async function buildUnderLock(
-  version: string,
-  target: string,
-  go: string,
-  progress: (line: string) => void,
-  timeoutMs: number,
-  env: Readonly<Record<string, string | undefined>>,
-): Promise<ResolvedBinary> {
+interface BuildJob {
+  version: string;
+  /** Where the finished binary goes. */
+  target: string;
+  /** `go version` output, for the progress line. */
+  go: string;
+  progress: (line: string) => void;
+  timeoutMs: number;
+  env: Readonly<Record<string, string | undefined>>;
+}
+
+async function buildUnderLock(job: BuildJob): Promise<ResolvedBinary> {
+  const { version, target, progress, timeoutMs, env } = job;
   const dir = cacheDir(env);
   mkdirSync(dir, { recursive: true });
   const lock = join(dir, `weaviate-server-${version}.lock`);
@@ -150,7 +147,7 @@ async function buildUnderLock(
     try {
       writeFileSync(join(lock, 'owner.json'), JSON.stringify({ pid: process.pid, host: hostname(), since: new Date().toISOString() }));
       if (isExecutable(target)) return { path: target, source: 'cache', version };
-      const buildMs = await runGoInstall(version, target, go, progress, timeoutMs, env);
+      const buildMs = await runGoInstall(job);
       return { path: target, source: 'built', version, buildMs };
     } finally {
       rmSync(lock, { recursive: true, force: true });
@@ -167,14 +164,7 @@ function readOwner(lock: string): { pid: number; host: string } | undefined {
   }
 }
 
-async function runGoInstall(
-  version: string,
-  target: string,
-  go: string,
-  progress: (line: string) => void,
-  timeoutMs: number,
-  env: Readonly<Record<string, string | undefined>>,
-): Promise<number> {
+async function runGoInstall({ version, target, go, progress, timeoutMs, env }: BuildJob): Promise<number> {
   const finalDir = join(target, '..');
   const tmp = join(cacheDir(env), `.build-${version}-${process.pid}-${Date.now()}`);
   mkdirSync(tmp, { recursive: true });

@@ -18,6 +18,7 @@ import { registerSecret } from '../redact.ts';
 import { resolveWeaviateBinary, type BinaryOptions } from './binary.ts';
 import { httpGet, isReady } from './http-probe.ts';
 import { tailOf } from './log-tail.ts';
+import { pidAlive } from './process.ts';
 
 export interface NodeOptions {
   /** Path of weaviate-server; default: resolveWeaviateBinary() (WEAVIATE_BIN, cache, or build). */
@@ -65,15 +66,6 @@ function installExitHook(): void {
   process.on('exit', () => {
     for (const node of live) node.killNow();
   });
-}
-
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 /** Kill servers whose owning process is gone (it was SIGKILLed before it could stop them). */
