@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { ConfigError, DeadlineExceededError, QueueFullError, ShutdownError, AbortError } from '../../src/errors.ts';
-import { parseLanesEnv, pickLane, resolveLanes, type LaneOptions, type LaneView } from '../../src/engine/lanes.ts';
+import { LaneQueue, parseLanesEnv, pickLane, resolveLanes, type LaneOptions, type LaneView } from '../../src/engine/lanes.ts';
 import { Scheduler, type WorkContext } from '../../src/engine/scheduler.ts';
 import { FakeClock, flush } from '../support/fake-clock.ts';
 
@@ -48,14 +48,36 @@ describe('lane policy (pure)', () => {
   });
 
   it('shares dispatches by weight when every lane is backlogged (stride scheduling)', () => {
-    const lanes = [view('critical', 4, 1e6), view('normal', 1, 1e6), view('batch', 0.5, 1e6)];
-    const counts: Record<string, number> = { critical: 0, normal: 0, batch: 0 };
-    for (let i = 0; i < 1100; i++) {
-      const lane = pickLane(lanes, 1)!;
-      counts[lane.config.name]!++;
-      lane.pass += 1 / lane.config.weight;
+    const q = new LaneQueue(resolveLanes({ critical: { weight: 4, reserved: 0, maxQueue: 1e6 }, normal: { maxQueue: 1e6 }, batch: { weight: 0.5, maxQueue: 1e6 } }, 1), () => 1);
+    const runs = new Map<() => Promise<void>, string>();
+    for (const lane of ['critical', 'normal', 'batch']) {
+      for (let i = 0; i < 2000; i++) {
+        const run = async () => {};
+        runs.set(run, lane);
+        q.enqueue(run, { lane, id: `${lane}-${i}` });
+      }
     }
+    const counts: Record<string, number> = { critical: 0, normal: 0, batch: 0 };
+    for (let i = 0; i < 1100; i++) counts[runs.get(q.dequeue()!)!]!++;
     expect(counts).toEqual({ critical: 800, normal: 200, batch: 100 });
+  });
+
+  it('a lane that was idle re-enters at the current virtual time: idleness banks no credit', () => {
+    const q = new LaneQueue(resolveLanes({ critical: { reserved: 0, maxQueue: 1e6 }, normal: { maxQueue: 1e6 } }, 1), () => 1);
+    const lanes = new Map<() => Promise<void>, string>();
+    const add = (lane: string, n: number) => {
+      for (let i = 0; i < n; i++) {
+        const run = async () => {};
+        lanes.set(run, lane);
+        q.enqueue(run, { lane, id: `${lane}-${lanes.size}` });
+      }
+    };
+    add('normal', 1000);
+    for (let i = 0; i < 500; i++) q.dequeue(); // normal alone for a while
+    add('critical', 1000);
+    const next = Array.from({ length: 50 }, () => lanes.get(q.dequeue()!));
+    // 4:1 from now on, not a burst of critical work paid for by normal's past.
+    expect(next.filter((l) => l === 'normal').length).toBeGreaterThanOrEqual(9); // (it got none when credit was banked)
   });
 
   it('ties go to the lane listed first; an ineligible lane is skipped', () => {
@@ -112,7 +134,7 @@ describe('scheduler with fake work', () => {
     const h = harness({ critical: { maxQueue: 10_000 } }, 1);
     const all: Promise<string>[] = [];
     for (let i = 0; i < 500; i++) all.push(h.submit('critical', `c${i}`));
-    for (let i = 0; i < 20; i++) all.push(h.submit('normal', `n${i}`));
+    for (let i = 0; i < 200; i++) all.push(h.submit('normal', `n${i}`));
     await flush();
     const order: string[] = [];
     for (let i = 0; i < 100; i++) order.push(await h.finishOne());
