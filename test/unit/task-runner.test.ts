@@ -1,0 +1,65 @@
+/**
+ * The worker-side runner with a scripted connection source: transport failures of idempotent
+ * work are retried within the deadline and the retry budget; others are not.
+ */
+import { describe, expect, it } from 'vitest';
+import type { WeaviateClient } from 'weaviate-client';
+import { epochNow, type TaskMessage } from '../../src/engine/protocol.ts';
+import { TaskRunner, isTransportFailure } from '../../src/engine/task-runner.ts';
+import { resolvePoolConfig } from '../../src/pool/config.ts';
+import type { ConnectionSource, Lease } from '../../src/pool/types.ts';
+
+/** A connection source whose first `failures` uses fail with `error` before the task runs. */
+function scriptedSource(failures: number, error: Error) {
+  let calls = 0;
+  const source = {
+    config: resolvePoolConfig({}, {}),
+    async withConnection<T>(fn: (client: WeaviateClient, lease: Lease<WeaviateClient>) => Promise<T> | T): Promise<T> {
+      calls++;
+      if (calls <= failures) throw error;
+      return fn({ answer: 42 } as unknown as WeaviateClient, undefined as unknown as Lease<WeaviateClient>);
+    },
+  } as unknown as ConnectionSource<WeaviateClient>;
+  return { source, calls: () => calls };
+}
+
+const tasks = { answer: (client: { answer: number }) => client.answer };
+const task = (idempotent: boolean, deadlineMs = 5000): TaskMessage => ({ kind: 'task', id: 1, name: 'answer', args: null, lane: 'normal', deadlineAt: epochNow() + deadlineMs, idempotent });
+const unavailable = new Error('14 UNAVAILABLE: Connection dropped');
+
+describe('task runner retries', () => {
+  it('classifies transport failures', () => {
+    expect(isTransportFailure(unavailable)).toBe(true);
+    expect(isTransportFailure(new Error('read ECONNRESET'))).toBe(true);
+    expect(isTransportFailure(new Error('3 INVALID_ARGUMENT: no such property'))).toBe(false);
+  });
+
+  it('retries idempotent work on another connection after a transport failure', async () => {
+    const s = scriptedSource(2, unavailable);
+    const runner = new TaskRunner(async () => s.source, async () => tasks, 1);
+    const reply = await runner.run(task(true));
+    expect(reply).toMatchObject({ ok: true, value: 42 });
+    expect(s.calls()).toBe(3);
+    expect(runner.budget.retries).toBe(2);
+  });
+
+  it('does not retry work that is not idempotent, nor failures that are not transport failures', async () => {
+    const a = scriptedSource(1, unavailable);
+    const r1 = await new TaskRunner(async () => a.source, async () => tasks, 1).run(task(false));
+    expect(r1.ok).toBe(false);
+    expect(a.calls()).toBe(1);
+    const b = scriptedSource(1, new Error('3 INVALID_ARGUMENT: bad filter'));
+    const r2 = await new TaskRunner(async () => b.source, async () => tasks, 1).run(task(true));
+    expect(r2.ok).toBe(false);
+    expect(b.calls()).toBe(1);
+  });
+
+  it('stops retrying when the budget is spent (gRPC A6: more than half of 10 tokens must remain)', async () => {
+    const s = scriptedSource(1000, unavailable);
+    const runner = new TaskRunner(async () => s.source, async () => tasks, 1);
+    const reply = await runner.run(task(true));
+    expect(reply.ok).toBe(false);
+    expect(runner.budget.retries).toBe(4); // tokens 10 -> 9, 8, 7, 6 allow; 5 refuses
+    expect(runner.budget.refused).toBe(1);
+  });
+});
