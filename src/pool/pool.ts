@@ -22,6 +22,7 @@ import { backgroundTimer, systemClock, type Clock, type TimerHandle } from '../c
 import { silentLogger, type Logger } from '../log.ts';
 import { Backoff } from './backoff.ts';
 import type { PoolConfig } from './config.ts';
+import { withConnection } from './with-connection.ts';
 import type { AcquireOptions, ConnectionFactory, ConnectionInfo, ConnectionSource, Lease, PoolStats, Transport } from './types.ts';
 
 export interface PoolDeps<C> {
@@ -66,9 +67,6 @@ interface Waiter<C> {
   timer: TimerHandle | undefined;
   cleanup(): void;
 }
-
-/** Errors after which a connection is health-checked before it is lent again. */
-const SUSPECT = /UNAVAILABLE|DEADLINE|timed? ?out|ECONNRESET|EPIPE|Connection dropped|GOAWAY|shut down|socket|RST_STREAM|INTERNAL/i;
 
 export class ConnectionPool<C> implements ConnectionSource<C> {
   readonly config: Readonly<PoolConfig>;
@@ -208,18 +206,8 @@ export class ConnectionPool<C> implements ConnectionSource<C> {
     });
   }
 
-  async withConnection<T>(fn: (client: C, lease: Lease<C>) => Promise<T> | T, options?: AcquireOptions): Promise<T> {
-    const lease = (await this.acquire(options)) as LeaseImpl<C>;
-    try {
-      return await fn(lease.client, lease);
-    } catch (error) {
-      // A transport-looking failure makes the connection suspect: it is checked before reuse.
-      // A bad query (INVALID_ARGUMENT, a validation error) does not poison the connection.
-      if (SUSPECT.test(String((error as Error)?.message ?? error))) lease.suspect = true;
-      throw error;
-    } finally {
-      lease.release();
-    }
+  withConnection<T>(fn: (client: C, lease: Lease<C>) => Promise<T> | T, options?: AcquireOptions): Promise<T> {
+    return withConnection((o) => this.acquire(o), fn, options);
   }
 
   /** Change min and/or max at run time. In-flight leases are never interrupted. */
@@ -691,6 +679,10 @@ class LeaseImpl<C> implements Lease<C> {
   }
   get connectionId(): number {
     return this.conn.id;
+  }
+  /** A transport failure happened under this lease: check the connection before it is lent again. */
+  markSuspect(): void {
+    this.suspect = true;
   }
   release(): void {
     if (this.#released) return;

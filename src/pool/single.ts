@@ -9,6 +9,7 @@ import { backgroundTimer, systemClock, type Clock } from '../clock.ts';
 import { silentLogger, type Logger } from '../log.ts';
 import type { PoolConfig } from './config.ts';
 import { SharedLease } from './pool.ts';
+import { withConnection } from './with-connection.ts';
 import type { AcquireOptions, ConnectionFactory, ConnectionSource, ConnectionInfo, Lease, PoolStats, Transport } from './types.ts';
 
 export class SingleConnection<C> implements ConnectionSource<C> {
@@ -72,13 +73,8 @@ export class SingleConnection<C> implements ConnectionSource<C> {
     );
   }
 
-  async withConnection<T>(fn: (client: C, lease: Lease<C>) => Promise<T> | T, options?: AcquireOptions): Promise<T> {
-    const lease = await this.acquire(options);
-    try {
-      return await fn(lease.client, lease);
-    } finally {
-      lease.release();
-    }
+  withConnection<T>(fn: (client: C, lease: Lease<C>) => Promise<T> | T, options?: AcquireOptions): Promise<T> {
+    return withConnection((o) => this.acquire(o), fn, options);
   }
 
   resize(_: { min?: number; max?: number }): void {

@@ -30,6 +30,7 @@ import { ChannelCredentials, Metadata, createChannel, createClientFactory, type 
 import { connectivityState } from '@grpc/grpc-js';
 import weaviate, { ApiKey, ConnectionGRPC, type WeaviateClient } from 'weaviate-client';
 import type { WeaviateTarget } from '../pool/config.ts';
+import { recordFailures } from './failure.ts';
 
 /** The same cap weaviate-client uses (it must match the server's GRPC_MAX_MESSAGE_SIZE). */
 const MAX_GRPC_MESSAGE_LENGTH = 104_858_000;
@@ -173,7 +174,9 @@ export async function createOwnChannelClient(
   );
   // No retry middleware: weaviate-client's own (5 attempts on UNAVAILABLE, each a console.warn)
   // would hide a dead socket from the pool and outlive the caller's deadline.
-  const factory = createClientFactory();
+  // `recordFailures` sees each call's status code before weaviate-client rewraps the error
+  // without it (src/weaviate/failure.ts): the pool and the task runner classify by it.
+  const factory = createClientFactory().use(recordFailures);
   const rpc = factory.create(mods.WeaviateDefinition as never, channel);
   const healthRpc = factory.create(mods.HealthDefinition as never, channel) as unknown as {
     check(req: { service: string }, opts: { signal: AbortSignal }): Promise<{ status: number }>;

@@ -1,11 +1,31 @@
 import { describe, expect, it } from 'vitest';
-import { AbortError, ConnectError, ConnectionReleasedError, PoolClosedError, TimeoutError, WaitQueueFullError } from '../../src/errors.ts';
+import { ClientError, Status } from 'nice-grpc';
+import { AbortError, DeadlineExceededError, ConnectError, ConnectionReleasedError, PoolClosedError, TimeoutError, WaitQueueFullError } from '../../src/errors.ts';
 import { MemoryLogger } from '../../src/log.ts';
 import { resolvePoolConfig, type PoolOptions } from '../../src/pool/config.ts';
 import { ConnectionPool } from '../../src/pool/pool.ts';
+import { recordFailures } from '../../src/weaviate/failure.ts';
 import type { Lease } from '../../src/pool/types.ts';
 import { FakeClock, flush } from '../support/fake-clock.ts';
 import { ScriptedFactory, type FakeClient } from '../support/scripted-factory.ts';
+
+const SEARCH = '/weaviate.v1.Weaviate/Search';
+
+/**
+ * A gRPC call as weaviate-client makes it on a pooled client: through the failure-recording
+ * middleware (src/weaviate/client.ts installs it), then rewrapped without the status code.
+ */
+async function weaviateClientCall(failure: ClientError, signal?: AbortController['signal']): Promise<never> {
+  const call = { request: {}, next: async function* (): AsyncGenerator<never, never> { throw failure; } };
+  const aborted = new AbortController();
+  if (signal) aborted.abort();
+  try {
+    for await (const _ of recordFailures(call as never, { signal: signal ? aborted.signal : new AbortController().signal })) break;
+  } catch (error) {
+    throw new Error(`Query call with protocol gRPC failed with message: ${(error as Error).message}`);
+  }
+  throw new Error('unreachable');
+}
 
 async function makePool(options: PoolOptions = {}, { start = true } = {}) {
   const clock = new FakeClock();
@@ -163,15 +183,39 @@ describe('scoped use', () => {
     await pool.close();
   });
 
-  it('a transport-looking failure gets the connection checked before reuse; a bad query does not', async () => {
+  it('a transport failure gets the connection checked before reuse; a server error does not', async () => {
     const { pool, factory } = await makePool({ minConnections: 1, maxConnections: 1 });
     const transport = factory.opened[0]!;
-    await expect(pool.withConnection(() => { throw new Error('invalid argument: no such property'); })).rejects.toThrow();
+    await expect(pool.withConnection(() => { throw new ClientError(SEARCH, Status.INVALID_ARGUMENT, 'no such property'); })).rejects.toThrow();
     expect(transport.checks).toBe(0);
-    await expect(pool.withConnection(() => { throw new Error('14 UNAVAILABLE: Connection dropped'); })).rejects.toThrow();
+    await expect(pool.withConnection(() => { throw new ClientError(SEARCH, Status.UNAVAILABLE, 'Connection dropped'); })).rejects.toThrow();
     await flush();
     expect(transport.checks).toBe(1);
     expect(pool.stats().current_idle).toBe(1);
+    // weaviate-client's path: the status is seen by the middleware, then rewrapped without its code.
+    await expect(pool.withConnection(() => weaviateClientCall(new ClientError(SEARCH, Status.INTERNAL, 'Received RST_STREAM with code 2')))).rejects.toThrow();
+    await flush();
+    expect(transport.checks).toBe(2);
+    await pool.close();
+  });
+
+  it("the caller's own deadline or abort never makes a connection suspect (whatever the message says)", async () => {
+    const { pool, factory } = await makePool({ minConnections: 1, maxConnections: 1 });
+    const transport = factory.opened[0]!;
+    const deadline = new AbortController();
+    deadline.abort(new DeadlineExceededError('Deadline passed while running on a worker (lane `normal`)', {}));
+    // The deadline fired while the work ran: the function rejects with the signal's reason.
+    const lease = await pool.acquire();
+    lease.release();
+    await expect(pool.withConnection(() => { throw deadline.signal.reason; })).rejects.toThrow(/Deadline passed/);
+    // An AbortSignal.timeout of the caller: a DOMException TimeoutError ("signal timed out").
+    await expect(pool.withConnection(() => { throw new DOMException('The operation was aborted due to timeout', 'TimeoutError'); })).rejects.toThrow(/timeout/);
+    // A gRPC call cancelled by the caller's signal, as weaviate-client reports it.
+    const caller = new AbortController();
+    const cancelled = pool.withConnection(() => weaviateClientCall(new ClientError(SEARCH, Status.CANCELLED, 'Cancelled on client'), caller.signal), { signal: caller.signal });
+    await expect(cancelled).rejects.toThrow();
+    await flush();
+    expect(transport.checks).toBe(0);
     await pool.close();
   });
 });
