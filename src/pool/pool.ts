@@ -18,6 +18,7 @@
  * - waiters are served in arrival order; a waiter that gives up leaves no trace.
  */
 import { AbortError, ConnectError, ConnectionReleasedError, PoolClosedError, TimeoutError, WaitQueueFullError } from '../errors.ts';
+import { raceAbort } from '../abort.ts';
 import { backgroundTimer, systemClock, type Clock, type TimerHandle } from '../clock.ts';
 import { silentLogger, type Logger } from '../log.ts';
 import { Backoff } from './backoff.ts';
@@ -500,7 +501,7 @@ export class ConnectionPool<C> implements ConnectionSource<C> {
       this.config.healthCheckTimeoutMs,
     );
     try {
-      await raceSignal(conn.transport.check(controller.signal), controller.signal);
+      await raceAbort(conn.transport.check(controller.signal), controller.signal);
     } catch (error) {
       this.#healthFailures++;
       const message = String((error as Error)?.message ?? error);
@@ -738,23 +739,4 @@ export class SharedLease<C> implements Lease<C> {
 function abortError(signal: AbortSignal): AbortError {
   const reason = signal.reason instanceof Error ? signal.reason.message : String(signal.reason ?? 'aborted');
   return new AbortError(`Gave up waiting for a connection: ${reason}`, { reason });
-}
-
-/** Settle when the promise does, or reject when the signal fires, whichever is first. */
-function raceSignal<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(signal.reason);
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason);
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(
-      (v) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(v);
-      },
-      (e) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(e);
-      },
-    );
-  });
 }
