@@ -148,34 +148,61 @@ export function pickLane<L extends LaneView>(lanes: readonly L[], slots: number)
 interface Item {
   run: () => Promise<void>;
   id: string;
-  removed: boolean;
+  /** Neighbours in the lane's FIFO; `linked` is false once the item left it (run or removed). */
+  prev: Item | undefined;
+  next: Item | undefined;
+  linked: boolean;
 }
 
 export class LaneState implements LaneView {
   readonly config: LaneConfig;
+  /** Items in the FIFO: kept equal to the list's length by push/unlink, the only writers. */
   queued = 0;
   inFlight = 0;
+  /** Running work whose caller was already answered (deadline or abort); it still holds its slot. */
+  overdue = 0;
   pass = 0;
-  /** FIFO with a moving head; removed items are skipped (O(1) removal by id). */
-  items: (Item | undefined)[] = [];
-  head = 0;
+  /**
+   * FIFO as a doubly linked list: a removed (shed, aborted) item is unlinked at once, in O(1),
+   * so the lane holds no memory for work that will never run.
+   */
+  #head: Item | undefined;
+  #tail: Item | undefined;
   constructor(config: LaneConfig) {
     this.config = config;
   }
+  push(item: Item): void {
+    item.prev = this.#tail;
+    item.next = undefined;
+    item.linked = true;
+    if (this.#tail) this.#tail.next = item;
+    else this.#head = item;
+    this.#tail = item;
+    this.queued++;
+  }
+  unlink(item: Item): void {
+    if (!item.linked) return;
+    item.linked = false;
+    if (item.prev) item.prev.next = item.next;
+    else this.#head = item.next;
+    if (item.next) item.next.prev = item.prev;
+    else this.#tail = item.prev;
+    item.prev = item.next = undefined;
+    this.queued--;
+  }
   shift(): Item | undefined {
-    while (this.head < this.items.length) {
-      const item = this.items[this.head];
-      this.items[this.head++] = undefined;
-      if (this.head > 1024 && this.head * 2 > this.items.length) {
-        this.items = this.items.slice(this.head);
-        this.head = 0;
-      }
-      if (item && !item.removed) {
-        this.queued--;
-        return item;
-      }
-    }
-    return undefined;
+    const item = this.#head;
+    if (item) this.unlink(item);
+    return item;
+  }
+  *items(): IterableIterator<Item> {
+    for (let item = this.#head; item; item = item.next) yield item;
+  }
+  /** Entries this lane's queue holds in memory (counted by walking it, not from `queued`). */
+  held(): number {
+    let n = 0;
+    for (let item = this.#head; item; item = item.next) n++;
+    return n;
   }
 }
 
@@ -206,9 +233,8 @@ export class LaneQueue {
     const lane = this.#byName.get(options.lane ?? 'normal');
     if (!lane) throw new Error(`unknown lane ${options.lane}`);
     if (lane.queued === 0) lane.pass = Math.max(lane.pass, this.#virtualTime);
-    const item: Item = { run, id: options.id ?? '', removed: false };
-    lane.items.push(item);
-    lane.queued++;
+    const item: Item = { run, id: options.id ?? '', prev: undefined, next: undefined, linked: false };
+    lane.push(item);
     if (item.id) this.#byId.set(item.id, { item, lane });
   }
 
@@ -228,8 +254,7 @@ export class LaneQueue {
     const entry = this.#byId.get(id);
     if (!entry) return;
     this.#byId.delete(id);
-    entry.item.removed = true;
-    entry.lane.queued--;
+    entry.lane.unlink(entry.item);
   }
 
   /** Work that may start now. */
@@ -249,10 +274,7 @@ export class LaneQueue {
     const lane = options.lane ? this.#byName.get(options.lane) : undefined;
     const out: (() => Promise<void>)[] = [];
     for (const l of lane ? [lane] : this.lanes) {
-      for (let i = l.head; i < l.items.length; i++) {
-        const item = l.items[i];
-        if (item && !item.removed) out.push(item.run);
-      }
+      for (const item of l.items()) out.push(item.run);
     }
     return out;
   }

@@ -56,8 +56,13 @@ export interface LaneStats {
   default_deadline_ms: number | null;
   /** Requests waiting in this lane now. */
   queued: number;
-  /** Requests of this lane running now (on a worker or inline). */
+  /** Requests of this lane running now (on a worker or inline), overdue ones included. */
   in_flight: number;
+  /**
+   * Requests of this lane whose caller was answered (deadline or abort) while the work still
+   * runs: each keeps its slot (and its connection) until the work really ends.
+   */
+  overdue: number;
   admitted: number;
   completed: number;
   /** Requests that reached a worker and failed, by error code below. */
@@ -75,6 +80,8 @@ export interface LaneStats {
 
 interface Entry {
   state: 'queued' | 'running' | 'done';
+  /** The caller was answered while the work still runs. */
+  overdue: boolean;
   queuedAbort: AbortController;
   runningAbort: AbortController;
 }
@@ -123,6 +130,11 @@ export class Scheduler {
     return this.#lanes.lane(name)?.config;
   }
 
+  /** @internal The lane policy's queue (tests inspect what it holds). */
+  get laneQueue(): LaneQueue {
+    return this.#lanes;
+  }
+
   get slots(): number {
     return this.#slots;
   }
@@ -169,7 +181,7 @@ export class Scheduler {
       return Promise.reject(new DeadlineExceededError(`Deadline already passed when submitted to lane \`${lane.config.name}\``, { lane: lane.config.name, phase: 'admission' }));
     }
     counters.admitted++;
-    const entry: Entry = { state: 'queued', queuedAbort: new AbortController(), runningAbort: new AbortController() };
+    const entry: Entry = { state: 'queued', overdue: false, queuedAbort: new AbortController(), runningAbort: new AbortController() };
     this.#entries.add(entry);
 
     const onDeadline = () => {
@@ -204,9 +216,16 @@ export class Scheduler {
       const startedAt = this.#clock.now();
       const queueWaitMs = startedAt - enqueuedAt;
       recordMs(counters.queueWait, queueWaitMs);
+      const onLate = () => {
+        entry.overdue = true;
+        lane.overdue++;
+      };
+      entry.runningAbort.signal.addEventListener('abort', onLate, { once: true });
       try {
         return await work({ signal: entry.runningAbort.signal, deadlineAt: options.deadlineAt, lane: lane.config.name, queueWaitMs });
       } finally {
+        entry.runningAbort.signal.removeEventListener('abort', onLate);
+        if (entry.overdue) lane.overdue--;
         lane.inFlight--;
         recordMs(counters.endToEnd, this.#clock.now() - enqueuedAt);
       }
@@ -257,6 +276,7 @@ export class Scheduler {
         default_deadline_ms: lane.config.defaultDeadlineMs ?? null,
         queued: lane.queued,
         in_flight: lane.inFlight,
+        overdue: lane.overdue,
         admitted: c.admitted,
         completed: c.completed,
         failed: c.failed,

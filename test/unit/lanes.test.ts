@@ -235,3 +235,26 @@ describe('scheduler with fake work', () => {
     await expect(running).resolves.toBe('running');
   });
 });
+
+describe('lane memory', () => {
+  it('requests shed from a lane leave its memory at once, not when the lane is next picked (5,000 shed, maxQueue 100)', async () => {
+    // Through the real scheduler and p-queue: one slot taken by work that does not end, so the
+    // normal lane is never picked while its queued requests pass their deadlines.
+    const lanes = resolveLanes({ normal: { maxQueue: 100 } }, 1);
+    const clock = new FakeClock();
+    const scheduler = new Scheduler(lanes, 1, clock);
+    const never = new Promise<string>(() => {});
+    void scheduler.submit(() => never, { lane: 'critical', deadlineAt: 1e12 }).catch(() => {});
+    await flush(2);
+    let shed = 0;
+    for (let wave = 0; wave < 50; wave++) {
+      const batch = Array.from({ length: 100 }, () => scheduler.submit(() => never, { lane: 'normal', deadlineAt: clock.now() + 10 }).catch((e: unknown) => e));
+      await clock.advance(11);
+      for (const outcome of await Promise.all(batch)) if (outcome instanceof DeadlineExceededError) shed++;
+    }
+    expect(shed).toBe(5000);
+    const normal = scheduler.laneQueue.lane('normal')!;
+    expect(normal.queued).toBe(0);
+    expect(normal.held()).toBe(0);
+  });
+});
