@@ -152,6 +152,15 @@ export class TaskError extends WeaviateExecutorError {
   static override readonly code = 'WEX_TASK_FAILED';
 }
 
+/**
+ * A task returned a value that cannot cross a thread (structured clone: a function, a class
+ * instance holding sockets such as a weaviate-client object). Only that task fails; its worker
+ * and the work beside it carry on. `details.task` names it, `details.reason` says what failed.
+ */
+export class TaskResultError extends WeaviateExecutorError {
+  static override readonly code = 'WEX_TASK_RESULT_UNCLONEABLE';
+}
+
 /** Every error class, keyed by code. */
 export const ERROR_CLASSES = Object.freeze(
   Object.fromEntries(
@@ -175,6 +184,7 @@ export const ERROR_CLASSES = Object.freeze(
       WeaviateBuildError,
       WeaviateStartError,
       TaskError,
+      TaskResultError,
     ].map((cls) => [cls.code, cls]),
   ) as Record<string, typeof WeaviateExecutorError>,
 );

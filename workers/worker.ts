@@ -16,6 +16,7 @@ import type { WeaviateClient } from 'weaviate-client';
 import { createLogger } from '../src/log.ts';
 import { createPool } from '../src/pool/create.ts';
 import type { ConnectionSource } from '../src/pool/types.ts';
+import { TaskResultError, serializeError } from '../src/errors.ts';
 import { registerSecret } from '../src/redact.ts';
 import { EventLoopMonitor } from '../src/stats/event-loop.ts';
 import { encode } from '../src/stats/histogram.ts';
@@ -52,6 +53,15 @@ let tasksPromise: Promise<TaskModule | undefined> | undefined;
 const loadTasks = () => (tasksPromise ??= data.taskModule ? (import(data.taskModule) as Promise<TaskModule>) : Promise.resolve(undefined));
 
 const runner = new TaskRunner(() => poolPromise, loadTasks, threadId);
+
+// A promise a task left rejected with nobody to handle it would end this thread (Node's default),
+// and with it every request this worker runs. It is the task's bug, not its neighbours': log it,
+// count it, carry on.
+let unhandledRejections = 0;
+process.on('unhandledRejection', (reason: unknown) => {
+  unhandledRejections++;
+  logger.error({ error: String((reason as Error)?.stack ?? reason) }, 'a task left a promise rejected with no handler (ignored; the worker carries on)');
+});
 const eventLoop = new EventLoopMonitor().enable();
 
 async function openPool(s: WorkerShare): Promise<void> {
@@ -83,7 +93,9 @@ const api: ControlApi = {
       index: share?.index ?? -1,
       ready: pool !== undefined,
       pool: pool?.stats(),
+      unhandledRejections,
       inFlight: runner.inFlight,
+      overdue: runner.overdue,
       completed: runner.completed,
       failed: runner.failed,
       acquireWait: encode(runner.acquireWait),
@@ -119,8 +131,21 @@ Comlink.expose(api, port1 as unknown as Comlink.Endpoint);
 const hello: ControlHello = { type: CONTROL_HELLO, threadId, port: port2 };
 parentPort!.postMessage(hello, [port2]);
 
-export default function run(msg: TaskMessage): Promise<TaskReply> {
-  return runner.run(msg);
+export default async function run(msg: TaskMessage): Promise<TaskReply> {
+  const reply = await runner.run(msg);
+  // Piscina posts the reply after this returns; a value that cannot be cloned would throw there
+  // and end the thread. Check a task's value here so that only this task fails. (Query results
+  // are built by the engine from plain data and need no check.)
+  if (msg.kind === 'task' && reply.ok) {
+    try {
+      structuredClone(reply.value);
+    } catch (error) {
+      const reason = (error as Error)?.message ?? String(error);
+      const failure = new TaskResultError(`Task \`${msg.name}\` returned a value that cannot cross threads: ${reason}`, { task: msg.name, reason });
+      return { ok: false, error: serializeError(failure), t: reply.t, threadId: reply.threadId };
+    }
+  }
+  return reply;
 }
 
 // The same handler under the names that route lanes with dedicated workers (src/engine/balancer.ts).

@@ -213,6 +213,7 @@ export class WorkerDispatcher implements Dispatcher {
         this.#retired.push({
           ...handle.lastStats,
           inFlight: 0,
+          overdue: 0,
           pool: pool && {
             ...pool,
             total_connections: 0, current_active: 0, current_idle: 0, available_connections: 0, waiting: 0, pending_creates: 0,
@@ -256,7 +257,8 @@ export class WorkerDispatcher implements Dispatcher {
     const group = this.#options.isolatedLanes.findIndex((l) => l.name === msg.lane);
     return (this.#piscina.run(msg, { name: groupHandler(group) }) as Promise<TaskReply>).catch((error: unknown) => {
       if (this.#closing) throw new ShutdownError('The executor shut down while the work was running', { phase: 'shutdown' });
-      throw new WorkerCrashedError(`The worker thread running this request died: ${(error as Error)?.message ?? String(error)}`, { taskId: msg.id });
+      const reason = deathReason(error);
+      throw new WorkerCrashedError(`The worker thread running this request died (${reason})`, { taskId: msg.id, reason });
     });
   }
 
@@ -335,9 +337,18 @@ export class WorkerDispatcher implements Dispatcher {
   }
 }
 
+/** Why a worker died, from what Piscina rejected its tasks with ("worker exited with code: 1", an uncaught error). */
+export function deathReason(error: unknown): string {
+  if (error instanceof Error) {
+    const text = [error.name !== 'Error' ? error.name : '', error.message].filter(Boolean).join(': ');
+    return text || 'it ended without giving a reason';
+  }
+  return error === undefined || error === null || String(error) === '' ? 'it ended without giving a reason' : String(error);
+}
+
 function emptyStats(threadId: number, index: number): WorkerStats {
   return {
-    threadId, index, ready: false, pool: undefined, inFlight: 0, completed: 0, failed: 0, acquireWait: '', execution: '',
+    threadId, index, ready: false, pool: undefined, inFlight: 0, overdue: 0, completed: 0, failed: 0, acquireWait: '', execution: '',
     transportRetries: 0, retriesRefused: 0, eventLoopDelayP99Us: 0, eventLoopDelayMaxUs: 0,
   };
 }
@@ -386,6 +397,7 @@ export class InlineDispatcher implements Dispatcher {
         ready: this.#pool !== undefined,
         pool: this.#pool?.stats(),
         inFlight: this.#runner.inFlight,
+        overdue: this.#runner.overdue,
         completed: this.#runner.completed,
         failed: this.#runner.failed,
         acquireWait: encode(this.#runner.acquireWait),

@@ -60,6 +60,10 @@ export interface WorkerStats {
   ready: boolean;
   pool: PoolStats | undefined;
   inFlight: number;
+  /** Promises tasks left rejected with no handler (logged; the worker lives on). */
+  unhandledRejections?: number;
+  /** Work running past its deadline or its caller's abort (its lease is still taken until it ends). */
+  overdue: number;
   completed: number;
   failed: number;
   /** Encoded HDR histograms (compressed base64, microseconds), cumulative since the worker started. */

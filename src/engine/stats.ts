@@ -37,6 +37,10 @@ export interface WorkerSummary {
   /** False when the worker did not answer its last control call in time (blocked event loop). */
   responsive: boolean;
   in_flight: number;
+  /** Work running past its deadline or abort: its caller was answered, its connection is still taken. */
+  overdue: number;
+  /** Promises its tasks left rejected with no handler (logged; the worker lived on). */
+  unhandled_rejections: number;
   completed: number;
   failed: number;
   event_loop_delay_p99_us: number;
@@ -133,6 +137,8 @@ export function buildEngineStats(p: StatsParts): EngineStats {
       ready: w.ready,
       responsive: w.responsive,
       in_flight: w.inFlight,
+      overdue: w.overdue ?? 0,
+      unhandled_rejections: w.unhandledRejections ?? 0,
       completed: w.completed,
       failed: w.failed,
       event_loop_delay_p99_us: w.eventLoopDelayP99Us,

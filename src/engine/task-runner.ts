@@ -1,9 +1,16 @@
 /**
  * Runs one TaskMessage with a connection of a sub-pool: the deadline becomes an AbortSignal
- * that bounds the wait for a connection and the query itself (so a query that cannot finish in
- * time stops consuming its connection), timings go into HDR histograms, and every outcome
- * becomes a TaskReply with a typed, serialised error. Used inside each worker thread, and on
- * the main thread when the engine runs without workers (inline / legacy mode).
+ * that bounds the wait for a connection and is handed to the query or task (so a query that
+ * cannot finish in time stops consuming its connection), timings go into HDR histograms, and
+ * every outcome becomes a TaskReply with a typed, serialised error. Used inside each worker
+ * thread, and on the main thread when the engine runs without workers (inline / legacy mode).
+ *
+ * The work is never raced against its deadline: the lease (and so the scheduler's slot, which
+ * is freed only by this reply) stays taken until the work really ends. Work that outlives its
+ * deadline (a task that ignores `ctx.signal`, an insert that cannot be cancelled) counts as
+ * `overdue` meanwhile, and its reply is the deadline error; its caller was answered at the
+ * deadline by the main thread's scheduler. So in-flight work per connection never exceeds
+ * maxStreamsPerConnection, also when the server is too slow to meet deadlines.
  */
 import type { Histogram } from 'hdr-histogram-js';
 import type { WeaviateClient } from 'weaviate-client';
@@ -13,6 +20,7 @@ import { executeSpec } from '../query/execute.ts';
 import { newHistogram, recordMs } from '../stats/histogram.ts';
 import { epochNow, type TaskMessage, type TaskReply } from './protocol.ts';
 import { RetryBudget } from './retry-budget.ts';
+import { withinLeaseScope } from '../lease-scope.ts';
 
 /** What a task function of the user's module receives next to the leased client and its args. */
 export interface TaskContext {
@@ -42,6 +50,8 @@ export class TaskRunner {
   readonly acquireWait: Histogram = newHistogram();
   readonly execution: Histogram = newHistogram();
   inFlight = 0;
+  /** Work running past its deadline (or its caller's abort): its lease is still taken. */
+  overdue = 0;
   completed = 0;
   failed = 0;
   readonly #running = new Map<number, AbortController>();
@@ -67,6 +77,12 @@ export class TaskRunner {
     this.inFlight++;
     const controller = new AbortController();
     this.#running.set(msg.id, controller);
+    let overdue = false;
+    const onLate = () => {
+      overdue = true;
+      this.overdue++;
+    };
+    controller.signal.addEventListener('abort', onLate, { once: true });
     const remaining = msg.deadlineAt - epochNow();
     const timer = setTimeout(
       () => controller.abort(new DeadlineExceededError(`Deadline passed while running on a worker (lane \`${msg.lane}\`)`, { lane: msg.lane, phase: 'running' })),
@@ -95,6 +111,8 @@ export class TaskRunner {
       return { ok: false, error: serializeError(classify(error, controller.signal)), t, threadId: this.#threadId };
     } finally {
       clearTimeout(timer);
+      controller.signal.removeEventListener('abort', onLate);
+      if (overdue) this.overdue--;
       this.#running.delete(msg.id);
       this.inFlight--;
     }
@@ -104,13 +122,19 @@ export class TaskRunner {
     const asked = performance.now();
     const remaining = msg.deadlineAt - epochNow();
     return pool.withConnection(
-      async (client) => {
+      async (client, lease) => {
         const got = performance.now();
         t.acquireUs += Math.round((got - asked) * 1000);
         recordMs(this.acquireWait, got - asked);
+        // Not raced against the signal: the lease is held until the work has really ended.
+        const scope = withinLeaseScope(lease.connectionId, () => this.#execute(msg, client, signal));
         try {
-          return await raceAbort(this.#execute(msg, client, signal), signal);
+          const value = await scope.result;
+          // Finished, but after the deadline (or the caller's abort): the answer is that error.
+          if (signal.aborted) throw signal.reason as Error;
+          return value;
         } finally {
+          scope.end();
           const done = performance.now();
           t.executeUs += Math.round((done - got) * 1000);
           recordMs(this.execution, done - got);

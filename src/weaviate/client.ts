@@ -31,6 +31,7 @@ import { connectivityState } from '@grpc/grpc-js';
 import weaviate, { ApiKey, ConnectionGRPC, type WeaviateClient } from 'weaviate-client';
 import type { WeaviateTarget } from '../pool/config.ts';
 import { recordFailures } from './failure.ts';
+import { assertLeaseHeld } from '../lease-scope.ts';
 
 /** The same cap weaviate-client uses (it must match the server's GRPC_MAX_MESSAGE_SIZE). */
 const MAX_GRPC_MESSAGE_LENGTH = 104_858_000;
@@ -187,13 +188,13 @@ export async function createOwnChannelClient(
   const query = timeout.query;
   connection['grpc'] = {
     aggregate: (collection: string, cl: unknown, tenant: unknown, bearer?: string) =>
-      mods.Aggregator.use(rpc, collection, metadata(bearer), query, cl, tenant),
+      (assertLeaseHeld(), mods.Aggregator.use(rpc, collection, metadata(bearer), query, cl, tenant)),
     batch: (collection: string, cl: unknown, tenant: unknown, bearer?: string) =>
-      mods.Batcher.use(rpc, collection, metadata(bearer), timeout.insert, cl, tenant),
+      (assertLeaseHeld(), mods.Batcher.use(rpc, collection, metadata(bearer), timeout.insert, cl, tenant)),
     search: (collection: string, cl: unknown, tenant: unknown, bearer?: string, abortSignal?: AbortSignal) =>
-      mods.Searcher.use(rpc, collection, metadata(bearer), query, cl, tenant, abortSignal),
+      (assertLeaseHeld(), mods.Searcher.use(rpc, collection, metadata(bearer), query, cl, tenant, abortSignal)),
     tenants: (collection: string, bearer?: string) =>
-      mods.TenantsManager.use(rpc, collection, new Metadata(bearer ? { ...target.headers, authorization: bearer } : target.headers), query),
+      (assertLeaseHeld(), mods.TenantsManager.use(rpc, collection, new Metadata(bearer ? { ...target.headers, authorization: bearer } : target.headers), query)),
     health: () => health(AbortSignal.timeout(settings.queryTimeoutMs)),
     close: () => channel.close(),
   };

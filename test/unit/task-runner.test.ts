@@ -17,7 +17,7 @@ function scriptedSource(failures: number, error: Error) {
     async withConnection<T>(fn: (client: WeaviateClient, lease: Lease<WeaviateClient>) => Promise<T> | T): Promise<T> {
       calls++;
       if (calls <= failures) throw error;
-      return fn({ answer: 42 } as unknown as WeaviateClient, undefined as unknown as Lease<WeaviateClient>);
+      return fn({ answer: 42 } as unknown as WeaviateClient, { connectionId: calls } as unknown as Lease<WeaviateClient>);
     },
   } as unknown as ConnectionSource<WeaviateClient>;
   return { source, calls: () => calls };
@@ -61,5 +61,28 @@ describe('task runner retries', () => {
     expect(reply.ok).toBe(false);
     expect(runner.budget.retries).toBe(4); // tokens 10 -> 9, 8, 7, 6 allow; 5 refuses
     expect(runner.budget.refused).toBe(1);
+  });
+});
+
+describe('task runner deadlines', () => {
+  it('answers only when the work has really ended (the lease is held until then), with the deadline error, counting it overdue meanwhile', async () => {
+    const s = scriptedSource(0, unavailable);
+    let ended = false;
+    const slow = {
+      slow: async () => {
+        await new Promise((r) => setTimeout(r, 150)); // ignores ctx.signal
+        ended = true;
+        return 'late';
+      },
+    };
+    const runner = new TaskRunner(async () => s.source, async () => slow, 1);
+    const reply = runner.run({ kind: 'task', id: 2, name: 'slow', args: null, lane: 'normal', deadlineAt: epochNow() + 20, idempotent: false });
+    await new Promise((r) => setTimeout(r, 60));
+    expect(runner.overdue).toBe(1);
+    const answer = await reply;
+    expect(ended).toBe(true);
+    expect(answer).toMatchObject({ ok: false, error: { code: 'WEX_DEADLINE_EXCEEDED' } });
+    expect(runner.overdue).toBe(0);
+    expect(runner.inFlight).toBe(0);
   });
 });
