@@ -240,6 +240,7 @@ export class Executor implements AsyncDisposable {
     if (!Number.isInteger(newMin) || !Number.isInteger(newMax) || newMin < 0 || newMin > newMax || newMax < Math.max(1, this.config.workers)) {
       throw new ConfigError(`resize needs integers 0 <= min <= max and max >= workers (${this.config.workers}); got min ${newMin}, max ${newMax}`, { min: newMin, max: newMax });
     }
+    this.#scheduler.checkSlots(newMax * this.config.pool.maxStreamsPerConnection);
     await this.#dispatcher.resize(newMin, newMax);
     this.#min = newMin;
     this.#max = newMax;

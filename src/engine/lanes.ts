@@ -104,14 +104,22 @@ export function resolveLanes(options: Record<string, LaneOptions> | undefined, s
       dedicatedWorkers: lane.dedicatedWorkers === undefined ? 0 : v.integer(at('dedicatedWorkers'), lane.dedicatedWorkers, 0, 64),
     });
   }
+  checkReserved(lanes, slots);
+  return lanes;
+}
+
+/**
+ * Reserved slots must leave at least one slot to the lanes without a reservation (and never
+ * exceed the total): otherwise those lanes are never eligible. Checked at start and on resize.
+ */
+export function checkReserved(lanes: readonly LaneConfig[], slots: number): void {
   const reserved = lanes.reduce((sum, l) => sum + l.reserved, 0);
   if (reserved > slots || (reserved === slots && lanes.some((l) => l.reserved === 0))) {
     v.conflict(
-      `Lanes reserve ${reserved} slots of ${slots} (maxConnections); some lanes could never run. Lower \`reserved\` or raise maxConnections`,
+      `Lanes reserve ${reserved} slots of ${slots} (maxConnections x maxStreamsPerConnection); some lanes could never run. Lower \`reserved\` or raise maxConnections`,
       { option: 'lanes', reserved, slots },
     );
   }
-  return lanes;
 }
 
 /** What `pickLane` needs to know of a lane. */

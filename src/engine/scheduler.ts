@@ -16,7 +16,7 @@ import type { Histogram } from 'hdr-histogram-js';
 import { systemClock, type Clock, type TimerHandle } from '../clock.ts';
 import { AbortError, DeadlineExceededError, QueueFullError, ShutdownError, ValidationError, isExecutorError } from '../errors.ts';
 import { newHistogram, recordMs, summarize, type LatencySummary } from '../stats/histogram.ts';
-import { LaneQueue, type LaneConfig, type LaneState } from './lanes.ts';
+import { LaneQueue, checkReserved, type LaneConfig, type LaneState } from './lanes.ts';
 
 export interface WorkContext {
   /** Fires at the deadline (DeadlineExceededError) or when the caller aborts (AbortError). */
@@ -147,8 +147,14 @@ export class Scheduler {
     return this.#lanes.queued;
   }
 
+  /** ConfigError when `slots` would leave lanes without a reservation no slot at all. */
+  checkSlots(slots: number): void {
+    checkReserved(this.#lanes.lanes.map((l) => l.config), slots);
+  }
+
   /** Change the number of slots (the engine's connection count) at run time. */
   resize(slots: number): void {
+    this.checkSlots(slots);
     this.#slots = slots;
     this.#queue.concurrency = slots;
   }

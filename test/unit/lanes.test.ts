@@ -258,3 +258,19 @@ describe('lane memory', () => {
     expect(normal.held()).toBe(0);
   });
 });
+
+describe('resize and reserved slots', () => {
+  it('refuses (ConfigError) a slot count that leaves no slot to lanes without a reservation, and keeps serving them', async () => {
+    const h = harness(undefined, 4); // critical reserves 1 of 4
+    expect(h.scheduler.laneConfig('critical')!.reserved).toBe(1);
+    expect(() => h.scheduler.resize(1)).toThrow(ConfigError);
+    expect(h.scheduler.slots).toBe(4);
+    const normal = h.submit('normal', 'n0', 500);
+    await flush(3);
+    expect(h.started.map((j) => j.label)).toEqual(['n0']);
+    await h.finishOne();
+    expect(await normal).toBe('n0');
+    h.scheduler.resize(2); // one reserved, one for everyone else: allowed
+    expect(h.scheduler.slots).toBe(2);
+  });
+});
