@@ -11,12 +11,32 @@
  * onto the hot connections, the rest go idle long enough to be closed, so a pool that grew for a
  * burst shrinks back to min. (Round-robin lending would keep every socket "in use".)
  *
+ * Each connection is in exactly one state (tarn.js's way: the state is the set it is in, and
+ * every count is a set's size), and `#moveTo` is the only place a state changes (each change
+ * is checked against TRANSITIONS and emitted as a 'transition' event on `pool.events`):
+ *
+ *   opening -> idle | closed              (opened, or the open failed / was aborted by close())
+ *   idle -> leased | closing              (lent; or dead, expired, idle timeout, shrunk, pool closed)
+ *   leased -> idle | validating | retiring | closing
+ *   validating -> idle | leased | retiring | closing   (health check after a transport failure)
+ *   retiring -> closing                   (never lent again; closes when its last lease ends)
+ *   closing -> closed                     (the transport's close() settled)
+ *
+ * What decides the next state of an open connection is one function (`#nextState`) of its facts:
+ * its leases, a check in progress, and why it must go (`retireReason`: dead, lifetime reached,
+ * pool shrunk, idle timeout, pool closed). "May this be lent?" is one function of the state
+ * (`#lendable`): idle, or leased below the stream limit.
+ *
  * Invariants (checked by test/unit/pool.random.test.ts under random faults):
- * - a connection never carries more than maxStreamsPerConnection leases;
- * - active + idle = total <= max (after a shrink, excess connections are retired as they come back);
+ * - a connection never carries more than maxStreamsPerConnection leases, and a retiring,
+ *   validating or closing connection is never lent;
+ * - total = idle + leased + validating + retiring = connections open at the OS; the ones not
+ *   retiring never exceed max (a retiring one is above max only until its last lease ends);
  * - created - closed = total;
+ * - close() aborts opens in flight and resolves only after they settled: nothing opens after it;
  * - waiters are served in arrival order; a waiter that gives up leaves no trace.
  */
+import { EventEmitter } from 'node:events';
 import { AbortError, ConnectError, ConnectionReleasedError, PoolClosedError, TimeoutError, WaitQueueFullError } from '../errors.ts';
 import { raceAbort } from '../abort.ts';
 import { backgroundTimer, systemClock, type Clock, type TimerHandle } from '../clock.ts';
@@ -24,7 +44,7 @@ import { silentLogger, type Logger } from '../log.ts';
 import { Backoff } from './backoff.ts';
 import type { PoolConfig } from './config.ts';
 import { withConnection } from './with-connection.ts';
-import type { AcquireOptions, ConnectionFactory, ConnectionInfo, ConnectionSource, Lease, PoolStats, Transport } from './types.ts';
+import type { AcquireOptions, ConnectionFactory, ConnectionInfo, ConnectionSource, ConnectionState, Lease, PoolStats, Transport } from './types.ts';
 
 export interface PoolDeps<C> {
   factory: ConnectionFactory<C>;
@@ -36,28 +56,66 @@ export interface PoolDeps<C> {
   onClose?: () => Promise<void>;
 }
 
+/** One state change of one connection (emitted as 'transition' on `pool.events`). */
+export interface TransitionEvent {
+  id: number;
+  from: ConnectionState;
+  to: ConnectionState;
+  /** Why (for retiring/closing: dead, lifetime reached, pool shrunk, idle timeout, pool closed, ...). */
+  reason: string;
+  leases: number;
+}
+
+/** One lease handed out (emitted as 'lend' on `pool.events`, after the count went up). */
+export interface LendEvent {
+  id: number;
+  /** The connection's state before this lease (always idle or leased). */
+  from: ConnectionState;
+  leases: number;
+}
+
+export interface PoolEvents {
+  transition: [TransitionEvent];
+  lend: [LendEvent];
+}
+
+/** The allowed state changes; anything else is a bug and throws. */
+const TRANSITIONS: Readonly<Record<ConnectionState, readonly ConnectionState[]>> = {
+  opening: ['idle', 'closed'],
+  idle: ['leased', 'closing'],
+  leased: ['idle', 'validating', 'retiring', 'closing'],
+  validating: ['idle', 'leased', 'retiring', 'closing'],
+  retiring: ['closing'],
+  closing: ['closed'],
+  closed: [],
+};
+
+/** States whose connection is established (counted in total_connections). */
+const OPEN_STATES: readonly ConnectionState[] = ['idle', 'leased', 'validating', 'retiring'];
+
 class PooledConnection<C> {
   readonly id: number;
-  readonly transport: Transport<C>;
-  readonly createdAt: number;
-  readonly expiresAt: number;
+  state: ConnectionState = 'opening';
+  transport!: Transport<C>;
+  /** Aborts the open (its bound, or close()). */
+  readonly opening = new AbortController();
+  createdAt = 0;
+  expiresAt = 0;
   /** Leases it carries now. */
   leases = 0;
-  /** Being health-checked after a transport-looking failure: lent to nobody meanwhile. */
+  /** A health check after a transport failure is in progress (the connection is 'validating'). */
   validating = false;
-  alive = true;
-  expired = false;
-  uses = 0;
-  lastUsedAt: number;
+  /** A periodic health check is in progress (it stays lendable meanwhile). */
   checking = false;
+  /** Why it must go, once decided; never cleared. */
+  retireReason: string | undefined;
+  dead = false;
+  uses = 0;
+  lastUsedAt = 0;
   expiryTimer: TimerHandle | undefined;
 
-  constructor(id: number, transport: Transport<C>, now: number, lifetimeMs: number) {
+  constructor(id: number) {
     this.id = id;
-    this.transport = transport;
-    this.createdAt = now;
-    this.lastUsedAt = now;
-    this.expiresAt = now + lifetimeMs;
   }
 }
 
@@ -71,6 +129,8 @@ interface Waiter<C> {
 
 export class ConnectionPool<C> implements ConnectionSource<C> {
   readonly config: Readonly<PoolConfig>;
+  /** 'transition' and 'lend' events, for stats and tests. */
+  readonly events = new EventEmitter<PoolEvents>();
   #min: number;
   #max: number;
   readonly #factory: ConnectionFactory<C>;
@@ -79,7 +139,20 @@ export class ConnectionPool<C> implements ConnectionSource<C> {
   readonly #backoff: Backoff;
   readonly #onClose: (() => Promise<void>) | undefined;
 
-  readonly #connections = new Map<number, PooledConnection<C>>();
+  /** Every connection not yet closed, by state: a connection's state is the set it is in. */
+  readonly #byState: Record<ConnectionState, Set<PooledConnection<C>>> = {
+    opening: new Set(),
+    idle: new Set(),
+    leased: new Set(),
+    validating: new Set(),
+    retiring: new Set(),
+    closing: new Set(),
+    closed: new Set(), // stays empty: closed connections are dropped
+  };
+  /** Settles when a connection's transport close() settled (for close()). */
+  readonly #closings = new Set<Promise<void>>();
+  /** Opens in flight (for close(), which aborts and awaits them). */
+  readonly #opens = new Set<Promise<unknown>>();
   /**
    * Connections that can take another lease, least recently used first: lent from the end
    * (LIFO), idle ones evicted from the front. Exactly the lendable connections (see #lendable).
@@ -87,7 +160,6 @@ export class ConnectionPool<C> implements ConnectionSource<C> {
   #available: PooledConnection<C>[] = [];
   readonly #streams: number;
   #waiters: Waiter<C>[] = [];
-  #pending = 0;
   #nextId = 1;
   #closed = false;
   #started = false;
@@ -95,7 +167,8 @@ export class ConnectionPool<C> implements ConnectionSource<C> {
   #healthTimer: TimerHandle | undefined;
   #idleTimer: TimerHandle | undefined;
   #activeLeases = new Set<LeaseImpl<C>>();
-  #releasedWhileClosing: (() => void) | undefined;
+  #fallbackLeases = 0;
+  #leasesReturned: (() => void) | undefined;
 
   // Fallback (opt-in): one plain connection outside the pool for callers that timed out.
   readonly #fallbackFactory: ConnectionFactory<C>;
@@ -141,7 +214,6 @@ export class ConnectionPool<C> implements ConnectionSource<C> {
     const opened = await Promise.allSettled(Array.from({ length: this.#min }, () => this.#open()));
     const failure = opened.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failure) {
-      for (const r of opened) if (r.status === 'fulfilled') this.#available.push(r.value);
       await this.close();
       const cause = failure.reason as Error;
       throw new ConnectError(
@@ -154,6 +226,87 @@ export class ConnectionPool<C> implements ConnectionSource<C> {
     this.#scheduleHealthCheck();
     this.#scheduleIdleSweep();
     return this;
+  }
+
+  // ---- states --------------------------------------------------------------------------------
+
+  /** The one place a connection changes state. */
+  #moveTo(conn: PooledConnection<C>, to: ConnectionState, reason: string): void {
+    const from = conn.state;
+    if (from === to) return this.#place(conn); // a lease count changed: lendable or not
+    if (!TRANSITIONS[from].includes(to)) {
+      throw new Error(`Pool bug: connection ${conn.id} cannot go from ${from} to ${to} (${reason})`);
+    }
+    this.#byState[from].delete(conn);
+    conn.state = to;
+    if (to !== 'closed') this.#byState[to].add(conn);
+    if (to === 'closing') this.#beginClose(conn, reason);
+    this.#place(conn);
+    this.events.emit('transition', { id: conn.id, from, to, reason, leases: conn.leases });
+  }
+
+  /** The state an open connection belongs in now, from its facts (leases, check, retire reason). */
+  #nextState(conn: PooledConnection<C>): ConnectionState {
+    if (conn.retireReason !== undefined || this.#closed) return conn.leases > 0 || conn.validating ? 'retiring' : 'closing';
+    if (conn.validating) return 'validating';
+    return conn.leases > 0 ? 'leased' : 'idle';
+  }
+
+  /**
+   * After any change to an open connection: move it to the state its facts call for; if it can
+   * take a lease, hand its spare capacity to waiters.
+   */
+  #settle(conn: PooledConnection<C>): void {
+    if (!OPEN_STATES.includes(conn.state)) return;
+    const next = this.#nextState(conn);
+    this.#moveTo(conn, next, conn.retireReason ?? (this.#closed ? 'pool closed' : next));
+    while (this.#waiters.length > 0 && this.#lendable(conn)) {
+      const waiter = this.#waiters.shift()!;
+      waiter.cleanup();
+      waiter.resolve(this.#lend(conn, waiter.enqueuedAt));
+    }
+  }
+
+  /** Decide that a connection must go; it closes now if nobody holds it, else when its last lease ends. */
+  #retire(conn: PooledConnection<C>, reason: string): void {
+    if (!OPEN_STATES.includes(conn.state)) return;
+    conn.retireReason ??= reason;
+    this.#settle(conn);
+  }
+
+  /** "May this be lent?" -- one function of the state. */
+  #lendable(conn: PooledConnection<C>): boolean {
+    return conn.state === 'idle' || (conn.state === 'leased' && conn.leases < this.#streams);
+  }
+
+  /** Put a connection where it belongs after any change: the end of #available if lendable, else nowhere. */
+  #place(conn: PooledConnection<C>): void {
+    const i = this.#available.indexOf(conn);
+    if (i !== -1) this.#available.splice(i, 1);
+    if (this.#lendable(conn)) this.#available.push(conn);
+  }
+
+  #count(state: ConnectionState): number {
+    return this.#byState[state].size;
+  }
+
+  /** Established connections (what the OS holds). */
+  #total(): number {
+    return this.#count('idle') + this.#count('leased') + this.#count('validating') + this.#count('retiring');
+  }
+
+  /** Established connections that are not on their way out: these are bounded by max. */
+  #kept(): PooledConnection<C>[] {
+    return [...this.#byState.idle, ...this.#byState.leased, ...this.#byState.validating];
+  }
+
+  /** Retire connections above max: idle ones first (coldest first), then those with fewest leases. */
+  #shrinkToMax(): void {
+    const kept = this.#kept();
+    const excess = kept.length - this.#max;
+    if (excess <= 0) return;
+    kept.sort((a, b) => a.leases - b.leases || a.lastUsedAt - b.lastUsedAt);
+    for (const conn of kept.slice(0, excess)) this.#retire(conn, 'pool shrunk');
   }
 
   // ---- acquire / release -------------------------------------------------------------------
@@ -211,8 +364,12 @@ export class ConnectionPool<C> implements ConnectionSource<C> {
     return withConnection((o) => this.acquire(o), fn, options);
   }
 
-  /** Change min and/or max at run time. In-flight leases are never interrupted. */
+  /**
+   * Change min and/or max at run time. In-flight leases are never interrupted: a connection
+   * above the new max stops being lent at once (retiring) and closes when its last lease ends.
+   */
   resize({ min, max }: { min?: number; max?: number }): void {
+    if (this.#closed) throw new PoolClosedError('resize() was called on a closed connection pool', this.#counts());
     const newMin = min ?? this.#min;
     const newMax = max ?? this.#max;
     if (!Number.isInteger(newMin) || newMin < 0 || !Number.isInteger(newMax) || newMax < 1 || newMin > newMax) {
@@ -220,23 +377,8 @@ export class ConnectionPool<C> implements ConnectionSource<C> {
     }
     this.#min = newMin;
     this.#max = newMax;
-    // Shrinking: idle connections above max go now (coldest first); busy ones as they come back.
-    for (const conn of [...this.#available]) {
-      if (this.#connections.size <= this.#max) break;
-      if (conn.leases === 0) this.#retire(conn, 'pool shrunk');
-    }
+    this.#shrinkToMax();
     this.#fill();
-  }
-
-  #lendable(conn: PooledConnection<C>): boolean {
-    return conn.alive && !conn.expired && !conn.validating && conn.leases < this.#streams && this.#connections.get(conn.id) === conn;
-  }
-
-  /** Put a connection where it belongs after any change: the end of #available if lendable, else nowhere. */
-  #place(conn: PooledConnection<C>): void {
-    const i = this.#available.indexOf(conn);
-    if (i !== -1) this.#available.splice(i, 1);
-    if (this.#lendable(conn)) this.#available.push(conn);
   }
 
   /** The most recently used connection that can take another lease. */
@@ -245,15 +387,19 @@ export class ConnectionPool<C> implements ConnectionSource<C> {
   }
 
   #lend(conn: PooledConnection<C>, enqueuedAt: number): Lease<C> {
+    const from = conn.state;
+    if (!this.#lendable(conn)) throw new Error(`Pool bug: lending connection ${conn.id} in state ${from} with ${conn.leases} leases`);
     const now = this.#clock.now();
     conn.leases++;
-    this.#place(conn);
     conn.uses++;
     conn.lastUsedAt = now;
+    this.#moveTo(conn, 'leased', 'lent');
+    this.#place(conn); // most recently used: to the end
     this.#served++;
     this.#waitSumMs += now - enqueuedAt;
     const lease = new LeaseImpl(this, conn);
     this.#activeLeases.add(lease);
+    this.events.emit('lend', { id: conn.id, from, leases: conn.leases });
     if (this.config.leakDetectionThresholdMs > 0) {
       // V8 captures frames cheaply here and formats them only if `.stack` is read (when it fires).
       const acquiredAt = new Error('acquired here');
@@ -280,45 +426,30 @@ export class ConnectionPool<C> implements ConnectionSource<C> {
     const conn = lease.conn;
     conn.leases--;
     conn.lastUsedAt = this.#clock.now();
-    if (broken !== undefined && conn.alive) {
-      conn.alive = false;
+    if (broken !== undefined && !conn.dead) {
+      conn.dead = true;
+      conn.retireReason ??= 'destroyed';
       this.#log.warn({ connection: conn.id, reason: broken }, `Connection ${conn.id} destroyed by its user: ${broken}`);
     }
-    if (this.#connections.get(conn.id) !== conn) {
-      // Already retired (pool closed while it was out): nothing to do.
-    } else if (lease.suspect && conn.alive && !conn.expired && !conn.validating) {
+    if (conn.state === 'closing' || conn.state === 'closed') {
+      // Forced closed by close() after its time-out: nothing to do.
+    } else if (lease.suspect && conn.retireReason === undefined && !conn.validating) {
       this.#validate(conn);
     } else {
       this.#settle(conn);
     }
-    if (this.#closed && this.#activeLeases.size === 0) this.#releasedWhileClosing?.();
+    this.#notifyIfDrained();
     this.#fill();
   }
 
-  /**
-   * After a connection changed: retire it if it is finished (dead, expired, pool closed, above
-   * max) and nobody holds it; otherwise hand its spare capacity to waiters, or make it available.
-   */
-  #settle(conn: PooledConnection<C>): void {
-    if (this.#connections.get(conn.id) !== conn) return;
-    if (conn.leases === 0 && !conn.validating) {
-      if (this.#closed) return this.#retire(conn, 'pool closed');
-      if (!conn.alive) return this.#retire(conn, 'dead');
-      if (conn.expired) return this.#retire(conn, 'lifetime reached');
-      if (this.#connections.size > this.#max) return this.#retire(conn, 'pool shrunk');
-    }
-    while (this.#waiters.length > 0 && this.#lendable(conn)) {
-      const waiter = this.#waiters.shift()!;
-      waiter.cleanup();
-      waiter.resolve(this.#lend(conn, waiter.enqueuedAt));
-    }
-    this.#place(conn);
+  #notifyIfDrained(): void {
+    if (this.#closed && this.#activeLeases.size === 0 && this.#fallbackLeases === 0) this.#leasesReturned?.();
   }
 
-  /** A connection that came back from a transport-looking failure is checked before reuse. */
+  /** A connection that came back from a transport failure is checked before it is lent again. */
   #validate(conn: PooledConnection<C>): void {
     conn.validating = true;
-    this.#place(conn);
+    this.#settle(conn);
     const done = () => {
       conn.validating = false;
       this.#settle(conn);
@@ -337,58 +468,96 @@ export class ConnectionPool<C> implements ConnectionSource<C> {
 
   // ---- opening and closing connections ------------------------------------------------------
 
-  /** Open one connection (bounded by connectTimeoutMs). Resolves with it registered but not offered. */
-  async #open(): Promise<PooledConnection<C>> {
-    this.#pending++;
-    const controller = new AbortController();
+  /**
+   * Open one connection (bounded by connectTimeoutMs; aborted by close()). Resolves with it
+   * idle and registered, but not offered to waiters (the caller settles it).
+   */
+  #open(): Promise<PooledConnection<C>> {
+    const conn = new PooledConnection<C>(this.#nextId++);
+    this.#byState.opening.add(conn);
+    const opened = this.#openInto(conn);
+    this.#opens.add(opened);
+    void opened.catch(() => {}).finally(() => this.#opens.delete(opened));
+    return opened;
+  }
+
+  async #openInto(conn: PooledConnection<C>): Promise<PooledConnection<C>> {
     const timer = backgroundTimer(
       this.#clock,
-      () => controller.abort(new Error(`connect timed out after ${this.config.connectTimeoutMs} ms`)),
+      () => conn.opening.abort(new Error(`connect timed out after ${this.config.connectTimeoutMs} ms`)),
       this.config.connectTimeoutMs,
     );
     let transport: Transport<C>;
     try {
-      transport = await this.#factory.create(controller.signal);
+      transport = await this.#factory.create(conn.opening.signal);
     } catch (error) {
-      this.#connectFailures++;
-      this.#lastConnectError = error;
-      throw error;
+      this.#moveTo(conn, 'closed', 'open failed');
+      if (!this.#closed) {
+        this.#connectFailures++;
+        this.#lastConnectError = error;
+      }
+      throw this.#closed ? this.#closedError() : error;
     } finally {
       this.#clock.clearTimeout(timer);
-      this.#pending--;
     }
+    conn.transport = transport;
     if (this.#closed) {
+      // The factory finished although close() aborted it: close what it opened before close() resolves.
+      this.#moveTo(conn, 'closed', 'pool closed while opening');
       await transport.close().catch(() => {});
       throw this.#closedError();
     }
     const now = this.#clock.now();
     const lifetime = this.config.connectionLifetimeMs * (1 - this.config.lifetimeJitter * this.#clock.random());
-    const conn = new PooledConnection(this.#nextId++, transport, now, lifetime);
-    this.#connections.set(conn.id, conn);
+    conn.createdAt = conn.lastUsedAt = now;
+    conn.expiresAt = now + lifetime;
     this.#created++;
     this.#backoff.reset();
+    this.#moveTo(conn, 'idle', 'opened');
     transport.onDisconnect((reason) => this.#markDead(conn, reason));
     conn.expiryTimer = backgroundTimer(this.#clock, () => this.#onExpired(conn), lifetime);
     this.#log.debug({ connection: conn.id, node: transport.node }, 'connection opened');
     return conn;
   }
 
+  /** Entering 'closing': counted as closed at once; the transport closes in the background (close() awaits it). */
+  #beginClose(conn: PooledConnection<C>, reason: string): void {
+    this.#closedCount++;
+    if (reason === 'lifetime reached') this.#recycled++;
+    if (reason === 'idle timeout') this.#idleClosed++;
+    this.#clock.clearTimeout(conn.expiryTimer);
+    this.#log.debug({ connection: conn.id, reason }, 'connection closed');
+    const closing = conn.transport
+      .close()
+      .catch((error: unknown) => {
+        this.#log.debug({ connection: conn.id, error: String(error) }, 'error while closing a connection');
+      })
+      .finally(() => {
+        this.#closings.delete(closing);
+        this.#moveTo(conn, 'closed', 'transport closed');
+      });
+    this.#closings.add(closing);
+  }
+
   /**
    * Open connections while below min, or while waiters outnumber the connections being opened,
-   * never above max. After a failed open, nothing is opened until the backoff delay has passed.
+   * never above max (retiring connections count: they are still open). After a failed open,
+   * nothing is opened until the backoff delay has passed.
    */
   #fill(): void {
     if (this.#closed || !this.#started || this.#fillTimer !== undefined) return;
     for (;;) {
-      const total = this.#connections.size + this.#pending;
+      const opening = this.#count('opening');
+      const total = this.#total() + opening;
       if (total >= this.#max) return;
-      const belowMin = total < this.#min;
+      const belowMin = this.#kept().length + opening < this.#min;
       // Each connection being opened will serve up to #streams of the waiters.
-      const unserved = this.#waiters.length > this.#pending * this.#streams;
+      const unserved = this.#waiters.length > opening * this.#streams;
       if (!belowMin && !unserved) return;
       this.#open().then(
         (conn) => {
-          this.#settle(conn); // serves waiters; retires it if the pool shrank meanwhile
+          this.#settle(conn); // serves waiters
+          this.#shrinkToMax(); // the pool may have shrunk meanwhile
           this.#fill();
         },
         (error: unknown) => {
@@ -414,36 +583,18 @@ export class ConnectionPool<C> implements ConnectionSource<C> {
   }
 
   #markDead(conn: PooledConnection<C>, reason: string): void {
-    if (!conn.alive || this.#connections.get(conn.id) !== conn) return;
-    conn.alive = false;
+    if (conn.dead || !OPEN_STATES.includes(conn.state)) return;
+    conn.dead = true;
     this.#deadDetected++;
     this.#log.warn({ connection: conn.id, node: conn.transport.node, reason }, `Dead connection detected: connection ${conn.id} (${reason})`);
     // Idle: closed now. Held: closed when its last lease comes back. Validating: when the check ends.
-    this.#settle(conn);
+    this.#retire(conn, 'dead');
     this.#fill();
   }
 
   #onExpired(conn: PooledConnection<C>): void {
-    if (this.#connections.get(conn.id) !== conn) return;
-    conn.expired = true;
-    this.#settle(conn); // never under a caller: a held connection goes when it comes back
+    this.#retire(conn, 'lifetime reached'); // never under a caller: a held connection goes when it comes back
     this.#fill();
-  }
-
-  /** Close a connection that nobody holds. Counts are updated at once; the socket closes in the background. */
-  #retire(conn: PooledConnection<C>, reason: string): void {
-    if (this.#connections.get(conn.id) !== conn) return;
-    this.#connections.delete(conn.id);
-    const i = this.#available.indexOf(conn);
-    if (i !== -1) this.#available.splice(i, 1);
-    this.#closedCount++;
-    if (reason === 'lifetime reached') this.#recycled++;
-    if (reason === 'idle timeout') this.#idleClosed++;
-    this.#clock.clearTimeout(conn.expiryTimer);
-    this.#log.debug({ connection: conn.id, reason }, 'connection closed');
-    conn.transport.close().catch((error: unknown) => {
-      this.#log.debug({ connection: conn.id, error: String(error) }, 'error while closing a connection');
-    });
   }
 
   // ---- idle eviction ------------------------------------------------------------------------
@@ -465,9 +616,9 @@ export class ConnectionPool<C> implements ConnectionSource<C> {
   #evictIdle(): void {
     const now = this.#clock.now();
     for (const conn of [...this.#available]) {
-      if (this.#connections.size <= this.#min) break;
+      if (this.#kept().length <= this.#min) break;
       if (now - conn.lastUsedAt < this.config.idleTimeoutMs) break; // the rest are warmer
-      if (conn.leases === 0) this.#retire(conn, 'idle timeout');
+      if (conn.state === 'idle') this.#retire(conn, 'idle timeout');
     }
   }
 
@@ -486,7 +637,7 @@ export class ConnectionPool<C> implements ConnectionSource<C> {
 
   /** Health-check every idle connection now (each bounded by healthCheckTimeoutMs). */
   async checkNow(): Promise<{ checked: number; failed: number }> {
-    const targets = [...this.#connections.values()].filter((c) => c.leases === 0 && c.alive && !c.checking && !c.validating);
+    const targets = [...this.#byState.idle].filter((c) => !c.checking);
     const results = await Promise.allSettled(targets.map((c) => this.#check(c)));
     this.#fill();
     return { checked: targets.length, failed: results.filter((r) => r.status === 'rejected').length };
@@ -538,19 +689,25 @@ export class ConnectionPool<C> implements ConnectionSource<C> {
       timeout.details['fallbackError'] = String((error as Error)?.message ?? error);
       throw timeout;
     }
+    if (this.#closed) throw this.#closedError();
     this.#fallbackAcquires++;
     this.#served++;
     this.#waitSumMs += this.#clock.now() - enqueuedAt;
-    return new SharedLease(transport.client, 0);
+    // Tracked like a pooled lease: close() waits for it before closing the fallback.
+    this.#fallbackLeases++;
+    return new SharedLease(transport.client, 0, () => {
+      this.#fallbackLeases--;
+      this.#notifyIfDrained();
+    });
   }
 
   // ---- reporting ----------------------------------------------------------------------------
 
+  /** Counts, each derived from the connections' states. */
   #counts() {
-    const total = this.#connections.size;
-    let active = 0;
-    for (const c of this.#connections.values()) if (c.leases > 0 || c.validating) active++;
-    return { total, active, idle: total - active, waiting: this.#waiters.length, max: this.#max };
+    const idle = this.#count('idle');
+    const active = this.#count('leased') + this.#count('validating') + this.#count('retiring');
+    return { total: this.#total(), active, idle, waiting: this.#waiters.length, max: this.#max };
   }
 
   #timeoutError(timeoutMs: number): TimeoutError {
@@ -575,7 +732,7 @@ export class ConnectionPool<C> implements ConnectionSource<C> {
       current_active: c.active,
       current_idle: c.idle,
       available_connections: this.#available.length,
-      active_leases: this.#activeLeases.size,
+      active_leases: this.#activeLeases.size + this.#fallbackLeases,
       max_streams_per_connection: this.#streams,
       total_connections_created: this.#created,
       total_connections_closed: this.#closedCount,
@@ -585,7 +742,7 @@ export class ConnectionPool<C> implements ConnectionSource<C> {
       min_connections: this.#min,
       max_connections: this.#max,
       waiting: c.waiting,
-      pending_creates: this.#pending,
+      pending_creates: this.#count('opening'),
       acquire_timeouts: this.#timeouts,
       connect_failures: this.#connectFailures,
       dead_connections_detected: this.#deadDetected,
@@ -598,17 +755,20 @@ export class ConnectionPool<C> implements ConnectionSource<C> {
     };
   }
 
+  /** The established connections (idle, leased, validating, retiring), oldest first. */
   connections(): ConnectionInfo[] {
     const now = this.#clock.now();
     const round = (ms: number) => Math.round(ms / 10) / 100;
-    return [...this.#connections.values()].map((c) => ({
+    const open = OPEN_STATES.flatMap((state) => [...this.#byState[state]]).sort((a, b) => a.id - b.id);
+    return open.map((c) => ({
       id: c.id,
       node: c.transport.node,
+      state: c.state,
       age_seconds: round(now - c.createdAt),
       seconds_since_last_use: round(now - c.lastUsedAt),
-      in_use: c.leases > 0 || c.validating,
+      in_use: c.leases > 0 || c.state === 'validating',
       leases: c.leases,
-      alive: c.alive,
+      alive: !c.dead,
       uses: c.uses,
       expires_in_seconds: Math.max(0, round(c.expiresAt - now)),
     }));
@@ -619,8 +779,9 @@ export class ConnectionPool<C> implements ConnectionSource<C> {
   }
 
   /**
-   * Stop lending, reject waiters (PoolClosedError), close idle connections, wait up to
-   * `timeoutMs` for leases to come back, then close everything. Always settles.
+   * Stop lending, reject waiters (PoolClosedError), abort the opens in flight, close idle
+   * connections, wait up to `timeoutMs` for leases (the fallback's too) to come back, then close
+   * everything and wait for the transports to close. Always settles; nothing is opened after it.
    */
   async close({ timeoutMs = 10_000 }: { timeoutMs?: number } = {}): Promise<void> {
     if (this.#closed) return;
@@ -633,21 +794,29 @@ export class ConnectionPool<C> implements ConnectionSource<C> {
       waiter.cleanup();
       waiter.reject(this.#closedError());
     }
-    for (const conn of [...this.#connections.values()]) if (conn.leases === 0 && !conn.validating) this.#retire(conn, 'pool closed');
-    if (this.#activeLeases.size > 0) {
-      await new Promise<void>((resolve) => {
-        const timer = this.#clock.setTimeout(resolve, timeoutMs);
-        this.#releasedWhileClosing = () => {
-          this.#clock.clearTimeout(timer);
-          resolve();
-        };
-      });
+    for (const conn of this.#byState.opening) conn.opening.abort(this.#closedError());
+    for (const conn of this.#kept()) this.#retire(conn, 'pool closed');
+    const drained = this.#activeLeases.size === 0 && this.#fallbackLeases === 0;
+    await Promise.all([
+      // Opens settle once aborted (the factory honours its signal, bounded by connectTimeoutMs).
+      Promise.allSettled([...this.#opens]),
+      drained
+        ? undefined
+        : new Promise<void>((resolve) => {
+            const timer = this.#clock.setTimeout(resolve, timeoutMs);
+            this.#leasesReturned = () => {
+              this.#clock.clearTimeout(timer);
+              resolve();
+            };
+          }),
+    ]);
+    this.#leasesReturned = undefined;
+    // Leases not returned in time: their connections are closed under them.
+    for (const conn of [...this.#byState.retiring, ...this.#byState.validating, ...this.#byState.leased, ...this.#byState.idle]) {
+      this.#moveTo(conn, 'closing', 'pool closed (leases not returned in time)');
     }
-    const closing = [...this.#connections.values()].map((c) => c.transport.close().catch(() => {}));
-    for (const conn of this.#connections.values()) this.#clock.clearTimeout(conn.expiryTimer);
-    this.#closedCount += this.#connections.size;
-    this.#connections.clear();
     for (const lease of this.#activeLeases) this.#clock.clearTimeout(lease.leakTimer);
+    const closing: Promise<unknown>[] = [...this.#closings];
     if (this.#fallback) closing.push(this.#fallback.then((t) => t.close()).catch(() => {}));
     this.#fallbackOpen = false;
     await Promise.all(closing);

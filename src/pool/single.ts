@@ -138,6 +138,7 @@ export class SingleConnection<C> implements ConnectionSource<C> {
       {
         id: 1,
         node: this.#transport.node,
+        state: this.#leases > 0 ? 'leased' : 'idle',
         age_seconds: Math.round(now - this.#openedAt) / 1000,
         seconds_since_last_use: Math.round(now - this.#lastUsedAt) / 1000,
         in_use: this.#leases > 0,

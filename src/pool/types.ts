@@ -74,9 +74,17 @@ export interface PoolStats {
   fallback_connection_open: boolean;
 }
 
+/**
+ * Where a connection is in its life (src/pool/pool.ts has the transitions). Only `idle`, and
+ * `leased` below the stream limit, are lent; `retiring` ones are still open (counted) and close
+ * when their last lease ends.
+ */
+export type ConnectionState = 'opening' | 'idle' | 'leased' | 'validating' | 'retiring' | 'closing' | 'closed';
+
 export interface ConnectionInfo {
   id: number;
   node: string;
+  state: ConnectionState;
   age_seconds: number;
   seconds_since_last_use: number;
   in_use: boolean;

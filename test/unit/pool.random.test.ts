@@ -2,10 +2,15 @@
  * Concurrency invariants under randomised faults (in the spirit of tarn's random test): opens
  * fail half the time, sockets are lost, health checks fail, callers time out, abort, destroy and
  * resize, while the scripted clock jumps around. After every step:
- * - no connection carries more leases than maxStreamsPerConnection;
- * - active + idle = total <= max (above max only by leased connections, right after a shrink),
- *   and created - closed = total = transports actually open;
- * and at the end every acquire promise has settled.
+ * - no connection carries more leases than maxStreamsPerConnection (counted by the test from the
+ *   leases it holds, and from every 'lend' event);
+ * - a connection is lent only from idle or leased: never while validating, retiring or closing,
+ *   and never again once it was retiring;
+ * - every count in stats() equals the list of connections by state (idle, active, available,
+ *   leases), connections not retiring are <= max, created - closed = total = transports open;
+ * - every state change is an allowed one (the pool throws otherwise);
+ * and at the end every acquire promise has settled, and after close() nothing is being opened,
+ * nothing is open, and nothing gets opened later.
  */
 import { describe, expect, it } from 'vitest';
 import { resolvePoolConfig } from '../../src/pool/config.ts';
@@ -38,13 +43,39 @@ describe.each([
     const pending: Promise<unknown>[] = [];
     let settled = 0;
     let lent = 0;
+    const goneOut = new Set<number>(); // connections that were retiring or closing at some point
+    const violations: string[] = [];
+    let retiredSeen = 0;
+    pool.events.on('transition', (e) => {
+      if (e.to === 'retiring' || e.to === 'closing') {
+        goneOut.add(e.id);
+        if (e.to === 'retiring') retiredSeen++;
+      }
+    });
+    pool.events.on('lend', (e) => {
+      if (e.from !== 'idle' && e.from !== 'leased') violations.push(`lent connection ${e.id} from ${e.from}`);
+      if (goneOut.has(e.id)) violations.push(`lent connection ${e.id} after it was retired`);
+      if (e.leases > streams) violations.push(`connection ${e.id} carries ${e.leases} leases`);
+    });
 
     const check = () => {
+      expect(violations).toEqual([]);
       const s = pool.stats();
-      expect(s.current_active + s.current_idle).toBe(s.total_connections);
+      const conns = pool.connections();
+      const inState = (...states: string[]) => conns.filter((c) => states.includes(c.state));
+      expect(s.current_idle).toBe(inState('idle').length);
+      expect(s.current_active).toBe(inState('leased', 'validating', 'retiring').length);
+      expect(conns.length).toBe(s.total_connections);
+      expect(s.available_connections).toBe(conns.filter((c) => c.state === 'idle' || (c.state === 'leased' && c.leases < streams)).length);
+      expect(conns.reduce((n, c) => n + c.leases, 0)).toBe(s.active_leases);
+      for (const c of conns) {
+        expect(c.leases).toBeLessThanOrEqual(streams);
+        if (c.state === 'idle') expect(c.leases).toBe(0);
+        if (c.state === 'leased') expect(c.leases).toBeGreaterThan(0);
+      }
       expect(s.total_connections_created - s.total_connections_closed).toBe(s.total_connections);
-      // Above max only right after a shrink, and then only by connections still under callers.
-      if (s.total_connections > s.max_connections) expect(s.current_idle).toBe(0);
+      // Above max only by connections on their way out (retiring: still open under a lease).
+      expect(s.total_connections - inState('retiring').length).toBeLessThanOrEqual(s.max_connections);
       expect(factory.open.length).toBe(s.total_connections);
     };
 
@@ -106,7 +137,23 @@ describe.each([
     const s = pool.stats();
     expect(s.total_connections).toBeGreaterThanOrEqual(2);
     expect(s.waiting).toBe(0);
-    await pool.close();
+    expect(retiredSeen).toBeGreaterThan(0); // the run did retire connections under leases
+
+    // Close while opens are in flight and callers wait: nothing is opened after close() resolves.
+    factory.connectDelayMs = 50;
+    const held2 = await Promise.all(Array.from({ length: s.total_connections * streams }, () => pool.acquire({ timeoutMs: 10_000 })));
+    const late = Array.from({ length: 3 }, () => pool.acquire({ timeoutMs: 10_000 }).catch((e: unknown) => e));
+    await clock.advance(10);
+    const closing = pool.close({ timeoutMs: 20 });
+    await clock.advance(20);
+    await closing;
+    expect(pool.stats().pending_creates).toBe(0);
     expect(factory.open.length).toBe(0);
+    const opened = factory.opened.length;
+    await clock.advance(1000);
+    expect(factory.opened.length).toBe(opened);
+    for (const e of await Promise.all(late)) expect(e).toMatchObject({ code: 'WEX_POOL_CLOSED' });
+    for (const l of held2) l.release();
+    check();
   });
 });

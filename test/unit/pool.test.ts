@@ -5,6 +5,7 @@ import { MemoryLogger } from '../../src/log.ts';
 import { resolvePoolConfig, type PoolOptions } from '../../src/pool/config.ts';
 import { ConnectionPool } from '../../src/pool/pool.ts';
 import { recordFailures } from '../../src/weaviate/failure.ts';
+import { prng } from '../../src/data/sample.ts';
 import type { Lease } from '../../src/pool/types.ts';
 import { FakeClock, flush } from '../support/fake-clock.ts';
 import { ScriptedFactory, type FakeClient } from '../support/scripted-factory.ts';
@@ -40,9 +41,16 @@ async function makePool(options: PoolOptions = {}, { start = true } = {}) {
 
 function consistent(pool: ConnectionPool<FakeClient>, factory?: ScriptedFactory) {
   const s = pool.stats();
+  const conns = pool.connections();
+  const inState = (...states: string[]) => conns.filter((c) => states.includes(c.state)).length;
+  // Counts are derived from states: check them against the list of connections.
+  expect(s.current_idle).toBe(inState('idle'));
+  expect(s.current_active).toBe(inState('leased', 'validating', 'retiring'));
   expect(s.current_active + s.current_idle).toBe(s.total_connections);
+  expect(conns.length).toBe(s.total_connections);
   expect(s.total_connections_created - s.total_connections_closed).toBe(s.total_connections);
-  expect(s.total_connections).toBeLessThanOrEqual(s.max_connections);
+  // Only connections on their way out (retiring, still open under a lease) may exceed max.
+  expect(s.total_connections - inState('retiring')).toBeLessThanOrEqual(s.max_connections);
   if (factory) expect(factory.open.length).toBe(s.total_connections);
   return s;
 }
@@ -408,6 +416,12 @@ describe('resize and close', () => {
     expect(pool.stats()).toMatchObject({ total_connections: 0, total_connections_created: 1, total_connections_closed: 1 });
   });
 
+  it('resize() after close() throws PoolClosedError instead of succeeding silently (issue 9, item 10)', async () => {
+    const { pool } = await makePool();
+    await pool.close();
+    expect(() => pool.resize({ max: 3 })).toThrow(PoolClosedError);
+  });
+
   it('close settles even when a lease is never returned', async () => {
     const { pool, clock, factory } = await makePool({ minConnections: 1, maxConnections: 1 });
     await pool.acquire();
@@ -415,6 +429,63 @@ describe('resize and close', () => {
     await clock.advance(1000);
     await closing;
     expect(factory.open.length).toBe(0);
+  });
+});
+
+describe('shrinking with several streams per connection (issue 9, item 5)', () => {
+  it('a connection over the new max stops being lent and closes when its last lease ends; LIFO never refills it', async () => {
+    const { pool, factory } = await makePool({ minConnections: 1, maxConnections: 4, maxStreamsPerConnection: 4 });
+    const held = await Promise.all(Array.from({ length: 16 }, () => pool.acquire()));
+    expect(pool.stats()).toMatchObject({ total_connections: 4, active_leases: 16 });
+    pool.resize({ max: 2 });
+    // Release down to 8 held (random ones), then cycle: release a random lease, acquire a new one.
+    const rand = prng(9);
+    const releaseOne = () => held.splice(Math.floor(rand() * held.length), 1)[0]!.release();
+    for (let i = 0; i < 8; i++) releaseOne();
+    for (let i = 0; i < 400; i++) {
+      releaseOne();
+      held.push(await pool.acquire({ timeoutMs: 1000 }));
+    }
+    await flush();
+    const s = consistent(pool, factory);
+    expect(s.total_connections).toBe(2);
+    expect(factory.open.length).toBe(2);
+    expect(new Set(held.map((l) => l.connectionId)).size).toBe(2);
+    for (const l of held) l.release();
+    await pool.close();
+  });
+
+  it('a retiring connection is still counted (it is open) until its last lease ends', async () => {
+    const { pool, factory } = await makePool({ minConnections: 1, maxConnections: 2, maxStreamsPerConnection: 2 });
+    const held = await Promise.all(Array.from({ length: 4 }, () => pool.acquire()));
+    pool.resize({ max: 1 });
+    expect(consistent(pool, factory)).toMatchObject({ total_connections: 2, current_active: 2, available_connections: 0 });
+    const states = pool.connections().map((c) => c.state).sort();
+    expect(states).toEqual(['leased', 'retiring']);
+    for (const l of held) l.release();
+    await flush();
+    expect(consistent(pool, factory)).toMatchObject({ total_connections: 1, current_idle: 1 });
+    await pool.close();
+  });
+});
+
+describe('close while connections are being opened (issue 9, item 9)', () => {
+  it('close() aborts the opens in flight and waits for them: nothing is opened after it resolves', async () => {
+    const { pool, clock, factory } = await makePool({ minConnections: 1, maxConnections: 4, maxStreamsPerConnection: 1 });
+    factory.connectDelayMs = 50;
+    await pool.acquire();
+    const waiting = [pool.acquire(), pool.acquire()].map((p) => p.catch((e: unknown) => e));
+    await clock.advance(10); // two opens are in flight
+    expect(pool.stats().pending_creates).toBe(2);
+    const openedBefore = factory.opened.length;
+    const closing = pool.close({ timeoutMs: 5 });
+    await clock.advance(5);
+    await closing;
+    expect(pool.stats().pending_creates).toBe(0);
+    await clock.advance(100);
+    expect(factory.opened.length).toBe(openedBefore);
+    expect(factory.open.length).toBe(0);
+    for (const e of await Promise.all(waiting)) expect(e).toBeInstanceOf(PoolClosedError);
   });
 });
 
@@ -431,6 +502,26 @@ describe('opt-in fallback', () => {
     lease.release();
     held.release();
     await pool.close();
+    expect(factory.open.length).toBe(0);
+  });
+
+  it('close() waits for the fallback lease like for pooled ones, then closes the fallback (issue 9, item 10)', async () => {
+    const { pool, clock, factory } = await makePool({ minConnections: 1, maxConnections: 1, fallback: 'single-connection' });
+    const held = await pool.acquire();
+    const late = pool.acquire({ timeoutMs: 100 });
+    await clock.advance(100);
+    const lease = await late;
+    held.release();
+    const fallback = factory.opened[1]!;
+    let closed = false;
+    const closing = pool.close({ timeoutMs: 10_000 }).then(() => (closed = true));
+    await clock.advance(1000);
+    expect(closed).toBe(false);
+    expect(fallback.client.closed).toBe(false); // not closed under its caller
+    expect(pool.stats().active_leases).toBe(1);
+    lease.release();
+    await closing;
+    expect(fallback.client.closed).toBe(true);
     expect(factory.open.length).toBe(0);
   });
 
