@@ -217,10 +217,16 @@ export async function createOwnChannelClient(
     health,
     waitReady(signal) {
       return new Promise<void>((resolve, reject) => {
+        // Rejects at once when the signal fires (the pool's close() aborts opens and awaits them).
+        const onAbort = () => reject(signal.reason);
+        signal.addEventListener('abort', onAbort, { once: true });
         const step = () => {
           if (signal.aborted) return reject(signal.reason);
           const current = channel.getConnectivityState(true);
-          if (current === connectivityState.READY) return resolve();
+          if (current === connectivityState.READY) {
+            signal.removeEventListener('abort', onAbort);
+            return resolve();
+          }
           if (current === connectivityState.SHUTDOWN) return reject(new Error('channel shut down'));
           // A bounded watch (1 s) re-checks the abort signal even if the state never changes.
           try {

@@ -5,7 +5,8 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { createPool, type WeaviatePool } from '../../src/pool/create.ts';
-import { SAMPLE_COLLECTION, embed } from '../../src/data/sample.ts';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { SAMPLE_COLLECTION, embed, prng } from '../../src/data/sample.ts';
 import { countEstablished } from '../../src/weaviate/sockets.ts';
 import { sharedTarget, waitFor } from '../support/weaviate.ts';
 
@@ -118,6 +119,47 @@ describe('pool sockets (real Weaviate)', () => {
     expect(grpcSockets()).toBe(2);
     lease.release();
     held.release();
+  });
+
+  it('shrinking with 4 streams per connection takes effect: sockets at the OS drop to the new max (issue 9, item 5)', async () => {
+    pool = await createPool({ weaviate: target, minConnections: 1, maxConnections: 4, maxStreamsPerConnection: 4 });
+    const held = await Promise.all(Array.from({ length: 16 }, () => pool!.acquire()));
+    expect(pool.stats().total_connections).toBe(4);
+    await waitFor(() => grpcSockets() === 4, { what: '4 sockets' });
+    pool.resize({ max: 2 });
+    // 8 leases held, then many release/acquire cycles (random leases, seeded), with real queries.
+    const rand = prng(5);
+    const releaseOne = () => held.splice(Math.floor(rand() * held.length), 1)[0]!.release();
+    for (let i = 0; i < 8; i++) releaseOne();
+    for (let i = 0; i < 3000; i++) {
+      releaseOne();
+      held.push(await pool.acquire({ timeoutMs: 10_000 }));
+      if (i % 300 === 0) await Promise.all(held.map((l) => l.client.collections.use(SAMPLE_COLLECTION).query.bm25('삼성전자', { limit: 1 })));
+    }
+    // Counted at the OS, not from the pool's own numbers.
+    await waitFor(() => grpcSockets() === 2, { what: 'the gRPC sockets to drop to the new max (2)' });
+    expect(pool.stats().total_connections).toBe(grpcSockets());
+    expect(new Set(held.map((l) => l.connectionId)).size).toBe(2);
+    for (const l of held) l.release();
+  });
+
+  it('close() aborts and waits for connections being opened: no socket is established after it resolves (issue 9, item 9)', async () => {
+    const p = await createPool({ weaviate: target, minConnections: 1, maxConnections: 6, maxStreamsPerConnection: 1 });
+    await p.acquire(); // held through close(): closed under it after the (zero) grace period
+    const waiting = Array.from({ length: 5 }, () => p.acquire({ timeoutMs: 10_000 }).catch((e: unknown) => e));
+    expect(p.stats().pending_creates).toBe(5); // five opens are in flight
+    await p.close({ timeoutMs: 0 });
+    expect(p.stats().pending_creates).toBe(0);
+    for (const e of await Promise.all(waiting)) expect(e).toMatchObject({ code: 'WEX_POOL_CLOSED' });
+    // The sockets it closed go away; then none may appear (an open finishing late would show here).
+    await waitFor(() => grpcSockets() === 0, { what: 'sockets to close', intervalMs: 2 });
+    const until = Date.now() + 1500;
+    let appeared = 0;
+    while (Date.now() < until) {
+      appeared = Math.max(appeared, grpcSockets());
+      await sleep(2);
+    }
+    expect(appeared).toBe(0);
   });
 
   it('fails fast with a clear ConnectError when Weaviate cannot be reached', async () => {
