@@ -1,38 +1,8 @@
-import { request } from 'node:http';
-import { request as requestTls } from 'node:https';
+import { httpGet } from '../weaviate/http-get.ts';
 
-export interface ProbeResult {
-  status: number;
-  body: string;
-}
-
-/**
- * One bounded GET without keep-alive (`agent: false`): probes must not leave pooled sockets to
- * Weaviate behind, because tests count this process's sockets to it.
- */
-export function httpGet(url: string, timeoutMs: number, headers: Record<string, string> = {}): Promise<ProbeResult> {
-  return new Promise((resolve, reject) => {
-    const u = new URL(url);
-    const req = (u.protocol === 'https:' ? requestTls : request)(
-      u,
-      { method: 'GET', agent: false, headers: { connection: 'close', ...headers }, timeout: timeoutMs },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
-        res.on('error', reject);
-      },
-    );
-    const timer = setTimeout(() => req.destroy(new Error(`GET ${u.pathname} timed out after ${timeoutMs} ms`)), timeoutMs);
-    req.on('timeout', () => req.destroy(new Error(`GET ${u.pathname} timed out after ${timeoutMs} ms`)));
-    req.on('error', (e) => {
-      clearTimeout(timer);
-      reject(e);
-    });
-    req.on('close', () => clearTimeout(timer));
-    req.end();
-  });
-}
+// The bounded GET lives with the Weaviate code (production code must not depend on the
+// launcher); re-exported for the launcher's and older callers' imports.
+export { httpGet, type ProbeResult } from '../weaviate/http-get.ts';
 
 /** True when `GET /v1/.well-known/ready` answers 2xx within the bound. */
 export async function isReady(baseUrl: string, timeoutMs = 2000): Promise<boolean> {

@@ -5,7 +5,7 @@
  */
 import { ConnectError } from '../errors.ts';
 import { resolveTarget, type WeaviateTarget } from '../pool/config.ts';
-import { restOrigin } from '../weaviate/meta.ts';
+import { restOrigin } from '../weaviate/target.ts';
 import { isReady } from './http-probe.ts';
 import { startWeaviate, type NodeOptions, type WeaviateNode } from './node.ts';
 

@@ -4,24 +4,11 @@
  * that validates everything once and returns a frozen object. Precedence: options > env > defaults.
  */
 import { registerSecret } from '../redact.ts';
+import type { WeaviateTarget } from '../weaviate/target.ts';
 import * as v from '../validate.ts';
 
-export interface WeaviateTarget {
-  /** Weaviate host for REST (and gRPC unless `grpcHost` is set). Env `WEAVIATE_HOST`. @default 'localhost' */
-  host: string;
-  /** REST port. Env `WEAVIATE_PORT`. @default 8080 */
-  httpPort: number;
-  /** gRPC host. Env `WEAVIATE_GRPC_HOST`. @default same as host */
-  grpcHost: string;
-  /** gRPC port. Env `WEAVIATE_GRPC_PORT`. @default 50051 */
-  grpcPort: number;
-  /** TLS for REST and gRPC. Env `WEAVIATE_SECURE`. @default false */
-  secure: boolean;
-  /** API key sent as a bearer token. Env `WEAVIATE_API_KEY`. Never logged. @default undefined */
-  apiKey: string | undefined;
-  /** Extra headers for every request (e.g. vectorizer keys). Values are treated as secrets. @default {} */
-  headers: Readonly<Record<string, string>>;
-}
+// The target's type lives with the Weaviate code; re-exported here so existing imports keep working.
+export type { WeaviateTarget } from '../weaviate/target.ts';
 
 export type FallbackMode = 'none' | 'single-connection';
 

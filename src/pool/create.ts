@@ -6,7 +6,8 @@
 import type { WeaviateClient } from 'weaviate-client';
 import type { Clock } from '../clock.ts';
 import type { Logger } from '../log.ts';
-import { fetchServerVersion, restOrigin } from '../weaviate/meta.ts';
+import { fetchServerVersion } from '../weaviate/meta.ts';
+import { restOrigin } from '../weaviate/target.ts';
 import { boundRestSockets } from '../weaviate/rest-sockets.ts';
 import { resolvePoolConfig, type PoolOptions } from './config.ts';
 import { ConnectionPool } from './pool.ts';

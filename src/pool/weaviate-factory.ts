@@ -6,7 +6,7 @@
  */
 import type { WeaviateClient } from 'weaviate-client';
 import { createOwnChannelClient, type ChannelSettings } from '../weaviate/client.ts';
-import type { WeaviateTarget } from './config.ts';
+import type { WeaviateTarget } from '../weaviate/target.ts';
 import type { ConnectionFactory, Transport } from './types.ts';
 
 export class WeaviateConnectionFactory implements ConnectionFactory<WeaviateClient> {

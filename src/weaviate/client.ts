@@ -29,7 +29,7 @@ import { pathToFileURL } from 'node:url';
 import { ChannelCredentials, Metadata, createChannel, createClientFactory, type Channel } from 'nice-grpc';
 import { connectivityState } from '@grpc/grpc-js';
 import weaviate, { ApiKey, ConnectionGRPC, type WeaviateClient } from 'weaviate-client';
-import type { WeaviateTarget } from '../pool/config.ts';
+import type { WeaviateTarget } from './target.ts';
 import { recordFailures } from './failure.ts';
 import { assertLeaseHeld } from '../lease-scope.ts';
 

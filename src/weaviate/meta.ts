@@ -1,14 +1,9 @@
 import { ConnectError } from '../errors.ts';
-import { httpGet } from '../launcher/http-probe.ts';
-import type { WeaviateTarget } from '../pool/config.ts';
+import { httpGet } from './http-get.ts';
+import { authHeaders, restOrigin, type WeaviateTarget } from './target.ts';
 
-export function restOrigin(target: Readonly<WeaviateTarget>): string {
-  return `${target.secure ? 'https' : 'http'}://${target.host}:${target.httpPort}`;
-}
-
-export function authHeaders(target: Readonly<WeaviateTarget>): Record<string, string> {
-  return target.apiKey ? { ...target.headers, authorization: `Bearer ${target.apiKey}` } : { ...target.headers };
-}
+// Re-exported: callers imported them from here before they moved to target.ts.
+export { authHeaders, restOrigin };
 
 /**
  * `GET /v1/meta`, bounded, without keep-alive: proves Weaviate is reachable (fail fast at start)

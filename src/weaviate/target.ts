@@ -1,0 +1,29 @@
+/**
+ * Where Weaviate is and how to authenticate: the target every connection, probe and schema
+ * read uses. Resolved from options and env by `resolveTarget` (src/pool/config.ts); the type
+ * lives here, with the Weaviate code, so that nothing Weaviate-side depends on the pool.
+ */
+export interface WeaviateTarget {
+  /** Weaviate host for REST (and gRPC unless `grpcHost` is set). Env `WEAVIATE_HOST`. @default 'localhost' */
+  host: string;
+  /** REST port. Env `WEAVIATE_PORT`. @default 8080 */
+  httpPort: number;
+  /** gRPC host. Env `WEAVIATE_GRPC_HOST`. @default same as host */
+  grpcHost: string;
+  /** gRPC port. Env `WEAVIATE_GRPC_PORT`. @default 50051 */
+  grpcPort: number;
+  /** TLS for REST and gRPC. Env `WEAVIATE_SECURE`. @default false */
+  secure: boolean;
+  /** API key sent as a bearer token. Env `WEAVIATE_API_KEY`. Never logged. @default undefined */
+  apiKey: string | undefined;
+  /** Extra headers for every request (e.g. vectorizer keys). Values are treated as secrets. @default {} */
+  headers: Readonly<Record<string, string>>;
+}
+
+export function restOrigin(target: Readonly<WeaviateTarget>): string {
+  return `${target.secure ? 'https' : 'http'}://${target.host}:${target.httpPort}`;
+}
+
+export function authHeaders(target: Readonly<WeaviateTarget>): Record<string, string> {
+  return target.apiKey ? { ...target.headers, authorization: `Bearer ${target.apiKey}` } : { ...target.headers };
+}
