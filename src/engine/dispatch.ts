@@ -14,6 +14,7 @@ import type { ConnectionInfo, ConnectionSource } from '../pool/types.ts';
 import { encode } from '../stats/histogram.ts';
 import { CONTROL_HELLO, type ControlApi, type ControlHello, type TaskMessage, type TaskReply, type WorkerData, type WorkerShare, type WorkerStats } from './protocol.ts';
 import { TaskRunner, type TaskModule } from './task-runner.ts';
+import { RetiredWorkers } from './retired-workers.ts';
 import { groupHandler, groupOfIndex, handlerGroup, pickWorker } from './balancer.ts';
 
 export interface WorkerConnections {
@@ -100,8 +101,8 @@ export class WorkerDispatcher implements Dispatcher {
   #closing = false;
   #watchdog: NodeJS.Timeout | undefined;
   #onRegistered: (() => void) | undefined;
-  /** Stats of workers that are gone, kept so that engine totals do not go backwards. */
-  readonly #retired: WorkerStats[] = [];
+  /** Figures of workers that are gone, folded into one entry so that engine totals do not go backwards. */
+  readonly #retired = new RetiredWorkers();
   crashes = 0;
 
   constructor(config: Readonly<PoolConfig>, options: WorkerDispatcherOptions) {
@@ -207,20 +208,8 @@ export class WorkerDispatcher implements Dispatcher {
     hello.port.once('close', () => {
       if (this.#handles.get(hello.threadId) !== handle) return;
       this.#handles.delete(hello.threadId);
-      if (handle.lastStats) {
-        // Its sockets died with the thread: every connection it created is now closed.
-        const pool = handle.lastStats.pool;
-        this.#retired.push({
-          ...handle.lastStats,
-          inFlight: 0,
-          overdue: 0,
-          pool: pool && {
-            ...pool,
-            total_connections: 0, current_active: 0, current_idle: 0, available_connections: 0, waiting: 0, pending_creates: 0,
-            total_connections_closed: pool.total_connections_created,
-          },
-        });
-      }
+      // Its sockets died with the thread: every connection it created is now closed.
+      if (handle.lastStats) this.#retired.fold(handle.lastStats);
       if (!this.#closing) {
         this.crashes++;
         this.#log.warn({ threadId: hello.threadId, index }, `Worker ${hello.threadId} exited; Piscina starts a replacement, which takes over its share`);
@@ -283,7 +272,8 @@ export class WorkerDispatcher implements Dispatcher {
         }
       }),
     );
-    return [...live, ...this.#retired.map((s) => ({ ...s, responsive: false, retired: true }))];
+    const retired = this.#retired.entry();
+    return retired ? [...live, { ...retired, responsive: false, retired: true }] : live;
   }
 
   async connections(): Promise<WorkerConnections[]> {

@@ -211,6 +211,7 @@ export class Executor implements AsyncDisposable {
       enabled: this.config.pool.enabled,
       minConnections: this.#min,
       maxConnections: this.#max,
+      slots: this.#scheduler.slots,
       lanes: this.#scheduler.stats(),
       laneHistograms: this.#scheduler.laneNames.map((n) => this.#scheduler.histograms(n)!),
       workers,
@@ -233,8 +234,22 @@ export class Executor implements AsyncDisposable {
     return (await this.connections()).flatMap((w) => w.connections.map((c) => ({ ...c, worker: w.threadId })));
   }
 
-  /** Change the engine-wide min/max at run time; workers get new shares, lanes new slots. */
-  async resize({ min, max }: { min?: number; max?: number }): Promise<void> {
+  /**
+   * Change the engine-wide min/max at run time; workers get new shares, lanes new slots.
+   * Calls run one at a time, in call order (autoscale's too), so worker shares and scheduler
+   * slots always come from the same call. ShutdownError once close() was called.
+   */
+  resize(sizes: { min?: number; max?: number }): Promise<void> {
+    if (this.#closing) return Promise.reject(new ShutdownError('The executor is closed; resize() is refused', {}));
+    const next = this.#resizing.then(() => this.#resizeNow(sizes));
+    this.#resizing = next.catch(() => {});
+    return next;
+  }
+
+  #resizing: Promise<void> = Promise.resolve();
+
+  async #resizeNow({ min, max }: { min?: number; max?: number }): Promise<void> {
+    if (this.#closing) throw new ShutdownError('The executor is closed; resize() is refused', {});
     const newMin = min ?? this.#min;
     const newMax = max ?? this.#max;
     if (!Number.isInteger(newMin) || !Number.isInteger(newMax) || newMin < 0 || newMin > newMax || newMax < Math.max(1, this.config.workers)) {

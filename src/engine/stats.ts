@@ -64,6 +64,8 @@ export interface EngineStats {
   worker_count: number;
   min_connections: number;
   max_connections: number;
+  /** Requests the scheduler lets run at once: max_connections x max streams per connection. */
+  slots: number;
   main_event_loop_delay_p99_us: number;
   /** The note's dynamic sizing when on: its bounds, the last interval's utilisation and last change. */
   autoscale: Record<string, unknown> | null;
@@ -83,6 +85,7 @@ export interface StatsParts {
   enabled: boolean;
   minConnections: number;
   maxConnections: number;
+  slots: number;
   lanes: LaneStats[];
   laneHistograms: { queueWait: Histogram; endToEnd: Histogram }[];
   workers: (WorkerStats & { responsive: boolean; retired?: boolean })[];
@@ -128,6 +131,7 @@ export function buildEngineStats(p: StatsParts): EngineStats {
     worker_count: live.length,
     min_connections: p.minConnections,
     max_connections: p.maxConnections,
+    slots: p.slots,
     main_event_loop_delay_p99_us: p.mainEventLoopP99Us,
     autoscale: p.autoscale,
     lanes,
