@@ -26,6 +26,7 @@ export class SingleConnection<C> implements ConnectionSource<C> {
   #alive = true;
   #healthFailures = 0;
   #closed = false;
+  #drained: (() => void) | undefined;
   readonly #onClose: (() => Promise<void>) | undefined;
 
   constructor(
@@ -69,6 +70,7 @@ export class SingleConnection<C> implements ConnectionSource<C> {
       new SharedLease(this.#transport.client, 1, () => {
         this.#leases--;
         this.#lastUsedAt = this.#clock.now();
+        if (this.#leases === 0) this.#drained?.();
       }),
     );
   }
@@ -154,9 +156,20 @@ export class SingleConnection<C> implements ConnectionSource<C> {
     return this.#closed;
   }
 
-  async close(_options?: { timeoutMs?: number }): Promise<void> {
+  /** Stop lending, wait up to `timeoutMs` for the leases out to end (as the pool does), then close. */
+  async close({ timeoutMs = 10_000 }: { timeoutMs?: number } = {}): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    if (this.#leases > 0) {
+      await new Promise<void>((resolve) => {
+        const timer = this.#clock.setTimeout(resolve, timeoutMs);
+        this.#drained = () => {
+          this.#clock.clearTimeout(timer);
+          resolve();
+        };
+      });
+      this.#drained = undefined;
+    }
     await this.#transport?.close().catch(() => {});
     await this.#onClose?.().catch(() => {});
   }

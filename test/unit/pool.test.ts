@@ -4,6 +4,7 @@ import { AbortError, DeadlineExceededError, ConnectError, ConnectionReleasedErro
 import { MemoryLogger } from '../../src/log.ts';
 import { resolvePoolConfig, type PoolOptions } from '../../src/pool/config.ts';
 import { ConnectionPool } from '../../src/pool/pool.ts';
+import { SingleConnection } from '../../src/pool/single.ts';
 import { recordFailures } from '../../src/weaviate/failure.ts';
 import { prng } from '../../src/data/sample.ts';
 import type { Lease } from '../../src/pool/types.ts';
@@ -486,6 +487,32 @@ describe('close while connections are being opened (issue 9, item 9)', () => {
     expect(factory.opened.length).toBe(openedBefore);
     expect(factory.open.length).toBe(0);
     for (const e of await Promise.all(waiting)) expect(e).toBeInstanceOf(PoolClosedError);
+  });
+});
+
+describe('legacy single connection', () => {
+  it('close() waits for the leases out before closing the one connection, bounded by timeoutMs', async () => {
+    const clock = new FakeClock();
+    const factory = new ScriptedFactory(clock);
+    const single = await new SingleConnection<FakeClient>(resolvePoolConfig({}, { VECTOR_STORE_USE_POOL: 'false' }), { factory, clock }).start();
+    const lease = await single.acquire();
+    const ran = await single.withConnection((client) => client.id);
+    expect(ran).toBe(1);
+    let closed = false;
+    const closing = single.close({ timeoutMs: 5000 }).then(() => (closed = true));
+    await clock.advance(1000);
+    expect(closed).toBe(false);
+    expect(factory.opened[0]!.client.closed).toBe(false); // not closed under its caller
+    lease.release();
+    await closing;
+    expect(factory.open.length).toBe(0);
+    // Never returned: close still settles at its bound.
+    const other = await new SingleConnection<FakeClient>(resolvePoolConfig({}, { VECTOR_STORE_USE_POOL: 'false' }), { factory, clock }).start();
+    await other.acquire();
+    const bounded = other.close({ timeoutMs: 100 });
+    await clock.advance(100);
+    await bounded;
+    expect(factory.open.length).toBe(0);
   });
 });
 
