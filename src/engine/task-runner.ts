@@ -21,6 +21,8 @@ import { newHistogram, recordMs } from '../stats/histogram.ts';
 import { epochNow, type TaskMessage, type TaskReply } from './protocol.ts';
 import { RetryBudget } from './retry-budget.ts';
 import { withinLeaseScope } from '../lease-scope.ts';
+import { raceAbort } from '../abort.ts';
+import { classifyFailure } from '../weaviate/failure.ts';
 
 /** What a task function of the user's module receives next to the leased client and its args. */
 export interface TaskContext {
@@ -38,12 +40,6 @@ export type TaskModule = Record<string, unknown>;
 /** Below this much time left, a retry cannot finish: fail at once instead. */
 const RETRY_MIN_LEFT_MS = 5;
 const RETRY_BASE_MS = 20;
-
-/** Failures of the transport (the request may not have reached Weaviate, or its answer was lost). */
-export function isTransportFailure(error: unknown): boolean {
-  const text = `${(error as Error)?.name ?? ''} ${(error as Error)?.message ?? String(error)}`;
-  return /UNAVAILABLE|Connection dropped|ECONNRESET|ECONNREFUSED|EPIPE|socket hang up|GOAWAY|RST_STREAM|Channel has been shut down|No connection established|connection closed/i.test(text);
-}
 
 export class TaskRunner {
   readonly budget = new RetryBudget();
@@ -99,9 +95,11 @@ export class TaskRunner {
           return { ok: true, value, t, threadId: this.#threadId };
         } catch (error) {
           // An idempotent request that lost its connection (server restart, reset, GOAWAY) runs
-          // again on another connection while its deadline and the retry budget allow.
+          // again on another connection while its deadline and the retry budget allow. Which
+          // failures those are is decided in one place (src/weaviate/failure.ts: by gRPC status
+          // and by who cancelled, never by message text), the same classifier the pool uses.
           const left = msg.deadlineAt - epochNow();
-          if (!msg.idempotent || controller.signal.aborted || !isTransportFailure(error) || left < RETRY_MIN_LEFT_MS || !this.budget.onFailure()) throw error;
+          if (!msg.idempotent || controller.signal.aborted || classifyFailure(error, { signal: controller.signal }) !== 'transport' || left < RETRY_MIN_LEFT_MS || !this.budget.onFailure()) throw error;
           const pause = Math.min(left / 4, RETRY_BASE_MS * 2 ** Math.min(attempt - 1, 5) * Math.random());
           await raceAbort(new Promise((r) => setTimeout(r, pause)), controller.signal);
         }
@@ -157,28 +155,6 @@ export class TaskRunner {
     }
     return (fn as TaskFunction)(client, msg.args, { signal, deadlineAt: msg.deadlineAt, lane: msg.lane, threadId: this.#threadId });
   }
-}
-
-/** Settle as the promise does, or reject with the signal's reason when it fires first. */
-export function raceAbort<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) {
-    promise.catch(() => {});
-    return Promise.reject(signal.reason as Error);
-  }
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason as Error);
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(
-      (v) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(v);
-      },
-      (e: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(e as Error);
-      },
-    );
-  });
 }
 
 /** Map whatever went wrong to one of our typed errors. */
