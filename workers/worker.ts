@@ -64,9 +64,26 @@ process.on('unhandledRejection', (reason: unknown) => {
 });
 const eventLoop = new EventLoopMonitor().enable();
 
+/**
+ * The sub-pool's life: none -> opening -> open (or back to none when opening failed). Only one
+ * open is ever under way (`opening`); a resize() that comes while it is under way waits for it
+ * and applies the newest share to that pool, instead of opening a second one and leaking the
+ * first (its sockets uncounted, its REST socket cap never released).
+ */
+let opening: Promise<void> | undefined;
+
+function ensurePool(s: WorkerShare): Promise<void> {
+  opening ??= openPool(s).finally(() => {
+    opening = undefined;
+  });
+  return opening;
+}
+
 async function openPool(s: WorkerShare): Promise<void> {
   const { weaviate, ...rest } = data.pool;
   const opened = await createPool({ ...rest, minConnections: s.min, maxConnections: s.max, weaviate: { ...weaviate }, logger }, {});
+  // A resize may have changed the share while this pool was being opened.
+  if (share && (share.min !== s.min || share.max !== s.max)) opened.resize({ min: share.min, max: share.max });
   pool = opened;
   resolvePool(opened);
 }
@@ -75,7 +92,7 @@ const api: ControlApi = {
   async init(s) {
     share = s;
     try {
-      await openPool(s);
+      await ensurePool(s);
     } catch (error) {
       rejectPool(error);
       // Later tasks should not all fail on a warm-up that failed once: allow a retry.
@@ -111,8 +128,9 @@ const api: ControlApi = {
   },
   async resize(s) {
     share = s;
+    if (!pool && opening) await opening.catch(() => {}); // applies `share` when it is done
     if (pool) pool.resize({ min: s.min, max: s.max });
-    else await openPool(s);
+    else await ensurePool(s);
   },
   async checkNow() {
     return pool ? pool.checkNow() : { checked: 0, failed: 0 };
