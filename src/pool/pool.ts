@@ -798,8 +798,9 @@ export class ConnectionPool<C> implements ConnectionSource<C> {
     for (const conn of this.#kept()) this.#retire(conn, 'pool closed');
     const drained = this.#activeLeases.size === 0 && this.#fallbackLeases === 0;
     await Promise.all([
-      // Opens settle once aborted (the factory honours its signal, bounded by connectTimeoutMs).
-      Promise.allSettled([...this.#opens]),
+      // Opens settle once aborted (a factory honours its signal). Bounded all the same: an open
+      // that still finishes later closes what it opened at once (#openInto checks #closed).
+      this.#opens.size === 0 ? undefined : this.#bounded(Promise.allSettled([...this.#opens]), this.config.connectTimeoutMs),
       drained
         ? undefined
         : new Promise<void>((resolve) => {
@@ -821,6 +822,17 @@ export class ConnectionPool<C> implements ConnectionSource<C> {
     this.#fallbackOpen = false;
     await Promise.all(closing);
     await this.#onClose?.().catch(() => {});
+  }
+
+  /** Wait for `promise`, at most `ms` (close() must always settle). */
+  #bounded(promise: Promise<unknown>, ms: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const timer = this.#clock.setTimeout(resolve, ms);
+      void promise.finally(() => {
+        this.#clock.clearTimeout(timer);
+        resolve();
+      });
+    });
   }
 
   async [Symbol.asyncDispose](): Promise<void> {

@@ -490,6 +490,27 @@ describe('close while connections are being opened (issue 9, item 9)', () => {
   });
 });
 
+describe('close() is bounded even when the factory ignores its abort signal', () => {
+  it('settles after connectTimeoutMs, and the late open is closed at once', async () => {
+    const { pool, clock, factory } = await makePool({ minConnections: 1, maxConnections: 2, maxStreamsPerConnection: 1, connectTimeoutMs: 1000 });
+    const deaf = factory.create.bind(factory);
+    factory.create = () => deaf(new AbortController().signal); // never sees an abort
+    factory.connectDelayMs = 5000;
+    await pool.acquire();
+    const late = pool.acquire().catch((e: unknown) => e);
+    await clock.advance(10);
+    let closed = false;
+    const closing = pool.close({ timeoutMs: 0 }).then(() => (closed = true));
+    await clock.advance(1000);
+    await closing;
+    expect(closed).toBe(true);
+    await clock.advance(5000); // the deaf open finishes now: what it opened is closed at once
+    await flush();
+    expect(factory.open.length).toBe(0);
+    expect(await late).toBeInstanceOf(PoolClosedError);
+  });
+});
+
 describe('legacy single connection', () => {
   it('close() waits for the leases out before closing the one connection, bounded by timeoutMs', async () => {
     const clock = new FakeClock();
