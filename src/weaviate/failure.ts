@@ -151,7 +151,9 @@ export function classifyFailure(error: unknown, context: { signal?: AbortSignal 
 function isAbortLike(error: unknown): boolean {
   if (!isObject(error)) return false;
   const { name, code } = error as { name?: unknown; code?: unknown };
-  return name === 'AbortError' || name === 'TimeoutError' || code === 'WEX_ABORTED' || code === 'WEX_DEADLINE_EXCEEDED' || code === 'ABORT_ERR';
+  // Our typed errors answer by code (WEX_POOL_TIMEOUT is named TimeoutError but is no abort).
+  if (typeof code === 'string' && code.startsWith('WEX_')) return code === 'WEX_ABORTED' || code === 'WEX_DEADLINE_EXCEEDED';
+  return name === 'AbortError' || name === 'TimeoutError' || code === 'ABORT_ERR';
 }
 
 /** Socket-level error codes of Node and undici (on the error or its causes). */

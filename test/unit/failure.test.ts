@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { ClientError, Status } from 'nice-grpc';
-import { AbortError, DeadlineExceededError, QueryError } from '../../src/errors.ts';
+import { AbortError, DeadlineExceededError, QueryError, TimeoutError } from '../../src/errors.ts';
 import { FailureLog, attachFailureLog, classifyCallError, classifyFailure, recordFailures, withFailureLog } from '../../src/weaviate/failure.ts';
 
 const SEARCH = '/weaviate.v1.Weaviate/Search';
@@ -54,6 +54,8 @@ describe('classifyFailure', () => {
     expect(classifyFailure(new Error('read ECONNRESET'))).toBe('other');
     expect(classifyFailure(new Error('timed out'))).toBe('other');
     expect(classifyFailure(new QueryError('Weaviate said INTERNAL', {}))).toBe('other');
+    // The pool's acquire time-out is named TimeoutError, but it is no cancellation of a call.
+    expect(classifyFailure(new TimeoutError('Failed to get connection within 1 seconds', {}))).toBe('other');
     expect(classifyFailure('a string')).toBe('other');
     expect(classifyFailure(undefined)).toBe('other');
   });
