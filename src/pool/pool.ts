@@ -732,7 +732,7 @@ export class ConnectionPool<C> implements ConnectionSource<C> {
       current_active: c.active,
       current_idle: c.idle,
       available_connections: this.#available.length,
-      active_leases: this.#activeLeases.size + this.#fallbackLeases,
+      active_leases: this.#activeLeases.size,
       max_streams_per_connection: this.#streams,
       total_connections_created: this.#created,
       total_connections_closed: this.#closedCount,
