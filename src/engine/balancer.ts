@@ -28,6 +28,23 @@ export function groupOfIndex(index: number, dedicated: readonly number[]): numbe
   return -1;
 }
 
+/**
+ * The slots each lane with dedicated workers can really use: the connections of its worker
+ * group (share indexes as in groupOfIndex) x streams per connection. `isolated` lists those
+ * lanes in group order; `shareMax[i]` is worker i's connection share.
+ */
+export function dedicatedSlotCaps(isolated: readonly { name: string; workers: number }[], shareMax: readonly number[], streams: number): Map<string, number> {
+  const caps = new Map<string, number>();
+  let start = 0;
+  for (const lane of isolated) {
+    let connections = 0;
+    for (let i = start; i < start + lane.workers; i++) connections += shareMax[i] ?? 0;
+    caps.set(lane.name, connections * streams);
+    start += lane.workers;
+  }
+  return caps;
+}
+
 export function pickWorker<W extends WorkerLoad>(group: number, workers: readonly W[], groupOf: (id: number) => number | undefined, maxUsage: number): W | null {
   let best: W | null = null;
   for (const w of workers) {

@@ -18,7 +18,8 @@ import { EventLoopMonitor } from '../stats/event-loop.ts';
 import { nextMax, utilizationSample, type AutoscaleConfig } from './autoscale.ts';
 import { fetchServerVersion } from '../weaviate/meta.ts';
 import { resolveExecutorConfig, type ExecutorConfig, type ExecutorOptions } from './config.ts';
-import { InlineDispatcher, WorkerDispatcher, type Dispatcher, type WorkerConnections } from './dispatch.ts';
+import { dedicatedSlotCaps } from './balancer.ts';
+import { InlineDispatcher, WorkerDispatcher, splitShares, type Dispatcher, type WorkerConnections } from './dispatch.ts';
 import { epochNow, type TaskMessage } from './protocol.ts';
 import { Scheduler, type WorkContext } from './scheduler.ts';
 import { buildEngineStats, type EngineStats } from './stats.ts';
@@ -80,6 +81,7 @@ export class Executor implements AsyncDisposable {
             workerNice: config.workerNice,
           })
         : new InlineDispatcher(config.pool, { taskModule: config.taskModule, logger: deps.logger });
+    this.#applySlotCaps(config.pool.minConnections, config.pool.maxConnections);
     this.#schema = config.validateAgainstSchema ? new SchemaRegistry(config.pool.weaviate, { declared: config.collections }) : undefined;
   }
 
@@ -259,7 +261,16 @@ export class Executor implements AsyncDisposable {
     await this.#dispatcher.resize(newMin, newMax);
     this.#min = newMin;
     this.#max = newMax;
+    this.#applySlotCaps(newMin, newMax);
     this.#scheduler.resize(newMax * this.config.pool.maxStreamsPerConnection);
+  }
+
+  /** Lanes with dedicated workers get at most the slots of their workers' connections. */
+  #applySlotCaps(min: number, max: number): void {
+    if (this.config.workers === 0) return;
+    const isolated = this.config.lanes.filter((l) => l.dedicatedWorkers > 0).map((l) => ({ name: l.name, workers: l.dedicatedWorkers }));
+    const shares = splitShares(min, max, this.config.workers).map((s) => s.max);
+    this.#scheduler.setSlotCaps(dedicatedSlotCaps(isolated, shares, this.config.pool.maxStreamsPerConnection));
   }
 
   #autoscaleTimer: NodeJS.Timeout | undefined;

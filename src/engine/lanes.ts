@@ -125,6 +125,11 @@ export function checkReserved(lanes: readonly LaneConfig[], slots: number): void
 /** What `pickLane` needs to know of a lane. */
 export interface LaneView {
   readonly config: LaneConfig;
+  /**
+   * Most slots the lane can use given where its work can run (a lane with dedicated workers:
+   * their connections x streams). Below `config.maxConcurrency` when that is lower. @default Infinity
+   */
+  slotCap?: number;
   queued: number;
   inFlight: number;
   pass: number;
@@ -138,7 +143,7 @@ function heldBack(lanes: readonly LaneView[], except: LaneView): number {
 }
 
 export function isEligible(lane: LaneView, lanes: readonly LaneView[], slots: number): boolean {
-  if (lane.queued === 0 || lane.inFlight >= lane.config.maxConcurrency) return false;
+  if (lane.queued === 0 || lane.inFlight >= Math.min(lane.config.maxConcurrency, lane.slotCap ?? Infinity)) return false;
   const inFlight = lanes.reduce((sum, l) => sum + l.inFlight, 0);
   return inFlight + heldBack(lanes, lane) < slots;
 }
@@ -169,6 +174,7 @@ export class LaneState implements LaneView {
   inFlight = 0;
   /** Running work whose caller was already answered (deadline or abort); it still holds its slot. */
   overdue = 0;
+  slotCap = Number.POSITIVE_INFINITY;
   pass = 0;
   /**
    * FIFO as a doubly linked list: a removed (shed, aborted) item is unlinked at once, in O(1),

@@ -52,6 +52,8 @@ export interface LaneStats {
   weight: number;
   reserved: number;
   max_concurrency: number | null;
+  /** Most slots the lane can use where its work runs (a lane with dedicated workers: their connections x streams); null = no cap. */
+  slot_cap: number | null;
   max_queue: number;
   default_deadline_ms: number | null;
   /** Requests waiting in this lane now. */
@@ -145,6 +147,16 @@ export class Scheduler {
 
   get queued(): number {
     return this.#lanes.queued;
+  }
+
+  /**
+   * Cap lanes whose work can only run on some of the connections (dedicated workers): a lane
+   * never takes more slots than its workers have connections x streams, so the rest of its
+   * work waits here, under lane weights and maxQueue, not in a worker's connection queue.
+   * Lanes not named are uncapped.
+   */
+  setSlotCaps(caps: ReadonlyMap<string, number>): void {
+    for (const lane of this.#lanes.lanes) lane.slotCap = caps.get(lane.config.name) ?? Number.POSITIVE_INFINITY;
   }
 
   /** ConfigError when `slots` would leave lanes without a reservation no slot at all. */
@@ -278,6 +290,7 @@ export class Scheduler {
         weight: lane.config.weight,
         reserved: lane.config.reserved,
         max_concurrency: Number.isFinite(lane.config.maxConcurrency) ? lane.config.maxConcurrency : null,
+        slot_cap: Number.isFinite(lane.slotCap) ? lane.slotCap : null,
         max_queue: lane.config.maxQueue,
         default_deadline_ms: lane.config.defaultDeadlineMs ?? null,
         queued: lane.queued,

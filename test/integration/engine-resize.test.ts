@@ -55,3 +55,26 @@ describe('resize with real workers', () => {
     }
   });
 });
+
+describe('a lane with dedicated workers', () => {
+  it('the documented write lane (dedicatedWorkers 1, 2 workers, max 4) takes at most its worker\'s connections x streams of slots, also after a resize', async () => {
+    await using engine = await createExecutor(
+      { weaviate: target, workers: 2, minConnections: 2, maxConnections: 4, lanes: { write: { dedicatedWorkers: 1 } }, taskModule: tasks, logger: silentLogger, workerLogLevel: 'silent' },
+      {},
+    );
+    await engine.run('concurrencySeen', { reset: true }, { lane: 'write' });
+    // 16 slots engine-wide (4 connections x 4 streams); the write worker has 2 connections x 4 streams.
+    const writes = Array.from({ length: 15 }, () => engine.run('ignoreSignal', { ms: 1000 }, { lane: 'write', deadlineMs: 20_000 }));
+    await new Promise((r) => setTimeout(r, 100));
+    const s = await engine.stats();
+    expect(s.slots).toBe(16);
+    expect(s.lanes['write']!.in_flight).toBe(8);
+    expect(s.lanes['write']!.slot_cap).toBe(8);
+    expect(s.lanes['write']!.queued).toBe(7); // waiting where lane weights and maxQueue apply
+    expect(await Promise.all(writes)).toEqual(Array(15).fill('finished late'));
+    // Counted inside the task, on the write worker: never more than its capacity at once.
+    expect((await engine.run<{ max: number }>('concurrencySeen', undefined, { lane: 'write' })).max).toBe(8);
+    await engine.resize({ max: 6 });
+    expect((await engine.stats()).lanes['write']!.slot_cap).toBe(12);
+  });
+});

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { groupHandler, groupOfIndex, handlerGroup, pickWorker } from '../../src/engine/balancer.ts';
+import { dedicatedSlotCaps, groupHandler, groupOfIndex, handlerGroup, pickWorker } from '../../src/engine/balancer.ts';
 
 describe('worker balancer', () => {
   const dedicated = [1]; // the first worker serves the isolated lane
@@ -30,5 +30,16 @@ describe('worker balancer', () => {
   it('a worker whose share is not known yet only takes shared work', () => {
     expect(pickWorker(0, [{ id: 99, currentUsage: 0 }], groupOf, 8)).toBeNull();
     expect(pickWorker(-1, [{ id: 99, currentUsage: 0 }], groupOf, 8)?.id).toBe(99);
+  });
+});
+
+describe('slot caps of lanes with dedicated workers', () => {
+  it('a lane gets its worker group\'s connections x streams; other lanes are not named', () => {
+    // The documented write lane: 1 dedicated worker of 2, max 4 (shares 2 + 2), 4 streams.
+    expect(dedicatedSlotCaps([{ name: 'write', workers: 1 }], [2, 2], 4)).toEqual(new Map([['write', 8]]));
+    // Two groups: critical owns index 0, write indexes 1-2; index 3 serves the rest.
+    expect(dedicatedSlotCaps([{ name: 'critical', workers: 1 }, { name: 'write', workers: 2 }], [3, 2, 2, 2], 2)).toEqual(
+      new Map([['critical', 6], ['write', 8]]),
+    );
   });
 });
