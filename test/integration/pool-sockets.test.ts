@@ -145,6 +145,7 @@ describe('pool sockets (real Weaviate)', () => {
 
   it('close() aborts and waits for connections being opened: no socket is established after it resolves (issue 9, item 9)', async () => {
     const p = await createPool({ weaviate: target, minConnections: 1, maxConnections: 6, maxStreamsPerConnection: 1 });
+    pool = p; // closed again (a no-op) by afterEach, also when an assertion fails first
     await p.acquire(); // held through close(): closed under it after the (zero) grace period
     const waiting = Array.from({ length: 5 }, () => p.acquire({ timeoutMs: 10_000 }).catch((e: unknown) => e));
     expect(p.stats().pending_creates).toBe(5); // five opens are in flight
