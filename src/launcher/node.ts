@@ -16,7 +16,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { WeaviateStartError } from '../errors.ts';
 import { registerSecret } from '../redact.ts';
 import { resolveWeaviateBinary, type BinaryOptions } from './binary.ts';
-import { httpGet, isReady } from './http-probe.ts';
+import { httpGet } from '../weaviate/http-get.ts';
+import { isReady } from './http-probe.ts';
 import { tailOf } from './log-tail.ts';
 import { pidAlive } from './process.ts';
 
