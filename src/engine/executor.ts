@@ -116,9 +116,25 @@ export class Executor implements AsyncDisposable {
       throw error;
     }
     const idempotent = options.idempotent ?? isReadSpec(checked);
-    return this.#submit((id, deadlineAt, lane) => ({ kind: 'query', id, spec: checked, deadlineAt, lane, idempotent }), options, idempotent) as Promise<
-      QueryResult | InsertResult
-    >;
+    const result = (await this.#submit((id, deadlineAt, lane) => ({ kind: 'query', id, spec: checked, deadlineAt, lane, idempotent }), options, idempotent)) as
+      | QueryResult
+      | InsertResult;
+    if (checked.kind === 'insertMany') {
+      // Vectors that were just written tell the dimensions of a collection first seen empty.
+      const length = checked.objects.find((o) => o.vector !== undefined)?.vector?.length;
+      if (length !== undefined) this.#schema?.noteVectors(checked.collection, 'default', length);
+    }
+    return result;
+  }
+
+  /**
+   * Re-read the collections (names, properties, vector dimensions) now. Not needed for a
+   * collection created later (a spec naming an unknown collection waits for a fresh read by
+   * itself); useful after a collection was deleted or changed. No-op with validateAgainstSchema off.
+   */
+  async refreshSchema(): Promise<void> {
+    if (this.#closing) throw new ShutdownError('The executor is closed', {});
+    await this.#schema?.refreshAfter(performance.now());
   }
 
   /** Run a function of the task module in a worker, with a leased client: `fn(client, args, ctx)`. */
@@ -156,12 +172,24 @@ export class Executor implements AsyncDisposable {
   async #validate(spec: QuerySpec): Promise<QuerySpec> {
     const schema = this.#schema;
     if (!schema) return validateSpec(spec);
+    const arrived = performance.now();
     const first = validateSpec(spec, (c) => schema.shapeOf(c));
-    if (schema.shapeOf(first.collection)) return first;
-    await schema.refresh(); // created since the last look? (rate-limited)
+    const known = schema.shapeOf(first.collection);
+    if (known) {
+      // Dimensions not known yet (the collection was empty when seen): learn them in the background.
+      const vector = first.kind === 'nearVector' || (first.kind === 'hybrid' && first.vector !== undefined);
+      if (vector && known.vectorDimensions[first.targetVector ?? 'default'] === undefined) void schema.refresh().catch(() => {});
+      return first;
+    }
+    // Created since the last look? Wait for a schema read that started after this spec arrived
+    // (coalesced with other misses, spaced; src/query/schema.ts).
+    const unread = await schema.refreshAfter(arrived).then(
+      () => '',
+      (error: unknown) => ` (the schema could not be re-read: ${(error as Error)?.message ?? String(error)})`,
+    );
     if (!schema.shapeOf(first.collection)) {
       throw new ValidationError(
-        `Invalid query: unknown collection \`${first.collection}\`; known collections: ${schema.collections.join(', ') || '(none)'}`,
+        `Invalid query: unknown collection \`${first.collection}\`; known collections: ${schema.collections.join(', ') || '(none)'}${unread}`,
         { field: 'collection', value: first.collection },
       );
     }

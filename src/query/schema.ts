@@ -2,12 +2,20 @@
  * What the main thread knows about collections, to validate specs before they are queued:
  * property names and types from `GET /v1/schema`, and vector dimensions (declared by the user,
  * or learnt from one stored object, since Weaviate does not record the dimension of
- * self-provided vectors in the schema). Refreshed on demand when a spec names an unknown
- * collection (at most once per `minRefreshIntervalMs`).
+ * self-provided vectors in the schema).
+ *
+ * Freshness: a spec naming a collection we do not know waits for a schema read that STARTED
+ * after the spec arrived (`refreshAfter`), so a collection created a moment ago (by a task, by
+ * another service) is found. Reads are coalesced (every miss waiting at once shares one) and
+ * spaced (`minMissGapMs` between starts), so a flood of misses costs a bounded number of reads.
+ * Vector dimensions unknown so far (the collection was empty when first seen) are learnt when
+ * they appear: from every insertMany that went through the engine (`noteVectors`), and by a
+ * background re-read when a vector query meets a collection whose dimensions are unknown
+ * (spaced by `minRefreshIntervalMs`).
  */
-import { httpGet } from '../launcher/http-probe.ts';
-import type { WeaviateTarget } from '../pool/config.ts';
-import { authHeaders, restOrigin } from '../weaviate/meta.ts';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { httpGet } from '../weaviate/http-get.ts';
+import { authHeaders, restOrigin, type WeaviateTarget } from '../weaviate/target.ts';
 
 export interface CollectionShape {
   /** The stored name (Weaviate capitalises the first letter). */
@@ -50,18 +58,24 @@ export class SchemaRegistry {
   readonly #declared: Record<string, DeclaredCollection>;
   readonly #timeoutMs: number;
   readonly #minRefreshIntervalMs: number;
+  readonly #minMissGapMs: number;
   #shapes = new Map<string, CollectionShape>();
   #lastRefresh = -Infinity;
+  /** When the read under way (or, if none, the last one) started. */
+  #startedAt = -Infinity;
   #refreshing: Promise<void> | undefined;
 
   constructor(
     target: Readonly<WeaviateTarget>,
-    { declared = {}, timeoutMs = 5000, minRefreshIntervalMs = 1000 }: { declared?: Record<string, DeclaredCollection>; timeoutMs?: number; minRefreshIntervalMs?: number } = {},
+    {
+      declared = {}, timeoutMs = 5000, minRefreshIntervalMs = 1000, minMissGapMs = 50,
+    }: { declared?: Record<string, DeclaredCollection>; timeoutMs?: number; minRefreshIntervalMs?: number; minMissGapMs?: number } = {},
   ) {
     this.#target = target;
     this.#declared = Object.fromEntries(Object.entries(declared).map(([k, v]) => [storedName(k), v]));
     this.#timeoutMs = timeoutMs;
     this.#minRefreshIntervalMs = minRefreshIntervalMs;
+    this.#minMissGapMs = minMissGapMs;
   }
 
   shapeOf(collection: string): CollectionShape | undefined {
@@ -80,10 +94,44 @@ export class SchemaRegistry {
   refresh(force = false): Promise<void> {
     if (this.#refreshing) return this.#refreshing;
     if (!force && performance.now() - this.#lastRefresh < this.#minRefreshIntervalMs) return Promise.resolve();
-    this.#refreshing = this.#load().finally(() => {
-      this.#refreshing = undefined;
+    return this.#start();
+  }
+
+  /**
+   * Resolve once a schema read that started at or after `since` (performance.now()) has
+   * finished: join one under way, or start one, at least `minMissGapMs` after the previous
+   * start. Rejects when that read fails.
+   */
+  async refreshAfter(since: number): Promise<void> {
+    for (;;) {
+      if (this.#refreshing) {
+        if (this.#startedAt >= since) return this.#refreshing;
+        await this.#refreshing.catch(() => {});
+        continue;
+      }
+      if (this.#startedAt >= since) return; // a read that started after `since` has finished
+      const wait = this.#startedAt + this.#minMissGapMs - performance.now();
+      if (wait > 0) {
+        await sleep(wait);
+        continue;
+      }
+      return this.#start();
+    }
+  }
+
+  /** Learn vector dimensions from vectors that were just written (insertMany), where unknown. */
+  noteVectors(collection: string, vectorName: string, dimensions: number): void {
+    const shape = this.#shapes.get(storedName(collection));
+    if (shape && shape.vectorDimensions[vectorName] === undefined && dimensions > 0) shape.vectorDimensions[vectorName] = dimensions;
+  }
+
+  #start(): Promise<void> {
+    this.#startedAt = performance.now();
+    const load = this.#load().finally(() => {
+      if (this.#refreshing === load) this.#refreshing = undefined;
     });
-    return this.#refreshing;
+    this.#refreshing = load;
+    return load;
   }
 
   async #get(path: string): Promise<unknown> {
