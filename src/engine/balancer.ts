@@ -45,13 +45,31 @@ export function dedicatedSlotCaps(isolated: readonly { name: string; workers: nu
   return caps;
 }
 
-export function pickWorker<W extends WorkerLoad>(group: number, workers: readonly W[], groupOf: (id: number) => number | undefined, maxUsage: number): W | null {
+/**
+ * Ready workers (their sub-pool is open) win over workers still opening theirs or retrying
+ * after a failed open, whatever their load: work sent to those would only wait for a pool that
+ * may not come. A worker that is not ready is chosen only when its group has no ready one (the
+ * work then waits for the pool within its deadline; never null while the group has room, so
+ * Piscina never parks work in its own queue).
+ */
+export function pickWorker<W extends WorkerLoad>(
+  group: number,
+  workers: readonly W[],
+  groupOf: (id: number) => number | undefined,
+  maxUsage: number,
+  isReady: (id: number) => boolean = () => true,
+): W | null {
   let best: W | null = null;
+  let bestReady = false;
   for (const w of workers) {
     // A worker whose share is not known yet serves shared work only.
     if ((groupOf(w.id) ?? -1) !== group) continue;
     if (w.currentUsage >= maxUsage) continue;
-    if (best === null || w.currentUsage < best.currentUsage) best = w;
+    const ready = isReady(w.id);
+    if (best === null || (ready && !bestReady) || (ready === bestReady && w.currentUsage < best.currentUsage)) {
+      best = w;
+      bestReady = ready;
+    }
   }
   return best;
 }

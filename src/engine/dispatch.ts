@@ -46,6 +46,10 @@ export function splitShares(min: number, max: number, n: number): WorkerShare[] 
   }));
 }
 
+/** Backoff of a worker's init retries: 250 ms doubling, capped at 5 s, jittered. */
+const INIT_RETRY_BASE_MS = 250;
+const INIT_RETRY_MAX_MS = 5000;
+
 function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   return Promise.race([
@@ -69,7 +73,15 @@ interface WorkerHandle {
   share: WorkerShare;
   control: Comlink.Remote<ControlApi>;
   port: ControlHello['port'];
+  /** The first init() (start() waits for it). */
   ready: Promise<void>;
+  /**
+   * starting: init() under way; ready: its sub-pool is open; retrying: an init() failed and the
+   * next one is scheduled (capped backoff). Only ready workers are preferred by the balancer.
+   */
+  state: 'starting' | 'ready' | 'retrying';
+  initAttempts: number;
+  retryTimer: NodeJS.Timeout | undefined;
   lastAnswerAt: number;
   lastStats: WorkerStats | undefined;
   polling: boolean;
@@ -99,6 +111,8 @@ export class WorkerDispatcher implements Dispatcher {
   #min: number;
   #max: number;
   #closing = false;
+  /** start() finished: from now on a worker whose init fails retries instead of failing start(). */
+  #started = false;
   #watchdog: NodeJS.Timeout | undefined;
   #onRegistered: (() => void) | undefined;
   /** Figures of workers that are gone, folded into one entry so that engine totals do not go backwards. */
@@ -139,7 +153,7 @@ export class WorkerDispatcher implements Dispatcher {
       // Headroom above the share so a resize upwards does not queue inside Piscina.
       concurrentTasksPerWorker: maxUsage,
       // Least busy worker within the task's group (lanes with dedicated workers: src/engine/balancer.ts).
-      loadBalancer: (task, workers) => pickWorker(handlerGroup(task.name), workers, groupOf, maxUsage),
+      loadBalancer: (task, workers) => pickWorker(handlerGroup(task.name), workers, groupOf, maxUsage, (id) => this.#handles.get(id)?.state === 'ready'),
       idleTimeout: 2_147_483_647,
       // The engine keeps its own HDR figures; Piscina's per-task timing is not needed.
       recordTiming: false,
@@ -173,6 +187,7 @@ export class WorkerDispatcher implements Dispatcher {
     }
     // Every second: refresh each worker's figures (so a worker that dies leaves recent totals
     // behind) and, with the watchdog on, terminate a worker that stays silent too long.
+    this.#started = true;
     this.#watchdog = setInterval(() => void this.#watch(), 1000);
     this.#watchdog.unref();
   }
@@ -194,20 +209,20 @@ export class WorkerDispatcher implements Dispatcher {
       control,
       port: hello.port,
       ready: Promise.resolve(),
+      state: 'starting',
+      initAttempts: 0,
+      retryTimer: undefined,
       lastAnswerAt: Date.now(),
       lastStats: undefined,
       polling: false,
     };
-    handle.ready = withTimeout(control.init(share), this.#config.connectTimeoutMs + 5000, `worker ${hello.threadId} init`);
-    handle.ready.then(
-      () => this.#log.debug({ threadId: hello.threadId, share }, 'worker ready'),
-      (error: unknown) => this.#log.error({ threadId: hello.threadId, error: String((error as Error)?.message ?? error) }, 'worker could not open its connections'),
-    );
     this.#handles.set(hello.threadId, handle);
+    handle.ready = this.#init(handle);
     // The port closes when the worker exits (crash, termination, shutdown): free its share.
     hello.port.once('close', () => {
       if (this.#handles.get(hello.threadId) !== handle) return;
       this.#handles.delete(hello.threadId);
+      clearTimeout(handle.retryTimer);
       // Its sockets died with the thread: every connection it created is now closed.
       if (handle.lastStats) this.#retired.fold(handle.lastStats);
       if (!this.#closing) {
@@ -216,6 +231,40 @@ export class WorkerDispatcher implements Dispatcher {
       }
     });
     this.#onRegistered?.();
+  }
+
+  /**
+   * Open a worker's sub-pool. A worker that starts while Weaviate is unreachable (a replacement
+   * after a crash) tries again with capped, jittered backoff until it succeeds, the worker
+   * goes, or the engine closes; meanwhile the balancer prefers ready workers. At start() a
+   * failure is final instead (start() fails fast with ConnectError).
+   */
+  #init(handle: WorkerHandle): Promise<void> {
+    handle.initAttempts++;
+    handle.state = 'starting';
+    const attempt = withTimeout(handle.control.init(handle.share), this.#config.connectTimeoutMs + 5000, `worker ${handle.threadId} init`);
+    attempt.then(
+      () => {
+        handle.state = 'ready';
+        this.#log.debug({ threadId: handle.threadId, share: handle.share, attempts: handle.initAttempts }, 'worker ready');
+      },
+      (error: unknown) => {
+        const retry = this.#started && !this.#closing && this.#handles.get(handle.threadId) === handle;
+        const delayMs = Math.round(Math.min(INIT_RETRY_MAX_MS, INIT_RETRY_BASE_MS * 2 ** Math.min(handle.initAttempts - 1, 10)) * (0.5 + Math.random() / 2));
+        this.#log.error(
+          { threadId: handle.threadId, attempt: handle.initAttempts, error: String((error as Error)?.message ?? error), ...(retry ? { retryInMs: delayMs } : {}) },
+          retry ? 'worker could not open its connections; trying again' : 'worker could not open its connections',
+        );
+        if (!retry) return;
+        handle.state = 'retrying';
+        handle.retryTimer = setTimeout(() => {
+          handle.retryTimer = undefined;
+          if (!this.#closing && this.#handles.get(handle.threadId) === handle) this.#init(handle).catch(() => {});
+        }, delayMs);
+        handle.retryTimer.unref();
+      },
+    );
+    return attempt;
   }
 
   async #watch(): Promise<void> {
@@ -293,6 +342,8 @@ export class WorkerDispatcher implements Dispatcher {
     await Promise.all(
       [...this.#handles.values()].map((h) => {
         h.share = this.#shares[h.index] ?? h.share;
+        // A worker waiting to retry its init opens its pool with the new share when it does.
+        if (h.state === 'retrying') return undefined;
         return withTimeout(h.control.resize(h.share), this.#options.controlTimeoutMs + this.#config.connectTimeoutMs, 'resize');
       }),
     );
@@ -311,6 +362,7 @@ export class WorkerDispatcher implements Dispatcher {
     this.#closing = true;
     clearInterval(this.#watchdog);
     const handles = [...this.#handles.values()];
+    for (const h of handles) clearTimeout(h.retryTimer);
     await Promise.all(handles.map((h) => withTimeout(h.control.drain(timeoutMs), timeoutMs + this.#options.controlTimeoutMs, 'drain').catch(() => {})));
     for (const h of handles) {
       h.control[Comlink.releaseProxy]();

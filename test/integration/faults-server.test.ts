@@ -14,6 +14,7 @@ import { rejectionOf } from '../support/rejection.ts';
 import { Tracker, reportFault } from '../support/tracker.ts';
 import { waitFor } from '../support/weaviate.ts';
 
+const tasks = new URL('../fixtures/tasks.ts', import.meta.url);
 const TYPED = ['WEX_DEADLINE_EXCEEDED', 'WEX_QUERY_FAILED', 'WEX_POOL_TIMEOUT'];
 let node: WeaviateNode;
 beforeAll(async () => {
@@ -96,5 +97,36 @@ describe('fault: the server dies or freezes', () => {
     expect(Object.keys(tracker.failedByCode).every((c) => TYPED.includes(c))).toBe(true);
     expect(tracker.failedByCode['WEX_DEADLINE_EXCEEDED']).toBeGreaterThan(0);
     // Detection is bounded by the waitFor above; its time is reported, not asserted (machine speed).
+  });
+
+  it('a replacement worker whose start fails (Weaviate frozen) tries again by itself and becomes ready once Weaviate answers; work goes to the ready worker', async () => {
+    await using engine = await createExecutor(
+      {
+        weaviate: node.target, workers: 2, minConnections: 2, maxConnections: 4, connectTimeoutMs: 800, healthCheckIntervalMs: 1000,
+        healthCheckTimeoutMs: 500, reconnectMaxMs: 500, taskModule: tasks, logger: silentLogger, workerLogLevel: 'silent',
+      },
+      {},
+    );
+    node.pause();
+    try {
+      // The pool has not noticed the freeze yet, so the task gets a lease, and exits its worker.
+      expect((await rejectionOf(engine.run('exit'))).code).toBe('WEX_WORKER_CRASHED');
+      // The replacement registers and cannot open its connections (connect bound 800 ms).
+      await waitFor(async () => {
+        const s = await engine.stats();
+        return s.worker_count === 2 && s.workers.some((w) => !w.ready);
+      }, { timeoutMs: 10_000, what: 'the replacement registered, not ready' });
+      await sleep(2500); // its first open has failed by now
+      expect((await engine.stats()).workers.filter((w) => !w.ready)).toHaveLength(1);
+    } finally {
+      node.resume();
+    }
+    // Nobody resizes or restarts anything: it becomes ready by itself.
+    await waitFor(async () => {
+      const s = await engine.stats();
+      return s.worker_count === 2 && s.workers.every((w) => w.ready);
+    }, { timeoutMs: 20_000, what: 'the replacement ready by itself' });
+    const outcomes = await Promise.all(Array.from({ length: 20 }, (_, i) => engine.query(read(i), { deadlineMs: 5000 }).then(() => 'ok', (e: { code: string }) => e.code)));
+    expect(outcomes).toEqual(Array(20).fill('ok'));
   });
 });

@@ -43,3 +43,16 @@ describe('slot caps of lanes with dedicated workers', () => {
     );
   });
 });
+
+describe('readiness', () => {
+  it('routes to a ready worker of the group, even a busier one; a worker still opening (or retrying) its pool only when none is ready', () => {
+    const ws = [
+      { id: 1, currentUsage: 0 }, // replacement whose sub-pool is not open
+      { id: 2, currentUsage: 5 },
+    ];
+    const shared = () => -1;
+    expect(pickWorker(-1, ws, shared, 100, (id) => id !== 1)?.id).toBe(2);
+    expect(pickWorker(-1, ws, shared, 100, () => false)?.id).toBe(1);
+    expect(pickWorker(-1, ws, shared, 100, () => true)?.id).toBe(1);
+  });
+});
