@@ -19,7 +19,9 @@ import { nextMax, utilizationSample, type AutoscaleConfig } from './autoscale.ts
 import { fetchServerVersion } from '../weaviate/meta.ts';
 import { resolveExecutorConfig, type ExecutorConfig, type ExecutorOptions } from './config.ts';
 import { dedicatedSlotCaps } from './balancer.ts';
-import { InlineDispatcher, WorkerDispatcher, splitShares, type Dispatcher, type WorkerConnections } from './dispatch.ts';
+import { splitShares, type Dispatcher, type WorkerConnections } from './dispatcher.ts';
+import { InlineDispatcher } from './inline-dispatcher.ts';
+import { WorkerDispatcher } from './worker-dispatcher.ts';
 import { epochNow, type TaskMessage } from './protocol.ts';
 import { Scheduler, type WorkContext } from './scheduler.ts';
 import { buildEngineStats, type EngineStats } from './stats.ts';

@@ -6,7 +6,7 @@ import { rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { WorkerDispatcher } from '../../src/engine/dispatch.ts';
+import { WorkerDispatcher } from '../../src/engine/worker-dispatcher.ts';
 import { createExecutor } from '../../src/engine/executor.ts';
 import { epochNow } from '../../src/engine/protocol.ts';
 import { resolvePoolConfig } from '../../src/pool/config.ts';

@@ -1,50 +1,17 @@
 /**
- * Where work runs once the scheduler lets it go: on Piscina worker threads, each owning a
- * sub-pool (WorkerDispatcher), or on the main thread with one pool (InlineDispatcher: the
- * engine without workers, and the note's legacy mode with one plain connection).
+ * The engine's work on Piscina worker threads: each worker owns a sub-pool (its share of the
+ * engine's min/max), answers control calls on a comlink port, and is watched (stats refresh,
+ * watchdog); a replacement that cannot open its connections retries with backoff.
  */
 import * as Comlink from 'comlink';
 import { Piscina } from 'piscina';
-import type { WeaviateClient } from 'weaviate-client';
 import { ConnectError, ControlTimeoutError, ShutdownError, WorkerCrashedError } from '../errors.ts';
 import { silentLogger, type Logger } from '../log.ts';
 import type { PoolConfig } from '../pool/config.ts';
-import { createPool } from '../pool/create.ts';
-import type { ConnectionInfo, ConnectionSource } from '../pool/types.ts';
-import { encode } from '../stats/histogram.ts';
-import { CONTROL_HELLO, type ControlApi, type ControlHello, type TaskMessage, type TaskReply, type WorkerData, type WorkerShare, type WorkerStats } from './protocol.ts';
-import { TaskRunner, type TaskModule } from './task-runner.ts';
-import { RetiredWorkers } from './retired-workers.ts';
 import { groupHandler, groupOfIndex, handlerGroup, pickWorker } from './balancer.ts';
-
-export interface WorkerConnections {
-  threadId: number;
-  index: number;
-  connections: ConnectionInfo[];
-}
-
-export interface Dispatcher {
-  readonly mode: 'workers' | 'inline' | 'legacy';
-  start(): Promise<void>;
-  /** Rejects only when the thread running the work died (WorkerCrashedError). */
-  dispatch(msg: TaskMessage): Promise<TaskReply>;
-  cancel(taskId: number, reason: string): void;
-  /** Live workers, then (`retired: true`) the last figures of workers that are gone. */
-  workerStats(): Promise<(WorkerStats & { responsive: boolean; retired?: boolean })[]>;
-  connections(): Promise<WorkerConnections[]>;
-  resize(min: number, max: number): Promise<void>;
-  checkNow(): Promise<{ checked: number; failed: number }>;
-  close(timeoutMs: number): Promise<void>;
-}
-
-/** Split the engine's min/max over n workers: worker i gets floor(x/n), plus one while remainders last. */
-export function splitShares(min: number, max: number, n: number): WorkerShare[] {
-  return Array.from({ length: n }, (_, index) => ({
-    index,
-    min: Math.floor(min / n) + (index < min % n ? 1 : 0),
-    max: Math.floor(max / n) + (index < max % n ? 1 : 0),
-  }));
-}
+import { splitShares, type Dispatcher, type WorkerConnections } from './dispatcher.ts';
+import { CONTROL_HELLO, type ControlApi, type ControlHello, type TaskMessage, type TaskReply, type WorkerData, type WorkerShare, type WorkerStats } from './protocol.ts';
+import { RetiredWorkers } from './retired-workers.ts';
 
 /** Backoff of a worker's init retries: 250 ms doubling, capped at 5 s, jittered. */
 const INIT_RETRY_BASE_MS = 250;
@@ -393,79 +360,4 @@ function emptyStats(threadId: number, index: number): WorkerStats {
     threadId, index, ready: false, pool: undefined, inFlight: 0, overdue: 0, completed: 0, failed: 0, acquireWait: '', execution: '',
     transportRetries: 0, retriesRefused: 0, eventLoopDelayP99Us: 0, eventLoopDelayMaxUs: 0,
   };
-}
-
-/** The engine on the caller's thread: one pool (or the legacy single connection), no workers. */
-export class InlineDispatcher implements Dispatcher {
-  readonly mode: 'inline' | 'legacy';
-  #pool: ConnectionSource<WeaviateClient> | undefined;
-  readonly #config: Readonly<PoolConfig>;
-  readonly #runner: TaskRunner;
-  readonly #logger: Logger | undefined;
-  #poolReady: Promise<ConnectionSource<WeaviateClient>> | undefined;
-
-  constructor(config: Readonly<PoolConfig>, options: { taskModule: string | undefined; logger?: Logger }) {
-    this.#config = config;
-    this.mode = config.enabled ? 'inline' : 'legacy';
-    this.#logger = options.logger;
-    let tasks: Promise<TaskModule | undefined> | undefined;
-    const taskModule = options.taskModule;
-    this.#runner = new TaskRunner(
-      () => this.#poolReady ?? Promise.reject(new ShutdownError('not started', {})),
-      () => (tasks ??= taskModule ? (import(taskModule) as Promise<TaskModule>) : Promise.resolve(undefined)),
-      0,
-    );
-  }
-
-  async start(): Promise<void> {
-    const { weaviate, ...rest } = this.#config;
-    this.#poolReady = createPool({ ...rest, weaviate: { ...weaviate }, ...(this.#logger ? { logger: this.#logger } : {}) }, {});
-    this.#pool = await this.#poolReady;
-  }
-
-  dispatch(msg: TaskMessage): Promise<TaskReply> {
-    return this.#runner.run(msg);
-  }
-
-  cancel(taskId: number, reason: string): void {
-    this.#runner.cancel(taskId, reason);
-  }
-
-  async workerStats(): Promise<(WorkerStats & { responsive: boolean })[]> {
-    return [
-      {
-        threadId: 0,
-        index: 0,
-        ready: this.#pool !== undefined,
-        pool: this.#pool?.stats(),
-        inFlight: this.#runner.inFlight,
-        overdue: this.#runner.overdue,
-        completed: this.#runner.completed,
-        failed: this.#runner.failed,
-        acquireWait: encode(this.#runner.acquireWait),
-        execution: encode(this.#runner.execution),
-        transportRetries: this.#runner.budget.retries,
-        retriesRefused: this.#runner.budget.refused,
-        eventLoopDelayP99Us: 0,
-        eventLoopDelayMaxUs: 0,
-        responsive: true,
-      },
-    ];
-  }
-
-  async connections(): Promise<WorkerConnections[]> {
-    return [{ threadId: 0, index: 0, connections: this.#pool?.connections() ?? [] }];
-  }
-
-  async resize(min: number, max: number): Promise<void> {
-    this.#pool?.resize({ min, max });
-  }
-
-  async checkNow(): Promise<{ checked: number; failed: number }> {
-    return this.#pool ? this.#pool.checkNow() : { checked: 0, failed: 0 };
-  }
-
-  async close(timeoutMs: number): Promise<void> {
-    await this.#pool?.close({ timeoutMs });
-  }
 }
