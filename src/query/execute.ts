@@ -94,7 +94,10 @@ export async function executeSpec(client: WeaviateClient, spec: QuerySpec, signa
       return plain(await collection.query.fetchObjects(opts, call), spec);
     }
     case 'insertMany': {
-      // insertMany takes no abort signal; the caller's deadline still bounds the wait for it.
+      // insertMany takes no abort signal: once started it runs to its end (bounded by the
+      // client's insert time-out) and keeps its lease and slot meanwhile (overdue after the
+      // deadline), while the caller is answered at the deadline. It is not started late.
+      if (signal?.aborted) throw signal.reason as Error;
       const objects = spec.objects.map((o) => ({
         ...(o.id ? { id: o.id } : {}),
         properties: o.properties as never,
