@@ -346,13 +346,19 @@ export class WorkerDispatcher implements Dispatcher {
   }
 }
 
-/** Why a worker died, from what Piscina rejected its tasks with ("worker exited with code: 1", an uncaught error). */
+/**
+ * Why a worker died, from what Piscina rejected its tasks with: "worker exited with code: 1",
+ * or the error that ended the thread. An error that crossed the thread boundary can arrive
+ * with an empty message (seen for a DataCloneError); its name and code are then all there is.
+ */
 export function deathReason(error: unknown): string {
   if (error instanceof Error) {
-    const text = [error.name !== 'Error' ? error.name : '', error.message].filter(Boolean).join(': ');
-    return text || 'it ended without giving a reason';
+    const code = (error as { code?: unknown }).code;
+    const parts = [error.name !== 'Error' ? error.name : '', typeof code === 'string' ? code : '', error.message].filter(Boolean);
+    return parts.join(': ') || 'the thread ended without an exit code or error';
   }
-  return error === undefined || error === null || String(error) === '' ? 'it ended without giving a reason' : String(error);
+  if (error === undefined || error === null || String(error) === '') return 'the thread ended without an exit code or error';
+  return typeof error === 'object' ? JSON.stringify(error) : String(error);
 }
 
 function emptyStats(threadId: number, index: number): WorkerStats {
