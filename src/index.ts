@@ -18,8 +18,5 @@ export { resolvePoolConfig, POOL_DEFAULTS, POOL_ENV, TARGET_ENV, type PoolConfig
 export type { QuerySpec, HybridSpec, NearVectorSpec, Bm25Spec, FetchObjectsSpec, InsertManySpec, FilterSpec, QueryResult, InsertResult, ResultObject } from './query/spec.ts';
 export { validateSpec } from './query/spec.ts';
 export * from './errors.ts';
-export { startWeaviate, startCluster, WeaviateNode, WeaviateCluster } from './launcher/node.ts';
-export { ensureWeaviate } from './launcher/local.ts';
-export { resolveWeaviateBinary, WEAVIATE_VERSION } from './launcher/binary.ts';
 export { createLogger, silentLogger, type Logger } from './log.ts';
 export { registerSecret, redact } from './redact.ts';
