@@ -15,6 +15,7 @@ import { encode } from '../stats/histogram.ts';
 import { CONTROL_HELLO, type ControlApi, type ControlHello, type TaskMessage, type TaskReply, type WorkerData, type WorkerShare, type WorkerStats } from './protocol.ts';
 import { TaskRunner, type TaskModule } from './task-runner.ts';
 import { groupHandler, groupOfIndex, handlerGroup, pickWorker } from './balancer.ts';
+import { forwardLogs } from './log-port.ts';
 
 export interface WorkerConnections {
   threadId: number;
@@ -179,6 +180,7 @@ export class WorkerDispatcher implements Dispatcher {
   #register(hello: ControlHello): void {
     if (this.#closing) {
       hello.port.close();
+      hello.logPort?.close();
       return;
     }
     const used = new Set([...this.#handles.values()].map((h) => h.index));
@@ -186,6 +188,7 @@ export class WorkerDispatcher implements Dispatcher {
     while (used.has(index)) index++;
     const share = this.#shares[index] ?? { index, min: 0, max: 0 };
     const control = Comlink.wrap<ControlApi>(hello.port as unknown as Comlink.Endpoint);
+    if (hello.logPort) forwardLogs(hello.logPort, this.#log);
     const handle: WorkerHandle = {
       threadId: hello.threadId,
       index,

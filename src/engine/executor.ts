@@ -10,7 +10,7 @@
  */
 import { systemClock, type Clock } from '../clock.ts';
 import { ConfigError, ShutdownError, ValidationError, WorkerCrashedError, fromSerialized } from '../errors.ts';
-import { createLogger, type Logger } from '../log.ts';
+import { resolveLogger, type Logger } from '../log.ts';
 import type { ConnectionInfo } from '../pool/types.ts';
 import { SchemaRegistry } from '../query/schema.ts';
 import { isReadSpec, validateSpec, type InsertResult, type QueryResult, type QuerySpec } from '../query/spec.ts';
@@ -22,6 +22,9 @@ import { InlineDispatcher, WorkerDispatcher, type Dispatcher, type WorkerConnect
 import { epochNow, type TaskMessage } from './protocol.ts';
 import { Scheduler, type WorkContext } from './scheduler.ts';
 import { buildEngineStats, type EngineStats } from './stats.ts';
+
+/** What `query(spec)` resolves to for a spec of this kind (a union of kinds gives the union of results). */
+export type ResultOf<S extends QuerySpec> = S extends { kind: 'insertMany' } ? InsertResult : QueryResult;
 
 export interface RequestOptions {
   /** Lane to queue in. @default 'normal' */
@@ -38,7 +41,14 @@ export interface RequestOptions {
 }
 
 export interface CreateExecutorOptions extends ExecutorOptions {
+  /**
+   * Where the executor and its worker threads log: a pino logger (or anything with
+   * `debug/info/warn/error(obj, msg)`). Worker threads' lines come through this logger too.
+   * @default none: nothing is written unless `logger` or `logLevel` is given
+   */
   logger?: Logger;
+  /** Without `logger`: log at this pino level to stderr. @default undefined (silent) */
+  logLevel?: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   clock?: Clock;
 }
 
@@ -102,8 +112,11 @@ export class Executor implements AsyncDisposable {
     return this.#dispatcher.mode;
   }
 
-  /** Run a query spec (validated here, before it is queued). */
-  async query(spec: QuerySpec, options: RequestOptions = {}): Promise<QueryResult | InsertResult> {
+  /**
+   * Run a query spec (validated here, before it is queued). The result type follows the spec's
+   * kind: searches give a QueryResult, `insertMany` an InsertResult.
+   */
+  async query<S extends QuerySpec>(spec: S, options: RequestOptions = {}): Promise<ResultOf<S>> {
     this.#requests++;
     let checked: QuerySpec;
     try {
@@ -114,9 +127,7 @@ export class Executor implements AsyncDisposable {
       throw error;
     }
     const idempotent = options.idempotent ?? isReadSpec(checked);
-    return this.#submit((id, deadlineAt, lane) => ({ kind: 'query', id, spec: checked, deadlineAt, lane, idempotent }), options, idempotent) as Promise<
-      QueryResult | InsertResult
-    >;
+    return this.#submit((id, deadlineAt, lane) => ({ kind: 'query', id, spec: checked, deadlineAt, lane, idempotent }), options, idempotent) as Promise<ResultOf<S>>;
   }
 
   /** Run a function of the task module in a worker, with a leased client: `fn(client, args, ctx)`. */
@@ -307,9 +318,9 @@ export async function createExecutor(
   options: CreateExecutorOptions = {},
   env: Readonly<Record<string, string | undefined>> = process.env,
 ): Promise<Executor> {
-  const { logger, clock, ...rest } = options;
+  const { logger, logLevel, clock, ...rest } = options;
   const config = resolveExecutorConfig(rest, env);
-  const executor = new Executor(config, { logger: logger ?? createLogger(), clock: clock ?? systemClock });
+  const executor = new Executor(config, { logger: resolveLogger({ logger, logLevel }), clock: clock ?? systemClock });
   try {
     return await executor.start();
   } catch (error) {

@@ -8,10 +8,10 @@
  */
 import { timingSafeEqual } from 'node:crypto';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
-import type { Executor } from '../engine/executor.ts';
+import type { Executor, RequestOptions } from '../engine/executor.ts';
 import { ValidationError, isExecutorError, type WeaviateExecutorError } from '../errors.ts';
 import { registerSecret, redact } from '../redact.ts';
-import type { QuerySpec } from '../query/spec.ts';
+import type { InsertResult, QueryResult, QuerySpec } from '../query/spec.ts';
 import * as v from '../validate.ts';
 import { renderMetrics } from './metrics.ts';
 
@@ -117,7 +117,9 @@ function sendError(reply: FastifyReply, error: unknown): FastifyReply {
 }
 
 /** What the endpoints need from an engine (the bench serves the same routes from a plain client). */
-export type SearchBackend = Pick<Executor, 'query' | 'stats' | 'connectionList'>;
+export interface SearchBackend extends Pick<Executor, 'stats' | 'connectionList'> {
+  query(spec: QuerySpec, options?: RequestOptions): Promise<QueryResult | InsertResult>;
+}
 
 export function buildServer(executor: SearchBackend, options: ServerOptions = {}, env = process.env): { app: FastifyInstance; config: ResolvedServerOptions } {
   const config = resolveServerOptions(options, env);

@@ -30,6 +30,8 @@ import { ChannelCredentials, Metadata, createChannel, createClientFactory, type 
 import { connectivityState } from '@grpc/grpc-js';
 import weaviate, { ApiKey, ConnectionGRPC, type WeaviateClient } from 'weaviate-client';
 import type { WeaviateTarget } from '../pool/config.ts';
+import { restOrigin } from './meta.ts';
+import { scopeRestFetch } from './rest-sockets.ts';
 
 /** The same cap weaviate-client uses (it must match the server's GRPC_MAX_MESSAGE_SIZE). */
 const MAX_GRPC_MESSAGE_LENGTH = 104_858_000;
@@ -153,6 +155,8 @@ export async function createOwnChannelClient(
   }
   const connection = captured.connection;
   (connection['grpc'] as { close(): void }).close(); // the stock channel never connected
+  // REST through this thread's bounded socket pool, not the host's global fetch (rest-sockets.ts).
+  scopeRestFetch(connection, restOrigin(target));
 
   const channel = createChannel(
     `${target.grpcHost}:${target.grpcPort}`,
