@@ -2,7 +2,8 @@
  * weaviate-executor: a worker-thread query engine for Weaviate with priority lanes, real
  * connection pools per worker, and HDR latency statistics.
  */
-export { createExecutor, Executor, type CreateExecutorOptions, type RequestOptions } from './engine/executor.ts';
+export { createExecutor, Executor, type CreateExecutorOptions, type RequestOptions, type ResultOf } from './engine/executor.ts';
+export { defineTasks, type Task, type TasksOf, type TaskName, type TaskArgs, type TaskResult, type TypedExecutor, type ExecutorFor } from './engine/tasks.ts';
 export type { ExecutorOptions, EngineOptions, ExecutorConfig } from './engine/config.ts';
 export { resolveExecutorConfig, ENGINE_ENV } from './engine/config.ts';
 export type { LaneOptions, LaneConfig } from './engine/lanes.ts';

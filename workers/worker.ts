@@ -21,6 +21,7 @@ import { EventLoopMonitor } from '../src/stats/event-loop.ts';
 import { encode } from '../src/stats/histogram.ts';
 import { CONTROL_HELLO, type ControlApi, type ControlHello, type TaskMessage, type TaskReply, type WorkerData, type WorkerShare } from '../src/engine/protocol.ts';
 import { TaskRunner, type TaskModule } from '../src/engine/task-runner.ts';
+import { loadTaskModule } from '../src/engine/task-module.ts';
 
 const data = workerData as WorkerData;
 registerSecret(data.pool.weaviate.apiKey);
@@ -52,7 +53,7 @@ poolPromise.catch(() => {});
 let pool: ConnectionSource<WeaviateClient> | undefined;
 
 let tasksPromise: Promise<TaskModule | undefined> | undefined;
-const loadTasks = () => (tasksPromise ??= data.taskModule ? (import(data.taskModule) as Promise<TaskModule>) : Promise.resolve(undefined));
+const loadTasks = () => (tasksPromise ??= data.taskModule ? loadTaskModule(data.taskModule) : Promise.resolve(undefined));
 
 const runner = new TaskRunner(() => poolPromise, loadTasks, threadId);
 const eventLoop = new EventLoopMonitor().enable();

@@ -16,6 +16,7 @@ import { CONTROL_HELLO, type ControlApi, type ControlHello, type TaskMessage, ty
 import { TaskRunner, type TaskModule } from './task-runner.ts';
 import { groupHandler, groupOfIndex, handlerGroup, pickWorker } from './balancer.ts';
 import { forwardLogs } from './log-port.ts';
+import { loadTaskModule } from './task-module.ts';
 
 export interface WorkerConnections {
   threadId: number;
@@ -362,7 +363,7 @@ export class InlineDispatcher implements Dispatcher {
     const taskModule = options.taskModule;
     this.#runner = new TaskRunner(
       () => this.#poolReady ?? Promise.reject(new ShutdownError('not started', {})),
-      () => (tasks ??= taskModule ? (import(taskModule) as Promise<TaskModule>) : Promise.resolve(undefined)),
+      () => (tasks ??= taskModule ? loadTaskModule(taskModule) : Promise.resolve(undefined)),
       0,
     );
   }

@@ -21,6 +21,8 @@ import { resolveExecutorConfig, type ExecutorConfig, type ExecutorOptions } from
 import { InlineDispatcher, WorkerDispatcher, type Dispatcher, type WorkerConnections } from './dispatch.ts';
 import { epochNow, type TaskMessage } from './protocol.ts';
 import { Scheduler, type WorkContext } from './scheduler.ts';
+import { loadTaskModule } from './task-module.ts';
+import type { ExecutorFor } from './tasks.ts';
 import { buildEngineStats, type EngineStats } from './stats.ts';
 
 /** What `query(spec)` resolves to for a spec of this kind (a union of kinds gives the union of results). */
@@ -95,6 +97,8 @@ export class Executor implements AsyncDisposable {
 
   /** @internal */
   async start(): Promise<this> {
+    // A wrong task module fails here (ConfigError), not at the first run().
+    if (this.config.taskModule) await loadTaskModule(this.config.taskModule);
     // Fail fast (ConnectError naming the address) before any thread starts.
     await fetchServerVersion(this.config.pool.weaviate, this.config.pool.connectTimeoutMs);
     await this.#schema?.refresh(true);
@@ -313,16 +317,20 @@ export class Executor implements AsyncDisposable {
   }
 }
 
-/** Build, start and return an executor (fails fast with ConnectError if Weaviate is unreachable). */
-export async function createExecutor(
+/**
+ * Build, start and return an executor (fails fast with ConnectError if Weaviate is unreachable,
+ * ConfigError if an option or the task module is wrong). Give the task module's type to get
+ * `run()` checked against it: `createExecutor<typeof import('./tasks.js')>({ taskModule })`.
+ */
+export async function createExecutor<TaskModuleType = never>(
   options: CreateExecutorOptions = {},
   env: Readonly<Record<string, string | undefined>> = process.env,
-): Promise<Executor> {
+): Promise<ExecutorFor<TaskModuleType>> {
   const { logger, logLevel, clock, ...rest } = options;
   const config = resolveExecutorConfig(rest, env);
   const executor = new Executor(config, { logger: resolveLogger({ logger, logLevel }), clock: clock ?? systemClock });
   try {
-    return await executor.start();
+    return (await executor.start()) as ExecutorFor<TaskModuleType>;
   } catch (error) {
     await executor.close().catch(() => {});
     throw error;
