@@ -21,6 +21,8 @@ const [major, minor, patch] = [Number(min[1]), Number(min[2]), Number(min[3])];
 const ENTRIES: Record<string, string> = {
   index: './src/index.js',
   testing: './src/testing.js',
+  fastify: './src/server/plugin.js',
+  prometheus: './src/metrics/prometheus.js',
 };
 
 for (const [name, target] of Object.entries(ENTRIES)) {

@@ -9,7 +9,7 @@
  *                                     vector, limit: 5 }, { lane: 'critical', deadlineMs: 500 });
  */
 import { systemClock, type Clock } from '../clock.ts';
-import { ConfigError, ShutdownError, ValidationError, WorkerCrashedError, fromSerialized } from '../errors.ts';
+import { ConfigError, ShutdownError, ValidationError, WorkerCrashedError, fromSerialized, isExecutorError } from '../errors.ts';
 import { resolveLogger, type Logger } from '../log.ts';
 import type { ConnectionInfo } from '../pool/types.ts';
 import { SchemaRegistry } from '../query/schema.ts';
@@ -19,7 +19,7 @@ import { nextMax, utilizationSample, type AutoscaleConfig } from './autoscale.ts
 import { fetchServerVersion } from '../weaviate/meta.ts';
 import { resolveExecutorConfig, type ExecutorConfig, type ExecutorOptions } from './config.ts';
 import { InlineDispatcher, WorkerDispatcher, type Dispatcher, type WorkerConnections } from './dispatch.ts';
-import { epochNow, type TaskMessage } from './protocol.ts';
+import { epochNow, type TaskMessage, type TaskReply } from './protocol.ts';
 import { Scheduler, type WorkContext } from './scheduler.ts';
 import { loadTaskModule } from './task-module.ts';
 import type { ExecutorFor } from './tasks.ts';
@@ -42,6 +42,21 @@ export interface RequestOptions {
   idempotent?: boolean;
 }
 
+/** One finished request, for metrics (`executor.onRequest(listener)`). Times in milliseconds. */
+export interface RequestEvent {
+  kind: 'query' | 'task';
+  lane: string;
+  /** `ok`, or the error code it failed with (`WEX_DEADLINE_EXCEEDED`, `WEX_QUEUE_FULL`, ...). */
+  outcome: string;
+  /** From submit to answer. */
+  totalMs: number;
+  /** Queued in its lane (the whole time when it never left the queue). */
+  queueWaitMs: number;
+  /** Waiting for a connection in the worker, and running with it (last attempt; undefined if it never ran). */
+  connectionWaitMs: number | undefined;
+  executionMs: number | undefined;
+}
+
 export interface CreateExecutorOptions extends ExecutorOptions {
   /**
    * Where the executor and its worker threads log: a pino logger (or anything with
@@ -62,6 +77,7 @@ export class Executor implements AsyncDisposable {
   readonly #clock: Clock;
   readonly #log: Logger;
   readonly #eventLoop = new EventLoopMonitor();
+  readonly #listeners = new Set<(event: RequestEvent) => void>();
   #nextTaskId = 1;
   #requests = 0;
   #validationErrors = 0;
@@ -190,7 +206,11 @@ export class Executor implements AsyncDisposable {
     const lane = options.lane ?? 'normal';
     const deadlineMs = options.deadlineMs ?? this.#scheduler.laneConfig(lane)?.defaultDeadlineMs ?? this.config.defaultDeadlineMs;
     const id = this.#nextTaskId++;
+    const submittedAt = this.#clock.now();
+    let startedAt: number | undefined;
+    let timings: TaskReply['t'] | undefined;
     const work = async (ctx: WorkContext): Promise<unknown> => {
+      startedAt ??= this.#clock.now();
       const onAbort = () => this.#dispatcher.cancel(id, String((ctx.signal.reason as Error)?.message ?? 'aborted'));
       ctx.signal.addEventListener('abort', onAbort, { once: true });
       try {
@@ -208,6 +228,7 @@ export class Executor implements AsyncDisposable {
             }
             throw error;
           }
+          timings = reply.t;
           if (!reply.ok) throw fromSerialized(reply.error);
           return reply.value;
         }
@@ -215,7 +236,35 @@ export class Executor implements AsyncDisposable {
         ctx.signal.removeEventListener('abort', onAbort);
       }
     };
-    return this.#scheduler.submit(work, { lane, deadlineAt: this.#clock.now() + deadlineMs, signal: options.signal });
+    const result = this.#scheduler.submit(work, { lane, deadlineAt: this.#clock.now() + deadlineMs, signal: options.signal });
+    if (this.#listeners.size > 0) {
+      const kind = build(0, 0, lane).kind;
+      const emit = (outcome: string) => {
+        const now = this.#clock.now();
+        const event: RequestEvent = {
+          kind, lane, outcome, totalMs: now - submittedAt, queueWaitMs: (startedAt ?? now) - submittedAt,
+          connectionWaitMs: timings && timings.acquireUs / 1000, executionMs: timings && timings.executeUs / 1000,
+        };
+        for (const listener of this.#listeners) {
+          try {
+            listener(event);
+          } catch (error) {
+            this.#log.warn({ error: String(error) }, 'an onRequest listener threw');
+          }
+        }
+      };
+      result.then(() => emit('ok'), (error: unknown) => emit(isExecutorError(error) ? error.code : 'WEX_INTERNAL'));
+    }
+    return result;
+  }
+
+  /**
+   * Call `listener` once per finished request (metrics: src/metrics/prometheus.ts). Returns the
+   * function that removes it. Listeners run on the main thread and must be quick.
+   */
+  onRequest(listener: (event: RequestEvent) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
   }
 
   /** The engine-wide snapshot (the note's keys, plus lanes, workers, latency, counters). */
