@@ -90,7 +90,8 @@ const searchBody = {
     lane: { type: 'string', maxLength: 32 },
     deadlineMs: { type: 'number', exclusiveMinimum: 0 },
   },
-  additionalProperties: false,
+  // Unknown fields are refused by validateSpec (400 naming the field), not here: a host app's
+  // ajv (fastify's default: removeAdditional) would silently strip them under `false`.
 } as const;
 
 function sendError(reply: FastifyReply, error: unknown): FastifyReply {

@@ -54,6 +54,10 @@ describe('fastify plugin in a host app', () => {
       const bad = await app.inject({ method: 'POST', url: '/search-api/vector-store/search', headers: auth, payload: { kind: 'nearVector', collection: SAMPLE_COLLECTION, vector: [1] } });
       expect(bad.statusCode).toBe(400);
       expect(bad.json()).toMatchObject({ error: { code: 'WEX_VALIDATION' } });
+      // An unknown field is refused, also under the host's default ajv (which strips what a schema forbids).
+      const unknown = await app.inject({ method: 'POST', url: '/search-api/vector-store/search', headers: auth, payload: { kind: 'bm25', collection: SAMPLE_COLLECTION, query: 'x', limt: 5 } });
+      expect(unknown.statusCode).toBe(400);
+      expect(unknown.json()).toMatchObject({ error: { code: 'WEX_VALIDATION', details: { field: 'limt' } } });
 
       const metrics = (await app.inject({ url: '/search-api/metrics', headers: auth })).body;
       expect(metrics).toContain('host_requests_total'); // the host's registry, served whole

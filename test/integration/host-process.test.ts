@@ -59,6 +59,17 @@ describe('no surprises in the host process', () => {
     expect(globals()).toEqual(before);
   });
 
+  it('createExecutor() without workers (the pool on the main thread) leaves the globals alone', async () => {
+    const before = globals();
+    engine = await createExecutor({ weaviate: target, workers: 0, minConnections: 1, maxConnections: 2 }, {});
+    expect(engine.mode).toBe('inline');
+    const hits = await engine.query({ kind: 'bm25', collection: SAMPLE_COLLECTION, query: '삼성전자', limit: 1 });
+    expect(hits.objects).toHaveLength(1);
+    expect(globals()).toEqual(before);
+    await engine.close();
+    expect(globals()).toEqual(before);
+  });
+
   it('createExecutor() with workers leaves the globals alone and routes worker logs to the host logger', async () => {
     const before = globals();
     const logger = new MemoryLogger();
