@@ -1,6 +1,11 @@
 /**
  * weaviate-executor: a worker-thread query engine for Weaviate with priority lanes, real
  * connection pools per worker, and HDR latency statistics.
+ *
+ * Importing it changes nothing global in the host process and pulls in neither fastify nor
+ * prom-client. Other entries: `weaviate-executor/fastify` (the routes as a fastify plugin),
+ * `weaviate-executor/prometheus` (metrics), `weaviate-executor/testing` (local Weaviate
+ * launcher, sample data: never imported by production code).
  */
 export { createExecutor, Executor, type CreateExecutorOptions, type RequestOptions, type ResultOf } from './engine/executor.ts';
 export { defineTasks, type Task, type TasksOf, type TaskName, type TaskArgs, type TaskResult, type TypedExecutor, type ExecutorFor } from './engine/tasks.ts';
