@@ -77,9 +77,15 @@ export function scopeRestFetch(connection: Record<string, unknown>, origin: stri
     throw new Error('weaviate-client connection has no `http` member; this version of weaviate-client is not supported (src/weaviate/rest-sockets.ts)');
   }
   const key = normalize(origin);
+  /** The host's fetch as it was when the wrapped call began. */
+  let globalFetch: typeof fetch = globalThis.fetch;
   const scopedFetch = ((input: Parameters<typeof undiciFetch>[0], init?: Parameters<typeof undiciFetch>[1]) => {
+    // Only Weaviate's own origin goes through its Pool (a Pool sends everything to its origin);
+    // anything else (the client's externalGet/externalPost, e.g. OIDC) takes the global fetch.
     const pool = bounds.get(key)?.pool;
-    return undiciFetch(input, pool ? { ...init, dispatcher: pool } : init);
+    const url = typeof input === 'string' ? input : input instanceof URL ? input.href : (input as { url: string }).url;
+    if (!pool || !URL.canParse(url) || new URL(url).origin !== key) return globalFetch(input as never, init as never);
+    return undiciFetch(input, { ...init, dispatcher: pool });
   }) as unknown as typeof fetch;
   const scoped: Record<string, unknown> = {};
   for (const [name, value] of Object.entries(http)) {
@@ -90,6 +96,7 @@ export function scopeRestFetch(connection: Record<string, unknown>, origin: stri
     const method = value as AnyFunction;
     scoped[name] = (...args: unknown[]) => {
       const global = globalThis.fetch;
+      globalFetch = global;
       globalThis.fetch = scopedFetch;
       try {
         return method(...args);
