@@ -7,7 +7,7 @@
  * `weaviate-executor/prometheus` (metrics), `weaviate-executor/testing` (local Weaviate
  * launcher, sample data: never imported by production code).
  */
-export { createExecutor, Executor, type CreateExecutorOptions, type RequestOptions, type ResultOf } from './engine/executor.ts';
+export { createExecutor, Executor, type CreateExecutorOptions, type RequestOptions, type RequestEvent, type ResultOf } from './engine/executor.ts';
 export { defineTasks, type Task, type TasksOf, type TaskName, type TaskArgs, type TaskResult, type TypedExecutor, type ExecutorFor } from './engine/tasks.ts';
 export type { ExecutorOptions, EngineOptions, ExecutorConfig } from './engine/config.ts';
 export { resolveExecutorConfig, ENGINE_ENV } from './engine/config.ts';
