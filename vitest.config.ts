@@ -1,4 +1,18 @@
 import { defineConfig } from 'vitest/config';
+import { BaseSequencer, type TestSpecification } from 'vitest/node';
+
+/**
+ * The consumer test (npm pack, npm install, tsc, examples on two Node versions) is the heaviest
+ * file on CPU and disk; run it last so it overlaps as little as possible with the timing-sensitive
+ * fault tests on the 2 shared cores (the default order starts the longest file first).
+ */
+class ConsumerLast extends BaseSequencer {
+  override async sort(files: TestSpecification[]): Promise<TestSpecification[]> {
+    const sorted = await super.sort(files);
+    const last = (f: TestSpecification) => f.moduleId.endsWith('/consumer.test.ts');
+    return [...sorted.filter((f) => !last(f)), ...sorted.filter(last)];
+  }
+}
 
 /**
  * Two projects, run one after the other by `npm test`:
@@ -8,6 +22,8 @@ import { defineConfig } from 'vitest/config';
  */
 export default defineConfig({
   test: {
+    // Root-level only (vitest does not take a sequencer per project).
+    sequence: { sequencer: ConsumerLast },
     projects: [
       {
         test: {

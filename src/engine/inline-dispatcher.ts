@@ -11,6 +11,7 @@ import type { ConnectionSource } from '../pool/types.ts';
 import { encode } from '../stats/histogram.ts';
 import type { Dispatcher, WorkerConnections } from './dispatcher.ts';
 import type { TaskMessage, TaskReply, WorkerStats } from './protocol.ts';
+import { loadTaskModule } from './task-module.ts';
 import { TaskRunner, type TaskModule } from './task-runner.ts';
 
 /** The engine on the caller's thread: one pool (or the legacy single connection), no workers. */
@@ -30,7 +31,7 @@ export class InlineDispatcher implements Dispatcher {
     const taskModule = options.taskModule;
     this.#runner = new TaskRunner(
       () => this.#poolReady ?? Promise.reject(new ShutdownError('not started', {})),
-      () => (tasks ??= taskModule ? (import(taskModule) as Promise<TaskModule>) : Promise.resolve(undefined)),
+      () => (tasks ??= taskModule ? loadTaskModule(taskModule) : Promise.resolve(undefined)),
       0,
     );
   }

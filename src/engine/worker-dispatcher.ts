@@ -12,6 +12,7 @@ import { groupHandler, groupOfIndex, handlerGroup, pickWorker } from './balancer
 import { splitShares, type Dispatcher, type WorkerConnections } from './dispatcher.ts';
 import { CONTROL_HELLO, type ControlApi, type ControlHello, type TaskMessage, type TaskReply, type WorkerData, type WorkerShare, type WorkerStats } from './protocol.ts';
 import { RetiredWorkers } from './retired-workers.ts';
+import { forwardLogs } from './log-port.ts';
 
 /** Backoff of a worker's init retries: 250 ms doubling, capped at 5 s, jittered. */
 const INIT_RETRY_BASE_MS = 250;
@@ -162,6 +163,7 @@ export class WorkerDispatcher implements Dispatcher {
   #register(hello: ControlHello): void {
     if (this.#closing) {
       hello.port.close();
+      hello.logPort?.close();
       return;
     }
     const used = new Set([...this.#handles.values()].map((h) => h.index));
@@ -169,6 +171,7 @@ export class WorkerDispatcher implements Dispatcher {
     while (used.has(index)) index++;
     const share = this.#shares[index] ?? { index, min: 0, max: 0 };
     const control = Comlink.wrap<ControlApi>(hello.port as unknown as Comlink.Endpoint);
+    if (hello.logPort) forwardLogs(hello.logPort, this.#log);
     const handle: WorkerHandle = {
       threadId: hello.threadId,
       index,
