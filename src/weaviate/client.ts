@@ -30,6 +30,7 @@ import { ChannelCredentials, Metadata, createChannel, createClientFactory, type 
 import { connectivityState } from '@grpc/grpc-js';
 import weaviate, { ApiKey, ConnectionGRPC, type WeaviateClient } from 'weaviate-client';
 import type { WeaviateTarget } from '../pool/config.ts';
+import { registerLeanPath } from '../wire/lean-path.ts';
 
 /** The same cap weaviate-client uses (it must match the server's GRPC_MAX_MESSAGE_SIZE). */
 const MAX_GRPC_MESSAGE_LENGTH = 104_858_000;
@@ -199,6 +200,9 @@ export async function createOwnChannelClient(
   if (serverVersion) captured.dbVersionProvider?.cache(serverVersion);
 
   const bearer = target.apiKey ? `Bearer ${target.apiKey}` : undefined;
+  // The lean query path (src/wire/lean-path.ts) sends the engine's own read specs on this same channel.
+  const leanHeaders = { ...(bearer ? { ...target.headers, authorization: bearer } : target.headers), ...versionHeader };
+  registerLeanPath(client, { channel, headers: leanHeaders, queryTimeoutMs: settings.queryTimeoutMs }, serverVersion);
   async function health(signal: AbortSignal): Promise<boolean> {
     const res = await healthRpc.check({ service: '/grpc.health.v1.Health/Check' }, { signal, metadata: metadata(bearer) } as never);
     return res.status === 1; // SERVING

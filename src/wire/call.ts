@@ -1,0 +1,83 @@
+/**
+ * One unary Search call on a pooled grpc-js channel, through a generic grpc-js client bound to
+ * that very channel (`channelOverride`): the same socket, subchannel state, keepalive, message
+ * size limits and flow-control window as the weaviate-client lent with it. What grpc-js gives
+ * for free this way: `grpc-timeout` from the deadline, RST_STREAM on cancel, trailers-only
+ * error replies, GOAWAY handling and reconnects by the channel.
+ *
+ * Errors are made as weaviate-client 3.14 makes them (grpc/base.js `sendWithTimeout`), so the
+ * task runner classifies both paths alike: a gRPC status becomes WeaviateQueryError with
+ * nice-grpc's message (`/weaviate.v1.Weaviate/Search INVALID_ARGUMENT: ...`), PERMISSION_DENIED
+ * becomes WeaviateInsufficientPermissionsError; the caller's abort rejects with its reason, and
+ * the engine's own deadline passing at the server or in grpc-js is DeadlineExceededError.
+ */
+import { Client, status as Status, type Channel, type Metadata, type ServiceError } from '@grpc/grpc-js';
+import { DeadlineExceededError } from '../errors.ts';
+import { codecs, type SearchReply, type SearchRequest } from './codecs.ts';
+import { encodeSearchRequest } from './request.ts';
+
+export const SEARCH_METHOD = '/weaviate.v1.Weaviate/Search';
+
+const STATUS_NAME: Record<number, string> = Object.fromEntries(Object.entries(Status).filter(([, v]) => typeof v === 'number').map(([k, v]) => [v, k]));
+
+const decodeReply = (bytes: Buffer): SearchReply => codecs.SearchReply.decode(bytes);
+
+export interface SearchCallOptions {
+  /** Fires when the caller gives up (the engine's deadline timer or a cancel): the stream is reset. */
+  signal?: AbortSignal;
+  /** Absolute deadline (epoch ms); sent to Weaviate as `grpc-timeout`. */
+  deadlineAt: number;
+  /** Whether `deadlineAt` is the engine's request deadline (then its passing is DeadlineExceededError). */
+  engineDeadline: boolean;
+}
+
+/** A generic grpc-js client on one pooled channel. */
+export class SearchCaller {
+  readonly #client: Client;
+  readonly #metadata: Metadata;
+
+  constructor(channel: Channel, metadata: Metadata) {
+    // The target and credentials are ignored when a channel is given; the channel has its own.
+    this.#client = new Client('unused', null as never, { channelOverride: channel });
+    this.#metadata = metadata; // grpc-js clones call metadata before adding to it, so one object serves every call
+  }
+
+  search(request: SearchRequest, o: SearchCallOptions): Promise<SearchReply> {
+    return new Promise<SearchReply>((resolve, reject) => {
+      const { signal } = o;
+      if (signal?.aborted) return reject(signal.reason as Error);
+      const onAbort = () => {
+        call.cancel();
+        reject(signal!.reason as Error);
+      };
+      const call = this.#client.makeUnaryRequest<SearchRequest, SearchReply>(
+        SEARCH_METHOD,
+        encodeSearchRequest,
+        decodeReply,
+        request,
+        this.#metadata,
+        { deadline: o.deadlineAt },
+        (error: ServiceError | null, reply?: SearchReply) => {
+          signal?.removeEventListener('abort', onAbort);
+          if (error) reject(toError(error, o));
+          else resolve(reply!);
+        },
+      );
+      signal?.addEventListener('abort', onAbort, { once: true });
+    });
+  }
+
+  close(): void {
+    // Closing a client with an override channel would close the pooled channel: the pool owns it.
+  }
+}
+
+function toError(error: ServiceError, o: SearchCallOptions): Error {
+  if (error.code === Status.DEADLINE_EXCEEDED && o.engineDeadline) {
+    return new DeadlineExceededError('Deadline passed while running on a worker (at Weaviate or in transit)', { phase: 'running', grpcCode: 'DEADLINE_EXCEEDED' });
+  }
+  const message = `${SEARCH_METHOD} ${STATUS_NAME[error.code] ?? error.code}: ${error.details}`;
+  if (error.code === Status.PERMISSION_DENIED) return new codecs.WeaviateInsufficientPermissionsError(7, message);
+  if (error.code === Status.DEADLINE_EXCEEDED) return new codecs.WeaviateQueryError(`timed out: ${message}`, 'gRPC');
+  return new codecs.WeaviateQueryError(message, 'gRPC');
+}
