@@ -27,7 +27,7 @@ function value(v: PropertiesValue): unknown {
 
 /** 64-bit little-endian values (Weaviate's int and number lists); copies to an aligned buffer when needed. */
 function view64<T extends BigInt64Array | Float64Array>(bytes: Uint8Array, Kind: new (b: ArrayBufferLike, o: number, n: number) => T): T {
-  const aligned = bytes.byteOffset % 8 === 0 ? bytes : bytes.slice();
+  const aligned = bytes.byteOffset % 8 === 0 ? bytes : new Uint8Array(bytes); // a copy (Buffer#slice would not copy)
   return new Kind(aligned.buffer, aligned.byteOffset, aligned.byteLength / 8);
 }
 
@@ -50,7 +50,7 @@ function object(p: PropertiesFields | undefined): Record<string, unknown> {
 
 /** A float32 vector as numbers (the engine's shape today). */
 function vectorOf(bytes: Uint8Array): number[] {
-  const aligned = bytes.byteOffset % 4 === 0 ? bytes : bytes.slice();
+  const aligned = bytes.byteOffset % 4 === 0 ? bytes : new Uint8Array(bytes);
   return Array.from(new Float32Array(aligned.buffer, aligned.byteOffset, aligned.byteLength / 4));
 }
 

@@ -6,6 +6,7 @@
  * test/integration/lean-differential.test.ts holds the two paths equal on a real Weaviate.
  */
 import type { FilterOperator, FilterSpec, QuerySpec } from '../query/spec.ts';
+import { storedName } from '../query/schema.ts';
 import { codecs, type SearchRequest } from './codecs.ts';
 
 export type ReadSpec = Exclude<QuerySpec, { kind: 'insertMany' }>;
@@ -23,11 +24,6 @@ const OPERATOR: Record<FilterOperator, number> = {
   containsAll: OP['OPERATOR_CONTAINS_ALL']!,
   isNull: OP['OPERATOR_IS_NULL']!,
 };
-
-/** Weaviate stores collection names capitalised; weaviate-client capitalises the first letter. */
-export function storedName(collection: string): string {
-  return collection.charAt(0).toUpperCase() + collection.slice(1);
-}
 
 const isInt = (x: unknown) => typeof x === 'number' && Number.isInteger(x);
 const isFloat = (x: unknown) => typeof x === 'number' && !Number.isInteger(x);
