@@ -48,10 +48,13 @@ function object(p: PropertiesFields | undefined): Record<string, unknown> {
   return out;
 }
 
-/** A float32 vector as numbers (the engine's shape today). */
+/** A float32 vector as numbers (the engine's shape today). A plain loop: Array.from over a typed array was 9 % of a large reply's CPU. */
 function vectorOf(bytes: Uint8Array): number[] {
   const aligned = bytes.byteOffset % 4 === 0 ? bytes : new Uint8Array(bytes);
-  return Array.from(new Float32Array(aligned.buffer, aligned.byteOffset, aligned.byteLength / 4));
+  const f32 = new Float32Array(aligned.buffer, aligned.byteOffset, aligned.byteLength >> 2);
+  const out = new Array<number>(f32.length);
+  for (let i = 0; i < f32.length; i++) out[i] = f32[i]!;
+  return out;
 }
 
 /** A multi-vector: uint16 dimension, then the vectors. */
