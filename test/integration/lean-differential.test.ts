@@ -43,10 +43,10 @@ function viaClient(spec: QuerySpec): Promise<unknown> {
 
 /**
  * What may differ between two runs of one request at the server, whatever the client: BM25
- * sums floats in no fixed order (the last digits of a score move), and Go prints map keys in
- * random order (error messages, explainScore). So scores, distances and the numbers inside
- * explainScore are compared within 1e-4, bracketed lists and explainScore's parts sorted;
- * everything else (objects, order, properties, vectors, error classes) must be identical.
+ * sums floats in no fixed order (the last digits of a score move), Go prints map keys in random
+ * order (error messages), and explainScore's text varies. So scores and distances are compared
+ * within 1e-4, bracketed lists sorted, explainScore by presence; everything else (objects,
+ * order, properties, vectors, error classes and messages) must be identical.
  */
 const sortList = (text: string) => text.replace(/\[([^\]]*)\]/g, (_, l: string) => `[${l.split(' ').sort().join(' ')}]`);
 
@@ -57,11 +57,9 @@ function normalise(result: unknown, tolerant: boolean): unknown {
   for (const o of r.value!.objects) {
     if (!o.metadata) continue;
     for (const k of ['score', 'distance', 'certainty']) if (typeof o.metadata[k] === 'number') o.metadata[k] = num(o.metadata[k]);
-    const explain = o.metadata['explainScore'];
-    if (typeof explain === 'string') {
-      const parts = explain.split(/,\s*/).sort();
-      o.metadata['explainScore'] = parts.map((p) => ({ text: p.replace(/-?\d+(\.\d+)?(e-?\d+)?/g, '#'), numbers: (p.match(/-?\d+(\.\d+)?(e-?\d+)?/g) ?? []).map((n) => num(Number(n))) }));
-    }
+    // explainScore is not even stable for one client: the stock client alone got two texts for one
+    // bm25 request ('배터리 수주' as one token group or two) in 20 runs. Only its presence is compared.
+    if ('explainScore' in o.metadata) o.metadata['explainScore'] = typeof o.metadata['explainScore'];
   }
   return r;
 }
