@@ -13,14 +13,15 @@
  */
 import { Client, status as Status, type Channel, type Metadata, type ServiceError } from '@grpc/grpc-js';
 import { DeadlineExceededError } from '../errors.ts';
-import { codecs, type SearchReply, type SearchRequest } from './codecs.ts';
+import { codecs, type SearchRequest } from './codecs.ts';
 import { encodeSearchRequest } from './request.ts';
 
 export const SEARCH_METHOD = '/weaviate.v1.Weaviate/Search';
 
 const STATUS_NAME: Record<number, string> = Object.fromEntries(Object.entries(Status).filter(([, v]) => typeof v === 'number').map(([k, v]) => [v, k]));
 
-const decodeReply = (bytes: Buffer): SearchReply => codecs.SearchReply.decode(bytes);
+/** Replies stay bytes here: the caller decodes them straight into its result (reply-decoder.ts). */
+const keepBytes = (bytes: Buffer): Buffer => bytes;
 
 export interface SearchCallOptions {
   /** Fires when the caller gives up (the engine's deadline timer or a cancel): the stream is reset. */
@@ -42,22 +43,22 @@ export class SearchCaller {
     this.#metadata = metadata; // grpc-js clones call metadata before adding to it, so one object serves every call
   }
 
-  search(request: SearchRequest, o: SearchCallOptions): Promise<SearchReply> {
-    return new Promise<SearchReply>((resolve, reject) => {
+  search(request: SearchRequest, o: SearchCallOptions): Promise<Buffer> {
+    return new Promise<Buffer>((resolve, reject) => {
       const { signal } = o;
       if (signal?.aborted) return reject(signal.reason as Error);
       const onAbort = () => {
         call.cancel();
         reject(signal!.reason as Error);
       };
-      const call = this.#client.makeUnaryRequest<SearchRequest, SearchReply>(
+      const call = this.#client.makeUnaryRequest<SearchRequest, Buffer>(
         SEARCH_METHOD,
         encodeSearchRequest,
-        decodeReply,
+        keepBytes,
         request,
         this.#metadata,
         { deadline: o.deadlineAt },
-        (error: ServiceError | null, reply?: SearchReply) => {
+        (error: ServiceError | null, reply?: Buffer) => {
           signal?.removeEventListener('abort', onAbort);
           if (error) reject(toError(error, o));
           else resolve(reply!);

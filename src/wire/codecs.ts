@@ -91,6 +91,9 @@ export interface Codecs {
   VectorTypeMultiFp32: number;
   VectorTypeSingleFp32: number;
   ConsistencyUnspecified: number;
+  /** properties.proto messages the lean reply decoder hands back as weaviate-client does (ts-proto objects). */
+  GeoCoordinate: MessageCodec<unknown>;
+  PhoneNumber: MessageCodec<unknown>;
   WeaviateQueryError: new (message: string, protocol: string) => Error;
   WeaviateInsufficientPermissionsError: new (code: number, message: string) => Error;
   WeaviateDeserializationError: new (message: string) => Error;
@@ -101,7 +104,12 @@ async function load(): Promise<Codecs> {
   if (!packageJson) throw new Error('weaviate-client is not installed');
   const base = pathToFileURL(join(dirname(packageJson), 'dist/node/esm/index.js'));
   const mod = (path: string) => import(new URL(path, base).href) as Promise<Record<string, unknown>>;
-  const [search, protoBase, errors] = await Promise.all([mod('./proto/v1/search_get.js'), mod('./proto/v1/base.js'), mod('./errors.js')]);
+  const [search, protoBase, props, errors] = await Promise.all([
+    mod('./proto/v1/search_get.js'),
+    mod('./proto/v1/base.js'),
+    mod('./proto/v1/properties.js'),
+    mod('./errors.js'),
+  ]);
   const need = <T>(m: Record<string, unknown>, name: string): T => {
     const value = m[name];
     if (value === undefined) throw new Error(`weaviate-client no longer has \`${name}\` where the lean query path expects it (src/wire/codecs.ts); this version is not supported`);
@@ -116,6 +124,8 @@ async function load(): Promise<Codecs> {
     VectorTypeMultiFp32: vectorType['VECTOR_TYPE_MULTI_FP32']!,
     VectorTypeSingleFp32: vectorType['VECTOR_TYPE_SINGLE_FP32']!,
     ConsistencyUnspecified: consistency['CONSISTENCY_LEVEL_UNSPECIFIED']!,
+    GeoCoordinate: need(props, 'GeoCoordinate'),
+    PhoneNumber: need(props, 'PhoneNumber'),
     WeaviateQueryError: need<ErrorClass>(errors, 'WeaviateQueryError') as Codecs['WeaviateQueryError'],
     WeaviateInsufficientPermissionsError: need<ErrorClass>(errors, 'WeaviateInsufficientPermissionsError') as Codecs['WeaviateInsufficientPermissionsError'],
     WeaviateDeserializationError: need<ErrorClass>(errors, 'WeaviateDeserializationError') as Codecs['WeaviateDeserializationError'],

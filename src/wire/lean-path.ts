@@ -13,7 +13,7 @@ import { Metadata, type Channel } from '@grpc/grpc-js';
 import type { QueryResult } from '../query/spec.ts';
 import * as v from '../validate.ts';
 import { SearchCaller } from './call.ts';
-import { queryResult } from './reply.ts';
+import { decodeSearchReply } from './reply-decoder.ts';
 import { searchRequest, type ReadSpec } from './request.ts';
 
 export const QUERY_PATHS = ['lean', 'client'] as const;
@@ -60,7 +60,7 @@ export class LeanPath {
       deadlineAt: deadlineAt ?? Date.now() + this.#queryTimeoutMs,
       engineDeadline: deadlineAt !== undefined,
     });
-    return queryResult(reply, spec);
+    return decodeSearchReply(reply, spec);
   }
 }
 
