@@ -17,17 +17,17 @@ import { LeanPath, type QueryPath } from '../src/wire/lean-path.ts';
 import type { ReadSpec } from '../src/wire/request.ts';
 import { REQUEST_TIMEOUT_MS, engine, type Contender, type EngineSetting } from './contenders.ts';
 
-const ENV = 'VECTOR_STORE_QUERY_PATH';
-
-/** Run `start` with the query path set, and keep it set until `stop` (workers and late connections read it too). */
-function withPath(path: QueryPath, c: Contender, id: string, label: string): Contender {
-  let saved: string | undefined;
+/** Run `start` with env set, and keep it set until `stop` (workers and late connections read it too). */
+function withEnv(vars: Record<string, string>, c: Contender, id: string, label: string): Contender {
+  const saved: Record<string, string | undefined> = {};
   return {
     id,
     label,
     async start() {
-      saved = process.env[ENV];
-      process.env[ENV] = path;
+      for (const [k, v] of Object.entries(vars)) {
+        saved[k] = process.env[k];
+        process.env[k] = v;
+      }
       await c.start();
     },
     query: (spec, lane) => c.query(spec, lane),
@@ -35,11 +35,21 @@ function withPath(path: QueryPath, c: Contender, id: string, label: string): Con
       try {
         await c.stop();
       } finally {
-        if (saved === undefined) delete process.env[ENV];
-        else process.env[ENV] = saved;
+        for (const [k, v] of Object.entries(saved)) {
+          if (v === undefined) delete process.env[k];
+          else process.env[k] = v;
+        }
       }
     },
   };
+}
+
+const withPath = (path: QueryPath, c: Contender, id: string, label: string) => withEnv({ VECTOR_STORE_QUERY_PATH: path }, c, id, label);
+
+/** The engine on the lean path returning vectors as Float32Array (VECTOR_STORE_VECTORS=float32). */
+export function engineFloat32(target: Readonly<WeaviateTarget>, s: EngineSetting): Contender {
+  const inner = engine(target, s);
+  return withEnv({ VECTOR_STORE_QUERY_PATH: 'lean', VECTOR_STORE_VECTORS: 'float32' }, inner, `${inner.id}-f32`, `${inner.label}, vectors as Float32Array`);
 }
 
 function poolOnMain(target: Readonly<WeaviateTarget>, connections: number): Contender {

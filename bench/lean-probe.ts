@@ -7,7 +7,7 @@
  */
 import { resolveTarget } from '../src/pool/config.ts';
 import { singleClient, type Contender } from './contenders.ts';
-import { enginePath, poolMainPath, rawGrpc } from './lean-contenders.ts';
+import { engineFloat32, enginePath, poolMainPath, rawGrpc } from './lean-contenders.ts';
 import { closedLoop } from './load.ts';
 import { largeQuery, smallQuery } from './scenarios.ts';
 
@@ -23,6 +23,7 @@ const make: Record<string, () => Contender> = {
   'engine1w-lean': () => enginePath(target, { workers: 1, connections: 8 }, 'lean'),
   'engine1w-client': () => enginePath(target, { workers: 1, connections: 8 }, 'client'),
   'engine0w-lean': () => enginePath(target, { workers: 0, connections: 8 }, 'lean'),
+  'engine1w-f32': () => engineFloat32(target, { workers: 1, connections: 8 }),
 };
 const query = mix === 'large' ? largeQuery : smallQuery;
 for (let rep = 0; rep < Number(r); rep++) {

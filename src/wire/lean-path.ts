@@ -13,7 +13,7 @@ import { Metadata, type Channel } from '@grpc/grpc-js';
 import type { QueryResult } from '../query/spec.ts';
 import * as v from '../validate.ts';
 import { SearchCaller } from './call.ts';
-import { decodeSearchReply } from './reply-decoder.ts';
+import { decodeSearchReply, type VectorFormat } from './reply-decoder.ts';
 import { searchRequest, type ReadSpec } from './request.ts';
 
 export const QUERY_PATHS = ['lean', 'client'] as const;
@@ -28,6 +28,19 @@ export function queryPathFromEnv(env: Readonly<Record<string, string | undefined
   return raw === undefined || raw === '' ? 'lean' : v.oneOf({ name: 'VECTOR_STORE_QUERY_PATH', kind: 'env' }, raw, QUERY_PATHS);
 }
 
+export const VECTOR_FORMATS = ['array', 'float32'] as const;
+
+/**
+ * How result vectors are returned by the lean path. Env `VECTOR_STORE_VECTORS` (`array` |
+ * `float32`), read when a connection is opened. `float32` returns Float32Array vectors, which
+ * cross threads as one byte copy each; they do not serialise to JSON arrays (convert with
+ * `Array.from` first). Opt-in while it is measured (bench/RESULTS.md). @default 'array'
+ */
+export function vectorFormatFromEnv(env: Readonly<Record<string, string | undefined>> = process.env): VectorFormat {
+  const raw = env['VECTOR_STORE_VECTORS'];
+  return raw === undefined || raw === '' ? 'array' : v.oneOf({ name: 'VECTOR_STORE_VECTORS', kind: 'env' }, raw, VECTOR_FORMATS);
+}
+
 /** Weaviate >= 1.29 takes query vectors in the `vectors` field, which is what the lean path sends. */
 export function serverSupportsLeanPath(version: string | undefined): boolean {
   const m = /^v?(\d+)\.(\d+)/.exec(version ?? '');
@@ -40,13 +53,17 @@ export interface LeanChannel {
   headers: Readonly<Record<string, string>>;
   /** Bound of a call that carries no deadline of its own (weaviate-client's query time-out). */
   queryTimeoutMs: number;
+  /** @default vectorFormatFromEnv() */
+  vectorFormat?: VectorFormat;
 }
 
 export class LeanPath {
   readonly #caller: SearchCaller;
   readonly #queryTimeoutMs: number;
+  readonly #vectorFormat: VectorFormat;
 
   constructor(c: LeanChannel) {
+    this.#vectorFormat = c.vectorFormat ?? vectorFormatFromEnv();
     const metadata = new Metadata();
     for (const [key, value] of Object.entries(c.headers)) metadata.set(key, value);
     this.#caller = new SearchCaller(c.channel, metadata);
@@ -60,7 +77,7 @@ export class LeanPath {
       deadlineAt: deadlineAt ?? Date.now() + this.#queryTimeoutMs,
       engineDeadline: deadlineAt !== undefined,
     });
-    return decodeSearchReply(reply, spec);
+    return decodeSearchReply(reply, spec, this.#vectorFormat);
   }
 }
 

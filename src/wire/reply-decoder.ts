@@ -375,10 +375,18 @@ function multiVector(buf: Buffer, start: number, end: number): number[][] {
   return out;
 }
 
-function vectorOf(buf: Buffer, m: Meta): ResultObject['vector'] {
-  if (m.vectorAt) return floats(buf, m.vectorAt[0], m.vectorAt[1]);
+/** A single vector as its own Float32Array (a copy: the reply buffer is grpc-js's and is not kept). */
+function float32(buf: Buffer, start: number, end: number): Float32Array {
+  const out = new Float32Array((end - start) >> 2);
+  new Uint8Array(out.buffer).set(buf.subarray(start, end));
+  return out;
+}
+
+function vectorOf(buf: Buffer, m: Meta, format: VectorFormat): ResultObject['vector'] {
+  const one = format === 'float32' ? float32 : floats;
+  if (m.vectorAt) return one(buf, m.vectorAt[0], m.vectorAt[1]) as number[];
   const named: Record<string, number[]> = {};
-  for (const v of m.vectors ?? []) named[v.name] = (v.type === codecs.VectorTypeMultiFp32 ? multiVector(buf, v.at[0], v.at[1]) : floats(buf, v.at[0], v.at[1])) as number[];
+  for (const v of m.vectors ?? []) named[v.name] = (v.type === codecs.VectorTypeMultiFp32 ? multiVector(buf, v.at[0], v.at[1]) : one(buf, v.at[0], v.at[1])) as number[];
   const keys = Object.keys(named);
   return keys.length === 1 && keys[0] === 'default' ? named['default'] : named;
 }
@@ -395,7 +403,14 @@ const METADATA_READ: Record<string, (m: Meta) => unknown> = {
 
 // ---- the reply ---------------------------------------------------------------------------------
 
-function result(r: Reader, end: number, spec: ReadSpec): ResultObject {
+/**
+ * How vectors come out: `array` (numbers, the engine's shape, what weaviate-client gives) or
+ * `float32` (a Float32Array per vector: a structured clone copies its bytes in one go instead of
+ * one heap number per element; see bench/RESULTS.md for the hand-off it saves).
+ */
+export type VectorFormat = 'array' | 'float32';
+
+function result(r: Reader, end: number, spec: ReadSpec, format: VectorFormat): ResultObject {
   let props: Record<string, unknown> = {};
   let meta: Meta | undefined;
   while (r.pos < end) {
@@ -420,18 +435,18 @@ function result(r: Reader, end: number, spec: ReadSpec): ResultObject {
     }
     out.metadata = md;
   }
-  if (spec.includeVector === true) out.vector = vectorOf(r.buf, meta);
+  if (spec.includeVector === true) out.vector = vectorOf(r.buf, meta, format);
   return out;
 }
 
 /** Decode a SearchReply message (gRPC frame payload) into the plain result of `spec`. */
-export function decodeSearchReply(buf: Buffer, spec: ReadSpec): QueryResult {
+export function decodeSearchReply(buf: Buffer, spec: ReadSpec, format: VectorFormat = 'array'): QueryResult {
   const r = new Reader(buf);
   const objects: ResultObject[] = [];
   try {
     while (r.pos < buf.length) {
       const tag = r.uint32();
-      if (tag === 18) objects.push(result(r, r.len(), spec));
+      if (tag === 18) objects.push(result(r, r.len(), spec, format));
       else r.skip(tag & 7);
     }
   } catch (error) {

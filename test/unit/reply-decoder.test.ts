@@ -107,6 +107,24 @@ describe('reply decoder (one pass) = generated decoder + mapping', () => {
     );
   });
 
+  it('float32 format: the same vectors as Float32Array copies, everything else equal', () => {
+    fc.assert(
+      fc.property(reply, (results) => {
+        const bytes = Buffer.from(codecs.SearchReply.encode(codecs.SearchReply.fromPartial({ results } as never)).finish());
+        const s = { kind: 'fetchObjects', collection: 'C', includeVector: true } as ReadSpec;
+        const typed = decodeSearchReply(bytes, s, 'float32');
+        const plain = decodeSearchReply(bytes, s, 'array');
+        const back = (v: unknown): unknown => (v instanceof Float32Array ? Array.from(v) : Array.isArray(v) ? v : Object.fromEntries(Object.entries(v as object).map(([k, x]) => [k, back(x)])));
+        typed.objects.forEach((o, i) => {
+          expect(o.vector instanceof Float32Array || Object.values(o.vector ?? {}).every((x) => x instanceof Float32Array || Array.isArray(x))).toBe(true);
+          expect({ ...o, vector: back(o.vector) }).toStrictEqual(plain.objects[i]);
+          if (o.vector instanceof Float32Array) expect(o.vector.buffer.byteLength).toBe(o.vector.byteLength); // its own buffer, not a view of the reply
+        });
+      }),
+      { numRuns: 200 },
+    );
+  });
+
   it('reads values at odd offsets inside a larger buffer (a gRPC frame is a slice of a socket read)', () => {
     const results = [{ properties: { nonRefProps: { fields: { n: { listValue: { numberValues: { values: le64([1.5, -2], 'float') } } } } } }, metadata: { id: 'x', vectorBytes: f32([0.25, 0.5]) } }];
     const bytes = Buffer.from(codecs.SearchReply.encode(codecs.SearchReply.fromPartial({ results } as never)).finish());
