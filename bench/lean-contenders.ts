@@ -84,11 +84,11 @@ export function enginePath(target: Readonly<WeaviateTarget>, s: EngineSetting, p
 }
 
 /** One grpc-js channel of its own on the caller's thread, the lean request and reply code, no pool. */
-export function rawGrpc(target: Readonly<WeaviateTarget>, windowBytes?: number): Contender {
+export function rawGrpc(target: Readonly<WeaviateTarget>, windowBytes?: number, transport: 'call' | 'client' = 'call'): Contender {
   let channel: Channel | undefined;
   let lean: LeanPath | undefined;
   return {
-    id: windowBytes ? `raw-grpc-js-${Math.round(windowBytes / 2 ** 20)}m` : 'raw-grpc-js',
+    id: `raw-grpc-js${windowBytes ? `-${Math.round(windowBytes / 2 ** 20)}m` : ''}${transport === 'client' ? '-client-api' : ''}`,
     label: `grpc-js channel + generated codecs, no pool${windowBytes ? `, ${windowBytes} B HTTP/2 windows` : ''}`,
     async start() {
       channel = new Channel(`${target.grpcHost}:${target.grpcPort}`, target.secure ? credentials.createSsl() : credentials.createInsecure(), {
@@ -96,7 +96,7 @@ export function rawGrpc(target: Readonly<WeaviateTarget>, windowBytes?: number):
         'grpc.use_local_subchannel_pool': 1,
         ...(windowBytes ? { 'grpc-node.flow_control_window': windowBytes } : {}),
       });
-      lean = new LeanPath({ channel, headers: target.apiKey ? { authorization: `Bearer ${target.apiKey}` } : {}, queryTimeoutMs: REQUEST_TIMEOUT_MS });
+      lean = new LeanPath({ channel, headers: target.apiKey ? { authorization: `Bearer ${target.apiKey}` } : {}, queryTimeoutMs: REQUEST_TIMEOUT_MS, transport });
     },
     query(spec) {
       return lean!.search(spec as ReadSpec, AbortSignal.timeout(REQUEST_TIMEOUT_MS));

@@ -20,6 +20,7 @@ const make: Record<string, () => Contender> = {
   'pool-lean': () => poolMainPath(target, 4, 'lean'),
   raw: () => rawGrpc(target),
   raw16m: () => rawGrpc(target, 16 << 20),
+  'raw16m-client-api': () => rawGrpc(target, 16 << 20, 'client'),
   'engine1w-lean': () => enginePath(target, { workers: 1, connections: 8 }, 'lean'),
   'engine1w-client': () => enginePath(target, { workers: 1, connections: 8 }, 'client'),
   'engine0w-lean': () => enginePath(target, { workers: 0, connections: 8 }, 'lean'),

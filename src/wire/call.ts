@@ -32,18 +32,66 @@ export interface SearchCallOptions {
   engineDeadline: boolean;
 }
 
-/** A generic grpc-js client on one pooled channel. */
+type GrpcCall = ReturnType<Channel['createCall']>;
+
+/**
+ * Unary Search calls on one pooled channel. `call` (the default) drives grpc-js's own call
+ * object (`channel.createCall`: the layer its generic Client sits on) with the request bytes
+ * and a three-callback listener, skipping the Client's interceptor stack, its EventEmitter and
+ * the stack trace it captures per call; `client` goes through `Client.makeUnaryRequest`. Both
+ * keep everything below: deadline (grpc-timeout), cancellation (RST_STREAM), framing,
+ * message size limits, trailers-only status, the channel's reconnects.
+ */
 export class SearchCaller {
+  readonly #channel: Channel;
   readonly #client: Client;
   readonly #metadata: Metadata;
+  readonly #mode: 'call' | 'client';
 
-  constructor(channel: Channel, metadata: Metadata) {
+  constructor(channel: Channel, metadata: Metadata, mode: 'call' | 'client' = 'call') {
+    this.#channel = channel;
     // The target and credentials are ignored when a channel is given; the channel has its own.
     this.#client = new Client('unused', null as never, { channelOverride: channel });
     this.#metadata = metadata; // grpc-js clones call metadata before adding to it, so one object serves every call
+    this.#mode = mode;
   }
 
   search(request: SearchRequest, o: SearchCallOptions): Promise<Buffer> {
+    return this.#mode === 'call' ? this.#viaCall(request, o) : this.#viaClient(request, o);
+  }
+
+  #viaCall(request: SearchRequest, o: SearchCallOptions): Promise<Buffer> {
+    return new Promise<Buffer>((resolve, reject) => {
+      const { signal } = o;
+      if (signal?.aborted) return reject(signal.reason as Error);
+      const bytes = encodeSearchRequest(request);
+      let reply: Buffer | undefined;
+      let call: GrpcCall | undefined = undefined;
+      const onAbort = () => {
+        call?.cancelWithStatus(Status.CANCELLED, 'Cancelled by the caller');
+        reject(signal!.reason as Error);
+      };
+      call = this.#channel.createCall(SEARCH_METHOD, o.deadlineAt, undefined, null, undefined);
+      call.start(this.#metadata, {
+        onReceiveMetadata() {},
+        onReceiveMessage(message: Buffer) {
+          reply ??= message;
+        },
+        onReceiveStatus(status: { code: number; details: string; metadata: Metadata }) {
+          signal?.removeEventListener('abort', onAbort);
+          if (status.code === Status.OK && reply) resolve(reply);
+          else if (status.code === Status.OK) reject(toError({ code: Status.INTERNAL, details: 'No message received', metadata: status.metadata } as ServiceError, o));
+          else reject(toError(status as ServiceError, o));
+        },
+      });
+      call.startRead();
+      call.sendMessageWithContext({}, bytes);
+      call.halfClose();
+      signal?.addEventListener('abort', onAbort, { once: true });
+    });
+  }
+
+  #viaClient(request: SearchRequest, o: SearchCallOptions): Promise<Buffer> {
     return new Promise<Buffer>((resolve, reject) => {
       const { signal } = o;
       if (signal?.aborted) return reject(signal.reason as Error);
@@ -67,13 +115,9 @@ export class SearchCaller {
       signal?.addEventListener('abort', onAbort, { once: true });
     });
   }
-
-  close(): void {
-    // Closing a client with an override channel would close the pooled channel: the pool owns it.
-  }
 }
 
-function toError(error: ServiceError, o: SearchCallOptions): Error {
+function toError(error: Pick<ServiceError, 'code' | 'details'>, o: SearchCallOptions): Error {
   if (error.code === Status.DEADLINE_EXCEEDED && o.engineDeadline) {
     return new DeadlineExceededError('Deadline passed while running on a worker (at Weaviate or in transit)', { phase: 'running', grpcCode: 'DEADLINE_EXCEEDED' });
   }

@@ -55,6 +55,8 @@ export interface LeanChannel {
   queryTimeoutMs: number;
   /** @default vectorFormatFromEnv() */
   vectorFormat?: VectorFormat;
+  /** grpc-js layer the calls go through (see SearchCaller). @default 'call' */
+  transport?: 'call' | 'client';
 }
 
 export class LeanPath {
@@ -66,7 +68,7 @@ export class LeanPath {
     this.#vectorFormat = c.vectorFormat ?? vectorFormatFromEnv();
     const metadata = new Metadata();
     for (const [key, value] of Object.entries(c.headers)) metadata.set(key, value);
-    this.#caller = new SearchCaller(c.channel, metadata);
+    this.#caller = new SearchCaller(c.channel, metadata, c.transport);
     this.#queryTimeoutMs = c.queryTimeoutMs;
   }
 
