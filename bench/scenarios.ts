@@ -7,7 +7,7 @@ import { SAMPLE_COLLECTION, embed } from '../src/data/sample.ts';
 import type { WeaviateTarget } from '../src/pool/config.ts';
 import type { QuerySpec } from '../src/query/spec.ts';
 import { connectPerRequest, connectPerRequestSocket, engine, singleClient, type Contender, type EngineSetting, type Lane } from './contenders.ts';
-import { enginePath, poolMainPath, rawGrpc } from './lean-contenders.ts';
+import { engineFloat32, enginePath, poolMainPath, rawGrpc } from './lean-contenders.ts';
 import { closedLoop, openLoop, type CellMeasure, type MeasureContext, type OpenStream } from './load.ts';
 
 export interface Profile {
@@ -158,9 +158,10 @@ export async function largeAtLoad(ctx: RunContext, p: Profile, capacity: (conten
 }
 
 /** Closed-loop saturation, small results, at each concurrency. */
-export async function saturation(ctx: RunContext, p: Profile, query = smallQuery, scenario = 'saturation'): Promise<CellResult[]> {
+export async function saturation(ctx: RunContext, p: Profile, query = smallQuery, scenario = 'saturation', extra: (() => Contender)[] = []): Promise<CellResult[]> {
   const out: CellResult[] = [];
-  const { baseline, others } = contendersFor(ctx, p);
+  const { baseline, others: shared } = contendersFor(ctx, p);
+  const others = [...shared, ...extra];
   for (let rep = 0; rep < p.reps; rep++) {
     for (const concurrency of p.concurrencies) {
       const cpr = p.cprConcurrencies.includes(concurrency) && scenario === 'saturation' ? [() => connectPerRequest(ctx.target), () => connectPerRequestSocket(ctx.target)] : [];
@@ -180,7 +181,8 @@ export async function saturation(ctx: RunContext, p: Profile, query = smallQuery
 
 /** Large results (limit 100 with vectors) at one concurrency: throughput and main-thread event-loop delay. */
 export async function largeResults(ctx: RunContext, p: Profile): Promise<CellResult[]> {
-  return saturation(ctx, { ...p, concurrencies: [p.largeConcurrency] }, largeQuery, 'large-results');
+  // Only these results carry vectors: the default engine returning them as Float32Array too.
+  return saturation(ctx, { ...p, concurrencies: [p.largeConcurrency] }, largeQuery, 'large-results', [() => engineFloat32(ctx.target, defaultEngine(p))]);
 }
 
 /** Open loop at fixed rates (fractions of the baseline's saturation throughput), latency from the schedule. */
