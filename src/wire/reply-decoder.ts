@@ -2,7 +2,7 @@
  * Weaviate's SearchReply bytes -> the engine's plain QueryResult in one pass, with no
  * intermediate message objects: the generated decoder (weaviate-client's search_get.js) first
  * builds a SearchReply with a full MetadataResult and a `fields` map of Value objects per
- * object, which `reply.ts` then walks again; for a large reply (100 objects with vectors) that
+ * object, which then has to be walked again; for a large reply (100 objects with vectors) that
  * was the biggest share of the client's CPU (bench/RESULTS.md).
  *
  * Field numbers and wire types are those of weaviate-client 3.14's generated code for
@@ -11,8 +11,8 @@
  * would give them (dates as Date, 64-bit lists from little-endian bytes, a null property as a
  * key holding undefined, metadata only as asked, one `default` vector unwrapped).
  * test/integration/lean-differential.test.ts holds this equal to weaviate-client on a real
- * Weaviate; `reply.ts` (the generated decoder + mapping) stays as the reference it is checked with
- * in test/unit/reply-decoder.test.ts.
+ * Weaviate; test/unit/reply-decoder.test.ts checks it against the generated decoder plus a
+ * field-for-field mapping (test/support/generated-reply.ts) on random replies.
  */
 import type { QueryResult, ResultObject } from '../query/spec.ts';
 import { codecs } from './codecs.ts';

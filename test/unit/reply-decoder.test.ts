@@ -1,6 +1,6 @@
 /**
  * The one-pass reply decoder (src/wire/reply-decoder.ts) against the reference: weaviate-client's
- * generated SearchReply decoder followed by the field-for-field mapping of src/wire/reply.ts.
+ * generated SearchReply decoder followed by the field-for-field mapping of test/support/generated-reply.ts.
  * Random replies (every property value kind, nested objects, lists, metadata with and without
  * "present" flags, unnamed, named and multi vectors) are encoded with the generated encoder, so
  * the bytes are what a protobuf peer would send. No server needed; the integration test
@@ -11,7 +11,7 @@ import { describe, expect, it } from 'vitest';
 import { METADATA_FIELDS, type MetadataField } from '../../src/query/spec.ts';
 import { codecs } from '../../src/wire/codecs.ts';
 import { decodeSearchReply } from '../../src/wire/reply-decoder.ts';
-import { queryResult } from '../../src/wire/reply.ts';
+import { queryResult } from '../support/generated-reply.ts';
 import type { ReadSpec } from '../../src/wire/request.ts';
 
 const le64 = (xs: bigint[] | number[], kind: 'int' | 'float') => {
