@@ -71,7 +71,12 @@ export class SearchCaller {
         call?.cancelWithStatus(Status.CANCELLED, 'Cancelled by the caller');
         reject(signal!.reason as Error);
       };
-      call = this.#channel.createCall(SEARCH_METHOD, o.deadlineAt, undefined, null, undefined);
+      try {
+        call = this.#channel.createCall(SEARCH_METHOD, o.deadlineAt, undefined, null, undefined);
+      } catch (error) {
+        // A closed channel throws here ("Channel has been shut down"); weaviate-client wraps it the same way.
+        return reject(new codecs.WeaviateQueryError((error as Error).message, 'gRPC'));
+      }
       call.start(this.#metadata, {
         onReceiveMetadata() {},
         onReceiveMessage(message: Buffer) {

@@ -63,6 +63,13 @@ describe('lean path transport (real Weaviate)', () => {
     expect((await lean.search(small)).objects).toHaveLength(3);
   });
 
+  it('a closed channel fails typed, as weaviate-client does (a transport failure the task runner retries elsewhere)', async () => {
+    const lean = leanOn();
+    channels.at(-1)!.close();
+    const error = (await lean.search(small).catch((e: unknown) => e)) as Error;
+    expect({ name: error.name, message: error.message }).toEqual({ name: 'WeaviateQueryError', message: 'Query call with protocol gRPC failed with message: Channel has been shut down' });
+  });
+
   it('a server that is not there fails typed (UNAVAILABLE, a transport failure the task runner retries)', async () => {
     const lean = leanOn({}, {}, '127.0.0.1:1');
     const error = (await lean.search(small).catch((e: unknown) => e)) as Error;
