@@ -17,9 +17,9 @@ import { fetchServerVersion } from '../src/weaviate/meta.ts';
 import { httpLevel } from './http.ts';
 import { aggregate, consoleTables, evaluateTargets, html, markdownTables, targetsTable, type Row, type Target } from './report.ts';
 import { withSampleWeaviate } from './setup.ts';
-import { PROFILES, fixedRate, laneIsolation, largeResults, saturation, type CellResult, type Profile, type RunContext } from './scenarios.ts';
+import { PROFILES, fixedRate, laneIsolation, largeAtLoad, largeResults, saturation, type CellResult, type Profile, type RunContext } from './scenarios.ts';
 
-export const SCENARIOS = ['saturation', 'large-results', 'fixed-rate', 'lane-isolation', 'http'] as const;
+export const SCENARIOS = ['saturation', 'large-results', 'large-70pct', 'fixed-rate', 'lane-isolation', 'http'] as const;
 
 export interface BenchOptions {
   profile: Profile['name'];
@@ -65,6 +65,11 @@ export async function runBench(o: BenchOptions): Promise<BenchResult> {
     step('large results: nearVector limit 100 with vectors');
     results.push(...(await largeResults(ctx, p)));
   }
+  if (only.has('large-70pct')) {
+    const large = aggregate(results).filter((r) => r.scenario === 'large-results');
+    step('large results at 70 % of each contender\'s own capacity (open loop)');
+    results.push(...(await largeAtLoad(ctx, p, (id) => large.find((r) => r.contender === id)?.throughput)));
+  }
   // Rates for the open-loop scenarios come from this run's saturation figures (or a short probe).
   const top = `c=${Math.max(...p.concurrencies)}`;
   const rowsSoFar = aggregate(results);
@@ -90,7 +95,7 @@ export async function runBench(o: BenchOptions): Promise<BenchResult> {
   }
 
   const rows = aggregate(results);
-  const targets = evaluateTargets(rows);
+  const targets = evaluateTargets(rows, cpus().length);
   const meta = {
     date: new Date().toISOString(),
     commit: commit(),

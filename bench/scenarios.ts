@@ -6,7 +6,8 @@
 import { SAMPLE_COLLECTION, embed } from '../src/data/sample.ts';
 import type { WeaviateTarget } from '../src/pool/config.ts';
 import type { QuerySpec } from '../src/query/spec.ts';
-import { connectPerRequest, connectPerRequestSocket, engine, poolMain, singleClient, type Contender, type EngineSetting, type Lane } from './contenders.ts';
+import { connectPerRequest, connectPerRequestSocket, engine, singleClient, type Contender, type EngineSetting, type Lane } from './contenders.ts';
+import { engineFloat32, enginePath, poolMainPath, rawGrpc } from './lean-contenders.ts';
 import { closedLoop, openLoop, type CellMeasure, type MeasureContext, type OpenStream } from './load.ts';
 
 export interface Profile {
@@ -117,14 +118,50 @@ export function defaultEngine(p: Profile): EngineSetting {
 export function contendersFor(ctx: RunContext, p: Profile): { baseline: () => Contender; others: (() => Contender)[] } {
   return {
     baseline: () => singleClient(ctx.target),
-    others: [() => poolMain(ctx.target, p.poolConnections), ...p.engines.map((s) => () => engine(ctx.target, s))],
+    others: [
+      // weaviate-client on pooled connections, main thread (the pool before the lean path)
+      () => poolMainPath(ctx.target, p.poolConnections, 'client'),
+      // the lean path: pool on the main thread, the engine inline (workers 0) and with workers
+      () => poolMainPath(ctx.target, p.poolConnections, 'lean'),
+      () => enginePath(ctx.target, { workers: 0, connections: p.poolConnections }, 'lean'),
+      ...p.engines.map((s) => () => engine(ctx.target, s)),
+      // the default engine with weaviate-client on its connections: what the lean path changed
+      () => enginePath(ctx.target, defaultEngine(p), 'client'),
+      // no pool, no engine: one grpc-js channel (16 MiB windows) and the lean request/reply code
+      () => rawGrpc(ctx.target, 16 << 20),
+    ],
   };
 }
 
-/** Closed-loop saturation, small results, at each concurrency. */
-export async function saturation(ctx: RunContext, p: Profile, query = smallQuery, scenario = 'saturation'): Promise<CellResult[]> {
+/**
+ * Large results at 70 % of each contender's own capacity (from this run's large-results cells),
+ * open loop: the main thread's event-loop delay when it is busy but not saturated.
+ */
+export async function largeAtLoad(ctx: RunContext, p: Profile, capacity: (contender: string) => number | undefined): Promise<CellResult[]> {
   const out: CellResult[] = [];
-  const { baseline, others } = contendersFor(ctx, p);
+  const makers = [() => singleClient(ctx.target), () => engine(ctx.target, defaultEngine(p)), () => enginePath(ctx.target, { workers: 0, connections: p.poolConnections }, 'lean')];
+  for (let rep = 0; rep < p.reps; rep++) {
+    for (const make of rotate(makers, rep)) {
+      const c = make();
+      const cap = capacity(c.id);
+      if (!cap) continue;
+      const rate = Math.max(1, Math.round(cap * 0.7));
+      const r = await withContender(c, (cc) =>
+        openLoop(ctx, [{ name: 'all', rate, send: (i) => cc.query(largeQuery(i), 'normal') }], { warmupMs: p.warmupMs, durationMs: p.durationMs, drainMs: 12_000 }),
+      );
+      const measure = r.streams['all']!;
+      ctx.progress(`  [large-70pct] ${rate}/s ${c.id}: ${fmt(measure)}`);
+      out.push({ scenario: 'large-70pct', cell: '0.7x own capacity', contender: c.id, label: c.label, rep, params: { rate }, measure });
+    }
+  }
+  return out;
+}
+
+/** Closed-loop saturation, small results, at each concurrency. */
+export async function saturation(ctx: RunContext, p: Profile, query = smallQuery, scenario = 'saturation', extra: (() => Contender)[] = []): Promise<CellResult[]> {
+  const out: CellResult[] = [];
+  const { baseline, others: shared } = contendersFor(ctx, p);
+  const others = [...shared, ...extra];
   for (let rep = 0; rep < p.reps; rep++) {
     for (const concurrency of p.concurrencies) {
       const cpr = p.cprConcurrencies.includes(concurrency) && scenario === 'saturation' ? [() => connectPerRequest(ctx.target), () => connectPerRequestSocket(ctx.target)] : [];
@@ -144,7 +181,8 @@ export async function saturation(ctx: RunContext, p: Profile, query = smallQuery
 
 /** Large results (limit 100 with vectors) at one concurrency: throughput and main-thread event-loop delay. */
 export async function largeResults(ctx: RunContext, p: Profile): Promise<CellResult[]> {
-  return saturation(ctx, { ...p, concurrencies: [p.largeConcurrency] }, largeQuery, 'large-results');
+  // Only these results carry vectors: the default engine returning them as Float32Array too.
+  return saturation(ctx, { ...p, concurrencies: [p.largeConcurrency] }, largeQuery, 'large-results', [() => engineFloat32(ctx.target, defaultEngine(p))]);
 }
 
 /** Open loop at fixed rates (fractions of the baseline's saturation throughput), latency from the schedule. */

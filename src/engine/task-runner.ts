@@ -143,7 +143,7 @@ export class TaskRunner {
   }
 
   async #execute(msg: TaskMessage, client: WeaviateClient, signal: AbortSignal): Promise<unknown> {
-    if (msg.kind === 'query') return executeSpec(client, msg.spec, signal);
+    if (msg.kind === 'query') return executeSpec(client, msg.spec, signal, msg.deadlineAt);
     const tasks = await this.#tasks();
     const fn = tasks?.[msg.name];
     if (typeof fn !== 'function') {

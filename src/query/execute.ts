@@ -4,6 +4,7 @@
  */
 import { Filters, type FilterValue as WeaviateFilter, type WeaviateClient } from 'weaviate-client';
 import type { FilterOperator, FilterSpec, InsertResult, QueryResult, QuerySpec, ResultObject } from './spec.ts';
+import { leanPathOf } from '../wire/lean-path.ts';
 
 type AnyCollection = ReturnType<WeaviateClient['collections']['use']>;
 
@@ -63,7 +64,10 @@ function plain(result: { objects: { uuid: string; properties: unknown; metadata?
   return { objects };
 }
 
-export async function executeSpec(client: WeaviateClient, spec: QuerySpec, signal?: AbortSignal): Promise<QueryResult | InsertResult> {
+export async function executeSpec(client: WeaviateClient, spec: QuerySpec, signal?: AbortSignal, deadlineAt?: number): Promise<QueryResult | InsertResult> {
+  // Pooled clients carry the lean path (src/wire): reads skip weaviate-client's layers, same channel.
+  const lean = spec.kind === 'insertMany' ? undefined : leanPathOf(client);
+  if (lean) return lean.search(spec as Exclude<QuerySpec, { kind: 'insertMany' }>, signal, deadlineAt);
   let collection: AnyCollection = client.collections.use(spec.collection);
   if (spec.tenant) collection = collection.withTenant(spec.tenant) as AnyCollection;
   const call = signal ? { abortSignal: signal } : undefined;

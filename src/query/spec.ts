@@ -92,7 +92,8 @@ export interface ResultObject {
   uuid: string;
   properties: Record<string, unknown>;
   metadata?: Partial<Record<MetadataField, unknown>>;
-  vector?: number[] | Record<string, number[]>;
+  /** Float32Array only when the lean path is set to return them (VECTOR_STORE_VECTORS=float32). */
+  vector?: number[] | Record<string, number[]> | Float32Array | Record<string, Float32Array>;
 }
 export interface QueryResult {
   objects: ResultObject[];

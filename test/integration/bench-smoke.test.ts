@@ -25,12 +25,12 @@ describe('bench plumbing (smoke)', () => {
     const json = JSON.parse(readFileSync(r.files.json, 'utf8')) as { meta: Record<string, unknown>; rows: { scenario: string; contender: string; throughput: number }[]; targets: { id: string }[] };
     expect(json.meta).toMatchObject({ profile: 'smoke', command: 'npm run bench -- --smoke' });
     expect(new Set(json.rows.map((row) => row.scenario))).toEqual(new Set(SCENARIOS));
-    for (const contender of ['single-client', 'pool-main-2c', 'engine-1w-2c', 'connect-per-request', 'connect-per-request-socket', 'http-single-client']) {
+    for (const contender of ['single-client', 'pool-main-2c-client', 'lean-main-2c', 'engine-0w-2c', 'engine-1w-2c', 'engine-1w-2c-client', 'raw-grpc-js-16m', 'connect-per-request', 'connect-per-request-socket', 'http-single-client']) {
       expect(json.rows.some((row) => row.contender === contender), contender).toBe(true);
     }
     expect(json.rows.every((row) => Number.isFinite(row.throughput))).toBe(true);
     // (low-load latency needs concurrency 1, which the smoke profile does not run)
-    expect(json.targets.map((t) => t.id)).toEqual(expect.arrayContaining(['throughput-small', 'client-cpu', 'throughput-large', 'critical-isolation', 'event-loop', 'vs-connect-per-request']));
+    expect(json.targets.map((t) => t.id)).toEqual(expect.arrayContaining(['throughput-small', 'client-cpu', 'throughput-large', 'event-loop-70', 'critical-isolation', 'event-loop', 'vs-connect-per-request']));
     const html = readFileSync(r.files.html, 'utf8');
     expect(html).toMatch(/^<!doctype html>/);
     expect((html.match(/<svg /g) ?? []).length).toBeGreaterThan(5);
