@@ -123,6 +123,23 @@ export async function* recordFailures<Req, Res>(call: ClientMiddlewareCall<Req, 
 }
 
 /**
+ * Record the classification of an error made by a transport that does not go through the
+ * nice-grpc middleware (the lean path, src/wire/call.ts, which calls grpc-js directly): the
+ * same facts (`classifyCallError` of its status and the call's own signal) reach
+ * `classifyFailure` and the current scope's FailureLog as for a weaviate-client call.
+ */
+export function noteCallFailure(error: object, failure: CallFailure): void {
+  seen.set(error, failure);
+  scope.getStore()?.record(failure);
+}
+
+/** The classification of a call that ended with gRPC status `code`, given the signal it ran with. */
+export function classifyStatus(code: number, callSignal: AbortSignal | undefined): CallFailure {
+  if (code === Status.CANCELLED && callSignal?.aborted) return { kind: 'cancelled', code };
+  return { kind: kindOfStatus(code), code };
+}
+
+/**
  * Why did this fail: `'cancelled'` (our deadline or abort), `'transport'` (the connection),
  * `'server'` (Weaviate answered with an error), `'other'`. See the top of this file.
  *

@@ -13,6 +13,7 @@
  */
 import { Client, status as Status, type Channel, type Metadata, type ServiceError } from '@grpc/grpc-js';
 import { DeadlineExceededError } from '../errors.ts';
+import { classifyStatus, noteCallFailure } from '../weaviate/failure.ts';
 import { codecs, type SearchRequest } from './codecs.ts';
 import { encodeSearchRequest } from './request.ts';
 
@@ -75,7 +76,9 @@ export class SearchCaller {
         call = this.#channel.createCall(SEARCH_METHOD, o.deadlineAt, undefined, null, undefined);
       } catch (error) {
         // A closed channel throws here ("Channel has been shut down"); weaviate-client wraps it the same way.
-        return reject(new codecs.WeaviateQueryError((error as Error).message, 'gRPC'));
+        const closed = new codecs.WeaviateQueryError((error as Error).message, 'gRPC');
+        noteCallFailure(closed, { kind: 'transport', code: undefined });
+        return reject(closed);
       }
       call.start(this.#metadata, {
         onReceiveMetadata() {},
@@ -122,7 +125,14 @@ export class SearchCaller {
   }
 }
 
+/** The error weaviate-client would raise, classified for the one failure classifier (src/weaviate/failure.ts). */
 function toError(error: Pick<ServiceError, 'code' | 'details'>, o: SearchCallOptions): Error {
+  const made = makeError(error, o);
+  noteCallFailure(made, classifyStatus(error.code, o.signal));
+  return made;
+}
+
+function makeError(error: Pick<ServiceError, 'code' | 'details'>, o: SearchCallOptions): Error {
   if (error.code === Status.DEADLINE_EXCEEDED && o.engineDeadline) {
     return new DeadlineExceededError('Deadline passed while running on a worker (at Weaviate or in transit)', { phase: 'running', grpcCode: 'DEADLINE_EXCEEDED' });
   }

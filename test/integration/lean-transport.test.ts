@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SAMPLE_COLLECTION } from '../../src/data/sample.ts';
 import { createExecutor } from '../../src/engine/executor.ts';
 import { isExecutorError } from '../../src/errors.ts';
+import { classifyFailure } from '../../src/weaviate/failure.ts';
 import type { WeaviateNode } from '../../src/launcher/node.ts';
 import { silentLogger } from '../../src/log.ts';
 import { resolveTarget } from '../../src/pool/config.ts';
@@ -41,6 +42,7 @@ describe('lean path transport (real Weaviate)', () => {
     const error = (await lean.search(heavy).catch((e: unknown) => e)) as Error;
     expect(error.name).toBe('WeaviateQueryError');
     expect(error.message).toMatch(/RESOURCE_EXHAUSTED/);
+    expect(classifyFailure(error)).toBe('server'); // the connection is fine: not suspect, not retried
     expect((await lean.search(small)).objects).toHaveLength(3);
   });
 
@@ -48,6 +50,7 @@ describe('lean path transport (real Weaviate)', () => {
     const lean = leanOn();
     const error = await lean.search(heavy, undefined, Date.now() + 2).catch((e: unknown) => e);
     expect(isExecutorError(error) && error.code).toBe('WEX_DEADLINE_EXCEEDED');
+    expect(classifyFailure(error)).toBe('cancelled'); // our deadline: never a reason to distrust the connection
     expect((await lean.search(small)).objects).toHaveLength(3);
   });
 
@@ -68,6 +71,7 @@ describe('lean path transport (real Weaviate)', () => {
     channels.at(-1)!.close();
     const error = (await lean.search(small).catch((e: unknown) => e)) as Error;
     expect({ name: error.name, message: error.message }).toEqual({ name: 'WeaviateQueryError', message: 'Query call with protocol gRPC failed with message: Channel has been shut down' });
+    expect(classifyFailure(error)).toBe('transport');
   });
 
   it('a server that is not there fails typed (UNAVAILABLE, a transport failure the task runner retries)', async () => {
@@ -75,6 +79,7 @@ describe('lean path transport (real Weaviate)', () => {
     const error = (await lean.search(small).catch((e: unknown) => e)) as Error;
     expect(error.name).toBe('WeaviateQueryError');
     expect(error.message).toMatch(/UNAVAILABLE/);
+    expect(classifyFailure(error)).toBe('transport'); // by its status, not its text
   });
 
   describe('auth metadata (a node with an API key)', () => {
