@@ -2,7 +2,8 @@
  * weaviate-executor: a worker-thread query engine for Weaviate with priority lanes, real
  * connection pools per worker, and HDR latency statistics.
  */
-export { createExecutor, Executor, type CreateExecutorOptions, type RequestOptions } from './engine/executor.ts';
+export { createExecutor, Executor, type CreateExecutorOptions, type RequestOptions, type ResultOf } from './engine/executor.ts';
+export { defineTasks, type Task, type TasksOf, type TaskName, type TaskArgs, type TaskResult, type TypedExecutor, type ExecutorFor } from './engine/tasks.ts';
 export type { ExecutorOptions, EngineOptions, ExecutorConfig } from './engine/config.ts';
 export { resolveExecutorConfig, ENGINE_ENV } from './engine/config.ts';
 export type { LaneOptions, LaneConfig } from './engine/lanes.ts';
@@ -18,8 +19,5 @@ export { resolvePoolConfig, POOL_DEFAULTS, POOL_ENV, TARGET_ENV, type PoolConfig
 export type { QuerySpec, HybridSpec, NearVectorSpec, Bm25Spec, FetchObjectsSpec, InsertManySpec, FilterSpec, QueryResult, InsertResult, ResultObject } from './query/spec.ts';
 export { validateSpec } from './query/spec.ts';
 export * from './errors.ts';
-export { startWeaviate, startCluster, WeaviateNode, WeaviateCluster } from './launcher/node.ts';
-export { ensureWeaviate } from './launcher/local.ts';
-export { resolveWeaviateBinary, WEAVIATE_VERSION } from './launcher/binary.ts';
 export { createLogger, silentLogger, type Logger } from './log.ts';
 export { registerSecret, redact } from './redact.ts';

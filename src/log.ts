@@ -30,6 +30,23 @@ export function createLogger(options: { level?: string; name?: string; destinati
   return logger;
 }
 
+/** Pino at `level`, written to stderr: what `logLevel` gives a host that passes no logger of its own. */
+export function stderrLogger(level: string, name = 'weaviate-executor'): Logger {
+  return createLogger({ level, name, destination: pino.destination({ fd: 2, sync: true }) });
+}
+
+/**
+ * The logger of an executor or pool from its options: the host's own (pino or anything with
+ * debug/info/warn/error(obj, msg)), else pino on stderr at `logLevel`, else nothing. A library
+ * writes nothing unless the host asks: stdout may be the host's own output (a CLI's JSON, a
+ * protocol), and a host that wants our lines in its log pipeline passes its logger.
+ */
+export function resolveLogger(options: { logger?: Logger | undefined; logLevel?: string | undefined }): Logger {
+  if (options.logger) return options.logger;
+  if (options.logLevel && options.logLevel !== 'silent') return stderrLogger(options.logLevel);
+  return silentLogger;
+}
+
 /** A logger that drops everything (tests, or callers that log elsewhere). */
 export const silentLogger: Logger = Object.freeze({ debug() {}, info() {}, warn() {}, error() {} });
 

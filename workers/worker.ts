@@ -13,7 +13,7 @@ import { getPriority, setPriority } from 'node:os';
 import { MessageChannel, parentPort, threadId, workerData } from 'node:worker_threads';
 import * as Comlink from 'comlink';
 import type { WeaviateClient } from 'weaviate-client';
-import { createLogger } from '../src/log.ts';
+import { portLogger } from '../src/engine/log-port.ts';
 import { createPool } from '../src/pool/create.ts';
 import type { ConnectionSource } from '../src/pool/types.ts';
 import { TaskResultError, serializeError } from '../src/errors.ts';
@@ -22,11 +22,15 @@ import { EventLoopMonitor } from '../src/stats/event-loop.ts';
 import { encode } from '../src/stats/histogram.ts';
 import { CONTROL_HELLO, type ControlApi, type ControlHello, type TaskMessage, type TaskReply, type WorkerData, type WorkerShare } from '../src/engine/protocol.ts';
 import { TaskRunner, type TaskModule } from '../src/engine/task-runner.ts';
+import { loadTaskModule } from '../src/engine/task-module.ts';
 
 const data = workerData as WorkerData;
 registerSecret(data.pool.weaviate.apiKey);
 for (const value of Object.values(data.pool.weaviate.headers)) registerSecret(value);
-const logger = createLogger({ level: data.logLevel, name: `weaviate-executor:worker-${threadId}` });
+// Logs go up to the main thread's logger (the host's), never to this thread's stdout.
+const logChannel = new MessageChannel();
+logChannel.port1.unref();
+const logger = portLogger(logChannel.port1, data.logLevel, { worker: threadId });
 
 // Lower this thread's scheduling priority (Linux: a thread's id works as a pid for setpriority):
 // when the cores are busy, the main thread, which admits and answers requests, runs first.
@@ -50,7 +54,7 @@ poolPromise.catch(() => {});
 let pool: ConnectionSource<WeaviateClient> | undefined;
 
 let tasksPromise: Promise<TaskModule | undefined> | undefined;
-const loadTasks = () => (tasksPromise ??= data.taskModule ? (import(data.taskModule) as Promise<TaskModule>) : Promise.resolve(undefined));
+const loadTasks = () => (tasksPromise ??= data.taskModule ? loadTaskModule(data.taskModule) : Promise.resolve(undefined));
 
 const runner = new TaskRunner(() => poolPromise, loadTasks, threadId);
 
@@ -146,8 +150,8 @@ const api: ControlApi = {
 
 const { port1, port2 } = new MessageChannel();
 Comlink.expose(api, port1 as unknown as Comlink.Endpoint);
-const hello: ControlHello = { type: CONTROL_HELLO, threadId, port: port2 };
-parentPort!.postMessage(hello, [port2]);
+const hello: ControlHello = { type: CONTROL_HELLO, threadId, port: port2, logPort: logChannel.port2 };
+parentPort!.postMessage(hello, [port2, logChannel.port2]);
 
 export default async function run(msg: TaskMessage): Promise<TaskReply> {
   const reply = await runner.run(msg);

@@ -16,6 +16,8 @@ import { CONTROL_HELLO, type ControlApi, type ControlHello, type TaskMessage, ty
 import { TaskRunner, type TaskModule } from './task-runner.ts';
 import { RetiredWorkers } from './retired-workers.ts';
 import { groupHandler, groupOfIndex, handlerGroup, pickWorker } from './balancer.ts';
+import { forwardLogs } from './log-port.ts';
+import { loadTaskModule } from './task-module.ts';
 
 export interface WorkerConnections {
   threadId: number;
@@ -180,6 +182,7 @@ export class WorkerDispatcher implements Dispatcher {
   #register(hello: ControlHello): void {
     if (this.#closing) {
       hello.port.close();
+      hello.logPort?.close();
       return;
     }
     const used = new Set([...this.#handles.values()].map((h) => h.index));
@@ -187,6 +190,7 @@ export class WorkerDispatcher implements Dispatcher {
     while (used.has(index)) index++;
     const share = this.#shares[index] ?? { index, min: 0, max: 0 };
     const control = Comlink.wrap<ControlApi>(hello.port as unknown as Comlink.Endpoint);
+    if (hello.logPort) forwardLogs(hello.logPort, this.#log);
     const handle: WorkerHandle = {
       threadId: hello.threadId,
       index,
@@ -360,7 +364,7 @@ export class InlineDispatcher implements Dispatcher {
     const taskModule = options.taskModule;
     this.#runner = new TaskRunner(
       () => this.#poolReady ?? Promise.reject(new ShutdownError('not started', {})),
-      () => (tasks ??= taskModule ? (import(taskModule) as Promise<TaskModule>) : Promise.resolve(undefined)),
+      () => (tasks ??= taskModule ? loadTaskModule(taskModule) : Promise.resolve(undefined)),
       0,
     );
   }

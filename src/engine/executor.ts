@@ -9,8 +9,8 @@
  *                                     vector, limit: 5 }, { lane: 'critical', deadlineMs: 500 });
  */
 import { systemClock, type Clock } from '../clock.ts';
-import { ConfigError, ShutdownError, ValidationError, WorkerCrashedError, fromSerialized } from '../errors.ts';
-import { createLogger, type Logger } from '../log.ts';
+import { ConfigError, ShutdownError, ValidationError, WorkerCrashedError, fromSerialized, isExecutorError } from '../errors.ts';
+import { resolveLogger, type Logger } from '../log.ts';
 import type { ConnectionInfo } from '../pool/types.ts';
 import { SchemaRegistry } from '../query/schema.ts';
 import { isReadSpec, validateSpec, type InsertResult, type QueryResult, type QuerySpec } from '../query/spec.ts';
@@ -20,9 +20,14 @@ import { fetchServerVersion } from '../weaviate/meta.ts';
 import { resolveExecutorConfig, type ExecutorConfig, type ExecutorOptions } from './config.ts';
 import { dedicatedSlotCaps } from './balancer.ts';
 import { InlineDispatcher, WorkerDispatcher, splitShares, type Dispatcher, type WorkerConnections } from './dispatch.ts';
-import { epochNow, type TaskMessage } from './protocol.ts';
+import { epochNow, type TaskMessage, type TaskReply } from './protocol.ts';
 import { Scheduler, type WorkContext } from './scheduler.ts';
+import { loadTaskModule } from './task-module.ts';
+import type { ExecutorFor } from './tasks.ts';
 import { buildEngineStats, type EngineStats } from './stats.ts';
+
+/** What `query(spec)` resolves to for a spec of this kind (a union of kinds gives the union of results). */
+export type ResultOf<S extends QuerySpec> = S extends { kind: 'insertMany' } ? InsertResult : QueryResult;
 
 export interface RequestOptions {
   /** Lane to queue in. @default 'normal' */
@@ -38,8 +43,30 @@ export interface RequestOptions {
   idempotent?: boolean;
 }
 
+/** One finished request, for metrics (`executor.onRequest(listener)`). Times in milliseconds. */
+export interface RequestEvent {
+  kind: 'query' | 'task';
+  lane: string;
+  /** `ok`, or the error code it failed with (`WEX_DEADLINE_EXCEEDED`, `WEX_QUEUE_FULL`, ...). */
+  outcome: string;
+  /** From submit to answer. */
+  totalMs: number;
+  /** Queued in its lane (the whole time when it never left the queue). */
+  queueWaitMs: number;
+  /** Waiting for a connection in the worker, and running with it (last attempt; undefined if it never ran). */
+  connectionWaitMs: number | undefined;
+  executionMs: number | undefined;
+}
+
 export interface CreateExecutorOptions extends ExecutorOptions {
+  /**
+   * Where the executor and its worker threads log: a pino logger (or anything with
+   * `debug/info/warn/error(obj, msg)`). Worker threads' lines come through this logger too.
+   * @default none: nothing is written unless `logger` or `logLevel` is given
+   */
   logger?: Logger;
+  /** Without `logger`: log at this pino level to stderr. @default undefined (silent) */
+  logLevel?: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   clock?: Clock;
 }
 
@@ -51,6 +78,7 @@ export class Executor implements AsyncDisposable {
   readonly #clock: Clock;
   readonly #log: Logger;
   readonly #eventLoop = new EventLoopMonitor();
+  readonly #listeners = new Set<(event: RequestEvent) => void>();
   #nextTaskId = 1;
   #requests = 0;
   #validationErrors = 0;
@@ -87,6 +115,8 @@ export class Executor implements AsyncDisposable {
 
   /** @internal */
   async start(): Promise<this> {
+    // A wrong task module fails here (ConfigError), not at the first run().
+    if (this.config.taskModule) await loadTaskModule(this.config.taskModule);
     // Fail fast (ConnectError naming the address) before any thread starts.
     await fetchServerVersion(this.config.pool.weaviate, this.config.pool.connectTimeoutMs);
     await this.#schema?.refresh(true);
@@ -104,8 +134,11 @@ export class Executor implements AsyncDisposable {
     return this.#dispatcher.mode;
   }
 
-  /** Run a query spec (validated here, before it is queued). */
-  async query(spec: QuerySpec, options: RequestOptions = {}): Promise<QueryResult | InsertResult> {
+  /**
+   * Run a query spec (validated here, before it is queued). The result type follows the spec's
+   * kind: searches give a QueryResult, `insertMany` an InsertResult.
+   */
+  async query<S extends QuerySpec>(spec: S, options: RequestOptions = {}): Promise<ResultOf<S>> {
     this.#requests++;
     let checked: QuerySpec;
     try {
@@ -116,9 +149,7 @@ export class Executor implements AsyncDisposable {
       throw error;
     }
     const idempotent = options.idempotent ?? isReadSpec(checked);
-    const result = (await this.#submit((id, deadlineAt, lane) => ({ kind: 'query', id, spec: checked, deadlineAt, lane, idempotent }), options, idempotent)) as
-      | QueryResult
-      | InsertResult;
+    const result = (await this.#submit((id, deadlineAt, lane) => ({ kind: 'query', id, spec: checked, deadlineAt, lane, idempotent }), options, idempotent)) as ResultOf<S>;
     if (checked.kind === 'insertMany') {
       // Vectors that were just written tell the dimensions of a collection first seen empty.
       const length = checked.objects.find((o) => o.vector !== undefined)?.vector?.length;
@@ -205,7 +236,11 @@ export class Executor implements AsyncDisposable {
     const lane = options.lane ?? 'normal';
     const deadlineMs = options.deadlineMs ?? this.#scheduler.laneConfig(lane)?.defaultDeadlineMs ?? this.config.defaultDeadlineMs;
     const id = this.#nextTaskId++;
+    const submittedAt = this.#clock.now();
+    let startedAt: number | undefined;
+    let timings: TaskReply['t'] | undefined;
     const work = async (ctx: WorkContext): Promise<unknown> => {
+      startedAt ??= this.#clock.now();
       const onAbort = () => this.#dispatcher.cancel(id, String((ctx.signal.reason as Error)?.message ?? 'aborted'));
       ctx.signal.addEventListener('abort', onAbort, { once: true });
       try {
@@ -223,6 +258,7 @@ export class Executor implements AsyncDisposable {
             }
             throw error;
           }
+          timings = reply.t;
           if (!reply.ok) throw fromSerialized(reply.error);
           return reply.value;
         }
@@ -230,7 +266,35 @@ export class Executor implements AsyncDisposable {
         ctx.signal.removeEventListener('abort', onAbort);
       }
     };
-    return this.#scheduler.submit(work, { lane, deadlineAt: this.#clock.now() + deadlineMs, signal: options.signal });
+    const result = this.#scheduler.submit(work, { lane, deadlineAt: this.#clock.now() + deadlineMs, signal: options.signal });
+    if (this.#listeners.size > 0) {
+      const kind = build(0, 0, lane).kind;
+      const emit = (outcome: string) => {
+        const now = this.#clock.now();
+        const event: RequestEvent = {
+          kind, lane, outcome, totalMs: now - submittedAt, queueWaitMs: (startedAt ?? now) - submittedAt,
+          connectionWaitMs: timings && timings.acquireUs / 1000, executionMs: timings && timings.executeUs / 1000,
+        };
+        for (const listener of this.#listeners) {
+          try {
+            listener(event);
+          } catch (error) {
+            this.#log.warn({ error: String(error) }, 'an onRequest listener threw');
+          }
+        }
+      };
+      result.then(() => emit('ok'), (error: unknown) => emit(isExecutorError(error) ? error.code : 'WEX_INTERNAL'));
+    }
+    return result;
+  }
+
+  /**
+   * Call `listener` once per finished request (metrics: src/metrics/prometheus.ts). Returns the
+   * function that removes it. Listeners run on the main thread and must be quick.
+   */
+  onRequest(listener: (event: RequestEvent) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
   }
 
   /** The engine-wide snapshot (the note's keys, plus lanes, workers, latency, counters). */
@@ -357,16 +421,20 @@ export class Executor implements AsyncDisposable {
   }
 }
 
-/** Build, start and return an executor (fails fast with ConnectError if Weaviate is unreachable). */
-export async function createExecutor(
+/**
+ * Build, start and return an executor (fails fast with ConnectError if Weaviate is unreachable,
+ * ConfigError if an option or the task module is wrong). Give the task module's type to get
+ * `run()` checked against it: `createExecutor<typeof import('./tasks.js')>({ taskModule })`.
+ */
+export async function createExecutor<TaskModuleType = never>(
   options: CreateExecutorOptions = {},
   env: Readonly<Record<string, string | undefined>> = process.env,
-): Promise<Executor> {
-  const { logger, clock, ...rest } = options;
+): Promise<ExecutorFor<TaskModuleType>> {
+  const { logger, logLevel, clock, ...rest } = options;
   const config = resolveExecutorConfig(rest, env);
-  const executor = new Executor(config, { logger: logger ?? createLogger(), clock: clock ?? systemClock });
+  const executor = new Executor(config, { logger: resolveLogger({ logger, logLevel }), clock: clock ?? systemClock });
   try {
-    return await executor.start();
+    return (await executor.start()) as ExecutorFor<TaskModuleType>;
   } catch (error) {
     await executor.close().catch(() => {});
     throw error;

@@ -30,6 +30,8 @@ export interface ControlHello {
   type: typeof CONTROL_HELLO;
   threadId: number;
   port: MessagePort;
+  /** The worker's log records (src/engine/log-port.ts), forwarded to the executor's logger. */
+  logPort?: MessagePort;
 }
 
 export interface WorkerShare {

@@ -32,6 +32,8 @@ import weaviate, { ApiKey, ConnectionGRPC, type WeaviateClient } from 'weaviate-
 import type { WeaviateTarget } from './target.ts';
 import { recordFailures } from './failure.ts';
 import { assertLeaseHeld } from '../lease-scope.ts';
+import { restOrigin } from './meta.ts';
+import { scopeRestFetch } from './rest-sockets.ts';
 
 /** The same cap weaviate-client uses (it must match the server's GRPC_MAX_MESSAGE_SIZE). */
 const MAX_GRPC_MESSAGE_LENGTH = 104_858_000;
@@ -155,6 +157,8 @@ export async function createOwnChannelClient(
   }
   const connection = captured.connection;
   (connection['grpc'] as { close(): void }).close(); // the stock channel never connected
+  // REST through this thread's bounded socket pool, not the host's global fetch (rest-sockets.ts).
+  scopeRestFetch(connection, restOrigin(target));
 
   const channel = createChannel(
     `${target.grpcHost}:${target.grpcPort}`,

@@ -18,7 +18,7 @@ export async function fetchServerVersion(target: Readonly<WeaviateTarget>, timeo
   } catch (error) {
     throw new ConnectError(
       `Could not reach Weaviate at ${restOrigin(target)} within ${timeoutMs / 1000} s: ${(error as Error).message}. ` +
-        'Check WEAVIATE_HOST / WEAVIATE_PORT, or let the project start a local Weaviate (npm start).',
+        'Check that Weaviate runs there and that the executor options `weaviate.host` / `weaviate.httpPort` (env WEAVIATE_HOST / WEAVIATE_PORT) point at it.',
       { url, timeoutMs },
       { cause: error },
     );

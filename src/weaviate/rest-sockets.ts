@@ -1,15 +1,21 @@
 /**
- * A bound on REST sockets to Weaviate. weaviate-client sends REST (schema, meta, readiness,
- * single-object CRUD) through the global `fetch`, whose default dispatcher opens as many
- * sockets as there are concurrent requests, and `client.close()` does not close them.
+ * A bound on REST sockets to Weaviate, scoped to the engine's own clients.
  *
- * The pool installs, per thread, a routing dispatcher in front of the global one: requests to a
- * bound Weaviate origin go through an undici Pool capped at `restMaxSockets`; everything else
- * goes to the dispatcher that was there before, untouched. Bounds are reference-counted (pools
- * in one thread share one per origin) and the previous dispatcher comes back when the last
- * bound is released.
+ * weaviate-client sends REST (schema, meta, readiness, single-object CRUD) through the global
+ * `fetch`, whose default dispatcher opens as many sockets as there are concurrent requests, and
+ * `client.close()` does not close them. Replacing undici's global dispatcher would bound them,
+ * but it would also change every fetch of the host application. So nothing global is touched:
+ *
+ * - `boundRestSockets(origin, n)` keeps, per thread, one undici Pool per Weaviate origin capped
+ *   at n sockets (reference-counted: pools in one thread share it; closed with the last holder).
+ * - `scopeRestFetch(connection, origin)` makes ONE weaviate-client connection send its REST
+ *   calls through that Pool. weaviate-client's `http` object calls `fetch` synchronously from
+ *   each of its methods, so each method is wrapped to run with our fetch in place of the
+ *   global one for the duration of that synchronous call only (the same technique
+ *   src/weaviate/client.ts uses to capture the gRPC connection): no other code can run in
+ *   between, so no other fetch of the process ever sees it.
  */
-import { Dispatcher, Pool, getGlobalDispatcher, setGlobalDispatcher } from 'undici';
+import { Pool, fetch as undiciFetch } from 'undici';
 
 interface Bound {
   pool: Pool;
@@ -17,55 +23,23 @@ interface Bound {
   connections: number;
 }
 
-class OriginRouter extends Dispatcher {
-  readonly fallback: Dispatcher;
-  readonly origins = new Map<string, Bound>();
-
-  constructor(fallback: Dispatcher) {
-    super();
-    this.fallback = fallback;
-  }
-
-  override dispatch(options: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean {
-    const origin = options.origin === undefined ? undefined : normalize(String(options.origin));
-    const bound = origin === undefined ? undefined : this.origins.get(origin);
-    return (bound ? bound.pool : this.fallback).dispatch(options, handler);
-  }
-
-  override async close(): Promise<void> {
-    await Promise.all([...this.origins.values()].map((b) => b.pool.close()));
-  }
-
-  override async destroy(): Promise<void> {
-    await Promise.all([...this.origins.values()].map((b) => b.pool.destroy()));
-  }
-}
+/** Per thread (module state is per thread): origin -> its REST socket pool. */
+const bounds = new Map<string, Bound>();
 
 function normalize(origin: string): string {
   return new URL(origin).origin;
 }
 
-let router: OriginRouter | undefined;
-
 /**
- * Cap the sockets this thread opens to `origin` for REST at `connections`. Returns the release
- * function (idempotent); the cap stays while any holder has not released it.
+ * Cap the sockets this thread's pooled clients open to `origin` for REST at `connections`.
+ * Returns the release function (idempotent); the cap stays while any holder has not released it.
  */
 export function boundRestSockets(origin: string, connections: number): () => Promise<void> {
   const key = normalize(origin);
-  if (!router || getGlobalDispatcher() !== router) {
-    router = new OriginRouter(getGlobalDispatcher());
-    setGlobalDispatcher(router);
-  }
-  const owner = router;
-  let bound = owner.origins.get(key);
+  let bound = bounds.get(key);
   if (!bound) {
-    bound = {
-      pool: new Pool(key, { connections, keepAliveTimeout: 10_000, connectTimeout: 10_000 }),
-      refs: 0,
-      connections,
-    };
-    owner.origins.set(key, bound);
+    bound = { pool: new Pool(key, { connections, keepAliveTimeout: 10_000, connectTimeout: 10_000 }), refs: 0, connections };
+    bounds.set(key, bound);
   }
   bound.refs++;
   const entry = bound;
@@ -75,16 +49,54 @@ export function boundRestSockets(origin: string, connections: number): () => Pro
     released = true;
     entry.refs--;
     if (entry.refs > 0) return;
-    owner.origins.delete(key);
-    if (owner.origins.size === 0 && getGlobalDispatcher() === owner) {
-      setGlobalDispatcher(owner.fallback);
-      if (router === owner) router = undefined;
-    }
+    if (bounds.get(key) === entry) bounds.delete(key);
     await entry.pool.close().catch(() => entry.pool.destroy());
   };
 }
 
 /** The cap in force for an origin in this thread, if any (for stats and tests). */
 export function restSocketBound(origin: string): number | undefined {
-  return router?.origins.get(normalize(origin))?.connections;
+  return bounds.get(normalize(origin))?.connections;
+}
+
+/** The undici Pool that carries this thread's pooled REST traffic to `origin` (for tests). */
+export function restDispatcher(origin: string): Pool | undefined {
+  return bounds.get(normalize(origin))?.pool;
+}
+
+type AnyFunction = (...args: unknown[]) => unknown;
+
+/**
+ * Send the REST calls of one weaviate-client connection (its `http` member) through the bound
+ * Pool of `origin`, without touching the global fetch or dispatcher. Without a bound for the
+ * origin at call time (the pool was closed), calls go to the global fetch as in a stock client.
+ */
+export function scopeRestFetch(connection: Record<string, unknown>, origin: string): void {
+  const http = connection['http'] as Record<string, unknown> | undefined;
+  if (!http || typeof http !== 'object') {
+    throw new Error('weaviate-client connection has no `http` member; this version of weaviate-client is not supported (src/weaviate/rest-sockets.ts)');
+  }
+  const key = normalize(origin);
+  const scopedFetch = ((input: Parameters<typeof undiciFetch>[0], init?: Parameters<typeof undiciFetch>[1]) => {
+    const pool = bounds.get(key)?.pool;
+    return undiciFetch(input, pool ? { ...init, dispatcher: pool } : init);
+  }) as unknown as typeof fetch;
+  const scoped: Record<string, unknown> = {};
+  for (const [name, value] of Object.entries(http)) {
+    if (typeof value !== 'function' || name === 'close') {
+      scoped[name] = value;
+      continue;
+    }
+    const method = value as AnyFunction;
+    scoped[name] = (...args: unknown[]) => {
+      const global = globalThis.fetch;
+      globalThis.fetch = scopedFetch;
+      try {
+        return method(...args);
+      } finally {
+        globalThis.fetch = global;
+      }
+    };
+  }
+  connection['http'] = scoped;
 }

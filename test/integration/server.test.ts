@@ -55,7 +55,10 @@ describe('HTTP endpoints', () => {
       expect(stats.stats).toHaveProperty('lanes.critical.end_to_end.p99_us');
       expect(stats.stats).toHaveProperty('latency.connection_wait.p50_us');
       const metrics = await (await fetch(`${url}/metrics`)).text();
-      expect(metrics).toMatch(/weaviate_executor_end_to_end_seconds\{lane="critical",quantile="0.99"\} [0-9.e-]+/);
+      // Histograms (aggregatable), one observation per finished request, with the documented buckets.
+      expect(metrics).toMatch(/weaviate_executor_request_duration_seconds_bucket\{le="0.005",lane="critical",kind="query",outcome="ok"\} \d+/);
+      expect(metrics).toMatch(/weaviate_executor_request_duration_seconds_count\{lane="critical",kind="query",outcome="ok"\} [1-9]/);
+      expect(metrics).toMatch(/weaviate_executor_requests_total\{lane="critical",outcome="completed"\} [1-9]/);
       const big = await post(url, JSON.stringify({ kind: 'bm25', collection: SAMPLE_COLLECTION, query: 'x'.repeat(2 * 1024 * 1024) }));
       expect(big.status).toBe(413);
     } finally {
