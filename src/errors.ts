@@ -74,7 +74,28 @@ export class WaitQueueFullError extends WeaviateExecutorError {
 
 /** Weaviate could not be reached within the connect bound (warm-up, or a fallback connection). */
 export class ConnectError extends WeaviateExecutorError {
-  static override readonly code = 'WEX_CONNECT_FAILED';
+  static override readonly code: string = 'WEX_CONNECT_FAILED';
+}
+
+/**
+ * TLS: Weaviate's certificate is not signed by a CA we trust (give its CA with `weaviate.tls.ca`
+ * or `caFile`). A ConnectError, so code that catches those still does.
+ */
+export class TlsUntrustedError extends ConnectError {
+  static override readonly code = 'WEX_TLS_UNTRUSTED';
+}
+
+/** TLS: Weaviate's certificate does not name the host connected to (see `weaviate.tls.servername`). */
+export class TlsHostnameError extends ConnectError {
+  static override readonly code = 'WEX_TLS_HOSTNAME_MISMATCH';
+}
+
+/**
+ * TLS on one side only: plain text sent to a TLS port (`details.spoke: 'plain'`), or TLS to a
+ * plain-text port (`'tls'`).
+ */
+export class TlsProtocolError extends ConnectError {
+  static override readonly code = 'WEX_TLS_PROTOCOL_MISMATCH';
 }
 
 /** A lease was used after it went back to the pool. */
@@ -170,6 +191,9 @@ export const ERROR_CLASSES = Object.freeze(
       PoolClosedError,
       WaitQueueFullError,
       ConnectError,
+      TlsUntrustedError,
+      TlsHostnameError,
+      TlsProtocolError,
       ConnectionReleasedError,
       AbortError,
       ValidationError,

@@ -6,6 +6,7 @@
 import { registerSecret } from '../redact.ts';
 import type { WeaviateTarget } from '../weaviate/target.ts';
 import * as v from '../validate.ts';
+import { resolveTls, type TlsOptions } from '../weaviate/tls.ts';
 
 // The target's type lives with the Weaviate code; re-exported here so existing imports keep working.
 export type { WeaviateTarget } from '../weaviate/target.ts';
@@ -64,7 +65,10 @@ export interface PoolConfig {
   weaviate: Readonly<WeaviateTarget>;
 }
 
-export type PoolOptions = Partial<Omit<PoolConfig, 'weaviate'>> & { weaviate?: Partial<WeaviateTarget> };
+/** What `weaviate` accepts: the target's fields, with `tls` as PEM text or file paths. */
+export type WeaviateOptions = Partial<Omit<WeaviateTarget, 'tls'>> & { tls?: TlsOptions | undefined };
+
+export type PoolOptions = Partial<Omit<PoolConfig, 'weaviate'>> & { weaviate?: WeaviateOptions };
 
 export const POOL_DEFAULTS: Readonly<Omit<PoolConfig, 'weaviate'>> = Object.freeze({
   enabled: true,
@@ -159,9 +163,9 @@ function envNameOf(table: Readonly<Record<string, string>>, key: string): string
   return Object.entries(table).find(([, k]) => k === key)?.[0];
 }
 
-export function resolveTarget(options: Partial<WeaviateTarget> = {}, env: Env = process.env, prefix = 'weaviate.'): WeaviateTarget {
+export function resolveTarget(options: WeaviateOptions = {}, env: Env = process.env, prefix = 'weaviate.'): WeaviateTarget {
   v.knownKeys({ name: prefix.replace(/\.$/, ''), kind: 'option' }, options, [
-    'host', 'httpPort', 'grpcHost', 'grpcPort', 'secure', 'apiKey', 'headers',
+    'host', 'httpPort', 'grpcHost', 'grpcPort', 'secure', 'apiKey', 'headers', 'tls',
   ]);
   const get = (key: keyof WeaviateTarget) => pick(options, prefix, key, env, envNameOf(TARGET_ENV, key));
   const host = get('host');
@@ -171,14 +175,20 @@ export function resolveTarget(options: Partial<WeaviateTarget> = {}, env: Env = 
   const secure = get('secure');
   const apiKey = get('apiKey');
   const resolvedHost = host ? v.string(host.source, host.value) : TARGET_DEFAULTS.host;
+  const tls = resolveTls(options.tls, env, `${prefix}tls`);
+  const secureValue = secure ? v.boolean(secure.source, secure.value) : tls !== undefined;
+  if (tls && !secureValue) {
+    v.conflict(`TLS settings (\`${prefix}tls\` / WEAVIATE_TLS_*) were given but \`${secure?.source.name ?? 'secure'}\` is false`, { option: `${prefix}tls` });
+  }
   const target: WeaviateTarget = {
     host: resolvedHost,
     httpPort: httpPort ? v.port(httpPort.source, httpPort.value) : TARGET_DEFAULTS.httpPort,
     grpcHost: grpcHost ? v.string(grpcHost.source, grpcHost.value) : resolvedHost,
     grpcPort: grpcPort ? v.port(grpcPort.source, grpcPort.value) : TARGET_DEFAULTS.grpcPort,
-    secure: secure ? v.boolean(secure.source, secure.value) : TARGET_DEFAULTS.secure,
+    secure: secureValue,
     apiKey: apiKey ? v.string(apiKey.source, apiKey.value) : undefined,
     headers: {},
+    ...(tls ? { tls } : {}),
   };
   if (options.headers !== undefined) {
     const headers = v.plainObject({ name: `${prefix}headers`, kind: 'option' }, options.headers);

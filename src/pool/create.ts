@@ -29,7 +29,7 @@ export async function createPool(
   const { logger, clock, ...poolOptions } = options;
   const config = resolvePoolConfig(poolOptions, env);
   const version = await fetchServerVersion(config.weaviate, config.connectTimeoutMs);
-  const releaseRest = boundRestSockets(restOrigin(config.weaviate), config.restMaxSockets);
+  const releaseRest = boundRestSockets(restOrigin(config.weaviate), config.restMaxSockets, config.weaviate.tls);
   const factory = new WeaviateConnectionFactory(
     config.weaviate,
     {

@@ -135,7 +135,7 @@ export class SchemaRegistry {
   }
 
   async #get(path: string): Promise<unknown> {
-    const r = await httpGet(`${restOrigin(this.#target)}${path}`, this.#timeoutMs, authHeaders(this.#target));
+    const r = await httpGet(`${restOrigin(this.#target)}${path}`, this.#timeoutMs, authHeaders(this.#target), this.#target.tls);
     if (r.status !== 200) throw new Error(`GET ${path} answered HTTP ${r.status}`);
     return JSON.parse(r.body) as unknown;
   }

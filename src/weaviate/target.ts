@@ -1,3 +1,5 @@
+import type { TlsSettings } from './tls.ts';
+
 /**
  * Where Weaviate is and how to authenticate: the target every connection, probe and schema
  * read uses. Resolved from options and env by `resolveTarget` (src/pool/config.ts); the type
@@ -12,8 +14,15 @@ export interface WeaviateTarget {
   grpcHost: string;
   /** gRPC port. Env `WEAVIATE_GRPC_PORT`. @default 50051 */
   grpcPort: number;
-  /** TLS for REST and gRPC. Env `WEAVIATE_SECURE`. @default false */
+  /** TLS for REST and gRPC. Env `WEAVIATE_SECURE`. @default false (true when `tls` is given) */
   secure: boolean;
+  /**
+   * Trust and identity for TLS (src/weaviate/tls.ts): CA, client certificate and key (mutual TLS),
+   * server name override. Options `weaviate.tls.{ca,caFile,cert,certFile,key,keyFile,servername}`,
+   * env `WEAVIATE_TLS_CA`, `WEAVIATE_TLS_CA_FILE`, `WEAVIATE_TLS_CERT_FILE`, `WEAVIATE_TLS_KEY_FILE`,
+   * `WEAVIATE_TLS_SERVERNAME`. Without it, TLS trusts the system's roots. @default undefined
+   */
+  tls?: Readonly<TlsSettings> | undefined;
   /** API key sent as a bearer token. Env `WEAVIATE_API_KEY`. Never logged. @default undefined */
   apiKey: string | undefined;
   /** Extra headers for every request (e.g. vectorizer keys). Values are treated as secrets. @default {} */
