@@ -90,6 +90,11 @@ export class TlsHostnameError extends ConnectError {
   static override readonly code = 'WEX_TLS_HOSTNAME_MISMATCH';
 }
 
+/** Mutual TLS: Weaviate refused our client certificate (none given, or not signed by the CA it trusts). */
+export class TlsClientCertError extends ConnectError {
+  static override readonly code = 'WEX_TLS_CLIENT_CERT_REJECTED';
+}
+
 /**
  * TLS on one side only: plain text sent to a TLS port (`details.spoke: 'plain'`), or TLS to a
  * plain-text port (`'tls'`).
@@ -194,6 +199,7 @@ export const ERROR_CLASSES = Object.freeze(
       TlsUntrustedError,
       TlsHostnameError,
       TlsProtocolError,
+      TlsClientCertError,
       ConnectionReleasedError,
       AbortError,
       ValidationError,

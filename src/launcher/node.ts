@@ -37,7 +37,17 @@ export interface NodeOptions {
    * `servername` are what the launcher's readiness probe verifies the node with; without
    * `caFile` the probe of this node (and only it) skips verification.
    */
-  tls?: { certFile: string; keyFile: string; caFile?: string; servername?: string };
+  tls?: {
+    certFile: string;
+    keyFile: string;
+    caFile?: string;
+    servername?: string;
+    /** REST demands client certificates signed by this CA (mutual TLS, `--tls-ca`). */
+    clientCaFile?: string;
+    /** The client certificate and key the probe (and `target`) use against a mutual-TLS node. */
+    clientCertFile?: string;
+    clientKeyFile?: string;
+  };
   /** Extra environment for the server (wins over the launcher's). */
   env?: Readonly<Record<string, string>>;
   /** Bound of waiting for readiness. @default 90_000 */
@@ -173,11 +183,15 @@ export class WeaviateNode implements AsyncDisposable {
     return this.#child !== undefined && this.#child.exitCode === null && this.#child.signalCode === null;
   }
   /** Connection settings for the pool/engine (`weaviate` option). */
-  get target(): { host: string; httpPort: number; grpcPort: number; secure: boolean; apiKey?: string; tls?: { caFile: string; servername?: string } } {
+  get target(): {
+    host: string; httpPort: number; grpcPort: number; secure: boolean; apiKey?: string;
+    tls?: { caFile: string; servername?: string; certFile?: string; keyFile?: string };
+  } {
     const t = { host: this.host, httpPort: this.httpPort, grpcPort: this.grpcPort, secure: this.#options.tls !== undefined };
     const tls = this.#options.tls;
-    // A TLS node's own CA (and name) when the launcher was given them: clients verify it with those.
-    const withTls = tls?.caFile ? { ...t, tls: { caFile: tls.caFile, ...(tls.servername ? { servername: tls.servername } : {}) } } : t;
+    // A TLS node's own CA (and name, and client certificate) when the launcher was given them.
+    const clientCert = tls?.clientCertFile && tls.clientKeyFile ? { certFile: tls.clientCertFile, keyFile: tls.clientKeyFile } : {};
+    const withTls = tls?.caFile ? { ...t, tls: { caFile: tls.caFile, ...(tls.servername ? { servername: tls.servername } : {}), ...clientCert } } : t;
     return this.#options.apiKey ? { ...withTls, apiKey: this.#options.apiKey.key } : withTls;
   }
 
@@ -277,7 +291,9 @@ export class WeaviateNode implements AsyncDisposable {
     mkdirSync(this.dataDir, { recursive: true });
     const args = this.#options.tls
       ? ['--scheme', 'https', '--host', this.host, '--tls-port', String(this.httpPort),
-         '--tls-certificate', this.#options.tls.certFile, '--tls-key', this.#options.tls.keyFile]
+         '--tls-certificate', this.#options.tls.certFile, '--tls-key', this.#options.tls.keyFile,
+         // REST then demands a client certificate signed by this CA (mutual TLS).
+         ...(this.#options.tls.clientCaFile ? ['--tls-ca', this.#options.tls.clientCaFile] : [])]
       : ['--scheme', 'http', '--host', this.host, '--port', String(this.httpPort)];
     const logFd = openSync(this.logFile, 'a');
     let child: ChildProcess;
@@ -327,7 +343,11 @@ export class WeaviateNode implements AsyncDisposable {
     const tls = this.#options.tls;
     if (!tls) return undefined;
     if (!tls.caFile) return { rejectUnauthorized: false };
-    return { ca: readFileSync(tls.caFile, 'utf8'), ...(tls.servername ? { servername: tls.servername } : {}) };
+    return {
+      ca: readFileSync(tls.caFile, 'utf8'),
+      ...(tls.servername ? { servername: tls.servername } : {}),
+      ...(tls.clientCertFile && tls.clientKeyFile ? { cert: readFileSync(tls.clientCertFile, 'utf8'), key: readFileSync(tls.clientKeyFile, 'utf8') } : {}),
+    };
   }
 
   /** Send a signal now (SIGKILL by default) and wait for the exit. Ports and data are kept for start(). */

@@ -15,7 +15,7 @@
  * Node's and undici's TLS error codes (stable, documented by OpenSSL/Node) to those errors.
  */
 import { readFileSync } from 'node:fs';
-import { ConnectError, TlsHostnameError, TlsProtocolError, TlsUntrustedError } from '../errors.ts';
+import { ConnectError, TlsClientCertError, TlsHostnameError, TlsProtocolError, TlsUntrustedError } from '../errors.ts';
 import { registerSecret } from '../redact.ts';
 import * as v from '../validate.ts';
 
@@ -184,6 +184,15 @@ export function tlsFailure(error: unknown, where: string, secure: boolean): Conn
     return new TlsUntrustedError(
       `Weaviate at ${where}: its TLS certificate is not signed by a trusted CA (${reason}). ` +
         'Give the CA that signed it with `weaviate.tls.ca` / `caFile` (env WEAVIATE_TLS_CA / WEAVIATE_TLS_CA_FILE).',
+      details,
+      { cause: error },
+    );
+  }
+  // The server's TLS alert about OUR certificate (OpenSSL reports it as ERR_SSL_..._ALERT_...).
+  if (codes.some((c) => /ALERT_(CERTIFICATE_REQUIRED|BAD_CERTIFICATE|UNKNOWN_CA|CERTIFICATE_UNKNOWN|HANDSHAKE_FAILURE)$/.test(c))) {
+    return new TlsClientCertError(
+      `Weaviate at ${where} refused our client certificate (${reason}): it requires mutual TLS. ` +
+        'Give a certificate its CA signed with `weaviate.tls.cert` + `key` (env WEAVIATE_TLS_CERT_FILE + WEAVIATE_TLS_KEY_FILE).',
       details,
       { cause: error },
     );
