@@ -103,6 +103,14 @@ export class TlsProtocolError extends ConnectError {
   static override readonly code = 'WEX_TLS_PROTOCOL_MISMATCH';
 }
 
+/**
+ * Several nodes: no node can take the request now (every node unreachable, or each one tried
+ * failed to connect within the caller's bound). `details.nodes` has each node's state.
+ */
+export class NoNodeAvailableError extends WeaviateExecutorError {
+  static override readonly code = 'WEX_NO_NODE_AVAILABLE';
+}
+
 /** A lease was used after it went back to the pool. */
 export class ConnectionReleasedError extends WeaviateExecutorError {
   static override readonly code = 'WEX_CONNECTION_RELEASED';
@@ -200,6 +208,7 @@ export const ERROR_CLASSES = Object.freeze(
       TlsHostnameError,
       TlsProtocolError,
       TlsClientCertError,
+      NoNodeAvailableError,
       ConnectionReleasedError,
       AbortError,
       ValidationError,

@@ -66,6 +66,8 @@ function plain(result: { objects: { uuid: string; properties: unknown; metadata?
 export async function executeSpec(client: WeaviateClient, spec: QuerySpec, signal?: AbortSignal): Promise<QueryResult | InsertResult> {
   let collection: AnyCollection = client.collections.use(spec.collection);
   if (spec.tenant) collection = collection.withTenant(spec.tenant) as AnyCollection;
+  // Replicated collections (issue 12): the consistency level goes to Weaviate as given.
+  if (spec.consistencyLevel) collection = collection.withConsistency(spec.consistencyLevel) as AnyCollection;
   const call = signal ? { abortSignal: signal } : undefined;
   switch (spec.kind) {
     case 'hybrid': {

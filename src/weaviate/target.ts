@@ -1,4 +1,5 @@
 import type { TlsSettings } from './tls.ts';
+import type { NodeAddress } from '../cluster/nodes.ts';
 
 /**
  * Where Weaviate is and how to authenticate: the target every connection, probe and schema
@@ -25,6 +26,12 @@ export interface WeaviateTarget {
   tls?: Readonly<TlsSettings> | undefined;
   /** API key sent as a bearer token. Env `WEAVIATE_API_KEY`. Never logged. @default undefined */
   apiKey: string | undefined;
+  /**
+   * The nodes of a cluster (src/cluster/): option `weaviate.nodes`, env
+   * `WEAVIATE_NODES=host:httpPort:grpcPort,...`. Two or more give one pool per node, reads
+   * balanced by load, outlier ejection. The first node is also host/httpPort/grpcPort. @default undefined (one node)
+   */
+  nodes?: readonly NodeAddress[] | undefined;
   /** Extra headers for every request (e.g. vectorizer keys). Values are treated as secrets. @default {} */
   headers: Readonly<Record<string, string>>;
 }
