@@ -1,10 +1,12 @@
 /**
  * Which node takes the next request: power of two choices over measured load (Mitzenmacher;
  * Finagle's and Envoy's least-request balancer). Two distinct candidates are drawn at random and
- * the one with the lower cost wins, cost = (requests outstanding + 1) x latency EWMA x a penalty
- * that doubles with each consecutive transport failure. Two random draws avoid the herd that
- * "always the least loaded" causes when every worker sees the same figures, and the latency
- * term moves load away from a node that is slow, not only from one that is busy.
+ * the one with the lower cost wins, cost = (requests outstanding + 1) x latency EWMA. Two random
+ * draws avoid the herd that "always the least loaded" causes when every worker sees the same
+ * figures, and the latency term moves load away from a node that is slow, not only from one
+ * that is busy. Failures are not a cost term: a node penalised for one failure would get no
+ * traffic to prove itself again (with three nodes P2C never picks the dearest), so it would be
+ * ejected without the ejection's bound and probe. Failures go to the OutlierDetector instead.
  *
  * Pure: the candidates and the random source are given; test/unit/cluster-choose.test.ts.
  */
@@ -16,8 +18,6 @@ export interface NodeLoad {
   outstanding: number;
   /** Smoothed latency of its requests, ms; undefined before the first one. */
   latencyEwmaMs: number | undefined;
-  /** Consecutive transport failures (reset by a success). */
-  consecutiveFailures: number;
 }
 
 /** Weight of a new latency sample in the EWMA. */
@@ -30,7 +30,7 @@ export function updateEwma(previous: number | undefined, sampleMs: number, alpha
 /** The cost P2C compares (lower wins). A node without a latency yet gets the lowest known one (it is tried). */
 export function costOf(load: NodeLoad, fallbackLatencyMs: number): number {
   const latency = Math.max(load.latencyEwmaMs ?? fallbackLatencyMs, 0.001);
-  return (load.outstanding + 1) * latency * 2 ** Math.min(load.consecutiveFailures, 10);
+  return (load.outstanding + 1) * latency;
 }
 
 /**

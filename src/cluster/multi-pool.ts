@@ -168,7 +168,7 @@ export class MultiNodePool<C> implements ConnectionSource<C> {
   }
 
   #load(slot: NodeSlot<C>): NodeLoad {
-    return { index: slot.index, outstanding: slot.outstanding, latencyEwmaMs: slot.latencyEwmaMs, consecutiveFailures: this.detector.state(slot.index).consecutiveFailures };
+    return { index: slot.index, outstanding: slot.outstanding, latencyEwmaMs: slot.latencyEwmaMs };
   }
 
   /** The node for the next request, or undefined when none can take it. */
@@ -247,6 +247,8 @@ export class MultiNodePool<C> implements ConnectionSource<C> {
     try {
       if (!slot.pool) await this.#startNode(slot);
       const pool = slot.pool!;
+      // Still no connection since its last open failed: nothing to probe, it stays out (longer).
+      if (!this.#reachable(slot)) throw new Error('no connection: its last open failed');
       const lease = await pool.acquire({ timeoutMs: this.config.healthCheckTimeoutMs });
       lease.release();
       const { failed } = await pool.checkNow();

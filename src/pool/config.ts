@@ -7,7 +7,7 @@ import { registerSecret } from '../redact.ts';
 import type { WeaviateTarget } from '../weaviate/target.ts';
 import * as v from '../validate.ts';
 import { resolveTls, type TlsOptions } from '../weaviate/tls.ts';
-import { NODES_ENV, resolveNodes } from '../cluster/nodes.ts';
+import { NODES_ENV, resolveNodes, type NodeAddress } from '../cluster/nodes.ts';
 import { OUTLIER_DEFAULTS, type OutlierConfig } from '../cluster/outlier.ts';
 
 // The target's type lives with the Weaviate code; re-exported here so existing imports keep working.
@@ -73,7 +73,11 @@ export interface PoolConfig {
 }
 
 /** What `weaviate` accepts: the target's fields, with `tls` as PEM text or file paths. */
-export type WeaviateOptions = Partial<Omit<WeaviateTarget, 'tls'>> & { tls?: TlsOptions | undefined };
+export type WeaviateOptions = Partial<Omit<WeaviateTarget, 'tls' | 'nodes'>> & {
+  tls?: TlsOptions | undefined;
+  /** `[{ host, httpPort, grpcPort }, ...]`, or `'host:httpPort:grpcPort,...'` as in WEAVIATE_NODES. */
+  nodes?: readonly (NodeAddress | string)[] | string | undefined;
+};
 
 export type PoolOptions = Partial<Omit<PoolConfig, 'weaviate' | 'outlierDetection'>> & {
   weaviate?: WeaviateOptions;

@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { chooseNode, costOf, updateEwma, type NodeLoad } from '../../src/cluster/choose.ts';
 
-const load = (index: number, outstanding: number, latencyEwmaMs: number | undefined, consecutiveFailures = 0): NodeLoad => ({ index, outstanding, latencyEwmaMs, consecutiveFailures });
+const load = (index: number, outstanding: number, latencyEwmaMs: number | undefined): NodeLoad => ({ index, outstanding, latencyEwmaMs });
 /** A deterministic random source (a linear congruential generator). */
 function seeded(seed: number): () => number {
   let s = seed;
@@ -39,8 +39,8 @@ describe('chooseNode', () => {
     for (const c of counts) expect(Math.abs(c - 2000)).toBeLessThan(300);
   });
 
-  it('cost doubles with each consecutive failure; an unmeasured node borrows the lowest latency known', () => {
-    expect(costOf(load(0, 0, 10, 2), 1)).toBe(40);
+  it('cost is (outstanding + 1) x latency; an unmeasured node borrows the lowest latency known', () => {
+    expect(costOf(load(0, 3, 10), 1)).toBe(40);
     expect(costOf(load(0, 1, undefined), 3)).toBe(6);
     expect(chooseNode([load(0, 0, undefined), load(1, 0, 4)], () => 0)).toBe(0); // tie -> first drawn
   });
