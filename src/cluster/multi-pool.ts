@@ -32,6 +32,12 @@ import { OutlierDetector, type NodeHealth, type OutlierEvent } from './outlier.t
 
 /** Connection ids of node i are i x ID_STRIDE + the node pool's own id (unique across nodes). */
 const ID_STRIDE = 1_000_000;
+/**
+ * A latency EWMA older than this is forgotten (the node borrows the lowest known latency): P2C
+ * never picks the dearest of three, so a node once slow (frozen, then resumed) would otherwise
+ * never get the requests that show it is fast again.
+ */
+const LATENCY_STALE_MS = 5_000;
 
 export interface NodeStats {
   node: string;
@@ -62,6 +68,7 @@ interface NodeSlot<C> {
   starting: Promise<void> | undefined;
   outstanding: number;
   latencyEwmaMs: number | undefined;
+  latencyAt: number;
   lastOpenFailed: boolean;
   /** Aborted when the node turns unreachable: its waiters move to another node. */
   unreachable: AbortController;
@@ -98,13 +105,15 @@ export class MultiNodePool<C> implements ConnectionSource<C> {
     this.#log = deps.logger ?? silentLogger;
     this.#slots = deps.nodes.map((address, index) => ({
       index, address, name: nodeName(address), pool: undefined, starting: undefined, outstanding: 0,
-      latencyEwmaMs: undefined, lastOpenFailed: false, unreachable: new AbortController(),
+      latencyEwmaMs: undefined, latencyAt: 0, lastOpenFailed: false, unreachable: new AbortController(),
     }));
     this.detector = new OutlierDetector(this.#slots.length, config.outlierDetection, () => this.#clock.now(), (event) => {
       const name = this.#slots[event.node]!.name;
       const log = event.to === 'ejected' ? this.#log.warn.bind(this.#log) : this.#log.info.bind(this.#log);
       log({ node: name, from: event.from, to: event.to, reason: event.reason }, `Weaviate node ${name}: ${event.from} -> ${event.to} (${event.reason})`);
       if (event.to === 'ejected') this.#markUnreachable(this.#slots[event.node]!);
+      // Readmitted: its old latency says nothing about the node that came back.
+      if (event.to === 'healthy') this.#slots[event.node]!.latencyEwmaMs = undefined;
       this.events.emit('outlier', { ...event, name });
     });
   }
@@ -168,7 +177,8 @@ export class MultiNodePool<C> implements ConnectionSource<C> {
   }
 
   #load(slot: NodeSlot<C>): NodeLoad {
-    return { index: slot.index, outstanding: slot.outstanding, latencyEwmaMs: slot.latencyEwmaMs };
+    const fresh = this.#clock.now() - slot.latencyAt <= LATENCY_STALE_MS;
+    return { index: slot.index, outstanding: slot.outstanding, latencyEwmaMs: fresh ? slot.latencyEwmaMs : undefined };
   }
 
   /** The node for the next request, or undefined when none can take it. */
@@ -214,7 +224,9 @@ export class MultiNodePool<C> implements ConnectionSource<C> {
     if (suspect) {
       this.detector.onFailure(slot.index, 'transport failure under a lease');
     } else {
-      slot.latencyEwmaMs = updateEwma(slot.latencyEwmaMs, this.#clock.now() - startedAt);
+      const fresh = this.#clock.now() - slot.latencyAt <= LATENCY_STALE_MS;
+      slot.latencyEwmaMs = updateEwma(fresh ? slot.latencyEwmaMs : undefined, this.#clock.now() - startedAt);
+      slot.latencyAt = this.#clock.now();
       this.detector.onSuccess(slot.index);
     }
   }

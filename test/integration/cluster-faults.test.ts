@@ -16,6 +16,8 @@ import { startCluster, type WeaviateCluster } from '../../src/launcher/node.ts';
 import { createPool } from '../../src/pool/create.ts';
 import type { NodeStats } from '../../src/cluster/multi-pool.ts';
 import { waitFor } from '../support/weaviate.ts';
+import { Registry } from 'prom-client';
+import { registerExecutorMetrics } from '../../src/metrics/prometheus.ts';
 
 const COLLECTION = 'Replicated_docs';
 const MIN_PER_NODE = 2;
@@ -34,6 +36,12 @@ beforeAll(async () => {
         replication: weaviate.configure.replication({ factor: 3 }),
       }),
     );
+    // Data for every test here (each also runs alone with -t): on all three replicas.
+    await pool.withConnection((client) =>
+      client.collections.use(COLLECTION).withConsistency('ALL').data.insertMany(
+        Array.from({ length: 20 }, (_, i) => ({ properties: { title: `seed ${i}` }, vectors: [i, 0, 1, 0] })),
+      ),
+    );
   } finally {
     await pool.close();
   }
@@ -49,8 +57,8 @@ interface Outcome {
   typed: boolean;
 }
 
-describe('3-node cluster: a node killed and restarted under load', () => {
-  it('reads keep succeeding, 0 hung, 0 untyped; the node is ejected, readmitted, and its pool is back to min', async () => {
+describe('3-node cluster under node faults', () => {
+  it('a node killed (SIGKILL) and restarted: reads keep succeeding, 0 hung, 0 untyped; the node is ejected, readmitted, and its pool is back to min', async () => {
     const c = cluster!;
     const nodes = c.nodes.map((n) => ({ host: n.host, httpPort: n.httpPort, grpcPort: n.grpcPort }));
     await using engine = await createExecutor(
@@ -150,6 +158,97 @@ describe('3-node cluster: a node killed and restarted under load', () => {
       for (const n of after) expect(n.pool!.total_requests).toBeGreaterThan(0);
     } finally {
       running = false;
+      await Promise.race([Promise.all(readers), sleep(15_000)]);
+    }
+  }, 240_000);
+
+  it('a node frozen (SIGSTOP) and resumed: 0 hung, 0 untyped, only its in-flight reads end at their deadline; it is ejected and readmitted', async () => {
+    const c = cluster!;
+    const nodes = c.nodes.map((n) => ({ host: n.host, httpPort: n.httpPort, grpcPort: n.grpcPort }));
+    await using engine = await createExecutor(
+      {
+        weaviate: { nodes },
+        workers: 1,
+        minConnections: MIN_PER_NODE,
+        maxConnections: 4,
+        healthCheckIntervalMs: 500,
+        healthCheckTimeoutMs: 500,
+        connectTimeoutMs: 2000,
+        outlierDetection: { consecutiveFailures: 2, baseEjectionMs: 2000, maxEjectionMs: 10_000 },
+      },
+      {},
+    );
+    const nodeStats = async (): Promise<NodeStats[]> => ((await engine.stats()).workers[0]?.pool as { nodes?: NodeStats[] } | null)?.nodes ?? [];
+    const outcomes: Outcome[] = [];
+    let hung = 0;
+    let running = true;
+    const reader = async () => {
+      while (running) {
+        const at = Date.now();
+        const request = engine.query({ kind: 'fetchObjects', collection: COLLECTION, limit: 5, consistencyLevel: 'ONE' }, { deadlineMs: 2000 });
+        const watched = await Promise.race([
+          request.then((r) => ({ ok: r.objects.length === 5, typed: true }), (e: unknown) => ({ ok: false, code: (e as { code?: string }).code, typed: isExecutorError(e) })),
+          sleep(7000).then(() => 'hung' as const),
+        ]);
+        if (watched === 'hung') hung++;
+        else outcomes.push({ at, ...watched });
+        await sleep(20);
+      }
+    };
+    const readers = Array.from({ length: 4 }, () => reader());
+    try {
+      await sleep(1000);
+      c.nodes[2]!.pause();
+      const frozenAt = Date.now();
+      const ejectedAfterMs = await waitFor(async () => ((await nodeStats())[2]?.total_ejections ?? 0) >= 1, { timeoutMs: 20_000, intervalMs: 100, what: 'node 3 ejected' });
+      const ejectedAt = Date.now();
+      // Longer than the deadline: readers caught on the frozen node are free again and read meanwhile.
+      await sleep(3000);
+      c.nodes[2]!.resume();
+      const resumedAt = Date.now();
+      const readmittedAfterMs = await waitFor(
+        async () => {
+          const n = (await nodeStats())[2];
+          return n?.health === 'healthy' && (n.pool?.total_connections ?? 0) >= MIN_PER_NODE;
+        },
+        { timeoutMs: 40_000, intervalMs: 200, what: 'node 3 readmitted' },
+      );
+      const readmittedAt = Date.now();
+      const requestsBefore = (await nodeStats())[2]!.pool!.total_requests;
+      await sleep(3000);
+      running = false;
+      await Promise.all(readers);
+      const after = await nodeStats();
+      const failures = outcomes.filter((o) => !o.ok);
+      const phase = (from: number, to: number) => outcomes.filter((o) => o.at >= from && o.at < to);
+      const whileOut = phase(ejectedAt, resumedAt);
+      const afterBack = phase(readmittedAt, Infinity);
+      console.log(
+        `cluster freeze: ${outcomes.length} reads, ${failures.length} failed (${[...new Set(failures.map((f) => f.code))].join(', ') || 'none'}; all started before the ejection: ${failures.every((f) => f.at < ejectedAt)}), ` +
+          `${hung} hung; ejected ${ejectedAfterMs} ms after the freeze, readmitted ${readmittedAfterMs} ms after resume, ${after[2]!.total_ejections} ejection(s); ` +
+          `while out ${whileOut.filter((o) => o.ok).length}/${whileOut.length} ok, after readmission ${afterBack.filter((o) => o.ok).length}/${afterBack.length} ok`,
+      );
+      expect(hung).toBe(0);
+      expect(failures.filter((f) => !f.typed)).toEqual([]);
+      // Only reads caught in flight on the frozen node fail, at their deadline; none after it was ejected.
+      for (const f of failures) expect(f.code).toBe('WEX_DEADLINE_EXCEEDED');
+      expect(failures.filter((f) => f.at >= ejectedAt)).toEqual([]);
+      expect(failures.every((f) => f.at >= frozenAt - 2000)).toBe(true);
+      expect(whileOut.length).toBeGreaterThan(0);
+      expect(afterBack.length).toBeGreaterThan(0);
+      expect(afterBack.every((o) => o.ok)).toBe(true);
+      expect(after[2]!.health).toBe('healthy');
+      expect(after[2]!.pool!.total_requests).toBeGreaterThan(requestsBefore);
+      // Prometheus carries the node: its ejection counted under its own label, the others at 0.
+      const registry = new Registry();
+      registerExecutorMetrics(engine, { registry });
+      const text = await registry.metrics();
+      expect(text).toContain(`weaviate_executor_node_ejections_total{node="${nodes[2]!.host}:${nodes[2]!.grpcPort}"} ${after[2]!.total_ejections}`);
+      expect(text).toContain(`weaviate_executor_node_ejections_total{node="${nodes[0]!.host}:${nodes[0]!.grpcPort}"} 0`);
+      expect(text).toMatch(new RegExp(`weaviate_executor_node_connections\\{node="${nodes[2]!.host}:${nodes[2]!.grpcPort}"\\} [1-9]`));
+    } finally {
+      running = false;
+      c.nodes[2]!.resume();
       await Promise.race([Promise.all(readers), sleep(15_000)]);
     }
   }, 240_000);
