@@ -74,7 +74,41 @@ export class WaitQueueFullError extends WeaviateExecutorError {
 
 /** Weaviate could not be reached within the connect bound (warm-up, or a fallback connection). */
 export class ConnectError extends WeaviateExecutorError {
-  static override readonly code = 'WEX_CONNECT_FAILED';
+  static override readonly code: string = 'WEX_CONNECT_FAILED';
+}
+
+/**
+ * TLS: Weaviate's certificate is not signed by a CA we trust (give its CA with `weaviate.tls.ca`
+ * or `caFile`). A ConnectError, so code that catches those still does.
+ */
+export class TlsUntrustedError extends ConnectError {
+  static override readonly code = 'WEX_TLS_UNTRUSTED';
+}
+
+/** TLS: Weaviate's certificate does not name the host connected to (see `weaviate.tls.servername`). */
+export class TlsHostnameError extends ConnectError {
+  static override readonly code = 'WEX_TLS_HOSTNAME_MISMATCH';
+}
+
+/** Mutual TLS: Weaviate refused our client certificate (none given, or not signed by the CA it trusts). */
+export class TlsClientCertError extends ConnectError {
+  static override readonly code = 'WEX_TLS_CLIENT_CERT_REJECTED';
+}
+
+/**
+ * TLS on one side only: plain text sent to a TLS port (`details.spoke: 'plain'`), or TLS to a
+ * plain-text port (`'tls'`).
+ */
+export class TlsProtocolError extends ConnectError {
+  static override readonly code = 'WEX_TLS_PROTOCOL_MISMATCH';
+}
+
+/**
+ * Several nodes: no node can take the request now (every node unreachable, or each one tried
+ * failed to connect within the caller's bound). `details.nodes` has each node's state.
+ */
+export class NoNodeAvailableError extends WeaviateExecutorError {
+  static override readonly code = 'WEX_NO_NODE_AVAILABLE';
 }
 
 /** A lease was used after it went back to the pool. */
@@ -170,6 +204,11 @@ export const ERROR_CLASSES = Object.freeze(
       PoolClosedError,
       WaitQueueFullError,
       ConnectError,
+      TlsUntrustedError,
+      TlsHostnameError,
+      TlsProtocolError,
+      TlsClientCertError,
+      NoNodeAvailableError,
       ConnectionReleasedError,
       AbortError,
       ValidationError,

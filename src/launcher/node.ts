@@ -16,7 +16,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { WeaviateStartError } from '../errors.ts';
 import { registerSecret } from '../redact.ts';
 import { resolveWeaviateBinary, type BinaryOptions } from './binary.ts';
-import { httpGet } from '../weaviate/http-get.ts';
+import { httpGet, type HttpGetTls } from '../weaviate/http-get.ts';
 import { isReady } from './http-probe.ts';
 import { tailOf } from './log-tail.ts';
 import { pidAlive } from './process.ts';
@@ -31,8 +31,23 @@ export interface NodeOptions {
   grpcPort?: number;
   /** Enables API-key authentication and turns anonymous access off. */
   apiKey?: { key: string; user?: string };
-  /** TLS for REST and gRPC (PEM files). REST is then served on the same `httpPort`, over https. */
-  tls?: { certFile: string; keyFile: string };
+  /**
+   * TLS for REST and gRPC (PEM files): REST is then served over https on `httpPort`
+   * (`--scheme https --tls-port`), gRPC with GRPC_CERT_FILE/GRPC_KEY_FILE. `caFile` and
+   * `servername` are what the launcher's readiness probe verifies the node with; without
+   * `caFile` the probe of this node (and only it) skips verification.
+   */
+  tls?: {
+    certFile: string;
+    keyFile: string;
+    caFile?: string;
+    servername?: string;
+    /** REST demands client certificates signed by this CA (mutual TLS, `--tls-ca`). */
+    clientCaFile?: string;
+    /** The client certificate and key the probe (and `target`) use against a mutual-TLS node. */
+    clientCertFile?: string;
+    clientKeyFile?: string;
+  };
   /** Extra environment for the server (wins over the launcher's). */
   env?: Readonly<Record<string, string>>;
   /** Bound of waiting for readiness. @default 90_000 */
@@ -168,9 +183,16 @@ export class WeaviateNode implements AsyncDisposable {
     return this.#child !== undefined && this.#child.exitCode === null && this.#child.signalCode === null;
   }
   /** Connection settings for the pool/engine (`weaviate` option). */
-  get target(): { host: string; httpPort: number; grpcPort: number; secure: boolean; apiKey?: string } {
+  get target(): {
+    host: string; httpPort: number; grpcPort: number; secure: boolean; apiKey?: string;
+    tls?: { caFile: string; servername?: string; certFile?: string; keyFile?: string };
+  } {
     const t = { host: this.host, httpPort: this.httpPort, grpcPort: this.grpcPort, secure: this.#options.tls !== undefined };
-    return this.#options.apiKey ? { ...t, apiKey: this.#options.apiKey.key } : t;
+    const tls = this.#options.tls;
+    // A TLS node's own CA (and name, and client certificate) when the launcher was given them.
+    const clientCert = tls?.clientCertFile && tls.clientKeyFile ? { certFile: tls.clientCertFile, keyFile: tls.clientKeyFile } : {};
+    const withTls = tls?.caFile ? { ...t, tls: { caFile: tls.caFile, ...(tls.servername ? { servername: tls.servername } : {}), ...clientCert } } : t;
+    return this.#options.apiKey ? { ...withTls, apiKey: this.#options.apiKey.key } : withTls;
   }
 
   /** Start (or restart after kill/stop, keeping ports and data). Resolves once ready. */
@@ -269,7 +291,9 @@ export class WeaviateNode implements AsyncDisposable {
     mkdirSync(this.dataDir, { recursive: true });
     const args = this.#options.tls
       ? ['--scheme', 'https', '--host', this.host, '--tls-port', String(this.httpPort),
-         '--tls-certificate', this.#options.tls.certFile, '--tls-key', this.#options.tls.keyFile]
+         '--tls-certificate', this.#options.tls.certFile, '--tls-key', this.#options.tls.keyFile,
+         // REST then demands a client certificate signed by this CA (mutual TLS).
+         ...(this.#options.tls.clientCaFile ? ['--tls-ca', this.#options.tls.clientCaFile] : [])]
       : ['--scheme', 'http', '--host', this.host, '--port', String(this.httpPort)];
     const logFd = openSync(this.logFile, 'a');
     let child: ChildProcess;
@@ -300,7 +324,7 @@ export class WeaviateNode implements AsyncDisposable {
           { logFile: this.logFile, logTail: tailOf(this.logFile, 25), exitCode: child.exitCode },
         );
       }
-      if (await isReady(this.url, 1000)) {
+      if (await isReady(this.url, 1000, this.#probeTls())) {
         this.#options.onProgress?.(`Weaviate ${this.name} ready at ${this.url} (gRPC ${this.host}:${this.grpcPort}) in ${((Date.now() - started) / 1000).toFixed(1)} s`);
         return;
       }
@@ -312,6 +336,18 @@ export class WeaviateNode implements AsyncDisposable {
       `Weaviate node ${this.name} was not ready within ${timeoutMs / 1000} s; log ${this.logFile}:\n${tail}`,
       { logFile: this.logFile, logTail: tail, timeoutMs },
     );
+  }
+
+  /** How the readiness probe speaks TLS to this node (its own CA, or no verification). */
+  #probeTls(): HttpGetTls | undefined {
+    const tls = this.#options.tls;
+    if (!tls) return undefined;
+    if (!tls.caFile) return { rejectUnauthorized: false };
+    return {
+      ca: readFileSync(tls.caFile, 'utf8'),
+      ...(tls.servername ? { servername: tls.servername } : {}),
+      ...(tls.clientCertFile && tls.clientKeyFile ? { cert: readFileSync(tls.clientCertFile, 'utf8'), key: readFileSync(tls.clientKeyFile, 'utf8') } : {}),
+    };
   }
 
   /** Send a signal now (SIGKILL by default) and wait for the exit. Ports and data are kept for start(). */
@@ -434,7 +470,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Weavia
     const deadline = Date.now() + (options.readyTimeoutMs ?? 90_000);
     const headers: Record<string, string> = options.apiKey ? { authorization: `Bearer ${options.apiKey.key}` } : {};
     for (;;) {
-      const healthy = await httpGet(`${nodes[0]!.url}/v1/nodes`, 2000, headers)
+      const healthy = await httpGet(`${nodes[0]!.url}/v1/nodes`, 2000, headers, options.tls ? { rejectUnauthorized: false } : undefined)
         .then((r) => (JSON.parse(r.body) as { nodes?: { status: string }[] }).nodes?.filter((n) => n.status === 'HEALTHY').length ?? 0)
         .catch(() => 0);
       if (healthy === size) break;

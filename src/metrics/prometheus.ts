@@ -13,6 +13,7 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { EngineStats } from '../engine/stats.ts';
 import type { Executor } from '../engine/executor.ts';
+import type { NodeStats } from '../cluster/multi-pool.ts';
 
 /**
  * Histogram buckets, seconds: 1 ms to 30 s (the default deadline), dense below 100 ms where
@@ -88,6 +89,24 @@ export function registerExecutorMetrics(source: MetricsSource, options: Executor
   gauge('main_event_loop_delay_p99_seconds', 'Event-loop delay p99 of the main thread', [], (s, set) => set({}, s.main_event_loop_delay_p99_us / 1e6));
   gauge('worker_event_loop_delay_p99_seconds', 'Event-loop delay p99 per worker thread', ['worker'], (s, set) =>
     s.workers.forEach((w) => set({ worker: String(w.thread_id) }, w.event_loop_delay_p99_us / 1e6)),
+  );
+  // Several nodes (weaviate.nodes): each worker's multi-pool reports its nodes; summed by node here.
+  const byNode = (s: EngineStats, pick: (n: NodeStats) => number): Map<string, number> => {
+    const out = new Map<string, number>();
+    for (const w of s.workers) for (const n of w.pool?.nodes ?? []) out.set(n.node, (out.get(n.node) ?? 0) + pick(n));
+    return out;
+  };
+  gauge('node_connections', 'Open connections per Weaviate node, all workers', ['node'], (s, set) =>
+    byNode(s, (n) => n.pool?.total_connections ?? 0).forEach((v, node) => set({ node }, v)),
+  );
+  gauge('node_outstanding', 'Requests holding or waiting for a connection, per node', ['node'], (s, set) =>
+    byNode(s, (n) => n.outstanding).forEach((v, node) => set({ node }, v)),
+  );
+  gauge('node_ejected', 'Workers that have the node ejected or on probation now', ['node'], (s, set) =>
+    byNode(s, (n) => (n.health === 'healthy' ? 0 : 1)).forEach((v, node) => set({ node }, v)),
+  );
+  counter('node_ejections_total', 'Outlier ejections per node, summed over workers', ['node'], (s, set) =>
+    byNode(s, (n) => n.total_ejections).forEach((v, node) => set({ node }, v)),
   );
   counter('connections_created_total', 'Connections opened', [], (s, set) => set({}, s.total_connections_created));
   counter('connections_closed_total', 'Connections closed', [], (s, set) => set({}, s.total_connections_closed));

@@ -6,6 +6,9 @@
 import { registerSecret } from '../redact.ts';
 import type { WeaviateTarget } from '../weaviate/target.ts';
 import * as v from '../validate.ts';
+import { resolveTls, type TlsOptions } from '../weaviate/tls.ts';
+import { NODES_ENV, resolveNodes, type NodeAddress } from '../cluster/nodes.ts';
+import { OUTLIER_DEFAULTS, type OutlierConfig } from '../cluster/outlier.ts';
 
 // The target's type lives with the Weaviate code; re-exported here so existing imports keep working.
 export type { WeaviateTarget } from '../weaviate/target.ts';
@@ -61,12 +64,27 @@ export interface PoolConfig {
   keepaliveTimeoutMs: number;
   /** The weaviate-client's own per-query time-out (its default is 30 s). @default 30_000 */
   queryTimeoutMs: number;
+  /**
+   * Several nodes (`weaviate.nodes`): when a node is ejected and readmitted (src/cluster/outlier.ts).
+   * Envoy's defaults: 5 failures, 30 s x n capped at 300 s, 10 % ejected at most, panic below 50 %.
+   */
+  outlierDetection: Readonly<OutlierConfig>;
   weaviate: Readonly<WeaviateTarget>;
 }
 
-export type PoolOptions = Partial<Omit<PoolConfig, 'weaviate'>> & { weaviate?: Partial<WeaviateTarget> };
+/** What `weaviate` accepts: the target's fields, with `tls` as PEM text or file paths. */
+export type WeaviateOptions = Partial<Omit<WeaviateTarget, 'tls' | 'nodes'>> & {
+  tls?: TlsOptions | undefined;
+  /** `[{ host, httpPort, grpcPort }, ...]`, or `'host:httpPort:grpcPort,...'` as in WEAVIATE_NODES. */
+  nodes?: readonly (NodeAddress | string)[] | string | undefined;
+};
 
-export const POOL_DEFAULTS: Readonly<Omit<PoolConfig, 'weaviate'>> = Object.freeze({
+export type PoolOptions = Partial<Omit<PoolConfig, 'weaviate' | 'outlierDetection'>> & {
+  weaviate?: WeaviateOptions;
+  outlierDetection?: Partial<OutlierConfig>;
+};
+
+export const POOL_DEFAULTS: Readonly<Omit<PoolConfig, 'weaviate' | 'outlierDetection'>> = Object.freeze({
   enabled: true,
   minConnections: 2,
   maxConnections: 10,
@@ -159,10 +177,15 @@ function envNameOf(table: Readonly<Record<string, string>>, key: string): string
   return Object.entries(table).find(([, k]) => k === key)?.[0];
 }
 
-export function resolveTarget(options: Partial<WeaviateTarget> = {}, env: Env = process.env, prefix = 'weaviate.'): WeaviateTarget {
+export function resolveTarget(options: WeaviateOptions = {}, env: Env = process.env, prefix = 'weaviate.'): WeaviateTarget {
   v.knownKeys({ name: prefix.replace(/\.$/, ''), kind: 'option' }, options, [
-    'host', 'httpPort', 'grpcHost', 'grpcPort', 'secure', 'apiKey', 'headers',
+    'host', 'httpPort', 'grpcHost', 'grpcPort', 'secure', 'apiKey', 'headers', 'tls', 'nodes',
   ]);
+  const nodes = resolveNodes(options.nodes, env[NODES_ENV], prefix);
+  if (nodes && nodes.length > 0) {
+    // The first node is the target's own address (start-up check, schema reads).
+    options = { ...options, host: nodes[0]!.host, httpPort: nodes[0]!.httpPort, grpcHost: nodes[0]!.host, grpcPort: nodes[0]!.grpcPort };
+  }
   const get = (key: keyof WeaviateTarget) => pick(options, prefix, key, env, envNameOf(TARGET_ENV, key));
   const host = get('host');
   const httpPort = get('httpPort');
@@ -171,14 +194,21 @@ export function resolveTarget(options: Partial<WeaviateTarget> = {}, env: Env = 
   const secure = get('secure');
   const apiKey = get('apiKey');
   const resolvedHost = host ? v.string(host.source, host.value) : TARGET_DEFAULTS.host;
+  const tls = resolveTls(options.tls, env, `${prefix}tls`);
+  const secureValue = secure ? v.boolean(secure.source, secure.value) : tls !== undefined;
+  if (tls && !secureValue) {
+    v.conflict(`TLS settings (\`${prefix}tls\` / WEAVIATE_TLS_*) were given but \`${secure?.source.name ?? 'secure'}\` is false`, { option: `${prefix}tls` });
+  }
   const target: WeaviateTarget = {
     host: resolvedHost,
     httpPort: httpPort ? v.port(httpPort.source, httpPort.value) : TARGET_DEFAULTS.httpPort,
     grpcHost: grpcHost ? v.string(grpcHost.source, grpcHost.value) : resolvedHost,
     grpcPort: grpcPort ? v.port(grpcPort.source, grpcPort.value) : TARGET_DEFAULTS.grpcPort,
-    secure: secure ? v.boolean(secure.source, secure.value) : TARGET_DEFAULTS.secure,
+    secure: secureValue,
     apiKey: apiKey ? v.string(apiKey.source, apiKey.value) : undefined,
     headers: {},
+    ...(tls ? { tls } : {}),
+    ...(nodes && nodes.length > 1 ? { nodes: Object.freeze(nodes) } : {}),
   };
   if (options.headers !== undefined) {
     const headers = v.plainObject({ name: `${prefix}headers`, kind: 'option' }, options.headers);
@@ -195,7 +225,7 @@ export function resolveTarget(options: Partial<WeaviateTarget> = {}, env: Env = 
 
 export function resolvePoolConfig(options: PoolOptions = {}, env: Env = process.env): Readonly<PoolConfig> {
   v.plainObject({ name: 'pool options', kind: 'option' }, options);
-  const { weaviate, ...rest } = options;
+  const { weaviate, outlierDetection, ...rest } = options;
   v.knownKeys({ name: '', kind: 'option' }, rest, Object.keys(POOL_DEFAULTS));
   const field = (key: keyof typeof POOL_DEFAULTS) => pick(rest, '', key, env, envNameOf(POOL_ENV, key));
   const ms = (key: keyof typeof POOL_DEFAULTS, min: number, exclusiveMin: boolean): number => {
@@ -240,6 +270,7 @@ export function resolvePoolConfig(options: PoolOptions = {}, env: Env = process.
     keepaliveTimeMs: ms('keepaliveTimeMs', 0, true),
     keepaliveTimeoutMs: ms('keepaliveTimeoutMs', 0, true),
     queryTimeoutMs: ms('queryTimeoutMs', 0, true),
+    outlierDetection: resolveOutlier(outlierDetection),
     weaviate: resolveTarget(weaviate, env),
   };
 
@@ -262,6 +293,26 @@ export function resolvePoolConfig(options: PoolOptions = {}, env: Env = process.
       `\`${nameOf('healthCheckTimeoutMs')}\` (${config.healthCheckTimeoutMs} ms) must be <= \`${nameOf('healthCheckIntervalMs')}\` (${config.healthCheckIntervalMs} ms)`,
       { option: nameOf('healthCheckTimeoutMs'), value: config.healthCheckTimeoutMs },
     );
+  }
+  return Object.freeze(config);
+}
+
+function resolveOutlier(option: unknown): Readonly<OutlierConfig> {
+  if (option === undefined) return OUTLIER_DEFAULTS;
+  const source = (k: string): v.Source => ({ name: `outlierDetection.${k}`, kind: 'option' });
+  const o = v.plainObject({ name: 'outlierDetection', kind: 'option' }, option);
+  v.knownKeys({ name: 'outlierDetection', kind: 'option' }, o, Object.keys(OUTLIER_DEFAULTS));
+  const get = (k: keyof OutlierConfig, min: number, max: number, integer = false) =>
+    o[k] === undefined ? OUTLIER_DEFAULTS[k] : integer ? v.integer(source(k), o[k], min, max) : v.number(source(k), o[k], { min, max });
+  const config: OutlierConfig = {
+    consecutiveFailures: get('consecutiveFailures', 1, 1000, true),
+    baseEjectionMs: get('baseEjectionMs', 1, MAX_TIMER_MS),
+    maxEjectionMs: get('maxEjectionMs', 1, MAX_TIMER_MS),
+    maxEjectionPercent: get('maxEjectionPercent', 0, 100),
+    panicThresholdPercent: get('panicThresholdPercent', 0, 100),
+  };
+  if (config.baseEjectionMs > config.maxEjectionMs) {
+    v.conflict(`\`outlierDetection.baseEjectionMs\` (${config.baseEjectionMs}) must be <= \`outlierDetection.maxEjectionMs\` (${config.maxEjectionMs})`, { option: 'outlierDetection.baseEjectionMs' });
   }
   return Object.freeze(config);
 }

@@ -9,7 +9,8 @@ import type { Logger } from '../log.ts';
 import { fetchServerVersion } from '../weaviate/meta.ts';
 import { restOrigin } from '../weaviate/target.ts';
 import { boundRestSockets } from '../weaviate/rest-sockets.ts';
-import { resolvePoolConfig, type PoolOptions } from './config.ts';
+import { resolvePoolConfig, type PoolConfig, type PoolOptions, type WeaviateTarget } from './config.ts';
+import { MultiNodePool } from '../cluster/multi-pool.ts';
 import { ConnectionPool } from './pool.ts';
 import { SingleConnection } from './single.ts';
 import type { ConnectionSource } from './types.ts';
@@ -28,8 +29,23 @@ export async function createPool(
 ): Promise<WeaviatePool> {
   const { logger, clock, ...poolOptions } = options;
   const config = resolvePoolConfig(poolOptions, env);
+  const nodes = config.weaviate.nodes;
+  if (config.enabled && nodes && nodes.length > 1) {
+    // Several nodes: one pool per node (each with the full min/max), behind one ConnectionSource.
+    const openNode = (i: number) => {
+      const n = nodes[i]!;
+      const target: WeaviateTarget = { ...config.weaviate, host: n.host, httpPort: n.httpPort, grpcHost: n.host, grpcPort: n.grpcPort, nodes: undefined };
+      return openPool({ ...config, weaviate: Object.freeze(target) }, logger, clock) as Promise<ConnectionPool<WeaviateClient>>;
+    };
+    return new MultiNodePool(config, { nodes, openNode, ...(clock ? { clock } : {}), ...(logger ? { logger } : {}) }).start();
+  }
+  return openPool(config, logger, clock);
+}
+
+/** One node: prove it reachable (bounded GET /v1/meta), bound its REST sockets, open min connections. */
+async function openPool(config: Readonly<PoolConfig>, logger: Logger | undefined, clock: Clock | undefined): Promise<WeaviatePool> {
   const version = await fetchServerVersion(config.weaviate, config.connectTimeoutMs);
-  const releaseRest = boundRestSockets(restOrigin(config.weaviate), config.restMaxSockets);
+  const releaseRest = boundRestSockets(restOrigin(config.weaviate), config.restMaxSockets, config.weaviate.tls);
   const factory = new WeaviateConnectionFactory(
     config.weaviate,
     {

@@ -72,6 +72,8 @@ export interface PoolStats {
   fallback_acquires: number;
   /** The fallback's own socket, when open (not counted in total_connections). */
   fallback_connection_open: boolean;
+  /** Several nodes (`weaviate.nodes`): each node's health, load and own pool figures (src/cluster/multi-pool.ts). */
+  nodes?: import('../cluster/multi-pool.ts').NodeStats[];
 }
 
 /**

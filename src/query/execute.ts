@@ -70,6 +70,8 @@ export async function executeSpec(client: WeaviateClient, spec: QuerySpec, signa
   if (lean) return lean.search(spec as Exclude<QuerySpec, { kind: 'insertMany' }>, signal, deadlineAt);
   let collection: AnyCollection = client.collections.use(spec.collection);
   if (spec.tenant) collection = collection.withTenant(spec.tenant) as AnyCollection;
+  // Replicated collections (issue 12): the consistency level goes to Weaviate as given.
+  if (spec.consistencyLevel) collection = collection.withConsistency(spec.consistencyLevel) as AnyCollection;
   const call = signal ? { abortSignal: signal } : undefined;
   switch (spec.kind) {
     case 'hybrid': {

@@ -135,9 +135,23 @@ export class SchemaRegistry {
   }
 
   async #get(path: string): Promise<unknown> {
-    const r = await httpGet(`${restOrigin(this.#target)}${path}`, this.#timeoutMs, authHeaders(this.#target));
-    if (r.status !== 200) throw new Error(`GET ${path} answered HTTP ${r.status}`);
-    return JSON.parse(r.body) as unknown;
+    // Several nodes: the schema is the cluster's, so any node answers; the next one is asked
+    // when one cannot be reached (a node down must not stop validation).
+    const nodes = this.#target.nodes ?? [this.#target];
+    let lastError: unknown;
+    for (const node of nodes) {
+      const target = { ...this.#target, host: node.host, httpPort: node.httpPort };
+      let r: { status: number; body: string };
+      try {
+        r = await httpGet(`${restOrigin(target)}${path}`, this.#timeoutMs, authHeaders(target), target.tls);
+      } catch (error) {
+        lastError = error;
+        continue;
+      }
+      if (r.status !== 200) throw new Error(`GET ${path} answered HTTP ${r.status}`);
+      return JSON.parse(r.body) as unknown;
+    }
+    throw lastError;
   }
 
   async #load(): Promise<void> {

@@ -46,7 +46,13 @@ interface Common {
   /** Named vector to search / return (collections with several vectors). */
   targetVector?: string;
   tenant?: string;
+  /** Replicas that must answer (replicated collections): passed to Weaviate as is. @default Weaviate's (QUORUM) */
+  consistencyLevel?: ConsistencyLevel;
 }
+
+/** Weaviate's consistency levels for replicated collections. */
+export const CONSISTENCY_LEVELS = ['ONE', 'QUORUM', 'ALL'] as const;
+export type ConsistencyLevel = (typeof CONSISTENCY_LEVELS)[number];
 
 export interface HybridSpec extends Common {
   kind: 'hybrid';
@@ -77,6 +83,8 @@ export interface InsertManySpec {
   collection: string;
   objects: { id?: string; properties: Record<string, unknown>; vector?: number[] }[];
   tenant?: string;
+  /** Replicas that must acknowledge the write. @default Weaviate's (QUORUM) */
+  consistencyLevel?: ConsistencyLevel;
 }
 
 export type QuerySpec = HybridSpec | NearVectorSpec | Bm25Spec | FetchObjectsSpec | InsertManySpec;
@@ -114,13 +122,13 @@ function isPlainObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-const COMMON_KEYS = ['kind', 'collection', 'limit', 'offset', 'filters', 'returnProperties', 'returnMetadata', 'includeVector', 'targetVector', 'tenant'];
+const COMMON_KEYS = ['kind', 'collection', 'limit', 'offset', 'filters', 'returnProperties', 'returnMetadata', 'includeVector', 'targetVector', 'tenant', 'consistencyLevel'];
 const KIND_KEYS: Record<QueryKind, string[]> = {
   hybrid: [...COMMON_KEYS, 'query', 'vector', 'alpha', 'queryProperties'],
   nearVector: [...COMMON_KEYS, 'vector', 'distance', 'certainty'],
   bm25: [...COMMON_KEYS, 'query', 'queryProperties'],
   fetchObjects: [...COMMON_KEYS, 'sort'],
-  insertMany: ['kind', 'collection', 'objects', 'tenant'],
+  insertMany: ['kind', 'collection', 'objects', 'tenant', 'consistencyLevel'],
 };
 
 function checkKeys(path: string, obj: Record<string, unknown>, allowed: readonly string[]): void {
@@ -269,6 +277,8 @@ export function validateSpec(input: unknown, shapeOf: (collection: string) => Co
   const collection = text('collection', input['collection'], 256);
   const shape = shapeOf(collection);
   if (input['tenant'] !== undefined) text('tenant', input['tenant'], 256);
+  const level = input['consistencyLevel'];
+  if (level !== undefined && !(CONSISTENCY_LEVELS as readonly unknown[]).includes(level)) bad('consistencyLevel', `one of ${CONSISTENCY_LEVELS.join(', ')}`, level);
 
   if (kind === 'insertMany') {
     const objects = input['objects'];

@@ -83,6 +83,7 @@ const searchBody = {
     includeVector: { type: 'boolean' },
     targetVector: { type: 'string' },
     tenant: { type: 'string' },
+    consistencyLevel: { type: 'string', enum: ['ONE', 'QUORUM', 'ALL'] },
     queryProperties: { type: 'array', items: { type: 'string' } },
     distance: { type: 'number' },
     certainty: { type: 'number' },

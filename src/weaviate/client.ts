@@ -35,6 +35,7 @@ import { assertLeaseHeld } from '../lease-scope.ts';
 import { restOrigin } from './meta.ts';
 import { scopeRestFetch } from './rest-sockets.ts';
 import { registerLeanPath } from '../wire/lean-path.ts';
+import { grpcNameOverride } from './tls.ts';
 
 /** The same cap weaviate-client uses (it must match the server's GRPC_MAX_MESSAGE_SIZE). */
 const MAX_GRPC_MESSAGE_LENGTH = 104_858_000;
@@ -165,8 +166,17 @@ export async function createOwnChannelClient(
 
   const channel = createChannel(
     `${target.grpcHost}:${target.grpcPort}`,
-    target.secure ? ChannelCredentials.createSsl() : ChannelCredentials.createInsecure(),
+    // A CA from config replaces grpc-js's default roots (GRPC_DEFAULT_SSL_ROOTS_FILE_PATH or the
+    // bundled ones) for this channel only; cert + key present a client certificate (mutual TLS).
+    target.secure
+      ? ChannelCredentials.createSsl(
+          target.tls?.ca !== undefined ? Buffer.from(target.tls.ca) : null,
+          target.tls?.key !== undefined ? Buffer.from(target.tls.key) : null,
+          target.tls?.cert !== undefined ? Buffer.from(target.tls.cert) : null,
+        )
+      : ChannelCredentials.createInsecure(),
     {
+      ...grpcNameOverride(target.tls),
       'grpc.max_send_message_length': MAX_GRPC_MESSAGE_LENGTH,
       'grpc.max_receive_message_length': MAX_GRPC_MESSAGE_LENGTH,
       // The point of it all: a subchannel (and so a socket) that belongs to this channel only.

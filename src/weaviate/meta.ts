@@ -1,6 +1,7 @@
 import { ConnectError } from '../errors.ts';
 import { httpGet } from './http-get.ts';
 import { authHeaders, restOrigin, type WeaviateTarget } from './target.ts';
+import { isPlainTextToTlsAnswer, plainTextToTls, tlsFailure } from './tls.ts';
 
 // Re-exported: callers imported them from here before they moved to target.ts.
 export { authHeaders, restOrigin };
@@ -14,8 +15,11 @@ export async function fetchServerVersion(target: Readonly<WeaviateTarget>, timeo
   let status = 0;
   let body = '';
   try {
-    ({ status, body } = await httpGet(url, timeoutMs, authHeaders(target)));
+    ({ status, body } = await httpGet(url, timeoutMs, authHeaders(target), target.tls));
   } catch (error) {
+    // A TLS failure is named (untrusted CA, wrong host name, TLS to a plain port), not "unreachable".
+    const tls = tlsFailure(error, restOrigin(target), target.secure);
+    if (tls) throw tls;
     throw new ConnectError(
       `Could not reach Weaviate at ${restOrigin(target)} within ${timeoutMs / 1000} s: ${(error as Error).message}. ` +
         'Check that Weaviate runs there and that the executor options `weaviate.host` / `weaviate.httpPort` (env WEAVIATE_HOST / WEAVIATE_PORT) point at it.',
@@ -23,6 +27,7 @@ export async function fetchServerVersion(target: Readonly<WeaviateTarget>, timeo
       { cause: error },
     );
   }
+  if (!target.secure && isPlainTextToTlsAnswer(status, body)) throw plainTextToTls(restOrigin(target));
   if (status === 401 || status === 403) {
     throw new ConnectError(`Weaviate at ${restOrigin(target)} refused the credentials (HTTP ${status}); check WEAVIATE_API_KEY`, { url, status });
   }

@@ -16,6 +16,7 @@
  *   between, so no other fetch of the process ever sees it.
  */
 import { Pool, fetch as undiciFetch } from 'undici';
+import { nodeTlsOptions, type TlsSettings } from './tls.ts';
 
 interface Bound {
   pool: Pool;
@@ -33,12 +34,14 @@ function normalize(origin: string): string {
 /**
  * Cap the sockets this thread's pooled clients open to `origin` for REST at `connections`.
  * Returns the release function (idempotent); the cap stays while any holder has not released it.
+ * Over https, `tls` (CA, client certificate, server name) applies to this Pool's sockets only.
  */
-export function boundRestSockets(origin: string, connections: number): () => Promise<void> {
+export function boundRestSockets(origin: string, connections: number, tls?: Readonly<TlsSettings>): () => Promise<void> {
   const key = normalize(origin);
   let bound = bounds.get(key);
   if (!bound) {
-    bound = { pool: new Pool(key, { connections, keepAliveTimeout: 10_000, connectTimeout: 10_000 }), refs: 0, connections };
+    const connect = { timeout: 10_000, ...nodeTlsOptions(tls) };
+    bound = { pool: new Pool(key, { connections, keepAliveTimeout: 10_000, connect }), refs: 0, connections };
     bounds.set(key, bound);
   }
   bound.refs++;

@@ -1,3 +1,6 @@
+import type { TlsSettings } from './tls.ts';
+import type { NodeAddress } from '../cluster/nodes.ts';
+
 /**
  * Where Weaviate is and how to authenticate: the target every connection, probe and schema
  * read uses. Resolved from options and env by `resolveTarget` (src/pool/config.ts); the type
@@ -12,10 +15,23 @@ export interface WeaviateTarget {
   grpcHost: string;
   /** gRPC port. Env `WEAVIATE_GRPC_PORT`. @default 50051 */
   grpcPort: number;
-  /** TLS for REST and gRPC. Env `WEAVIATE_SECURE`. @default false */
+  /** TLS for REST and gRPC. Env `WEAVIATE_SECURE`. @default false (true when `tls` is given) */
   secure: boolean;
+  /**
+   * Trust and identity for TLS (src/weaviate/tls.ts): CA, client certificate and key (mutual TLS),
+   * server name override. Options `weaviate.tls.{ca,caFile,cert,certFile,key,keyFile,servername}`,
+   * env `WEAVIATE_TLS_CA`, `WEAVIATE_TLS_CA_FILE`, `WEAVIATE_TLS_CERT_FILE`, `WEAVIATE_TLS_KEY_FILE`,
+   * `WEAVIATE_TLS_SERVERNAME`. Without it, TLS trusts the system's roots. @default undefined
+   */
+  tls?: Readonly<TlsSettings> | undefined;
   /** API key sent as a bearer token. Env `WEAVIATE_API_KEY`. Never logged. @default undefined */
   apiKey: string | undefined;
+  /**
+   * The nodes of a cluster (src/cluster/): option `weaviate.nodes`, env
+   * `WEAVIATE_NODES=host:httpPort:grpcPort,...`. Two or more give one pool per node, reads
+   * balanced by load, outlier ejection. The first node is also host/httpPort/grpcPort. @default undefined (one node)
+   */
+  nodes?: readonly NodeAddress[] | undefined;
   /** Extra headers for every request (e.g. vectorizer keys). Values are treated as secrets. @default {} */
   headers: Readonly<Record<string, string>>;
 }

@@ -15,6 +15,7 @@ import { createLogger } from '../../src/log.ts';
 import { resolveTarget } from '../../src/pool/config.ts';
 import { startServer } from '../../src/server/http.ts';
 import { startLoadedNode } from '../support/loaded-node.ts';
+import { makeTestCerts } from '../support/certs.ts';
 
 const KEY = 'wx-api-key-5b6c7d8e9f0a1b2c';
 const TOKEN = 'wx-http-token-1a2b3c4d5e6f';
@@ -60,6 +61,56 @@ describe('security', () => {
     for (const text of texts) {
       expect(text).not.toContain(KEY);
       expect(text).not.toContain(TOKEN);
+    }
+  });
+});
+
+describe('security over mutual TLS', () => {
+  it('a TLS + API-key + client-certificate setup prints neither the key nor any private key material (client, server, CA)', async () => {
+    const certs = makeTestCerts();
+    const TLS_KEY = 'wx-api-key-tls-0a1b2c3d4e5f6a7b';
+    // The body lines of each private key: none may appear anywhere.
+    const privateLines = [certs.clientKeyFile, certs.serverKeyFile, join(certs.dir, 'ca.key')].flatMap((f) =>
+      readFileSync(f, 'utf8').split('\n').filter((l) => l.length > 40 && !l.startsWith('-----')),
+    );
+    let tlsNode: WeaviateNode | undefined;
+    try {
+      tlsNode = await startLoadedNode(20, {
+        apiKey: { key: TLS_KEY },
+        tls: {
+          certFile: certs.serverCertFile, keyFile: certs.serverKeyFile, caFile: certs.caFile, servername: certs.serverName,
+          clientCaFile: certs.caFile, clientCertFile: certs.clientCertFile, clientKeyFile: certs.clientKeyFile,
+        },
+      });
+      const logged: string[] = [];
+      const sink = new Writable({ write(chunk: Buffer, _e, cb) { logged.push(chunk.toString()); cb(); } });
+      const logger = createLogger({ level: 'debug', destination: sink });
+      const weaviate = { ...tlsNode.target, tls: { caFile: certs.caFile, servername: certs.serverName, certFile: certs.clientCertFile, keyFile: certs.clientKeyFile } };
+      const texts: string[] = [];
+      {
+        await using engine = await createExecutor({ weaviate, workers: 1, minConnections: 1, maxConnections: 2, logger, workerLogLevel: 'debug' }, {});
+        const ok = await engine.query({ kind: 'bm25', collection: SAMPLE_COLLECTION, query: '삼성전자', limit: 1 });
+        expect(ok.objects.length).toBeGreaterThanOrEqual(0);
+        const failed = await engine.query({ kind: 'fetchObjects', collection: SAMPLE_COLLECTION, offset: 9000, limit: 5000 }).catch((e: Error) => e);
+        texts.push(String((failed as Error).message), String((failed as Error).stack), JSON.stringify(failed));
+        texts.push(JSON.stringify(await engine.stats()), JSON.stringify(await engine.connectionList()));
+      }
+      // Start-up failures over the new paths: no client certificate (mutual TLS refused), a wrong CA.
+      const noCert = await createExecutor({ weaviate: { ...weaviate, tls: { caFile: certs.caFile, servername: certs.serverName } }, workers: 0, logger }, {}).catch((e: Error) => e);
+      expect(noCert).toMatchObject({ code: 'WEX_TLS_CLIENT_CERT_REJECTED' });
+      const wrongCa = await createExecutor({ weaviate: { ...weaviate, tls: { ...weaviate.tls, caFile: certs.otherCaFile } }, workers: 0, logger }, {}).catch((e: Error) => e);
+      expect(wrongCa).toMatchObject({ code: 'WEX_TLS_UNTRUSTED' });
+      for (const e of [noCert, wrongCa]) texts.push(String((e as Error).message), String((e as Error).stack), JSON.stringify(e), JSON.stringify((e as Error).cause ?? null));
+      texts.push(...logged);
+      expect(logged.length).toBeGreaterThan(0);
+      expect(privateLines.length).toBeGreaterThan(3);
+      for (const text of texts) {
+        expect(text).not.toContain(TLS_KEY);
+        for (const line of privateLines) expect(text).not.toContain(line);
+      }
+    } finally {
+      await tlsNode?.stop();
+      certs.remove();
     }
   });
 });

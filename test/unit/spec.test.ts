@@ -86,3 +86,13 @@ describe('query spec validation', () => {
     expect(() => validateSpec({ kind: 'nearVector', collection: 'Unknown', vector: [Number.POSITIVE_INFINITY] })).toThrow(ValidationError);
   });
 });
+
+describe('consistencyLevel (replicated collections)', () => {
+  it('takes ONE, QUORUM, ALL on reads and writes; anything else names the field', () => {
+    for (const level of ['ONE', 'QUORUM', 'ALL']) {
+      expect(validateSpec({ kind: 'bm25', collection: 'c', query: 'q', consistencyLevel: level })).toMatchObject({ consistencyLevel: level });
+      expect(validateSpec({ kind: 'insertMany', collection: 'c', objects: [{ properties: {} }], consistencyLevel: level })).toMatchObject({ consistencyLevel: level });
+    }
+    expect(() => validateSpec({ kind: 'bm25', collection: 'c', query: 'q', consistencyLevel: 'one' })).toThrow(/`consistencyLevel` must be one of ONE, QUORUM, ALL/);
+  });
+});

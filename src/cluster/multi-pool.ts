@@ -1,0 +1,416 @@
+/**
+ * One pool per Weaviate node, behind the same ConnectionSource interface as one pool, so the
+ * worker, the task runner and `withConnection` do not change (src/pool/create.ts builds it when
+ * `weaviate.nodes` lists two or more nodes).
+ *
+ * - Sizing: each node's pool gets the full min/max of its owner (a worker's share), so the
+ *   sockets to the cluster are nodes x min..max. Per node, because each node is its own server:
+ *   a node that comes back gets its min again, and the in-flight bound applies per server.
+ * - Choice (mechanism and policy apart, as undici's BalancedPool): `chooseNode` (choose.ts)
+ *   over the eligible nodes of the OutlierDetector (outlier.ts), by requests outstanding x latency
+ *   EWMA. A node whose last open failed and that has no connection left is skipped at once,
+ *   before any ejection (it cannot serve anybody now).
+ * - Failover: a caller waiting on a node whose open just failed is moved to another node (the
+ *   node's "unreachable" signal aborts its waiters), within the caller's own bound. Reads and
+ *   writes alike go to a healthy node; only the task runner retries, and only idempotent work.
+ * - Outlier inputs: a lease whose calls saw a transport failure (`markSuspect`, from
+ *   src/pool/with-connection.ts), a connection lost, an open that failed. A lease that ended
+ *   without one is a success. Ejected nodes are probed when their time is up: an open
+ *   connection that passes its gRPC health check readmits the node.
+ */
+import { EventEmitter } from 'node:events';
+import { NoNodeAvailableError, PoolClosedError } from '../errors.ts';
+import { backgroundTimer, systemClock, type Clock, type TimerHandle } from '../clock.ts';
+import { silentLogger, type Logger } from '../log.ts';
+import type { PoolConfig } from '../pool/config.ts';
+import type { ConnectionPool, TransitionEvent } from '../pool/pool.ts';
+import type { AcquireOptions, ConnectionInfo, ConnectionSource, Lease, PoolStats } from '../pool/types.ts';
+import { withConnection, type SuspectableLease } from '../pool/with-connection.ts';
+import { chooseNode, updateEwma, type NodeLoad } from './choose.ts';
+import { nodeName, type NodeAddress } from './nodes.ts';
+import { OutlierDetector, type NodeHealth, type OutlierEvent } from './outlier.ts';
+
+/** Connection ids of node i are i x ID_STRIDE + the node pool's own id (unique across nodes). */
+const ID_STRIDE = 1_000_000;
+/**
+ * A latency EWMA older than this is forgotten (the node borrows the lowest known latency): P2C
+ * never picks the dearest of three, so a node once slow (frozen, then resumed) would otherwise
+ * never get the requests that show it is fast again.
+ */
+const LATENCY_STALE_MS = 5_000;
+
+export interface NodeStats {
+  node: string;
+  health: NodeHealth;
+  /** Every node is in use because too few are healthy. */
+  panic: boolean;
+  outstanding: number;
+  latency_ewma_ms: number | null;
+  consecutive_failures: number;
+  ejections: number;
+  total_ejections: number;
+  /** Ms until the current ejection ends (0 when not ejected). */
+  ejected_for_ms: number;
+  /** Its last open failed and it has no connection: skipped until one opens. */
+  unreachable: boolean;
+  pool: PoolStats | null;
+}
+
+export interface MultiPoolEvents {
+  outlier: [OutlierEvent & { name: string }];
+}
+
+interface NodeSlot<C> {
+  index: number;
+  name: string;
+  address: NodeAddress;
+  pool: ConnectionPool<C> | undefined;
+  starting: Promise<void> | undefined;
+  outstanding: number;
+  latencyEwmaMs: number | undefined;
+  latencyAt: number;
+  lastOpenFailed: boolean;
+  /** Aborted when the node turns unreachable: its waiters move to another node. */
+  unreachable: AbortController;
+}
+
+export interface MultiPoolDeps<C> {
+  nodes: readonly NodeAddress[];
+  /** Open and start the pool of node i (proves the node reachable: rejects if not). */
+  openNode(index: number): Promise<ConnectionPool<C>>;
+  clock?: Clock;
+  logger?: Logger;
+}
+
+export class MultiNodePool<C> implements ConnectionSource<C> {
+  readonly config: Readonly<PoolConfig>;
+  readonly events = new EventEmitter<MultiPoolEvents>();
+  readonly detector: OutlierDetector;
+  readonly #slots: NodeSlot<C>[];
+  readonly #open: (index: number) => Promise<ConnectionPool<C>>;
+  readonly #clock: Clock;
+  readonly #log: Logger;
+  #min: number;
+  #max: number;
+  #closed = false;
+  #probeTimer: TimerHandle | undefined;
+  #requests = 0;
+
+  constructor(config: Readonly<PoolConfig>, deps: MultiPoolDeps<C>) {
+    this.config = config;
+    this.#min = config.minConnections;
+    this.#max = config.maxConnections;
+    this.#open = deps.openNode;
+    this.#clock = deps.clock ?? systemClock;
+    this.#log = deps.logger ?? silentLogger;
+    this.#slots = deps.nodes.map((address, index) => ({
+      index, address, name: nodeName(address), pool: undefined, starting: undefined, outstanding: 0,
+      latencyEwmaMs: undefined, latencyAt: 0, lastOpenFailed: false, unreachable: new AbortController(),
+    }));
+    this.detector = new OutlierDetector(this.#slots.length, config.outlierDetection, () => this.#clock.now(), (event) => {
+      const name = this.#slots[event.node]!.name;
+      const log = event.to === 'ejected' ? this.#log.warn.bind(this.#log) : this.#log.info.bind(this.#log);
+      log({ node: name, from: event.from, to: event.to, reason: event.reason }, `Weaviate node ${name}: ${event.from} -> ${event.to} (${event.reason})`);
+      if (event.to === 'ejected') this.#markUnreachable(this.#slots[event.node]!);
+      // Readmitted: its old latency says nothing about the node that came back.
+      if (event.to === 'healthy') this.#slots[event.node]!.latencyEwmaMs = undefined;
+      this.events.emit('outlier', { ...event, name });
+    });
+  }
+
+  /** Open every node's pool; succeeds when at least one node is reachable (the others are ejected and probed). */
+  async start(): Promise<this> {
+    const results = await Promise.allSettled(this.#slots.map((slot) => this.#startNode(slot)));
+    const failures = results.flatMap((r, i) => (r.status === 'rejected' ? [{ slot: this.#slots[i]!, error: r.reason as Error }] : []));
+    if (failures.length === this.#slots.length) {
+      await this.close();
+      throw failures[0]!.error; // typed by the node's own start (ConnectError, WEX_TLS_*, ...)
+    }
+    for (const { slot, error } of failures) {
+      this.#log.warn({ node: slot.name, error: String(error?.message ?? error) }, `Weaviate node ${slot.name} unreachable at start; ejected and probed later`);
+      this.detector.forceEject(slot.index, `unreachable at start: ${String(error?.message ?? error)}`);
+    }
+    this.#scheduleProbes();
+    return this;
+  }
+
+  #startNode(slot: NodeSlot<C>): Promise<void> {
+    slot.starting ??= this.#open(slot.index)
+      .then((pool) => {
+        if (this.#closed) {
+          void pool.close();
+          return;
+        }
+        if (pool.config.minConnections !== this.#min || pool.config.maxConnections !== this.#max) pool.resize({ min: this.#min, max: this.#max });
+        slot.pool = pool;
+        slot.lastOpenFailed = false;
+        pool.events.on('transition', (e) => this.#onTransition(slot, e));
+      })
+      .finally(() => {
+        slot.starting = undefined;
+      });
+    return slot.starting;
+  }
+
+  #onTransition(slot: NodeSlot<C>, e: TransitionEvent): void {
+    if (e.from === 'opening' && e.to === 'idle') {
+      slot.lastOpenFailed = false;
+    } else if (e.from === 'opening' && e.to === 'closed' && e.reason === 'open failed' && !this.#closed) {
+      slot.lastOpenFailed = true;
+      this.detector.onFailure(slot.index, 'connect failed');
+      this.#markUnreachable(slot);
+    } else if (e.reason === 'dead' && e.from !== 'retiring' && (e.to === 'retiring' || e.to === 'closing')) {
+      this.detector.onFailure(slot.index, 'connection lost');
+    }
+  }
+
+  /** Move the node's waiters elsewhere; later callers get a fresh signal. */
+  #markUnreachable(slot: NodeSlot<C>): void {
+    const old = slot.unreachable;
+    slot.unreachable = new AbortController();
+    old.abort(new Error(`node ${slot.name} unreachable`));
+  }
+
+  #reachable(slot: NodeSlot<C>): boolean {
+    if (!slot.pool || slot.pool.closed) return false;
+    return !(slot.lastOpenFailed && slot.pool.stats().total_connections === 0);
+  }
+
+  #load(slot: NodeSlot<C>): NodeLoad {
+    const fresh = this.#clock.now() - slot.latencyAt <= LATENCY_STALE_MS;
+    return { index: slot.index, outstanding: slot.outstanding, latencyEwmaMs: fresh ? slot.latencyEwmaMs : undefined };
+  }
+
+  /** The node for the next request, or undefined when none can take it. */
+  #pick(exclude: ReadonlySet<number>): NodeSlot<C> | undefined {
+    const { nodes } = this.detector.eligible();
+    let candidates = nodes.map((i) => this.#slots[i]!).filter((s) => !exclude.has(s.index) && this.#reachable(s));
+    // Every eligible node is unreachable: an ejected one that is reachable beats failing the caller.
+    if (candidates.length === 0) candidates = this.#slots.filter((s) => !exclude.has(s.index) && this.#reachable(s));
+    const index = chooseNode(candidates.map((s) => this.#load(s)), () => this.#clock.random());
+    return index === undefined ? undefined : this.#slots[index];
+  }
+
+  async acquire(options: AcquireOptions = {}): Promise<Lease<C>> {
+    this.#requests++;
+    if (this.#closed) throw new PoolClosedError('The connection pool is closed', {});
+    const timeoutMs = options.timeoutMs ?? this.config.acquireTimeoutMs;
+    const deadline = this.#clock.now() + timeoutMs;
+    const tried = new Set<number>();
+    for (;;) {
+      const slot = this.#pick(tried);
+      if (!slot?.pool) throw this.#noNode(tried);
+      const nodeSignal = slot.unreachable.signal;
+      const signal = options.signal ? AbortSignal.any([options.signal, nodeSignal]) : nodeSignal;
+      slot.outstanding++;
+      let lease: Lease<C>;
+      try {
+        lease = await slot.pool.acquire({ timeoutMs: Math.max(1, deadline - this.#clock.now()), signal });
+      } catch (error) {
+        slot.outstanding--;
+        // The node turned unreachable while we waited: try another one within the caller's bound.
+        if (nodeSignal.aborted && !options.signal?.aborted && deadline - this.#clock.now() > 0 && !this.#closed) {
+          tried.add(slot.index);
+          continue;
+        }
+        throw error;
+      }
+      return new NodeLease(lease, slot.index * ID_STRIDE, this.#clock.now(), (suspect, startedAt) => this.#ended(slot, suspect, startedAt));
+    }
+  }
+
+  #ended(slot: NodeSlot<C>, suspect: boolean, startedAt: number): void {
+    slot.outstanding--;
+    if (suspect) {
+      this.detector.onFailure(slot.index, 'transport failure under a lease');
+    } else {
+      const fresh = this.#clock.now() - slot.latencyAt <= LATENCY_STALE_MS;
+      slot.latencyEwmaMs = updateEwma(fresh ? slot.latencyEwmaMs : undefined, this.#clock.now() - startedAt);
+      slot.latencyAt = this.#clock.now();
+      this.detector.onSuccess(slot.index);
+    }
+  }
+
+  #noNode(tried: ReadonlySet<number>): NoNodeAvailableError {
+    const nodes = this.#slots.map((s) => ({ node: s.name, health: this.detector.state(s.index).health, reachable: this.#reachable(s), tried: tried.has(s.index) }));
+    return new NoNodeAvailableError(
+      `No Weaviate node can take the request now (${nodes.map((n) => `${n.node} ${n.health}${n.reachable ? '' : ', unreachable'}`).join('; ')})`,
+      { nodes },
+    );
+  }
+
+  withConnection<T>(fn: (client: C, lease: Lease<C>) => Promise<T> | T, options?: AcquireOptions): Promise<T> {
+    return withConnection((o) => this.acquire(o), fn, options);
+  }
+
+  // ---- probes -------------------------------------------------------------------------------
+
+  #scheduleProbes(): void {
+    if (this.#closed) return;
+    const every = Math.max(100, Math.min(1000, this.config.outlierDetection.baseEjectionMs / 4));
+    this.#probeTimer = backgroundTimer(this.#clock, () => {
+      for (const index of this.detector.due()) void this.#probe(this.#slots[index]!);
+      this.#scheduleProbes();
+    }, every);
+  }
+
+  /** Readmit a node when it has (or opens) a connection that passes its gRPC health check. */
+  async #probe(slot: NodeSlot<C>): Promise<void> {
+    try {
+      if (!slot.pool) await this.#startNode(slot);
+      const pool = slot.pool!;
+      // Still no connection since its last open failed: nothing to probe, it stays out (longer).
+      if (!this.#reachable(slot)) throw new Error('no connection: its last open failed');
+      const lease = await pool.acquire({ timeoutMs: this.config.healthCheckTimeoutMs });
+      lease.release();
+      const { failed } = await pool.checkNow();
+      if (failed > 0) throw new Error(`${failed} health check(s) failed`);
+      this.detector.onProbe(slot.index, true);
+    } catch (error) {
+      this.detector.onProbe(slot.index, false, String((error as Error)?.message ?? error));
+    }
+  }
+
+  // ---- management ---------------------------------------------------------------------------
+
+  #pools(): ConnectionPool<C>[] {
+    return this.#slots.flatMap((s) => (s.pool ? [s.pool] : []));
+  }
+
+  resize({ min, max }: { min?: number; max?: number }): void {
+    if (this.#closed) throw new PoolClosedError('resize() was called on a closed connection pool', {});
+    this.#min = min ?? this.#min;
+    this.#max = max ?? this.#max;
+    for (const pool of this.#pools()) pool.resize({ min: this.#min, max: this.#max });
+  }
+
+  async checkNow(): Promise<{ checked: number; failed: number }> {
+    const results = await Promise.all(this.#pools().map((p) => p.checkNow()));
+    return results.reduce((a, b) => ({ checked: a.checked + b.checked, failed: a.failed + b.failed }), { checked: 0, failed: 0 });
+  }
+
+  nodeStats(): NodeStats[] {
+    const { panic } = this.detector.eligible();
+    const now = this.#clock.now();
+    return this.#slots.map((s) => {
+      const o = this.detector.state(s.index);
+      return {
+        node: s.name,
+        health: o.health,
+        panic,
+        outstanding: s.outstanding,
+        latency_ewma_ms: s.latencyEwmaMs === undefined ? null : Math.round(s.latencyEwmaMs * 100) / 100,
+        consecutive_failures: o.consecutiveFailures,
+        ejections: o.ejections,
+        total_ejections: o.totalEjections,
+        ejected_for_ms: o.health === 'ejected' && o.ejectedUntil !== undefined ? Math.max(0, Math.round(o.ejectedUntil - now)) : 0,
+        unreachable: !this.#reachable(s),
+        pool: s.pool?.stats() ?? null,
+      };
+    });
+  }
+
+  /** The nodes' pool figures summed (the note's keys), plus `nodes` with each node's own. */
+  stats(): PoolStats {
+    const nodes = this.nodeStats();
+    const pools = nodes.flatMap((n) => (n.pool ? [n.pool] : []));
+    const sum = (k: keyof PoolStats) => pools.reduce((a, p) => a + (p[k] as number), 0);
+    const served = pools.reduce((a, p) => a + p.total_requests, 0);
+    return {
+      enabled: true,
+      total_connections: sum('total_connections'),
+      current_active: sum('current_active'),
+      current_idle: sum('current_idle'),
+      available_connections: sum('available_connections'),
+      active_leases: sum('active_leases'),
+      max_streams_per_connection: this.config.maxStreamsPerConnection,
+      total_connections_created: sum('total_connections_created'),
+      total_connections_closed: sum('total_connections_closed'),
+      total_requests: this.#requests,
+      avg_wait_time: served === 0 ? 0 : pools.reduce((a, p) => a + p.avg_wait_time * p.total_requests, 0) / served,
+      health_check_failures: sum('health_check_failures'),
+      min_connections: this.#min * this.#slots.length,
+      max_connections: this.#max * this.#slots.length,
+      waiting: sum('waiting'),
+      pending_creates: sum('pending_creates'),
+      acquire_timeouts: sum('acquire_timeouts'),
+      connect_failures: sum('connect_failures'),
+      dead_connections_detected: sum('dead_connections_detected'),
+      lifetime_recycled: sum('lifetime_recycled'),
+      idle_closed: sum('idle_closed'),
+      leak_warnings: sum('leak_warnings'),
+      fallback_mode: this.config.fallback,
+      fallback_acquires: sum('fallback_acquires'),
+      fallback_connection_open: pools.some((p) => p.fallback_connection_open),
+      nodes,
+    };
+  }
+
+  connections(): ConnectionInfo[] {
+    return this.#slots.flatMap((s) => (s.pool?.connections() ?? []).map((c) => ({ ...c, id: s.index * ID_STRIDE + c.id })));
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  async close(options: { timeoutMs?: number } = {}): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#clock.clearTimeout(this.#probeTimer);
+    for (const slot of this.#slots) slot.unreachable.abort(new PoolClosedError('The connection pool is closed', {}));
+    await Promise.allSettled(this.#slots.map((s) => s.starting));
+    await Promise.all(this.#pools().map((p) => p.close(options)));
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+}
+
+/** A node pool's lease that reports how it ended (transport failure or not, and when) to the multi-pool. */
+class NodeLease<C> implements Lease<C>, SuspectableLease {
+  readonly #inner: Lease<C>;
+  readonly #offset: number;
+  readonly #startedAt: number;
+  readonly #onEnd: (suspect: boolean, startedAt: number) => void;
+  #suspect = false;
+  #ended = false;
+
+  constructor(inner: Lease<C>, offset: number, startedAt: number, onEnd: (suspect: boolean, startedAt: number) => void) {
+    this.#inner = inner;
+    this.#offset = offset;
+    this.#startedAt = startedAt;
+    this.#onEnd = onEnd;
+  }
+  get client(): C {
+    return this.#inner.client;
+  }
+  get connectionId(): number {
+    return this.#offset + this.#inner.connectionId;
+  }
+  markSuspect(): void {
+    this.#suspect = true;
+    (this.#inner as SuspectableLease).markSuspect?.();
+  }
+  #end(): void {
+    if (this.#ended) return;
+    this.#ended = true;
+    this.#onEnd(this.#suspect, this.#startedAt);
+  }
+  release(): void {
+    this.#inner.release();
+    this.#end();
+  }
+  destroy(reason?: string): void {
+    this.#suspect = true;
+    this.#inner.destroy(reason);
+    this.#end();
+  }
+  [Symbol.dispose](): void {
+    this.release();
+  }
+  async [Symbol.asyncDispose](): Promise<void> {
+    this.release();
+  }
+}

@@ -1,0 +1,255 @@
+/**
+ * Several nodes under a fault: a real 3-node cluster (the launcher's startCluster), a collection
+ * replicated on all three (factor 3, written with consistency ALL), the executor given the node
+ * list. Under light bounded load (4 readers, consistency ONE, 3 s deadlines), node 2 is killed
+ * (SIGKILL) and restarted. Checked: no request hangs (each is watched with its own bound), every
+ * failure is one of our typed errors, the node is ejected and readmitted, reads succeed on the
+ * other nodes while it is out and on all three after, and its pool comes back to min.
+ * Stops every process it started, also on failure.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import weaviate from 'weaviate-client';
+import { createExecutor } from '../../src/engine/executor.ts';
+import { isExecutorError } from '../../src/errors.ts';
+import { startCluster, type WeaviateCluster } from '../../src/launcher/node.ts';
+import { createPool } from '../../src/pool/create.ts';
+import type { NodeStats } from '../../src/cluster/multi-pool.ts';
+import { waitFor } from '../support/weaviate.ts';
+import { Registry } from 'prom-client';
+import { registerExecutorMetrics } from '../../src/metrics/prometheus.ts';
+
+const COLLECTION = 'Replicated_docs';
+const MIN_PER_NODE = 2;
+let cluster: WeaviateCluster | undefined;
+
+beforeAll(async () => {
+  cluster = await startCluster({ size: 3, stopTimeoutMs: 5000, readyTimeoutMs: 120_000 });
+  const n1 = cluster.nodes[0]!;
+  const pool = await createPool({ weaviate: n1.target, minConnections: 1, maxConnections: 1 }, {});
+  try {
+    await pool.withConnection((client) =>
+      client.collections.create({
+        name: COLLECTION,
+        properties: [{ name: 'title', dataType: 'text' }],
+        vectorizers: weaviate.configure.vectors.selfProvided(),
+        replication: weaviate.configure.replication({ factor: 3 }),
+      }),
+    );
+    // Data for every test here (each also runs alone with -t): on all three replicas.
+    await pool.withConnection((client) =>
+      client.collections.use(COLLECTION).withConsistency('ALL').data.insertMany(
+        Array.from({ length: 20 }, (_, i) => ({ properties: { title: `seed ${i}` }, vectors: [i, 0, 1, 0] })),
+      ),
+    );
+  } finally {
+    await pool.close();
+  }
+}, 180_000);
+afterAll(async () => {
+  await cluster?.stop();
+});
+
+interface Outcome {
+  at: number;
+  ok: boolean;
+  code?: string;
+  typed: boolean;
+}
+
+describe('3-node cluster under node faults', () => {
+  it('a node killed (SIGKILL) and restarted: reads keep succeeding, 0 hung, 0 untyped; the node is ejected, readmitted, and its pool is back to min', async () => {
+    const c = cluster!;
+    const nodes = c.nodes.map((n) => ({ host: n.host, httpPort: n.httpPort, grpcPort: n.grpcPort }));
+    await using engine = await createExecutor(
+      {
+        weaviate: { nodes },
+        workers: 1,
+        minConnections: MIN_PER_NODE,
+        maxConnections: 4,
+        healthCheckIntervalMs: 1000,
+        healthCheckTimeoutMs: 1000,
+        connectTimeoutMs: 3000,
+        outlierDetection: { consecutiveFailures: 3, baseEjectionMs: 2000, maxEjectionMs: 10_000 },
+      },
+      {},
+    );
+    const written = await engine.query({
+      kind: 'insertMany', collection: COLLECTION, consistencyLevel: 'ALL',
+      objects: Array.from({ length: 30 }, (_, i) => ({ properties: { title: `doc ${i}` }, vector: [i, 1, 0, 0] })),
+    });
+    expect(written).toMatchObject({ inserted: 30, errors: [] });
+
+    const nodeStats = async (): Promise<NodeStats[]> => {
+      const s = await engine.stats();
+      return (s.workers[0]?.pool as { nodes?: NodeStats[] } | null)?.nodes ?? [];
+    };
+    expect((await nodeStats()).map((n) => n.health)).toEqual(['healthy', 'healthy', 'healthy']);
+
+    // Light bounded load: 4 readers, each request watched with its own bound (deadline + 5 s).
+    const outcomes: Outcome[] = [];
+    let hung = 0;
+    let running = true;
+    const reader = async () => {
+      while (running) {
+        const at = Date.now();
+        const request = engine.query({ kind: 'fetchObjects', collection: COLLECTION, limit: 5, consistencyLevel: 'ONE' }, { deadlineMs: 3000 });
+        const watched = await Promise.race([
+          request.then((r) => ({ ok: r.objects.length === 5, typed: true }), (e: unknown) => ({ ok: false, code: (e as { code?: string }).code, typed: isExecutorError(e) })),
+          sleep(8000).then(() => 'hung' as const),
+        ]);
+        if (watched === 'hung') hung++;
+        else outcomes.push({ at, ...watched });
+        await sleep(20);
+      }
+    };
+    const readers = Array.from({ length: 4 }, () => reader());
+    try {
+      await sleep(1500);
+      const killedAt = Date.now();
+      await c.nodes[1]!.kill('SIGKILL');
+      const ejectedAfterMs = await waitFor(async () => ((await nodeStats())[1]?.total_ejections ?? 0) >= 1, { timeoutMs: 20_000, intervalMs: 100, what: 'node 2 ejected' });
+      const ejectedAt = Date.now();
+      await sleep(1500); // reads while it is out
+      const restartAt = Date.now();
+      await c.nodes[1]!.start();
+      const restartMs = Date.now() - restartAt;
+      const readmittedAfterMs = await waitFor(
+        async () => {
+          const n = (await nodeStats())[1];
+          return n?.health === 'healthy' && (n.pool?.total_connections ?? 0) >= MIN_PER_NODE;
+        },
+        { timeoutMs: 60_000, intervalMs: 200, what: 'node 2 readmitted with its pool back to min' },
+      );
+      const readmittedAt = Date.now();
+      const requestsBefore = (await nodeStats())[1]!.pool!.total_requests;
+      await sleep(2000);
+      running = false;
+      await Promise.all(readers);
+      const after = await nodeStats();
+
+      const failures = outcomes.filter((o) => !o.ok);
+      const codes = Object.groupBy(failures, (f) => f.code ?? 'none');
+      const phase = (from: number, to: number) => outcomes.filter((o) => o.at >= from && o.at < to);
+      const whileOut = phase(ejectedAt, restartAt);
+      const afterBack = phase(readmittedAt, Infinity);
+      console.log(
+        `cluster fault: ${outcomes.length} reads, ${failures.length} failed (${Object.entries(codes).map(([k, v]) => `${k} x${v!.length}`).join(', ') || 'none'}), ` +
+          `${hung} hung; ejected ${ejectedAfterMs} ms after the kill, restart (to ready) ${restartMs} ms, readmitted ${readmittedAfterMs} ms after it was ready, ` +
+          `${after[1]!.total_ejections} ejection(s) (a probe during the restart fails and ejects again, longer), ${Date.now() - killedAt} ms kill to end; ` +
+          `while out ${whileOut.filter((o) => o.ok).length}/${whileOut.length} ok, after readmission ${afterBack.filter((o) => o.ok).length}/${afterBack.length} ok`,
+      );
+
+      expect(hung).toBe(0);
+      expect(failures.filter((f) => !f.typed)).toEqual([]);
+      expect(whileOut.length).toBeGreaterThan(0);
+      expect(whileOut.every((o) => o.ok)).toBe(true);
+      expect(afterBack.length).toBeGreaterThan(0);
+      expect(afterBack.every((o) => o.ok)).toBe(true);
+      expect(after[1]!.health).toBe('healthy');
+      expect(after[1]!.total_ejections).toBeGreaterThanOrEqual(1);
+      // The other two were never ejected (at most one of three may be out).
+      expect(after[0]!.total_ejections + after[2]!.total_ejections).toBe(0);
+      expect(after[1]!.pool!.total_connections).toBeGreaterThanOrEqual(MIN_PER_NODE);
+      // Readmitted means used again: node 2 took requests after it came back.
+      expect(after[1]!.pool!.total_requests).toBeGreaterThan(requestsBefore);
+      expect(after.map((n) => n.health)).toEqual(['healthy', 'healthy', 'healthy']);
+      // Reads were spread: every node's pool served some.
+      for (const n of after) expect(n.pool!.total_requests).toBeGreaterThan(0);
+    } finally {
+      running = false;
+      await Promise.race([Promise.all(readers), sleep(15_000)]);
+    }
+  }, 240_000);
+
+  it('a node frozen (SIGSTOP) and resumed: 0 hung, 0 untyped, only its in-flight reads end at their deadline; it is ejected and readmitted', async () => {
+    const c = cluster!;
+    const nodes = c.nodes.map((n) => ({ host: n.host, httpPort: n.httpPort, grpcPort: n.grpcPort }));
+    await using engine = await createExecutor(
+      {
+        weaviate: { nodes },
+        workers: 1,
+        minConnections: MIN_PER_NODE,
+        maxConnections: 4,
+        healthCheckIntervalMs: 500,
+        healthCheckTimeoutMs: 500,
+        connectTimeoutMs: 2000,
+        outlierDetection: { consecutiveFailures: 2, baseEjectionMs: 2000, maxEjectionMs: 10_000 },
+      },
+      {},
+    );
+    const nodeStats = async (): Promise<NodeStats[]> => ((await engine.stats()).workers[0]?.pool as { nodes?: NodeStats[] } | null)?.nodes ?? [];
+    const outcomes: Outcome[] = [];
+    let hung = 0;
+    let running = true;
+    const reader = async () => {
+      while (running) {
+        const at = Date.now();
+        const request = engine.query({ kind: 'fetchObjects', collection: COLLECTION, limit: 5, consistencyLevel: 'ONE' }, { deadlineMs: 2000 });
+        const watched = await Promise.race([
+          request.then((r) => ({ ok: r.objects.length === 5, typed: true }), (e: unknown) => ({ ok: false, code: (e as { code?: string }).code, typed: isExecutorError(e) })),
+          sleep(7000).then(() => 'hung' as const),
+        ]);
+        if (watched === 'hung') hung++;
+        else outcomes.push({ at, ...watched });
+        await sleep(20);
+      }
+    };
+    const readers = Array.from({ length: 4 }, () => reader());
+    try {
+      await sleep(1000);
+      c.nodes[2]!.pause();
+      const frozenAt = Date.now();
+      const ejectedAfterMs = await waitFor(async () => ((await nodeStats())[2]?.total_ejections ?? 0) >= 1, { timeoutMs: 20_000, intervalMs: 100, what: 'node 3 ejected' });
+      const ejectedAt = Date.now();
+      // Longer than the deadline: readers caught on the frozen node are free again and read meanwhile.
+      await sleep(3000);
+      c.nodes[2]!.resume();
+      const resumedAt = Date.now();
+      const readmittedAfterMs = await waitFor(
+        async () => {
+          const n = (await nodeStats())[2];
+          return n?.health === 'healthy' && (n.pool?.total_connections ?? 0) >= MIN_PER_NODE;
+        },
+        { timeoutMs: 40_000, intervalMs: 200, what: 'node 3 readmitted' },
+      );
+      const readmittedAt = Date.now();
+      const requestsBefore = (await nodeStats())[2]!.pool!.total_requests;
+      await sleep(3000);
+      running = false;
+      await Promise.all(readers);
+      const after = await nodeStats();
+      const failures = outcomes.filter((o) => !o.ok);
+      const phase = (from: number, to: number) => outcomes.filter((o) => o.at >= from && o.at < to);
+      const whileOut = phase(ejectedAt, resumedAt);
+      const afterBack = phase(readmittedAt, Infinity);
+      console.log(
+        `cluster freeze: ${outcomes.length} reads, ${failures.length} failed (${[...new Set(failures.map((f) => f.code))].join(', ') || 'none'}; all started before the ejection: ${failures.every((f) => f.at < ejectedAt)}), ` +
+          `${hung} hung; ejected ${ejectedAfterMs} ms after the freeze, readmitted ${readmittedAfterMs} ms after resume, ${after[2]!.total_ejections} ejection(s); ` +
+          `while out ${whileOut.filter((o) => o.ok).length}/${whileOut.length} ok, after readmission ${afterBack.filter((o) => o.ok).length}/${afterBack.length} ok`,
+      );
+      expect(hung).toBe(0);
+      expect(failures.filter((f) => !f.typed)).toEqual([]);
+      // Only reads caught in flight on the frozen node fail, at their deadline; none after it was ejected.
+      for (const f of failures) expect(f.code).toBe('WEX_DEADLINE_EXCEEDED');
+      expect(failures.filter((f) => f.at >= ejectedAt)).toEqual([]);
+      expect(failures.every((f) => f.at >= frozenAt - 2000)).toBe(true);
+      expect(whileOut.length).toBeGreaterThan(0);
+      expect(afterBack.length).toBeGreaterThan(0);
+      expect(afterBack.every((o) => o.ok)).toBe(true);
+      expect(after[2]!.health).toBe('healthy');
+      expect(after[2]!.pool!.total_requests).toBeGreaterThan(requestsBefore);
+      // Prometheus carries the node: its ejection counted under its own label, the others at 0.
+      const registry = new Registry();
+      registerExecutorMetrics(engine, { registry });
+      const text = await registry.metrics();
+      expect(text).toContain(`weaviate_executor_node_ejections_total{node="${nodes[2]!.host}:${nodes[2]!.grpcPort}"} ${after[2]!.total_ejections}`);
+      expect(text).toContain(`weaviate_executor_node_ejections_total{node="${nodes[0]!.host}:${nodes[0]!.grpcPort}"} 0`);
+      expect(text).toMatch(new RegExp(`weaviate_executor_node_connections\\{node="${nodes[2]!.host}:${nodes[2]!.grpcPort}"\\} [1-9]`));
+    } finally {
+      running = false;
+      c.nodes[2]!.resume();
+      await Promise.race([Promise.all(readers), sleep(15_000)]);
+    }
+  }, 240_000);
+});
