@@ -67,7 +67,7 @@ const PAGE = String.raw`<!doctype html>
     </tr></thead><tbody></tbody></table>
   </section>
   <section>
-    <h2>Latency per lane (ms): interval mean, p99 since start dashed</h2>
+    <h2>Latency per lane (ms, log scale): mean per poll interval; p99 since start dashed</h2>
     <svg class="chart" id="latency-chart" viewBox="0 0 600 180" preserveAspectRatio="none"></svg>
     <div class="legend" id="latency-legend"></div>
   </section>
@@ -221,25 +221,36 @@ const PAGE = String.raw`<!doctype html>
     if (history.length > KEEP) history.shift();
   }
 
-  function chart(id, legendId, series) {
+  // Lines over the polls kept so far (the x axis fills from the left up to KEEP polls). With
+  // log, the y axis is logarithmic (latency: means and p99s an order of magnitude apart).
+  function chart(id, legendId, series, log) {
     var svg = document.getElementById(id);
-    var W = 600, H = 180, PAD = 26;
-    var max = 0;
-    series.forEach(function (sr) { sr.values.forEach(function (v) { if (v !== null && v > max) max = v; }); });
+    var W = 600, H = 180, PAD = 30;
+    var max = 0, min = Infinity;
+    series.forEach(function (sr) { sr.values.forEach(function (v) { if (v !== null && v > max) max = v; if (v !== null && v > 0 && v < min) min = v; }); });
     if (max <= 0) max = 1;
-    var parts = [];
-    for (var g = 0; g <= 4; g++) {
-      var y = H - PAD / 2 - (H - PAD) * g / 4;
-      parts.push('<line x1="' + PAD + '" x2="' + W + '" y1="' + y + '" y2="' + y + '" stroke="#eee"/>');
-      parts.push('<text x="2" y="' + (y + 4) + '" font-size="10" fill="#888">' + fmt(max * g / 4, max < 10 ? 1 : 0) + '</text>');
+    var lo = log ? Math.pow(10, Math.floor(Math.log10(Math.min(min, max)))) : 0;
+    var hi = log ? Math.pow(10, Math.ceil(Math.log10(max * 1.0001))) : max;
+    function scale(v) {
+      var f = log ? (Math.log10(Math.max(v, lo)) - Math.log10(lo)) / (Math.log10(hi) - Math.log10(lo) || 1) : v / hi;
+      return H - PAD / 2 - (H - PAD) * f;
     }
+    var parts = [];
+    var ticks = [];
+    if (log) for (var d = lo; d <= hi * 1.0001; d *= 10) ticks.push(d);
+    else for (var g = 0; g <= 4; g++) ticks.push(hi * g / 4);
+    ticks.forEach(function (t) {
+      var y = scale(t);
+      parts.push('<line x1="' + PAD + '" x2="' + W + '" y1="' + y + '" y2="' + y + '" stroke="#eee"/>');
+      parts.push('<text x="2" y="' + (y + 4) + '" font-size="10" fill="#888">' + (t >= 1 || t === 0 ? fmt(t, hi < 10 && !log ? 1 : 0) : String(t)) + '</text>');
+    });
+    var slots = Math.max(30, history.length);
     series.forEach(function (sr) {
       var pts = [];
-      var n = sr.values.length;
       sr.values.forEach(function (v, i) {
         if (v === null) return;
-        var x = PAD + (W - PAD) * (n <= 1 ? 1 : i / (KEEP - 1)) ;
-        var yy = H - PAD / 2 - (H - PAD) * v / max;
+        var x = PAD + (W - PAD) * i / (slots - 1);
+        var yy = scale(v);
         pts.push(x.toFixed(1) + ',' + yy.toFixed(1));
       });
       if (pts.length) {
@@ -249,10 +260,11 @@ const PAGE = String.raw`<!doctype html>
     svg.innerHTML = parts.join('');
     var legend = document.getElementById(legendId);
     legend.textContent = '';
-    series.filter(function (sr) { return !sr.dash; }).forEach(function (sr) {
+    series.forEach(function (sr) {
       var s = el('span');
-      var i = el('i');
-      i.style.background = sr.color;
+      var i = el('i', sr.dash ? { 'class': 'dash' } : {});
+      if (sr.dash) i.style.borderColor = sr.color;
+      else i.style.background = sr.color;
       s.appendChild(i);
       s.appendChild(document.createTextNode(sr.label));
       legend.appendChild(s);
@@ -261,10 +273,8 @@ const PAGE = String.raw`<!doctype html>
 
   function renderCharts(s) {
     var names = Object.keys(s.lanes);
-    var start = KEEP - history.length;
     function values(name, key) {
       var out = [];
-      for (var i = 0; i < start; i++) out.push(null);
       history.forEach(function (p) { out.push(p.lanes[name] ? p.lanes[name][key] : null); });
       return out;
     }
@@ -273,10 +283,12 @@ const PAGE = String.raw`<!doctype html>
       lat.push({ name: name + ':mean', label: name, color: color(i), values: values(name, 'mean') });
       lat.push({ name: name + ':p99', label: name + ' p99', color: color(i), dash: true, values: values(name, 'p99') });
       lim.push({ name: name + ':in_flight', label: name, color: color(i), values: values(name, 'inFlight') });
-      lim.push({ name: name + ':limit', label: name + ' limit', color: color(i), dash: true, values: values(name, 'limit') });
+      if (values(name, 'limit').some(function (v) { return v !== null; })) {
+        lim.push({ name: name + ':limit', label: name + ' limit', color: color(i), dash: true, values: values(name, 'limit') });
+      }
     });
-    chart('latency-chart', 'latency-legend', lat);
-    chart('limit-chart', 'limit-legend', lim);
+    chart('latency-chart', 'latency-legend', lat, true);
+    chart('limit-chart', 'limit-legend', lim, false);
   }
 
   function poll() {
