@@ -25,6 +25,12 @@
  * - a window that saw a dropped request (deadline passed while running, connection timeout)
  *   cuts the limit by AIMD's factor 0.9 instead (their advice for clients), as Gradient2
  *   itself ignores drops.
+ * - a no-load probe, from Envoy's adaptive concurrency filter: at start and then every 60 s the
+ *   limit is pinned at 3 for 50 requests, and their mean RTT resets the long average. Gradient2
+ *   alone learns "normal" latency from whatever it sees first: a lane that starts under a flood
+ *   (or stays flooded for minutes, as the long average drifts up) would take the flooded RTT as
+ *   normal and never cut. Envoy re-measures every 60 s with 15 % jitter; we do not jitter (one
+ *   process, no herd to spread). `probeSamples: 0` turns probing off (pure Gradient2).
  */
 import * as v from '../validate.ts';
 
@@ -49,6 +55,12 @@ export interface AdaptiveLimitOptions {
   windowMs?: number;
   /** Multiplier when a window saw a drop. @default 0.9 (AIMD) */
   backoff?: number;
+  /** Limit while probing no-load latency. @default 3 (Envoy) */
+  probeLimit?: number;
+  /** Requests per probe; 0 = never probe. @default 50 (Envoy) */
+  probeSamples?: number;
+  /** Time between probes, ms. @default 60_000 (Envoy) */
+  probeIntervalMs?: number;
 }
 
 export type AdaptiveLimitConfig = Required<AdaptiveLimitOptions>;
@@ -62,9 +74,15 @@ export const ADAPTIVE_DEFAULTS: Readonly<Omit<AdaptiveLimitConfig, 'initialLimit
   windowSamples: 10,
   windowMs: 100,
   backoff: 0.9,
+  probeLimit: 3,
+  probeSamples: 50,
+  probeIntervalMs: 60_000,
 });
 
-const KEYS = ['initialLimit', 'minLimit', 'maxLimit', 'smoothing', 'tolerance', 'queueSize', 'longWindow', 'windowSamples', 'windowMs', 'backoff'];
+const KEYS = [
+  'initialLimit', 'minLimit', 'maxLimit', 'smoothing', 'tolerance', 'queueSize', 'longWindow', 'windowSamples', 'windowMs', 'backoff',
+  'probeLimit', 'probeSamples', 'probeIntervalMs',
+];
 
 /** Validate `adaptive` options of a lane with `slots` slots (max and initial default to them). */
 export function resolveAdaptive(name: string, options: AdaptiveLimitOptions, slots: number): AdaptiveLimitConfig {
@@ -87,6 +105,9 @@ export function resolveAdaptive(name: string, options: AdaptiveLimitOptions, slo
     windowSamples: int('windowSamples', ADAPTIVE_DEFAULTS.windowSamples),
     windowMs: num('windowMs', 0, 60_000),
     backoff: num('backoff', 0.1, 1),
+    probeLimit: int('probeLimit', ADAPTIVE_DEFAULTS.probeLimit),
+    probeSamples: o['probeSamples'] === undefined ? ADAPTIVE_DEFAULTS.probeSamples : v.integer(at('probeSamples'), o['probeSamples'], 0),
+    probeIntervalMs: num('probeIntervalMs', 1000, 86_400_000),
   };
   if (!(config.minLimit <= config.initialLimit && config.initialLimit <= config.maxLimit)) {
     v.conflict(`\`${name}\` needs minLimit <= initialLimit <= maxLimit, got ${config.minLimit}, ${config.initialLimit}, ${config.maxLimit}`, { option: name });
@@ -103,7 +124,7 @@ export interface LimitChange {
   shortRttMs: number;
   longRttMs: number;
   gradient: number;
-  reason: 'gradient' | 'drop';
+  reason: 'gradient' | 'drop' | 'probe';
 }
 
 /** What stats show of a limit (lanes[].adaptive). */
@@ -125,6 +146,11 @@ export interface AdaptiveLimitSnapshot {
   app_limited_windows: number;
   /** Changes of `limit` since start. */
   changes: number;
+  /** Measuring no-load latency now (the limit is pinned at probe_limit). */
+  probing: boolean;
+  /** Mean RTT of the last no-load probe, ms (null before the first). */
+  no_load_rtt_ms: number | null;
+  probes: number;
   /** Up to the last 10 changes, oldest first. */
   recent_changes: { at_ms: number; from: number; to: number; short_rtt_ms: number; long_rtt_ms: number; gradient: number; reason: string }[];
 }
@@ -149,15 +175,24 @@ export class AdaptiveLimit {
   #appLimited = 0;
   #changes = 0;
   readonly #recent: LimitChange[] = [];
+  // The no-load probe: 'probing' pins the limit; its samples give the no-load RTT.
+  #probing: boolean;
+  #probeSum = 0;
+  #probeCount = 0;
+  #noLoad: number | undefined;
+  #probes = 0;
+  #nextProbeAt = Number.POSITIVE_INFINITY;
 
   constructor(config: AdaptiveLimitConfig, now: () => number) {
     this.config = config;
     this.#now = now;
     this.#estimate = config.initialLimit;
+    this.#probing = config.probeSamples > 0;
   }
 
-  /** The cap in force: the estimate rounded down, never below minLimit. */
+  /** The cap in force: the estimate rounded down, never below minLimit (while probing: probeLimit). */
   get limit(): number {
+    if (this.#probing) return Math.max(this.config.minLimit, Math.min(this.config.probeLimit, this.config.maxLimit));
     return Math.max(this.config.minLimit, Math.floor(this.#estimate));
   }
 
@@ -167,6 +202,14 @@ export class AdaptiveLimit {
    */
   addSample(rttMs: number, inFlight: number, dropped = false): void {
     const now = this.#now();
+    if (this.#probing) {
+      this.#probeSample(now, rttMs, inFlight, dropped);
+      return;
+    }
+    if (now >= this.#nextProbeAt) {
+      this.#startProbe(now);
+      return;
+    }
     this.#windowStart ??= now;
     if (!dropped && Number.isFinite(rttMs) && rttMs >= 0) {
       this.#windowSum += rttMs;
@@ -176,6 +219,44 @@ export class AdaptiveLimit {
     this.#windowMaxInFlight = Math.max(this.#windowMaxInFlight, inFlight);
     const closes = now - this.#windowStart >= this.config.windowMs && (this.#windowCount >= this.config.windowSamples || this.#windowDropped);
     if (closes) this.#closeWindow(now);
+  }
+
+  #startProbe(now: number): void {
+    const before = this.limit;
+    this.#probing = true;
+    this.#probeSum = this.#probeCount = 0;
+    // The open window mixes loads; drop it.
+    this.#windowStart = undefined;
+    this.#windowSum = this.#windowCount = this.#windowMaxInFlight = 0;
+    this.#windowDropped = false;
+    this.#note(now, before, 'probe');
+  }
+
+  #probeSample(now: number, rttMs: number, inFlight: number, dropped: boolean): void {
+    // Requests that started with more of the lane in flight than the pin (before the probe, at
+    // the old limit) do not measure no-load latency: left out.
+    if (dropped || !Number.isFinite(rttMs) || rttMs < 0 || inFlight > this.config.probeLimit) return;
+    this.#probeSum += rttMs;
+    this.#probeCount++;
+    if (this.#probeCount < this.config.probeSamples) return;
+    const before = this.limit;
+    const noLoad = this.#probeSum / this.#probeCount;
+    this.#noLoad = noLoad;
+    this.#probes++;
+    this.#probing = false;
+    // The long average restarts from the no-load RTT (as if warmed up).
+    this.#long = noLoad;
+    this.#longCount = Math.max(this.#longCount, 10);
+    this.#nextProbeAt = now + this.config.probeIntervalMs;
+    this.#note(now, before, 'probe');
+  }
+
+  #note(now: number, before: number, reason: LimitChange['reason']): void {
+    const after = this.limit;
+    if (after === before) return;
+    this.#changes++;
+    this.#recent.push({ atMs: now, from: before, to: after, shortRttMs: this.#short ?? 0, longRttMs: this.#long ?? 0, gradient: this.#gradient, reason });
+    if (this.#recent.length > 10) this.#recent.shift();
   }
 
   #closeWindow(now: number): void {
@@ -210,12 +291,7 @@ export class AdaptiveLimit {
       const next = this.#estimate * this.#gradient + c.queueSize;
       this.#estimate = Math.max(c.minLimit, Math.min(c.maxLimit, this.#estimate * (1 - c.smoothing) + next * c.smoothing));
     }
-    const after = this.limit;
-    if (after !== before) {
-      this.#changes++;
-      this.#recent.push({ atMs: now, from: before, to: after, shortRttMs: this.#short ?? 0, longRttMs: this.#long ?? 0, gradient: this.#gradient, reason });
-      if (this.#recent.length > 10) this.#recent.shift();
-    }
+    this.#note(now, before, reason);
   }
 
   snapshot(): AdaptiveLimitSnapshot {
@@ -230,6 +306,9 @@ export class AdaptiveLimit {
       windows: this.#windows,
       app_limited_windows: this.#appLimited,
       changes: this.#changes,
+      probing: this.#probing,
+      no_load_rtt_ms: this.#noLoad === undefined ? null : round(this.#noLoad),
+      probes: this.#probes,
       recent_changes: this.#recent.map((r) => ({
         at_ms: Math.round(r.atMs), from: r.from, to: r.to, short_rtt_ms: round(r.shortRttMs), long_rtt_ms: round(r.longRttMs), gradient: round(r.gradient), reason: r.reason,
       })),

@@ -11,7 +11,7 @@ import { FakeClock } from '../support/fake-clock.ts';
 
 const SLOTS = 16;
 
-async function flood(normalLane: LaneOptions) {
+async function flood(normalLane: LaneOptions, { lightFirst = true } = {}) {
   const clock = new FakeClock();
   const scheduler = new Scheduler(resolveLanes({ normal: normalLane }, SLOTS), SLOTS, clock);
   // Latency fixed when the work starts, from how much runs at that moment.
@@ -21,7 +21,7 @@ async function flood(normalLane: LaneOptions) {
     for (let i = 0; i < n; i++) pending.push(scheduler.submit(work, { lane: 'normal', deadlineAt: clock.now() + 600_000 }).catch(() => {}));
   };
   // Light load first (4 at a time, the server's knee): the long RTT learns the unloaded latency.
-  for (let step = 0; step < 100; step++) {
+  for (let step = 0; step < (lightFirst ? 100 : 0); step++) {
     const lane = scheduler.stats().find((l) => l.name === 'normal')!;
     submitNormal(Math.max(0, 4 - lane.in_flight - lane.queued));
     await clock.advance(10);
@@ -67,6 +67,20 @@ describe('adaptive lanes in the scheduler', () => {
     // Normal work still moves: in this model the server's throughput is flat past its knee, so
     // capping normal work costs it (almost) nothing.
     expect(adaptive.completed).toBeGreaterThan(fixed.completed * 0.9);
+  }, 60_000);
+
+  it('a lane flooded from its first request learns no-load latency from its probe and cuts all the same', async () => {
+    const fixed = await flood({}, { lightFirst: false });
+    const adaptive = await flood({ adaptive: true }, { lightFirst: false });
+    const pure = await flood({ adaptive: { probeSamples: 0 } }, { lightFirst: false });
+    expect(adaptive.adaptive!.probes).toBe(1);
+    expect(adaptive.adaptive!.no_load_rtt_ms).toBe(5);
+    expect(adaptive.adaptive!.limit).toBeLessThan(SLOTS - 1);
+    expect(adaptive.criticalMs).toBeLessThan(fixed.criticalMs);
+    expect(adaptive.completed).toBeGreaterThan(fixed.completed * 0.9);
+    // Gradient2 alone takes the flood's latency as normal.
+    expect(pure.adaptive!.limit).toBe(SLOTS);
+    expect(pure.criticalMs).toBe(fixed.criticalMs);
   }, 60_000);
 
   it('VECTOR_STORE_LANES takes adaptive=1, and lanes without it have no limit', () => {

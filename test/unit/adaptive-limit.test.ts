@@ -8,7 +8,8 @@ import { AdaptiveLimit, resolveAdaptive, type AdaptiveLimitOptions } from '../..
 
 function harness(options: AdaptiveLimitOptions = {}, slots = 16) {
   let now = 0;
-  const limit = new AdaptiveLimit(resolveAdaptive('lanes.normal.adaptive', options, slots), () => now);
+  // Probing off unless a test turns it on: these tests drive Gradient2 itself.
+  const limit = new AdaptiveLimit(resolveAdaptive('lanes.normal.adaptive', { probeSamples: 0, ...options }, slots), () => now);
   /** One window: `samples` requests of `rttMs`, the lane running `inFlight` (default: at its limit). */
   const window = (rttMs: number, inFlight = limit.limit, samples = 10, dropped = false) => {
     for (let i = 0; i < samples; i++) {
@@ -93,6 +94,37 @@ describe('AdaptiveLimit (Gradient2)', () => {
     advance(100);
     limit.addSample(5, 16);
     expect(limit.snapshot().windows).toBe(1);
+  });
+
+  it('a no-load probe (Envoy) lets a lane that starts flooded cut; without it, Gradient2 takes the flood as normal', async () => {
+    // A server at its knee: 5 ms up to 3 requests at once, proportionally more above.
+    const rtt = (inFlight: number) => 5 * Math.max(1, inFlight / 3);
+    const drive = (h: ReturnType<typeof harness>, windows: number) => {
+      for (let i = 0; i < windows; i++) h.window(rtt(h.limit.limit), h.limit.limit);
+    };
+    const pure = harness({ probeSamples: 0 });
+    drive(pure, 100);
+    expect(pure.limit.limit).toBe(16); // flooded from the start: gradient 1 throughout
+
+    const probed = harness({ probeSamples: 20, probeIntervalMs: 60_000 });
+    expect(probed.limit.limit).toBe(3); // pinned while probing
+    expect(probed.limit.snapshot()).toMatchObject({ probing: true, probes: 0, no_load_rtt_ms: null });
+    drive(probed, 2);
+    expect(probed.limit.snapshot()).toMatchObject({ probing: false, probes: 1, no_load_rtt_ms: 5 });
+    drive(probed, 100);
+    expect(probed.limit.limit).toBeLessThan(16);
+    expect(probed.limit.limit).toBeGreaterThanOrEqual(3);
+    // Probes again once the interval has passed.
+    probed.advance(60_000);
+    probed.limit.addSample(5, 3);
+    expect(probed.limit.snapshot().probing).toBe(true);
+    expect(probed.limit.limit).toBe(3);
+    // Samples of requests that started above the pin (before the probe) do not count.
+    for (let i = 0; i < 30; i++) probed.limit.addSample(500, 10);
+    expect(probed.limit.snapshot().probing).toBe(true);
+    for (let i = 0; i < 20; i++) probed.limit.addSample(6, 2);
+    expect(probed.limit.snapshot()).toMatchObject({ probing: false, probes: 2 });
+    expect(probed.limit.snapshot().no_load_rtt_ms!).toBeLessThan(7);
   });
 
   it('rejects bad options with a ConfigError naming them', () => {
