@@ -84,7 +84,6 @@ export class Coalescer {
       (error: unknown) => ({ ok: false as const, error }),
     );
     return new Promise((resolve, reject) => {
-      let timer: TimerHandle | undefined;
       const cleanup = () => {
         this.#clock.clearTimeout(timer);
         own.signal?.removeEventListener('abort', onAbort);
@@ -94,13 +93,12 @@ export class Coalescer {
         const reason = own.signal!.reason instanceof Error ? own.signal!.reason.message : String(own.signal!.reason ?? 'aborted');
         reject(new AbortError(`Aborted by the caller while waiting for an identical read in flight: ${reason}`, { reason, phase: 'coalesced' }));
       };
-      if (own.signal?.aborted) return onAbort();
-      own.signal?.addEventListener('abort', onAbort, { once: true });
-      const left = own.deadlineAt - this.#clock.now();
-      timer = this.#clock.setTimeout(() => {
+      const timer: TimerHandle = this.#clock.setTimeout(() => {
         cleanup();
         reject(new DeadlineExceededError(`Deadline passed while waiting for an identical read in flight`, { phase: 'coalesced' }));
-      }, Math.max(0, left));
+      }, Math.max(0, own.deadlineAt - this.#clock.now()));
+      if (own.signal?.aborted) return onAbort();
+      own.signal?.addEventListener('abort', onAbort, { once: true });
       void settled.then((outcome) => {
         cleanup();
         resolve(outcome);

@@ -25,6 +25,7 @@ import { Scheduler, type WorkContext } from './scheduler.ts';
 import { loadTaskModule } from './task-module.ts';
 import type { ExecutorFor } from './tasks.ts';
 import { buildEngineStats, type EngineStats } from './stats.ts';
+import { Coalescer, coalesceKey } from './coalesce.ts';
 
 /** What `query(spec)` resolves to for a spec of this kind (a union of kinds gives the union of results). */
 export type ResultOf<S extends QuerySpec> = S extends { kind: 'insertMany' } ? InsertResult : QueryResult;
@@ -86,6 +87,8 @@ export class Executor implements AsyncDisposable {
   #closing: Promise<void> | undefined;
   #min: number;
   #max: number;
+  /** Identical reads in flight on lanes with `coalesce` (src/engine/coalesce.ts). */
+  readonly #coalescer: Coalescer;
 
   /** Use createExecutor(): it starts the workers and checks Weaviate before handing the executor out. */
   constructor(config: Readonly<ExecutorConfig>, deps: { logger: Logger; clock: Clock }) {
@@ -93,6 +96,7 @@ export class Executor implements AsyncDisposable {
     this.#min = config.pool.minConnections;
     this.#clock = deps.clock;
     this.#log = deps.logger;
+    this.#coalescer = new Coalescer(deps.clock);
     // Slots: what may run at once, engine-wide: every connection carries up to maxStreamsPerConnection requests.
     this.#scheduler = new Scheduler(config.lanes, config.pool.maxConnections * config.pool.maxStreamsPerConnection, deps.clock);
     this.#max = config.pool.maxConnections;
@@ -149,7 +153,16 @@ export class Executor implements AsyncDisposable {
       throw error;
     }
     const idempotent = options.idempotent ?? isReadSpec(checked);
-    const result = (await this.#submit((id, deadlineAt, lane) => ({ kind: 'query', id, spec: checked, deadlineAt, lane, idempotent }), options, idempotent)) as ResultOf<S>;
+    const submit = () => this.#submit((id, deadlineAt, lane) => ({ kind: 'query', id, spec: checked, deadlineAt, lane, idempotent }), options, idempotent) as Promise<ResultOf<S>>;
+    const lane = options.lane ?? 'normal';
+    const laneConfig = this.#scheduler.laneConfig(lane);
+    const result =
+      laneConfig?.coalesce && isReadSpec(checked)
+        ? await this.#coalescer.run(lane, coalesceKey(lane, checked), submit, {
+            deadlineAt: this.#clock.now() + (options.deadlineMs ?? laneConfig.defaultDeadlineMs ?? this.config.defaultDeadlineMs),
+            signal: options.signal,
+          })
+        : await submit();
     if (checked.kind === 'insertMany') {
       // Vectors that were just written tell the dimensions of a collection first seen empty.
       const length = checked.objects.find((o) => o.vector !== undefined)?.vector?.length;
@@ -300,7 +313,7 @@ export class Executor implements AsyncDisposable {
   /** The engine-wide snapshot (the note's keys, plus lanes, workers, latency, counters). */
   async stats(): Promise<EngineStats> {
     const workers = await this.#dispatcher.workerStats();
-    return buildEngineStats({
+    const stats = buildEngineStats({
       mode: this.#dispatcher.mode,
       enabled: this.config.pool.enabled,
       minConnections: this.#min,
@@ -316,6 +329,8 @@ export class Executor implements AsyncDisposable {
       mainEventLoopP99Us: this.#eventLoop.percentileUs(99),
       autoscale: this.config.autoscale ? { ...this.config.autoscale, utilization: this.#autoscaleState.utilization, last_change: this.#autoscaleState.lastChange } : null,
     });
+    for (const lane of Object.values(stats.lanes)) lane.coalesced = this.#coalescer.hits(lane.name);
+    return stats;
   }
 
   /** Every connection of every worker, with the note's per-connection metrics. */

@@ -41,6 +41,11 @@ export interface LaneOptions {
    * `maxConcurrency` still caps it. `true` for the defaults, or options. @default false
    */
   adaptive?: boolean | AdaptiveLimitOptions;
+  /**
+   * Identical reads in flight on this lane go to Weaviate once; the others wait for that answer
+   * and get their own copy (src/engine/coalesce.ts; counted in stats as `coalesced`). @default false
+   */
+  coalesce?: boolean;
 }
 
 export interface LaneConfig {
@@ -53,6 +58,8 @@ export interface LaneConfig {
   dedicatedWorkers: number;
   /** Adaptive limit of the lane; undefined = off. */
   adaptive?: AdaptiveLimitConfig | undefined;
+  /** Join identical reads in flight. */
+  coalesce?: boolean;
 }
 
 export const DEFAULT_LANES: Readonly<Record<string, LaneOptions>> = Object.freeze({
@@ -64,7 +71,7 @@ const LANE_NAME = /^[a-z][a-z0-9_-]{0,31}$/;
 
 /**
  * `VECTOR_STORE_LANES`: `name:key=value,...;name:...` with keys weight, reserved, concurrency,
- * queue, deadline (seconds), workers (dedicated worker threads), adaptive (1/0: a limit from latency).
+ * queue, deadline (seconds), workers (dedicated worker threads), adaptive (1/0: a limit from latency), coalesce (1/0: join identical reads).
  * Example: `critical:weight=8,reserved=2,workers=1;normal:queue=20000;batch:weight=0.5`.
  */
 export function parseLanesEnv(text: string): Record<string, LaneOptions> {
@@ -85,7 +92,8 @@ export function parseLanesEnv(text: string): Record<string, LaneOptions> {
         case 'deadline': lane.defaultDeadlineMs = Math.round(v.number(at, value, { min: 0, exclusiveMin: true, unit: 'seconds' }) * 1000); break;
         case 'workers': lane.dedicatedWorkers = v.integer(at, value, 0); break;
         case 'adaptive': lane.adaptive = v.boolean(at, value); break;
-        default: v.fail(source, 'keys among weight, reserved, concurrency, queue, deadline, workers, adaptive', kv);
+        case 'coalesce': lane.coalesce = v.boolean(at, value); break;
+        default: v.fail(source, 'keys among weight, reserved, concurrency, queue, deadline, workers, adaptive, coalesce', kv);
       }
     }
     out[name.trim()] = lane;
@@ -101,7 +109,7 @@ export function resolveLanes(options: Record<string, LaneOptions> | undefined, s
   for (const [name, lane] of Object.entries(merged)) {
     const at = (key: string): v.Source => ({ name: `lanes.${name}.${key}`, kind: 'option' });
     if (!LANE_NAME.test(name)) v.fail({ name: 'lanes', kind: 'option' }, 'lane names matching /^[a-z][a-z0-9_-]{0,31}$/', name);
-    v.knownKeys({ name: `lanes.${name}`, kind: 'option' }, lane as Record<string, unknown>, ['weight', 'reserved', 'maxConcurrency', 'maxQueue', 'defaultDeadlineMs', 'dedicatedWorkers', 'adaptive']);
+    v.knownKeys({ name: `lanes.${name}`, kind: 'option' }, lane as Record<string, unknown>, ['weight', 'reserved', 'maxConcurrency', 'maxQueue', 'defaultDeadlineMs', 'dedicatedWorkers', 'adaptive', 'coalesce']);
     lanes.push({
       name,
       weight: lane.weight === undefined ? 1 : v.number(at('weight'), lane.weight, { min: 0, exclusiveMin: true }),
@@ -113,6 +121,7 @@ export function resolveLanes(options: Record<string, LaneOptions> | undefined, s
         lane.defaultDeadlineMs === undefined ? undefined : v.number(at('defaultDeadlineMs'), lane.defaultDeadlineMs, { min: 0, exclusiveMin: true }),
       dedicatedWorkers: lane.dedicatedWorkers === undefined ? 0 : v.integer(at('dedicatedWorkers'), lane.dedicatedWorkers, 0, 64),
       adaptive: adaptiveOf(name, lane, slots),
+      coalesce: lane.coalesce === undefined ? false : v.boolean(at('coalesce'), lane.coalesce),
     });
   }
   checkReserved(lanes, slots);

@@ -81,6 +81,8 @@ export interface LaneStats {
   end_to_end: LatencySummary;
   /** The lane's adaptive limit (its cap now, RTT inputs, changes); null when the lane has none. */
   adaptive: AdaptiveLimitSnapshot | null;
+  /** Reads answered by joining an identical read in flight (lanes with `coalesce`); set by the executor. */
+  coalesced?: number;
 }
 
 interface Entry {

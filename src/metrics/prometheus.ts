@@ -101,6 +101,9 @@ export function registerExecutorMetrics(source: MetricsSource, options: Executor
       set({ lane: l.name, outcome: 'aborted' }, l.aborted);
     }),
   );
+  counter('lane_coalesced_total', 'Reads answered by joining an identical read in flight', ['lane'], (s, set) =>
+    Object.values(s.lanes).forEach((l) => set({ lane: l.name }, l.coalesced ?? 0)),
+  );
   // Adaptive limits (lanes with `adaptive`; src/engine/adaptive-limit.ts): the cap and its inputs.
   const adaptiveLanes = (s: EngineStats) => Object.values(s.lanes).filter((l) => l.adaptive);
   gauge('lane_adaptive_limit', 'Adaptive concurrency limit of a lane now (slots)', ['lane'], (s, set) => adaptiveLanes(s).forEach((l) => set({ lane: l.name }, l.adaptive!.limit)));

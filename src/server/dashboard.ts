@@ -63,7 +63,7 @@ const PAGE = String.raw`<!doctype html>
     <h2>Lanes</h2>
     <table id="lanes"><thead><tr>
       <th>lane</th><th>queued</th><th>in flight</th><th>limit</th><th></th><th>adaptive RTT short / long ms</th>
-      <th>p50 ms</th><th>p99 ms</th><th>completed</th><th>failed</th><th>shed</th><th>rejected</th><th>aborted</th>
+      <th>p50 ms</th><th>p99 ms</th><th>completed</th><th>coalesced</th><th>failed</th><th>shed</th><th>rejected</th><th>aborted</th>
     </tr></thead><tbody></tbody></table>
   </section>
   <section>
@@ -150,6 +150,7 @@ const PAGE = String.raw`<!doctype html>
       tr.appendChild(cell(name, 'p50_ms', ms(l.end_to_end.p50_us)));
       tr.appendChild(cell(name, 'p99_ms', ms(l.end_to_end.p99_us)));
       tr.appendChild(cell(name, 'completed', l.completed));
+      tr.appendChild(cell(name, 'coalesced', l.coalesced === undefined ? '-' : l.coalesced));
       tr.appendChild(cell(name, 'failed', l.failed, l.failed ? 'nonzero' : undefined));
       tr.appendChild(cell(name, 'shed', l.shed, l.shed ? 'nonzero' : undefined));
       tr.appendChild(cell(name, 'rejected_full', l.rejected_full, l.rejected_full ? 'nonzero' : undefined));
