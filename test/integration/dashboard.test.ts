@@ -93,6 +93,23 @@ describe('dashboard', () => {
     expect(html).not.toMatch(/<script[^>]+src=|<link[^>]+href=|https?:\/\//);
   });
 
+  it('serves the adaptive limit and its inputs as Prometheus metrics, equal to the stats', async () => {
+    const stop = startLoad();
+    try {
+      await new Promise((r) => setTimeout(r, 1500));
+    } finally {
+      await stop();
+    }
+    const text = await (await fetch(`${url}/metrics`)).text();
+    const stats = await engine.stats();
+    const a = stats.lanes['normal']!.adaptive!;
+    expect(text).toContain(`weaviate_executor_lane_adaptive_limit{lane="normal"} ${a.limit}`);
+    expect(text).not.toMatch(/weaviate_executor_lane_adaptive_limit\{lane="critical"\}/);
+    expect(text).toContain(`weaviate_executor_lane_adaptive_limit_changes_total{lane="normal"} ${a.changes}`);
+    expect(text).toMatch(/weaviate_executor_lane_adaptive_rtt_seconds\{lane="normal",window="short"\} [\d.e-]+/);
+    expect(text).toMatch(/weaviate_executor_lane_coalesced_total\{lane="normal"\} 0/);
+  });
+
   it('renders in headless Chromium, agrees with the stats, and its numbers move while load runs', async () => {
     const stop = startLoad();
     try {
