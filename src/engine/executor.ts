@@ -26,6 +26,7 @@ import { loadTaskModule } from './task-module.ts';
 import type { ExecutorFor } from './tasks.ts';
 import { buildEngineStats, type EngineStats } from './stats.ts';
 import { Coalescer, coalesceKey } from './coalesce.ts';
+import { WriteBatcher } from './write-batcher.ts';
 
 /** What `query(spec)` resolves to for a spec of this kind (a union of kinds gives the union of results). */
 export type ResultOf<S extends QuerySpec> = S extends { kind: 'insertMany' } ? InsertResult : QueryResult;
@@ -89,6 +90,8 @@ export class Executor implements AsyncDisposable {
   #max: number;
   /** Identical reads in flight on lanes with `coalesce` (src/engine/coalesce.ts). */
   readonly #coalescer: Coalescer;
+  /** Write micro-batching of lanes with `batchWrites` (src/engine/write-batcher.ts). */
+  readonly #batchers = new Map<string, WriteBatcher>();
 
   /** Use createExecutor(): it starts the workers and checks Weaviate before handing the executor out. */
   constructor(config: Readonly<ExecutorConfig>, deps: { logger: Logger; clock: Clock }) {
@@ -97,6 +100,13 @@ export class Executor implements AsyncDisposable {
     this.#clock = deps.clock;
     this.#log = deps.logger;
     this.#coalescer = new Coalescer(deps.clock);
+    for (const lane of config.lanes) {
+      if (!lane.batchWrites) continue;
+      // The merged insert goes through the lane like any write, with the latest deadline of its callers.
+      const send = (spec: QuerySpec, deadlineAt: number) =>
+        this.#submit((id, d, l) => ({ kind: 'query', id, spec, deadlineAt: d, lane: l, idempotent: false }), { lane: lane.name, deadlineMs: Math.max(1, deadlineAt - this.#clock.now()) }, false) as Promise<InsertResult>;
+      this.#batchers.set(lane.name, new WriteBatcher(lane.batchWrites, send, deps.clock));
+    }
     // Slots: what may run at once, engine-wide: every connection carries up to maxStreamsPerConnection requests.
     this.#scheduler = new Scheduler(config.lanes, config.pool.maxConnections * config.pool.maxStreamsPerConnection, deps.clock);
     this.#max = config.pool.maxConnections;
@@ -156,8 +166,13 @@ export class Executor implements AsyncDisposable {
     const submit = () => this.#submit((id, deadlineAt, lane) => ({ kind: 'query', id, spec: checked, deadlineAt, lane, idempotent }), options, idempotent) as Promise<ResultOf<S>>;
     const lane = options.lane ?? 'normal';
     const laneConfig = this.#scheduler.laneConfig(lane);
-    const result =
-      laneConfig?.coalesce && isReadSpec(checked)
+    const batcher = checked.kind === 'insertMany' && options.idempotent === undefined ? this.#batchers.get(lane) : undefined;
+    const result = batcher && checked.kind === 'insertMany'
+      ? ((await batcher.add(checked, {
+          deadlineAt: this.#clock.now() + (options.deadlineMs ?? laneConfig?.defaultDeadlineMs ?? this.config.defaultDeadlineMs),
+          signal: options.signal,
+        })) as ResultOf<S>)
+      : laneConfig?.coalesce && isReadSpec(checked)
         ? await this.#coalescer.run(lane, coalesceKey(lane, checked), submit, {
             deadlineAt: this.#clock.now() + (options.deadlineMs ?? laneConfig.defaultDeadlineMs ?? this.config.defaultDeadlineMs),
             signal: options.signal,
@@ -329,7 +344,11 @@ export class Executor implements AsyncDisposable {
       mainEventLoopP99Us: this.#eventLoop.percentileUs(99),
       autoscale: this.config.autoscale ? { ...this.config.autoscale, utilization: this.#autoscaleState.utilization, last_change: this.#autoscaleState.lastChange } : null,
     });
-    for (const lane of Object.values(stats.lanes)) lane.coalesced = this.#coalescer.hits(lane.name);
+    for (const lane of Object.values(stats.lanes)) {
+      lane.coalesced = this.#coalescer.hits(lane.name);
+      const batcher = this.#batchers.get(lane.name);
+      if (batcher) lane.write_batches = { batches: batcher.counts.batches, joined: batcher.counts.joined };
+    }
     return stats;
   }
 

@@ -17,6 +17,7 @@
  */
 import * as v from '../validate.ts';
 import { resolveAdaptive, type AdaptiveLimitConfig, type AdaptiveLimitOptions } from './adaptive-limit.ts';
+import { resolveWriteBatch, type WriteBatchConfig, type WriteBatchOptions } from './write-batcher.ts';
 
 export interface LaneOptions {
   /** Relative share of dispatches when lanes compete. @default critical 4, others 1 */
@@ -46,6 +47,11 @@ export interface LaneOptions {
    * and get their own copy (src/engine/coalesce.ts; counted in stats as `coalesced`). @default false
    */
   coalesce?: boolean;
+  /**
+   * Small `insertMany` calls arriving close together are sent as one insert (src/engine/write-batcher.ts):
+   * `true` for the defaults (at most 200 objects, waiting at most 5 ms) or `{ maxObjects, maxDelayMs }`. @default false
+   */
+  batchWrites?: boolean | WriteBatchOptions;
 }
 
 export interface LaneConfig {
@@ -60,6 +66,8 @@ export interface LaneConfig {
   adaptive?: AdaptiveLimitConfig | undefined;
   /** Join identical reads in flight. */
   coalesce?: boolean;
+  /** Micro-batching of writes; undefined = off. */
+  batchWrites?: WriteBatchConfig | undefined;
 }
 
 export const DEFAULT_LANES: Readonly<Record<string, LaneOptions>> = Object.freeze({
@@ -71,7 +79,7 @@ const LANE_NAME = /^[a-z][a-z0-9_-]{0,31}$/;
 
 /**
  * `VECTOR_STORE_LANES`: `name:key=value,...;name:...` with keys weight, reserved, concurrency,
- * queue, deadline (seconds), workers (dedicated worker threads), adaptive (1/0: a limit from latency), coalesce (1/0: join identical reads).
+ * queue, deadline (seconds), workers (dedicated worker threads), adaptive (1/0: a limit from latency), coalesce (1/0: join identical reads), batch (1/0: micro-batch small writes).
  * Example: `critical:weight=8,reserved=2,workers=1;normal:queue=20000;batch:weight=0.5`.
  */
 export function parseLanesEnv(text: string): Record<string, LaneOptions> {
@@ -93,7 +101,8 @@ export function parseLanesEnv(text: string): Record<string, LaneOptions> {
         case 'workers': lane.dedicatedWorkers = v.integer(at, value, 0); break;
         case 'adaptive': lane.adaptive = v.boolean(at, value); break;
         case 'coalesce': lane.coalesce = v.boolean(at, value); break;
-        default: v.fail(source, 'keys among weight, reserved, concurrency, queue, deadline, workers, adaptive, coalesce', kv);
+        case 'batch': lane.batchWrites = v.boolean(at, value); break;
+        default: v.fail(source, 'keys among weight, reserved, concurrency, queue, deadline, workers, adaptive, coalesce, batch', kv);
       }
     }
     out[name.trim()] = lane;
@@ -109,7 +118,7 @@ export function resolveLanes(options: Record<string, LaneOptions> | undefined, s
   for (const [name, lane] of Object.entries(merged)) {
     const at = (key: string): v.Source => ({ name: `lanes.${name}.${key}`, kind: 'option' });
     if (!LANE_NAME.test(name)) v.fail({ name: 'lanes', kind: 'option' }, 'lane names matching /^[a-z][a-z0-9_-]{0,31}$/', name);
-    v.knownKeys({ name: `lanes.${name}`, kind: 'option' }, lane as Record<string, unknown>, ['weight', 'reserved', 'maxConcurrency', 'maxQueue', 'defaultDeadlineMs', 'dedicatedWorkers', 'adaptive', 'coalesce']);
+    v.knownKeys({ name: `lanes.${name}`, kind: 'option' }, lane as Record<string, unknown>, ['weight', 'reserved', 'maxConcurrency', 'maxQueue', 'defaultDeadlineMs', 'dedicatedWorkers', 'adaptive', 'coalesce', 'batchWrites']);
     lanes.push({
       name,
       weight: lane.weight === undefined ? 1 : v.number(at('weight'), lane.weight, { min: 0, exclusiveMin: true }),
@@ -122,6 +131,7 @@ export function resolveLanes(options: Record<string, LaneOptions> | undefined, s
       dedicatedWorkers: lane.dedicatedWorkers === undefined ? 0 : v.integer(at('dedicatedWorkers'), lane.dedicatedWorkers, 0, 64),
       adaptive: adaptiveOf(name, lane, slots),
       coalesce: lane.coalesce === undefined ? false : v.boolean(at('coalesce'), lane.coalesce),
+      batchWrites: lane.batchWrites === undefined || lane.batchWrites === false ? undefined : resolveWriteBatch(`lanes.${name}.batchWrites`, lane.batchWrites),
     });
   }
   checkReserved(lanes, slots);

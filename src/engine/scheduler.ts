@@ -83,6 +83,8 @@ export interface LaneStats {
   adaptive: AdaptiveLimitSnapshot | null;
   /** Reads answered by joining an identical read in flight (lanes with `coalesce`); set by the executor. */
   coalesced?: number;
+  /** Lanes with `batchWrites`: inserts sent, and writes that joined an earlier one's batch; set by the executor. */
+  write_batches?: { batches: number; joined: number };
 }
 
 interface Entry {
