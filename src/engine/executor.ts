@@ -104,11 +104,11 @@ export class Executor implements AsyncDisposable {
       if (!lane.batchWrites) continue;
       // The merged insert goes through the lane like any write, with the latest deadline of its callers.
       const send = (spec: QuerySpec, deadlineAt: number) =>
-        this.#submit((id, d, l) => ({ kind: 'query', id, spec, deadlineAt: d, lane: l, idempotent: false }), { lane: lane.name, deadlineMs: Math.max(1, deadlineAt - this.#clock.now()) }, false) as Promise<InsertResult>;
+        this.#submit((id, d, l) => ({ kind: 'query', id, spec, deadlineAt: d, lane: l, idempotent: false }), { lane: lane.name, deadlineMs: Math.max(1, deadlineAt - this.#clock.now()) }, false, 'query:insertMany') as Promise<InsertResult>;
       this.#batchers.set(lane.name, new WriteBatcher(lane.batchWrites, send, deps.clock));
     }
     // Slots: what may run at once, engine-wide: every connection carries up to maxStreamsPerConnection requests.
-    this.#scheduler = new Scheduler(config.lanes, config.pool.maxConnections * config.pool.maxStreamsPerConnection, deps.clock);
+    this.#scheduler = new Scheduler(config.lanes, config.pool.maxConnections * config.pool.maxStreamsPerConnection, deps.clock, { costAware: config.costAwareLanes });
     this.#max = config.pool.maxConnections;
     this.#dispatcher =
       config.workers > 0
@@ -163,7 +163,7 @@ export class Executor implements AsyncDisposable {
       throw error;
     }
     const idempotent = options.idempotent ?? isReadSpec(checked);
-    const submit = () => this.#submit((id, deadlineAt, lane) => ({ kind: 'query', id, spec: checked, deadlineAt, lane, idempotent }), options, idempotent) as Promise<ResultOf<S>>;
+    const submit = () => this.#submit((id, deadlineAt, lane) => ({ kind: 'query', id, spec: checked, deadlineAt, lane, idempotent }), options, idempotent, `query:${checked.kind}`) as Promise<ResultOf<S>>;
     const lane = options.lane ?? 'normal';
     const laneConfig = this.#scheduler.laneConfig(lane);
     const batcher = checked.kind === 'insertMany' && options.idempotent === undefined ? this.#batchers.get(lane) : undefined;
@@ -211,7 +211,7 @@ export class Executor implements AsyncDisposable {
       throw error;
     }
     const idempotent = options.idempotent ?? false;
-    return this.#submit((id, deadlineAt, lane) => ({ kind: 'task', id, name, args, deadlineAt, lane, idempotent }), options, idempotent) as Promise<T>;
+    return this.#submit((id, deadlineAt, lane) => ({ kind: 'task', id, name, args, deadlineAt, lane, idempotent }), options, idempotent, `task:${name}`) as Promise<T>;
   }
 
   #checkOptions(options: RequestOptions): void {
@@ -259,6 +259,7 @@ export class Executor implements AsyncDisposable {
     build: (id: number, deadlineEpoch: number, lane: string) => TaskMessage,
     options: RequestOptions,
     idempotent: boolean,
+    costKey?: string,
   ): Promise<unknown> {
     if (this.#closing) return Promise.reject(new ShutdownError('The executor is shutting down; no new work is accepted', {}));
     const lane = options.lane ?? 'normal';
@@ -294,7 +295,7 @@ export class Executor implements AsyncDisposable {
         ctx.signal.removeEventListener('abort', onAbort);
       }
     };
-    const result = this.#scheduler.submit(work, { lane, deadlineAt: this.#clock.now() + deadlineMs, signal: options.signal });
+    const result = this.#scheduler.submit(work, { lane, deadlineAt: this.#clock.now() + deadlineMs, signal: options.signal, costKey });
     if (this.#listeners.size > 0) {
       const kind = build(0, 0, lane).kind;
       const emit = (outcome: string) => {
@@ -344,6 +345,7 @@ export class Executor implements AsyncDisposable {
       mainEventLoopP99Us: this.#eventLoop.percentileUs(99),
       autoscale: this.config.autoscale ? { ...this.config.autoscale, utilization: this.#autoscaleState.utilization, last_change: this.#autoscaleState.lastChange } : null,
     });
+    stats.query_costs = this.#scheduler.costs();
     for (const lane of Object.values(stats.lanes)) {
       lane.coalesced = this.#coalescer.hits(lane.name);
       const batcher = this.#batchers.get(lane.name);

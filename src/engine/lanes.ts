@@ -203,6 +203,8 @@ export function pickLane<L extends LaneView>(lanes: readonly L[], slots: number)
 interface Item {
   run: () => Promise<void>;
   id: string;
+  /** Stride cost of dispatching it (cost-aware lanes: its kind's measured cost; else 1). */
+  cost: number;
   /** Neighbours in the lane's FIFO; `linked` is false once the item left it (run or removed). */
   prev: Item | undefined;
   next: Item | undefined;
@@ -286,11 +288,11 @@ export class LaneQueue {
     return this.#byName.get(name);
   }
 
-  enqueue(run: () => Promise<void>, options: { id?: string; lane?: string } = {}): void {
+  enqueue(run: () => Promise<void>, options: { id?: string; lane?: string; cost?: number } = {}): void {
     const lane = this.#byName.get(options.lane ?? 'normal');
     if (!lane) throw new Error(`unknown lane ${options.lane}`);
     if (lane.queued === 0) lane.pass = Math.max(lane.pass, this.#virtualTime);
-    const item: Item = { run, id: options.id ?? '', prev: undefined, next: undefined, linked: false };
+    const item: Item = { run, id: options.id ?? '', cost: options.cost ?? 1, prev: undefined, next: undefined, linked: false };
     lane.push(item);
     if (item.id) this.#byId.set(item.id, { item, lane });
   }
@@ -302,7 +304,7 @@ export class LaneQueue {
     if (!item) return undefined;
     this.#byId.delete(item.id);
     this.#virtualTime = lane.pass;
-    lane.pass += 1 / lane.config.weight;
+    lane.pass += item.cost / lane.config.weight;
     return item.run;
   }
 

@@ -18,6 +18,7 @@ import { AbortError, DeadlineExceededError, QueueFullError, ShutdownError, Valid
 import { newHistogram, recordMs, summarize, type LatencySummary } from '../stats/histogram.ts';
 import { LaneQueue, checkReserved, type LaneConfig, type LaneState } from './lanes.ts';
 import { AdaptiveLimit, type AdaptiveLimitSnapshot } from './adaptive-limit.ts';
+import { CostModel } from './cost.ts';
 
 export interface WorkContext {
   /** Fires at the deadline (DeadlineExceededError) or when the caller aborts (AbortError). */
@@ -34,6 +35,8 @@ export interface SubmitOptions {
   /** Absolute deadline on the scheduler's clock (ms). */
   deadlineAt: number;
   signal?: AbortSignal | undefined;
+  /** Kind of work (cost-aware lanes measure and charge each kind's cost). */
+  costKey?: string | undefined;
 }
 
 interface LaneCounters {
@@ -106,10 +109,13 @@ export class Scheduler {
   readonly #running = new Set<Promise<unknown>>();
   /** Lanes with an adaptive limit: each finished request is a sample (src/engine/adaptive-limit.ts). */
   readonly #adaptive = new Map<string, AdaptiveLimit>();
+  /** Cost-aware lanes: measured cost per kind of work (src/engine/cost.ts); undefined = off. */
+  readonly #costs: CostModel | undefined;
   #slots: number;
   #closing = false;
 
-  constructor(lanes: readonly LaneConfig[], slots: number, clock: Clock = systemClock) {
+  constructor(lanes: readonly LaneConfig[], slots: number, clock: Clock = systemClock, options: { costAware?: boolean } = {}) {
+    this.#costs = options.costAware ? new CostModel() : undefined;
     this.#slots = slots;
     this.#clock = clock;
     let laneQueue: LaneQueue | undefined;
@@ -263,6 +269,7 @@ export class Scheduler {
         throw error;
       } finally {
         this.#sampleAdaptive(lane, this.#clock.now() - startedAt, inFlightAtStart, entry, failure);
+        if (this.#costs && options.costKey !== undefined && !entry.overdue) this.#costs.observe(options.costKey, this.#clock.now() - startedAt);
         entry.runningAbort.signal.removeEventListener('abort', onLate);
         if (entry.overdue) lane.overdue--;
         lane.inFlight--;
@@ -270,7 +277,8 @@ export class Scheduler {
       }
     };
 
-    const added = this.#queue.add(task, { lane: lane.config.name, id: String(nextId++), signal: entry.queuedAbort.signal } as never) as Promise<T>;
+    const cost = this.#costs?.cost(options.costKey) ?? 1;
+    const added = this.#queue.add(task, { lane: lane.config.name, id: String(nextId++), signal: entry.queuedAbort.signal, cost } as never) as Promise<T>;
     this.#running.add(added);
     // The caller's promise settles at the deadline (or abort) at the latest, even if the work does not.
     const outcome = new Promise<T>((resolve, reject) => {
@@ -344,6 +352,11 @@ export class Scheduler {
         adaptive: this.#adaptive.get(lane.config.name)?.snapshot() ?? null,
       };
     });
+  }
+
+  /** Cost-aware lanes: each kind's measured slot time and relative cost; null when off. */
+  costs(): Record<string, { avg_ms: number; cost: number }> | null {
+    return this.#costs?.snapshot() ?? null;
   }
 
   /** The histograms themselves (for merging into engine-wide figures and reports). */
