@@ -51,6 +51,13 @@ export function formatStats(s: EngineStats): string {
       );
     }
   }
+  const coalesced = Object.values(s.lanes).filter((l) => (l.coalesced ?? 0) > 0);
+  if (coalesced.length) out.push('', `Coalesced reads: ${coalesced.map((l) => `${l.name} ${l.coalesced}`).join(', ')}`);
+  const batched = Object.values(s.lanes).filter((l) => l.write_batches);
+  if (batched.length) out.push('', `Write batches: ${batched.map((l) => `${l.name} ${l.write_batches!.batches} sent, ${l.write_batches!.joined} joined`).join('; ')}`);
+  if (s.query_costs) {
+    out.push('', `Query costs (cost-aware lanes): ${Object.entries(s.query_costs).map(([k, c]) => `${k} ${c.avg_ms.toFixed(2)} ms = ${c.cost.toFixed(2)}`).join(', ') || 'none measured yet'}`);
+  }
   if (s.workers.length) {
     out.push('', 'Workers');
     out.push(
