@@ -10,6 +10,7 @@
 import weaviate, { type WeaviateClient } from 'weaviate-client';
 import { createExecutor, type Executor } from '../src/engine/executor.ts';
 import { silentLogger } from '../src/log.ts';
+import type { LaneOptions } from '../src/engine/lanes.ts';
 import type { WeaviateTarget } from '../src/pool/config.ts';
 import { createPool, type WeaviatePool } from '../src/pool/create.ts';
 import { executeSpec } from '../src/query/execute.ts';
@@ -121,7 +122,7 @@ export interface EngineSetting {
   connections: number;
   /** Suffix of the contender id for non-default lanes ('protective'). */
   tag?: string;
-  lanes?: Record<string, { weight?: number; reserved?: number; maxQueue?: number; maxConcurrency?: number }>;
+  lanes?: Record<string, { weight?: number; reserved?: number; maxQueue?: number; maxConcurrency?: number; adaptive?: LaneOptions['adaptive'] }>;
 }
 
 export function engine(target: Readonly<WeaviateTarget>, s: EngineSetting): Contender {

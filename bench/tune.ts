@@ -34,6 +34,8 @@ export interface TuneResult {
   serviceTimeMs: number;
   trials: Trial[];
   best: Trial;
+  /** The normal lane with an adaptive limit and no cap (issue 13), under the same mix: not a candidate for `best`. */
+  adaptive: Trial;
   env: string;
   sizing: { rate: number; littleL: number; slots: number; maxConnections: number; minConnections: number; ruleOfThumb: { users: number; min: number; max: number } };
 }
@@ -46,6 +48,7 @@ export function lanesEnv(s: EngineSetting): string {
       lane.reserved !== undefined ? `reserved=${lane.reserved}` : '',
       lane.maxConcurrency !== undefined ? `concurrency=${lane.maxConcurrency}` : '',
       lane.maxQueue !== undefined ? `queue=${lane.maxQueue}` : '',
+      lane.adaptive ? 'adaptive=1' : '',
     ].filter(Boolean);
     if (kv.length) parts.push(`${name}:${kv.join(',')}`);
   }
@@ -100,35 +103,39 @@ export async function tune(
   const reserved = o.quick ? [1] : [1, 2];
   const trials: Trial[] = [];
   const normalRate = Math.max(2, Math.round(capacity * 2));
+  const overload = async (setting: EngineSetting): Promise<Trial> => {
+    const c = engine(target, setting);
+    await c.start();
+    const res = await openLoop(ctx, [
+      { name: 'critical', rate: o.criticalRate, send: () => c.query(criticalQuery(), 'critical') },
+      { name: 'normal', rate: normalRate, send: (i) => c.query(smallQuery(i), 'normal') },
+    ], { warmupMs: o.warmupMs, durationMs: o.trialMs, drainMs: 12_000 });
+    await c.stop();
+    const crit = res.streams['critical']!;
+    const norm = res.streams['normal']!;
+    const trial: Trial = {
+      setting,
+      criticalP99Ms: crit.latency.p99_us / 1000,
+      criticalP50Ms: crit.latency.p50_us / 1000,
+      normalServed: norm.throughput,
+      normalErrors: norm.errors,
+      meets: crit.latency.p99_us / 1000 <= targetP99 && crit.errors === 0,
+    };
+    o.progress(`  ${lanesEnv(setting)}: critical p99 ${trial.criticalP99Ms.toFixed(2)} ms, normal served ${trial.normalServed.toFixed(0)} req/s${trial.meets ? '  (meets the target)' : ''}`);
+    return trial;
+  };
   for (const cap of caps) {
     for (const q of queues) {
       for (const r of reserved) {
-        const setting: EngineSetting = {
+        trials.push(await overload({
           ...bestShape,
           lanes: { critical: { reserved: r }, normal: { maxQueue: q, ...(cap !== undefined ? { maxConcurrency: cap } : {}) } },
-        };
-        const c = engine(target, setting);
-        await c.start();
-        const res = await openLoop(ctx, [
-          { name: 'critical', rate: o.criticalRate, send: () => c.query(criticalQuery(), 'critical') },
-          { name: 'normal', rate: normalRate, send: (i) => c.query(smallQuery(i), 'normal') },
-        ], { warmupMs: o.warmupMs, durationMs: o.trialMs, drainMs: 12_000 });
-        await c.stop();
-        const crit = res.streams['critical']!;
-        const norm = res.streams['normal']!;
-        const trial: Trial = {
-          setting,
-          criticalP99Ms: crit.latency.p99_us / 1000,
-          criticalP50Ms: crit.latency.p50_us / 1000,
-          normalServed: norm.throughput,
-          normalErrors: norm.errors,
-          meets: crit.latency.p99_us / 1000 <= targetP99 && crit.errors === 0,
-        };
-        trials.push(trial);
-        o.progress(`  ${lanesEnv(setting)}: critical p99 ${trial.criticalP99Ms.toFixed(2)} ms, normal served ${trial.normalServed.toFixed(0)} req/s${trial.meets ? '  (meets the target)' : ''}`);
+        }));
       }
     }
   }
+  // The adaptive limit, not told any cap, against the static settings above.
+  const adaptive = await overload({ ...bestShape, lanes: { critical: { reserved: reserved[0]! }, normal: { maxQueue: queues[0]!, adaptive: true } } });
   const meeting = trials.filter((t) => t.meets).sort((a, b) => b.normalServed - a.normalServed);
   const best = meeting[0] ?? [...trials].sort((a, b) => a.criticalP99Ms - b.criticalP99Ms)[0]!;
 
@@ -146,6 +153,7 @@ export async function tune(
     serviceTimeMs,
     trials,
     best,
+    adaptive,
     env: settingEnv(best.setting),
     sizing: {
       rate,
@@ -168,6 +176,9 @@ export function printTune(r: TuneResult, say: (l: string) => void): void {
   say(r.best.meets ? '\nBest settings meeting the target (most normal throughput):' : '\nNo setting met the target; the lowest critical p99 was:');
   say(`  ${r.env}`);
   say(`  critical p99 ${r.best.criticalP99Ms.toFixed(2)} ms (idle ${r.idleCriticalP99Ms.toFixed(2)} ms), normal served ${r.best.normalServed.toFixed(0)} req/s`);
+  const a = r.adaptive;
+  say(`\nAdaptive limit on the normal lane (\`${lanesEnv(a.setting)}\`, no cap given): critical p99 ${a.criticalP99Ms.toFixed(2)} ms${a.meets ? ' (meets the target)' : ' (misses the target)'}, ` +
+    `normal served ${a.normalServed.toFixed(0)} req/s = ${((a.normalServed / Math.max(1e-9, r.best.normalServed)) * 100).toFixed(0)} % of the best static setting's.`);
   const s = r.sizing;
   say(`\nSizing (Little's law): at ${s.rate.toFixed(0)} req/s and ${r.serviceTimeMs.toFixed(2)} ms in the system, L = ${s.littleL.toFixed(2)} requests in flight;`);
   say(`  with 1.5x headroom: ${s.slots} slots = VECTOR_STORE_MAX_CONNECTIONS=${s.maxConnections} x 4 streams, VECTOR_STORE_MIN_CONNECTIONS=${s.minConnections} (half the rate).`);

@@ -43,6 +43,12 @@ export interface EngineOptions {
    * cores are busy. Env `VECTOR_STORE_WORKER_NICE`. @default 0
    */
   workerNice?: number;
+  /**
+   * Lanes share the server's time, not its request count: each dispatch advances its lane's
+   * stride pass by its kind's measured cost (src/engine/cost.ts), so expensive queries
+   * (hybrid) count for more than cheap ones (bm25). Env `VECTOR_STORE_COST_AWARE_LANES=true`. @default false
+   */
+  costAwareLanes?: boolean;
 }
 
 export type ExecutorOptions = PoolOptions & EngineOptions;
@@ -61,11 +67,13 @@ export interface ExecutorConfig {
   workerLogLevel: string;
   workerNice: number;
   autoscale: Readonly<AutoscaleConfig> | undefined;
+  costAwareLanes: boolean;
 }
 
 const ENGINE_KEYS = [
   'workers', 'lanes', 'defaultDeadlineMs', 'taskModule', 'collections', 'validateAgainstSchema',
   'controlTimeoutMs', 'closeTimeoutMs', 'watchdogTerminateMs', 'workerLogLevel', 'workerNice', 'autoscale',
+  'costAwareLanes',
 ] as const;
 
 export const ENGINE_ENV = Object.freeze({
@@ -74,6 +82,7 @@ export const ENGINE_ENV = Object.freeze({
   VECTOR_STORE_DEFAULT_DEADLINE: 'defaultDeadlineMs',
   VECTOR_STORE_WORKER_NICE: 'workerNice',
   VECTOR_STORE_AUTOSCALE: 'autoscale',
+  VECTOR_STORE_COST_AWARE_LANES: 'costAwareLanes',
 } as const);
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -169,6 +178,12 @@ export function resolveExecutorConfig(options: ExecutorOptions = {}, env: Env = 
     closeTimeoutMs: ms('closeTimeoutMs', 10_000),
     watchdogTerminateMs: ms('watchdogTerminateMs', 30_000),
     autoscale,
+    costAwareLanes:
+      engine['costAwareLanes'] !== undefined
+        ? v.boolean(opt('costAwareLanes'), engine['costAwareLanes'])
+        : env['VECTOR_STORE_COST_AWARE_LANES']
+          ? v.boolean(envSrc('VECTOR_STORE_COST_AWARE_LANES'), env['VECTOR_STORE_COST_AWARE_LANES'])
+          : false,
     workerNice:
       engine['workerNice'] !== undefined
         ? v.integer(opt('workerNice'), engine['workerNice'], 0, 19)

@@ -27,6 +27,8 @@ import { Scheduler, type WorkContext } from './scheduler.ts';
 import { loadTaskModule } from './task-module.ts';
 import type { ExecutorFor } from './tasks.ts';
 import { buildEngineStats, type EngineStats } from './stats.ts';
+import { Coalescer, coalesceKey } from './coalesce.ts';
+import { WriteBatcher } from './write-batcher.ts';
 
 /** What `query(spec)` resolves to for a spec of this kind (a union of kinds gives the union of results). */
 export type ResultOf<S extends QuerySpec> = S extends { kind: 'insertMany' } ? InsertResult : QueryResult;
@@ -88,6 +90,10 @@ export class Executor implements AsyncDisposable {
   #closing: Promise<void> | undefined;
   #min: number;
   #max: number;
+  /** Identical reads in flight on lanes with `coalesce` (src/engine/coalesce.ts). */
+  readonly #coalescer: Coalescer;
+  /** Write micro-batching of lanes with `batchWrites` (src/engine/write-batcher.ts). */
+  readonly #batchers = new Map<string, WriteBatcher>();
 
   /** Use createExecutor(): it starts the workers and checks Weaviate before handing the executor out. */
   constructor(config: Readonly<ExecutorConfig>, deps: { logger: Logger; clock: Clock }) {
@@ -95,8 +101,16 @@ export class Executor implements AsyncDisposable {
     this.#min = config.pool.minConnections;
     this.#clock = deps.clock;
     this.#log = deps.logger;
+    this.#coalescer = new Coalescer(deps.clock);
+    for (const lane of config.lanes) {
+      if (!lane.batchWrites) continue;
+      // The merged insert goes through the lane like any write, with the latest deadline of its callers.
+      const send = (spec: QuerySpec, deadlineAt: number) =>
+        this.#submit((id, d, l) => ({ kind: 'query', id, spec, deadlineAt: d, lane: l, idempotent: false }), { lane: lane.name, deadlineMs: Math.max(1, deadlineAt - this.#clock.now()) }, false, 'query:insertMany') as Promise<InsertResult>;
+      this.#batchers.set(lane.name, new WriteBatcher(lane.batchWrites, send, deps.clock));
+    }
     // Slots: what may run at once, engine-wide: every connection carries up to maxStreamsPerConnection requests.
-    this.#scheduler = new Scheduler(config.lanes, config.pool.maxConnections * config.pool.maxStreamsPerConnection, deps.clock);
+    this.#scheduler = new Scheduler(config.lanes, config.pool.maxConnections * config.pool.maxStreamsPerConnection, deps.clock, { costAware: config.costAwareLanes });
     this.#max = config.pool.maxConnections;
     this.#dispatcher =
       config.workers > 0
@@ -151,7 +165,21 @@ export class Executor implements AsyncDisposable {
       throw error;
     }
     const idempotent = options.idempotent ?? isReadSpec(checked);
-    const result = (await this.#submit((id, deadlineAt, lane) => ({ kind: 'query', id, spec: checked, deadlineAt, lane, idempotent }), options, idempotent)) as ResultOf<S>;
+    const submit = () => this.#submit((id, deadlineAt, lane) => ({ kind: 'query', id, spec: checked, deadlineAt, lane, idempotent }), options, idempotent, `query:${checked.kind}`) as Promise<ResultOf<S>>;
+    const lane = options.lane ?? 'normal';
+    const laneConfig = this.#scheduler.laneConfig(lane);
+    const batcher = checked.kind === 'insertMany' && options.idempotent === undefined ? this.#batchers.get(lane) : undefined;
+    const result = batcher && checked.kind === 'insertMany'
+      ? ((await batcher.add(checked, {
+          deadlineAt: this.#clock.now() + (options.deadlineMs ?? laneConfig?.defaultDeadlineMs ?? this.config.defaultDeadlineMs),
+          signal: options.signal,
+        })) as ResultOf<S>)
+      : laneConfig?.coalesce && isReadSpec(checked)
+        ? await this.#coalescer.run(lane, coalesceKey(lane, checked), submit, {
+            deadlineAt: this.#clock.now() + (options.deadlineMs ?? laneConfig.defaultDeadlineMs ?? this.config.defaultDeadlineMs),
+            signal: options.signal,
+          })
+        : await submit();
     if (checked.kind === 'insertMany') {
       // Vectors that were just written tell the dimensions of a collection first seen empty.
       const length = checked.objects.find((o) => o.vector !== undefined)?.vector?.length;
@@ -185,7 +213,7 @@ export class Executor implements AsyncDisposable {
       throw error;
     }
     const idempotent = options.idempotent ?? false;
-    return this.#submit((id, deadlineAt, lane) => ({ kind: 'task', id, name, args, deadlineAt, lane, idempotent }), options, idempotent) as Promise<T>;
+    return this.#submit((id, deadlineAt, lane) => ({ kind: 'task', id, name, args, deadlineAt, lane, idempotent }), options, idempotent, `task:${name}`) as Promise<T>;
   }
 
   #checkOptions(options: RequestOptions): void {
@@ -233,6 +261,7 @@ export class Executor implements AsyncDisposable {
     build: (id: number, deadlineEpoch: number, lane: string) => TaskMessage,
     options: RequestOptions,
     idempotent: boolean,
+    costKey?: string,
   ): Promise<unknown> {
     if (this.#closing) return Promise.reject(new ShutdownError('The executor is shutting down; no new work is accepted', {}));
     const lane = options.lane ?? 'normal';
@@ -268,7 +297,7 @@ export class Executor implements AsyncDisposable {
         ctx.signal.removeEventListener('abort', onAbort);
       }
     };
-    const result = this.#scheduler.submit(work, { lane, deadlineAt: this.#clock.now() + deadlineMs, signal: options.signal });
+    const result = this.#scheduler.submit(work, { lane, deadlineAt: this.#clock.now() + deadlineMs, signal: options.signal, costKey });
     if (this.#listeners.size > 0) {
       const kind = build(0, 0, lane).kind;
       const emit = (outcome: string) => {
@@ -302,7 +331,7 @@ export class Executor implements AsyncDisposable {
   /** The engine-wide snapshot (the note's keys, plus lanes, workers, latency, counters). */
   async stats(): Promise<EngineStats> {
     const workers = await this.#dispatcher.workerStats();
-    return buildEngineStats({
+    const stats = buildEngineStats({
       mode: this.#dispatcher.mode,
       enabled: this.config.pool.enabled,
       minConnections: this.#min,
@@ -318,6 +347,13 @@ export class Executor implements AsyncDisposable {
       mainEventLoopP99Us: this.#eventLoop.percentileUs(99),
       autoscale: this.config.autoscale ? { ...this.config.autoscale, utilization: this.#autoscaleState.utilization, last_change: this.#autoscaleState.lastChange } : null,
     });
+    stats.query_costs = this.#scheduler.costs();
+    for (const lane of Object.values(stats.lanes)) {
+      lane.coalesced = this.#coalescer.hits(lane.name);
+      const batcher = this.#batchers.get(lane.name);
+      if (batcher) lane.write_batches = { batches: batcher.counts.batches, joined: batcher.counts.joined };
+    }
+    return stats;
   }
 
   /** Every connection of every worker, with the note's per-connection metrics. */

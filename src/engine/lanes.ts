@@ -16,6 +16,8 @@
  *   free slot at once even while normal work floods. `maxConcurrency` caps a lane's slots.
  */
 import * as v from '../validate.ts';
+import { resolveAdaptive, type AdaptiveLimitConfig, type AdaptiveLimitOptions } from './adaptive-limit.ts';
+import { resolveWriteBatch, type WriteBatchConfig, type WriteBatchOptions } from './write-batcher.ts';
 
 export interface LaneOptions {
   /** Relative share of dispatches when lanes compete. @default critical 4, others 1 */
@@ -34,6 +36,22 @@ export interface LaneOptions {
    * remain for the other lanes. @default 0
    */
   dedicatedWorkers?: number;
+  /**
+   * A concurrency limit found from this lane's measured latency (Gradient2, src/engine/adaptive-limit.ts):
+   * the lane's slots shrink when its latency rises and grow back while it stays stable.
+   * `maxConcurrency` still caps it. `true` for the defaults, or options. @default false
+   */
+  adaptive?: boolean | AdaptiveLimitOptions;
+  /**
+   * Identical reads in flight on this lane go to Weaviate once; the others wait for that answer
+   * and get their own copy (src/engine/coalesce.ts; counted in stats as `coalesced`). @default false
+   */
+  coalesce?: boolean;
+  /**
+   * Small `insertMany` calls arriving close together are sent as one insert (src/engine/write-batcher.ts):
+   * `true` for the defaults (at most 200 objects, waiting at most 5 ms) or `{ maxObjects, maxDelayMs }`. @default false
+   */
+  batchWrites?: boolean | WriteBatchOptions;
 }
 
 export interface LaneConfig {
@@ -44,6 +62,12 @@ export interface LaneConfig {
   maxQueue: number;
   defaultDeadlineMs: number | undefined;
   dedicatedWorkers: number;
+  /** Adaptive limit of the lane; undefined = off. */
+  adaptive?: AdaptiveLimitConfig | undefined;
+  /** Join identical reads in flight. */
+  coalesce?: boolean;
+  /** Micro-batching of writes; undefined = off. */
+  batchWrites?: WriteBatchConfig | undefined;
 }
 
 export const DEFAULT_LANES: Readonly<Record<string, LaneOptions>> = Object.freeze({
@@ -55,7 +79,7 @@ const LANE_NAME = /^[a-z][a-z0-9_-]{0,31}$/;
 
 /**
  * `VECTOR_STORE_LANES`: `name:key=value,...;name:...` with keys weight, reserved, concurrency,
- * queue, deadline (seconds), workers (dedicated worker threads).
+ * queue, deadline (seconds), workers (dedicated worker threads), adaptive (1/0: a limit from latency), coalesce (1/0: join identical reads), batch (1/0: micro-batch small writes).
  * Example: `critical:weight=8,reserved=2,workers=1;normal:queue=20000;batch:weight=0.5`.
  */
 export function parseLanesEnv(text: string): Record<string, LaneOptions> {
@@ -75,7 +99,10 @@ export function parseLanesEnv(text: string): Record<string, LaneOptions> {
         case 'queue': lane.maxQueue = v.integer(at, value, 0); break;
         case 'deadline': lane.defaultDeadlineMs = Math.round(v.number(at, value, { min: 0, exclusiveMin: true, unit: 'seconds' }) * 1000); break;
         case 'workers': lane.dedicatedWorkers = v.integer(at, value, 0); break;
-        default: v.fail(source, 'keys among weight, reserved, concurrency, queue, deadline, workers', kv);
+        case 'adaptive': lane.adaptive = v.boolean(at, value); break;
+        case 'coalesce': lane.coalesce = v.boolean(at, value); break;
+        case 'batch': lane.batchWrites = v.boolean(at, value); break;
+        default: v.fail(source, 'keys among weight, reserved, concurrency, queue, deadline, workers, adaptive, coalesce, batch', kv);
       }
     }
     out[name.trim()] = lane;
@@ -91,7 +118,7 @@ export function resolveLanes(options: Record<string, LaneOptions> | undefined, s
   for (const [name, lane] of Object.entries(merged)) {
     const at = (key: string): v.Source => ({ name: `lanes.${name}.${key}`, kind: 'option' });
     if (!LANE_NAME.test(name)) v.fail({ name: 'lanes', kind: 'option' }, 'lane names matching /^[a-z][a-z0-9_-]{0,31}$/', name);
-    v.knownKeys({ name: `lanes.${name}`, kind: 'option' }, lane as Record<string, unknown>, ['weight', 'reserved', 'maxConcurrency', 'maxQueue', 'defaultDeadlineMs', 'dedicatedWorkers']);
+    v.knownKeys({ name: `lanes.${name}`, kind: 'option' }, lane as Record<string, unknown>, ['weight', 'reserved', 'maxConcurrency', 'maxQueue', 'defaultDeadlineMs', 'dedicatedWorkers', 'adaptive', 'coalesce', 'batchWrites']);
     lanes.push({
       name,
       weight: lane.weight === undefined ? 1 : v.number(at('weight'), lane.weight, { min: 0, exclusiveMin: true }),
@@ -102,10 +129,23 @@ export function resolveLanes(options: Record<string, LaneOptions> | undefined, s
       defaultDeadlineMs:
         lane.defaultDeadlineMs === undefined ? undefined : v.number(at('defaultDeadlineMs'), lane.defaultDeadlineMs, { min: 0, exclusiveMin: true }),
       dedicatedWorkers: lane.dedicatedWorkers === undefined ? 0 : v.integer(at('dedicatedWorkers'), lane.dedicatedWorkers, 0, 64),
+      adaptive: adaptiveOf(name, lane, slots),
+      coalesce: lane.coalesce === undefined ? false : v.boolean(at('coalesce'), lane.coalesce),
+      batchWrites: lane.batchWrites === undefined || lane.batchWrites === false ? undefined : resolveWriteBatch(`lanes.${name}.batchWrites`, lane.batchWrites),
     });
   }
   checkReserved(lanes, slots);
   return lanes;
+}
+
+/** A lane's adaptive limit options, validated; max defaults to the lane's usable slots. */
+function adaptiveOf(name: string, lane: LaneOptions, slots: number): AdaptiveLimitConfig | undefined {
+  const a = lane.adaptive;
+  if (a === undefined || a === false) return undefined;
+  const at = `lanes.${name}.adaptive`;
+  if (a !== true && (typeof a !== 'object' || a === null || Array.isArray(a))) v.fail({ name: at, kind: 'option' }, 'a boolean or an object', a);
+  const usable = lane.maxConcurrency === undefined ? slots : Math.min(slots, Number(lane.maxConcurrency));
+  return resolveAdaptive(at, a === true ? {} : a, usable);
 }
 
 /**
@@ -130,6 +170,8 @@ export interface LaneView {
    * their connections x streams). Below `config.maxConcurrency` when that is lower. @default Infinity
    */
   slotCap?: number;
+  /** The lane's adaptive limit now (src/engine/adaptive-limit.ts). @default Infinity */
+  adaptiveCap?: number;
   queued: number;
   inFlight: number;
   pass: number;
@@ -143,7 +185,7 @@ function heldBack(lanes: readonly LaneView[], except: LaneView): number {
 }
 
 export function isEligible(lane: LaneView, lanes: readonly LaneView[], slots: number): boolean {
-  if (lane.queued === 0 || lane.inFlight >= Math.min(lane.config.maxConcurrency, lane.slotCap ?? Infinity)) return false;
+  if (lane.queued === 0 || lane.inFlight >= Math.min(lane.config.maxConcurrency, lane.slotCap ?? Infinity, lane.adaptiveCap ?? Infinity)) return false;
   const inFlight = lanes.reduce((sum, l) => sum + l.inFlight, 0);
   return inFlight + heldBack(lanes, lane) < slots;
 }
@@ -161,6 +203,8 @@ export function pickLane<L extends LaneView>(lanes: readonly L[], slots: number)
 interface Item {
   run: () => Promise<void>;
   id: string;
+  /** Stride cost of dispatching it (cost-aware lanes: its kind's measured cost; else 1). */
+  cost: number;
   /** Neighbours in the lane's FIFO; `linked` is false once the item left it (run or removed). */
   prev: Item | undefined;
   next: Item | undefined;
@@ -175,6 +219,7 @@ export class LaneState implements LaneView {
   /** Running work whose caller was already answered (deadline or abort); it still holds its slot. */
   overdue = 0;
   slotCap = Number.POSITIVE_INFINITY;
+  adaptiveCap = Number.POSITIVE_INFINITY;
   pass = 0;
   /**
    * FIFO as a doubly linked list: a removed (shed, aborted) item is unlinked at once, in O(1),
@@ -243,11 +288,11 @@ export class LaneQueue {
     return this.#byName.get(name);
   }
 
-  enqueue(run: () => Promise<void>, options: { id?: string; lane?: string } = {}): void {
+  enqueue(run: () => Promise<void>, options: { id?: string; lane?: string; cost?: number } = {}): void {
     const lane = this.#byName.get(options.lane ?? 'normal');
     if (!lane) throw new Error(`unknown lane ${options.lane}`);
     if (lane.queued === 0) lane.pass = Math.max(lane.pass, this.#virtualTime);
-    const item: Item = { run, id: options.id ?? '', prev: undefined, next: undefined, linked: false };
+    const item: Item = { run, id: options.id ?? '', cost: options.cost ?? 1, prev: undefined, next: undefined, linked: false };
     lane.push(item);
     if (item.id) this.#byId.set(item.id, { item, lane });
   }
@@ -259,7 +304,7 @@ export class LaneQueue {
     if (!item) return undefined;
     this.#byId.delete(item.id);
     this.#virtualTime = lane.pass;
-    lane.pass += 1 / lane.config.weight;
+    lane.pass += item.cost / lane.config.weight;
     return item.run;
   }
 

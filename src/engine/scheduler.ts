@@ -17,6 +17,8 @@ import { systemClock, type Clock, type TimerHandle } from '../clock.ts';
 import { AbortError, DeadlineExceededError, QueueFullError, ShutdownError, ValidationError, isExecutorError } from '../errors.ts';
 import { newHistogram, recordMs, summarize, type LatencySummary } from '../stats/histogram.ts';
 import { LaneQueue, checkReserved, type LaneConfig, type LaneState } from './lanes.ts';
+import { AdaptiveLimit, type AdaptiveLimitSnapshot } from './adaptive-limit.ts';
+import { CostModel } from './cost.ts';
 
 export interface WorkContext {
   /** Fires at the deadline (DeadlineExceededError) or when the caller aborts (AbortError). */
@@ -33,6 +35,8 @@ export interface SubmitOptions {
   /** Absolute deadline on the scheduler's clock (ms). */
   deadlineAt: number;
   signal?: AbortSignal | undefined;
+  /** Kind of work (cost-aware lanes measure and charge each kind's cost). */
+  costKey?: string | undefined;
 }
 
 interface LaneCounters {
@@ -78,6 +82,12 @@ export interface LaneStats {
   errors_by_code: Record<string, number>;
   queue_wait: LatencySummary;
   end_to_end: LatencySummary;
+  /** The lane's adaptive limit (its cap now, RTT inputs, changes); null when the lane has none. */
+  adaptive: AdaptiveLimitSnapshot | null;
+  /** Reads answered by joining an identical read in flight (lanes with `coalesce`); set by the executor. */
+  coalesced?: number;
+  /** Lanes with `batchWrites`: inserts sent, and writes that joined an earlier one's batch; set by the executor. */
+  write_batches?: { batches: number; joined: number };
 }
 
 interface Entry {
@@ -97,10 +107,15 @@ export class Scheduler {
   readonly #counters = new Map<string, LaneCounters>();
   readonly #entries = new Set<Entry>();
   readonly #running = new Set<Promise<unknown>>();
+  /** Lanes with an adaptive limit: each finished request is a sample (src/engine/adaptive-limit.ts). */
+  readonly #adaptive = new Map<string, AdaptiveLimit>();
+  /** Cost-aware lanes: measured cost per kind of work (src/engine/cost.ts); undefined = off. */
+  readonly #costs: CostModel | undefined;
   #slots: number;
   #closing = false;
 
-  constructor(lanes: readonly LaneConfig[], slots: number, clock: Clock = systemClock) {
+  constructor(lanes: readonly LaneConfig[], slots: number, clock: Clock = systemClock, options: { costAware?: boolean } = {}) {
+    this.#costs = options.costAware ? new CostModel() : undefined;
     this.#slots = slots;
     this.#clock = clock;
     let laneQueue: LaneQueue | undefined;
@@ -121,6 +136,12 @@ export class Scheduler {
         admitted: 0, completed: 0, failed: 0, shed: 0, rejectedFull: 0, aborted: 0, errors: {},
         queueWait: newHistogram(), endToEnd: newHistogram(),
       });
+    }
+    for (const lane of this.#lanes.lanes) {
+      if (!lane.config.adaptive) continue;
+      const limit = new AdaptiveLimit(lane.config.adaptive, () => clock.now());
+      this.#adaptive.set(lane.config.name, limit);
+      lane.adaptiveCap = limit.limit;
     }
   }
 
@@ -239,9 +260,16 @@ export class Scheduler {
         lane.overdue++;
       };
       entry.runningAbort.signal.addEventListener('abort', onLate, { once: true });
+      const inFlightAtStart = lane.inFlight;
+      let failure: unknown;
       try {
         return await work({ signal: entry.runningAbort.signal, deadlineAt: options.deadlineAt, lane: lane.config.name, queueWaitMs });
+      } catch (error) {
+        failure = error ?? new Error('failed');
+        throw error;
       } finally {
+        this.#sampleAdaptive(lane, this.#clock.now() - startedAt, inFlightAtStart, entry, failure);
+        if (this.#costs && options.costKey !== undefined && !entry.overdue) this.#costs.observe(options.costKey, this.#clock.now() - startedAt);
         entry.runningAbort.signal.removeEventListener('abort', onLate);
         if (entry.overdue) lane.overdue--;
         lane.inFlight--;
@@ -249,7 +277,8 @@ export class Scheduler {
       }
     };
 
-    const added = this.#queue.add(task, { lane: lane.config.name, id: String(nextId++), signal: entry.queuedAbort.signal } as never) as Promise<T>;
+    const cost = this.#costs?.cost(options.costKey) ?? 1;
+    const added = this.#queue.add(task, { lane: lane.config.name, id: String(nextId++), signal: entry.queuedAbort.signal, cost } as never) as Promise<T>;
     this.#running.add(added);
     // The caller's promise settles at the deadline (or abort) at the latest, even if the work does not.
     const outcome = new Promise<T>((resolve, reject) => {
@@ -282,6 +311,21 @@ export class Scheduler {
     );
   }
 
+  /**
+   * Feed the lane's adaptive limit: the request's time in its slot and the lane's in-flight count
+   * when it started. A deadline passed while running or a connection wait that timed out is a
+   * drop; work the caller aborted says nothing about the server and is left out.
+   */
+  #sampleAdaptive(lane: LaneState, rttMs: number, inFlight: number, entry: Entry, failure: unknown): void {
+    const limit = this.#adaptive.get(lane.config.name);
+    if (!limit) return;
+    const reason: unknown = entry.runningAbort.signal.aborted ? entry.runningAbort.signal.reason : failure;
+    if (reason instanceof AbortError || (isExecutorError(reason) && reason.code === AbortError.code)) return;
+    const dropped = reason instanceof DeadlineExceededError || (isExecutorError(reason) && (reason.code === DeadlineExceededError.code || reason.code === 'WEX_POOL_TIMEOUT'));
+    limit.addSample(rttMs, inFlight, dropped);
+    lane.adaptiveCap = limit.limit;
+  }
+
   stats(): LaneStats[] {
     return this.#lanes.lanes.map((lane: LaneState) => {
       const c = this.#counters.get(lane.config.name)!;
@@ -305,8 +349,14 @@ export class Scheduler {
         errors_by_code: { ...c.errors },
         queue_wait: summarize(c.queueWait),
         end_to_end: summarize(c.endToEnd),
+        adaptive: this.#adaptive.get(lane.config.name)?.snapshot() ?? null,
       };
     });
+  }
+
+  /** Cost-aware lanes: each kind's measured slot time and relative cost; null when off. */
+  costs(): Record<string, { avg_ms: number; cost: number }> | null {
+    return this.#costs?.snapshot() ?? null;
   }
 
   /** The histograms themselves (for merging into engine-wide figures and reports). */

@@ -120,6 +120,19 @@ export function registerExecutorMetrics(source: MetricsSource, options: Executor
       set({ lane: l.name, outcome: 'aborted' }, l.aborted);
     }),
   );
+  counter('lane_coalesced_total', 'Reads answered by joining an identical read in flight', ['lane'], (s, set) =>
+    Object.values(s.lanes).forEach((l) => set({ lane: l.name }, l.coalesced ?? 0)),
+  );
+  // Adaptive limits (lanes with `adaptive`; src/engine/adaptive-limit.ts): the cap and its inputs.
+  const adaptiveLanes = (s: EngineStats) => Object.values(s.lanes).filter((l) => l.adaptive);
+  gauge('lane_adaptive_limit', 'Adaptive concurrency limit of a lane now (slots)', ['lane'], (s, set) => adaptiveLanes(s).forEach((l) => set({ lane: l.name }, l.adaptive!.limit)));
+  gauge('lane_adaptive_rtt_seconds', 'Inputs of a lane\'s adaptive limit: short (last window) and long (average) round-trip time', ['lane', 'window'], (s, set) =>
+    adaptiveLanes(s).forEach((l) => {
+      if (l.adaptive!.short_rtt_ms !== null) set({ lane: l.name, window: 'short' }, l.adaptive!.short_rtt_ms / 1000);
+      if (l.adaptive!.long_rtt_ms !== null) set({ lane: l.name, window: 'long' }, l.adaptive!.long_rtt_ms / 1000);
+    }),
+  );
+  counter('lane_adaptive_limit_changes_total', 'Changes of a lane\'s adaptive limit', ['lane'], (s, set) => adaptiveLanes(s).forEach((l) => set({ lane: l.name }, l.adaptive!.changes)));
   counter('errors_total', 'Errors by code', ['code'], (s, set) => Object.entries(s.counters.errors_by_code).forEach(([code, n]) => set({ code }, n)));
   counter('retries_total', 'Requests retried after a worker crash', [], (s, set) => set({}, s.counters.retries));
   counter('worker_crashes_total', 'Worker threads that died', [], (s, set) => set({}, s.counters.worker_crashes));

@@ -5,7 +5,7 @@
  *
  * Routes (under the prefix the host registers it with): `GET /healthz`, `GET /readyz`,
  * `GET /vector-store/pool/stats`, `GET /vector-store/pool/connections`, `GET /metrics`,
- * `POST /vector-store/search`. The plugin stays encapsulated (fastify-plugin with
+ * `POST /vector-store/search`, `GET /vector-store/dashboard` (src/server/dashboard.ts). The plugin stays encapsulated (fastify-plugin with
  * `encapsulate: true`), so the prefix applies and the hooks of the context it is registered in
  * (the host's auth) run before its routes; its error handler covers only its own routes.
  * The standalone server (src/server/http.ts, `npm start`) is this plugin in a fastify app.
@@ -18,6 +18,7 @@ import { ValidationError, isExecutorError, type WeaviateExecutorError } from '..
 import { registerExecutorMetrics, type ExecutorMetricsOptions, type MetricsSource } from '../metrics/prometheus.ts';
 import type { InsertResult, QueryResult, QuerySpec } from '../query/spec.ts';
 import { redact } from '../redact.ts';
+import { dashboardHtml } from './dashboard.ts';
 import type { Executor } from '../engine/executor.ts';
 
 /** What the routes need from an engine (the bench serves the same routes from a plain client). */
@@ -38,6 +39,8 @@ export interface ExecutorPluginOptions {
   metrics?: Omit<ExecutorMetricsOptions, 'registry'>;
   /** Serve `GET /metrics` (false: the host serves its registry itself). @default true */
   metricsRoute?: boolean;
+  /** Serve the live dashboard page at `GET /vector-store/dashboard`. @default true */
+  dashboardRoute?: boolean;
 }
 
 /** HTTP status and Retry-After for each error code. */
@@ -140,6 +143,18 @@ const executorRoutes: FastifyPluginAsync<ExecutorPluginOptions> = async (app, op
   });
 
   app.get('/vector-store/pool/stats', async () => ({ success: true, stats: await executor.stats() }));
+
+  if (options.dashboardRoute !== false) {
+    // Self-contained: inline CSS and JS, no request but its own stats route; nothing else may load.
+    const page = dashboardHtml();
+    app.get('/vector-store/dashboard', async (_request, reply) =>
+      reply
+        .type('text/html; charset=utf-8')
+        .header('content-security-policy', "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'; img-src 'self' data:")
+        .header('cache-control', 'no-store')
+        .send(page),
+    );
+  }
 
   app.get('/vector-store/pool/connections', async () => ({ success: true, connections: await executor.connectionList() }));
 

@@ -1,0 +1,77 @@
+/**
+ * `weaviate-executor stats`: the stats snapshot (docs/stats.md) as a page a person reads: the
+ * engine line, one row per lane (with the limit in force and where it comes from), one row per
+ * worker, errors by code. A pure function of the snapshot.
+ */
+import type { EngineStats } from '../engine/stats.ts';
+
+const num = (x: number | null | undefined, digits = 0) => (x === null || x === undefined || !Number.isFinite(x) ? '-' : x.toFixed(digits));
+const msOf = (us: number | undefined) => (us === undefined || !Number.isFinite(us) ? '-' : (us / 1000).toFixed(1));
+
+function table(head: string[], rows: string[][]): string[] {
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ').trimEnd();
+  return [line(head), ...rows.map(line)];
+}
+
+/** The limit a lane runs under now and what sets it: `4 adaptive`, `2 cap`, `8 workers`, `-`. */
+export function laneLimit(l: EngineStats['lanes'][string]): string {
+  const limits: [number, string][] = [];
+  if (l.max_concurrency !== null) limits.push([l.max_concurrency, 'cap']);
+  if (l.slot_cap !== null) limits.push([l.slot_cap, 'workers']);
+  if (l.adaptive) limits.push([l.adaptive.limit, 'adaptive']);
+  if (limits.length === 0) return '-';
+  const [value, source] = limits.reduce((a, b) => (b[0] < a[0] ? b : a));
+  return `${value} ${source}`;
+}
+
+export function formatStats(s: EngineStats): string {
+  const out: string[] = [];
+  const c = s.counters;
+  out.push(`Engine: ${s.mode}, ${s.worker_count} worker(s); connections ${s.total_connections} open (${s.current_active} active, ${s.current_idle} idle), min ${s.min_connections}, max ${s.max_connections}; slots ${s.slots}`);
+  out.push(`Requests: ${s.total_requests} (completed ${c.completed}, failed ${c.failed}, shed ${c.shed}, rejected ${c.rejected_full}, aborted ${c.aborted}, invalid ${c.validation_errors}); avg wait ${(s.avg_wait_time * 1000).toFixed(2)} ms; main loop p99 ${msOf(s.main_event_loop_delay_p99_us)} ms`);
+  out.push('', 'Lanes (latency: submit to end, ms)');
+  out.push(
+    ...table(
+      ['lane', 'queued', 'in flight', 'limit', 'p50', 'p99', 'completed', 'failed', 'shed', 'rejected'],
+      Object.values(s.lanes).map((l) => [
+        l.name, String(l.queued), String(l.in_flight), laneLimit(l), msOf(l.end_to_end.p50_us), msOf(l.end_to_end.p99_us),
+        String(l.completed), String(l.failed), String(l.shed), String(l.rejected_full),
+      ]),
+    ).map((x) => `  ${x}`),
+  );
+  const adaptive = Object.values(s.lanes).filter((l) => l.adaptive);
+  if (adaptive.length) {
+    out.push('', 'Adaptive limits');
+    for (const l of adaptive) {
+      const a = l.adaptive!;
+      const last = a.recent_changes.at(-1);
+      out.push(
+        `  ${l.name}: limit ${a.limit} (${a.min_limit}..${a.max_limit}), RTT short ${num(a.short_rtt_ms, 1)} ms / long ${num(a.long_rtt_ms, 1)} ms, gradient ${num(a.gradient, 2)}, ${a.changes} change(s)${last ? `, last ${last.from} -> ${last.to} (${last.reason})` : ''}`,
+      );
+    }
+  }
+  const coalesced = Object.values(s.lanes).filter((l) => (l.coalesced ?? 0) > 0);
+  if (coalesced.length) out.push('', `Coalesced reads: ${coalesced.map((l) => `${l.name} ${l.coalesced}`).join(', ')}`);
+  const batched = Object.values(s.lanes).filter((l) => l.write_batches);
+  if (batched.length) out.push('', `Write batches: ${batched.map((l) => `${l.name} ${l.write_batches!.batches} sent, ${l.write_batches!.joined} joined`).join('; ')}`);
+  if (s.query_costs) {
+    out.push('', `Query costs (cost-aware lanes): ${Object.entries(s.query_costs).map(([k, c]) => `${k} ${c.avg_ms.toFixed(2)} ms = ${c.cost.toFixed(2)}`).join(', ') || 'none measured yet'}`);
+  }
+  if (s.workers.length) {
+    out.push('', 'Workers');
+    out.push(
+      ...table(
+        ['thread', 'ready', 'in flight', 'connections', 'active', 'idle', 'completed', 'failed', 'loop p99 ms'],
+        s.workers.map((w) => [
+          String(w.thread_id), w.ready ? (w.responsive ? 'yes' : 'silent') : 'no', String(w.in_flight), String(w.pool?.total_connections ?? '-'),
+          String(w.pool?.current_active ?? '-'), String(w.pool?.current_idle ?? '-'), String(w.completed), String(w.failed), msOf(w.event_loop_delay_p99_us),
+        ]),
+      ).map((x) => `  ${x}`),
+    );
+  }
+  const errors = Object.entries(c.errors_by_code).sort((a, b) => b[1] - a[1]);
+  out.push('', errors.length ? 'Errors by code' : 'Errors by code: none');
+  for (const [code, n] of errors) out.push(`  ${code.padEnd(28)} ${n}`);
+  return out.join('\n');
+}

@@ -1,0 +1,317 @@
+/**
+ * An adaptive concurrency limit found from measured latency: Gradient2 of Netflix
+ * concurrency-limits (`Gradient2Limit`, fed by a `WindowedLimit`), as a pure class with an
+ * injected clock. The scheduler uses one per lane that opts in (`adaptive: true`) as a dynamic
+ * cap on that lane's slots; docs/architecture.md and docs/stats.md describe it.
+ *
+ * Per window of samples (each sample: the round-trip time of one request of the lane, from the
+ * moment it took its slot to its end, and the lane's in-flight count when it started):
+ *   shortRtt  = mean RTT of the window
+ *   longRtt   = exponential average of the window means (600 windows; the first 10 a plain mean)
+ *   gradient  = clamp(tolerance x longRtt / shortRtt, 0.5, 1)
+ *   new       = L x gradient + queueSize
+ *   L'        = (1 - smoothing) L + smoothing x new, clamped to [minLimit, maxLimit]
+ * with their two guards: when longRtt > 2 x shortRtt the long average is pulled down by 5 %
+ * (recovery after a long overload), and the limit does not change while the lane used less
+ * than half of it (an app-limited lane says nothing about the server).
+ *
+ * Where we depart from their defaults (initial 20, min 20, max 200, queueSize 4, window 1 s):
+ * - min 1, max and initial = the lane's slots: our lanes have 2..64 slots, not hundreds.
+ * - queueSize 1: the limit settles where L = L x gradient + queueSize, i.e. at
+ *   queueSize / (1 - gradient); with 4 a lane under the strongest gradient (0.5) would never go
+ *   below 8 slots, while `npm run tune` found 1-2 slots for normal work best under a flood.
+ * - windows of at least 10 samples AND 100 ms (theirs: 10 samples, 1 s), so a lane reacts
+ *   within a fraction of a second of a flood.
+ * - a window that saw a dropped request (deadline passed while running, connection timeout)
+ *   cuts the limit by AIMD's factor 0.9 instead (their advice for clients), as Gradient2
+ *   itself ignores drops.
+ * - a no-load probe, from Envoy's adaptive concurrency filter: at start and then every 60 s the
+ *   limit is pinned at 3 for 50 requests, and their mean RTT resets the long average. Gradient2
+ *   alone learns "normal" latency from whatever it sees first: a lane that starts under a flood
+ *   (or stays flooded for minutes, as the long average drifts up) would take the flooded RTT as
+ *   normal and never cut. Envoy re-measures every 60 s with 15 % jitter; we do not jitter (one
+ *   process, no herd to spread). `probeSamples: 0` turns probing off (pure Gradient2).
+ */
+import * as v from '../validate.ts';
+
+export interface AdaptiveLimitOptions {
+  /** Limit at start. @default maxLimit */
+  initialLimit?: number;
+  /** Never below this. @default 1 */
+  minLimit?: number;
+  /** Never above this. @default the lane's slots */
+  maxLimit?: number;
+  /** Weight of a new estimate. @default 0.2 (Gradient2) */
+  smoothing?: number;
+  /** RTT rise tolerated before the limit falls: longRtt x tolerance >= shortRtt is "no queueing". @default 1.5 (Gradient2) */
+  tolerance?: number;
+  /** Headroom added each window (growth when stable). @default 1 (Gradient2: 4) */
+  queueSize?: number;
+  /** Windows in the long RTT average. @default 600 (Gradient2) */
+  longWindow?: number;
+  /** A window closes after at least this many samples... @default 10 */
+  windowSamples?: number;
+  /** ...and at least this long, ms. @default 100 */
+  windowMs?: number;
+  /** Multiplier when a window saw a drop. @default 0.9 (AIMD) */
+  backoff?: number;
+  /** Limit while probing no-load latency. @default 3 (Envoy) */
+  probeLimit?: number;
+  /** Requests per probe; 0 = never probe. @default 50 (Envoy) */
+  probeSamples?: number;
+  /** Time between probes, ms. @default 60_000 (Envoy) */
+  probeIntervalMs?: number;
+}
+
+export type AdaptiveLimitConfig = Required<AdaptiveLimitOptions>;
+
+export const ADAPTIVE_DEFAULTS: Readonly<Omit<AdaptiveLimitConfig, 'initialLimit' | 'maxLimit'>> = Object.freeze({
+  minLimit: 1,
+  smoothing: 0.2,
+  tolerance: 1.5,
+  queueSize: 1,
+  longWindow: 600,
+  windowSamples: 10,
+  windowMs: 100,
+  backoff: 0.9,
+  probeLimit: 3,
+  probeSamples: 50,
+  probeIntervalMs: 60_000,
+});
+
+const KEYS = [
+  'initialLimit', 'minLimit', 'maxLimit', 'smoothing', 'tolerance', 'queueSize', 'longWindow', 'windowSamples', 'windowMs', 'backoff',
+  'probeLimit', 'probeSamples', 'probeIntervalMs',
+];
+
+/** Validate `adaptive` options of a lane with `slots` slots (max and initial default to them). */
+export function resolveAdaptive(name: string, options: AdaptiveLimitOptions, slots: number): AdaptiveLimitConfig {
+  const at = (k: string): v.Source => ({ name: `${name}.${k}`, kind: 'option' });
+  v.knownKeys({ name, kind: 'option' }, options as Record<string, unknown>, KEYS);
+  const o = options as Record<string, unknown>;
+  const int = (k: string, fallback: number) => (o[k] === undefined ? fallback : v.integer(at(k), o[k], 1));
+  const num = (k: keyof typeof ADAPTIVE_DEFAULTS, min: number, max: number) =>
+    o[k] === undefined ? ADAPTIVE_DEFAULTS[k] : v.number(at(k), o[k], { min, max });
+  const maxLimit = int('maxLimit', Math.max(1, slots));
+  const minLimit = int('minLimit', Math.min(ADAPTIVE_DEFAULTS.minLimit, maxLimit));
+  const config: AdaptiveLimitConfig = {
+    maxLimit,
+    minLimit,
+    initialLimit: int('initialLimit', maxLimit),
+    smoothing: num('smoothing', 0.01, 1),
+    tolerance: num('tolerance', 1, 10),
+    queueSize: num('queueSize', 0, 1000),
+    longWindow: int('longWindow', ADAPTIVE_DEFAULTS.longWindow),
+    windowSamples: int('windowSamples', ADAPTIVE_DEFAULTS.windowSamples),
+    windowMs: num('windowMs', 0, 60_000),
+    backoff: num('backoff', 0.1, 1),
+    probeLimit: int('probeLimit', ADAPTIVE_DEFAULTS.probeLimit),
+    probeSamples: o['probeSamples'] === undefined ? ADAPTIVE_DEFAULTS.probeSamples : v.integer(at('probeSamples'), o['probeSamples'], 0),
+    probeIntervalMs: num('probeIntervalMs', 1000, 86_400_000),
+  };
+  if (!(config.minLimit <= config.initialLimit && config.initialLimit <= config.maxLimit)) {
+    v.conflict(`\`${name}\` needs minLimit <= initialLimit <= maxLimit, got ${config.minLimit}, ${config.initialLimit}, ${config.maxLimit}`, { option: name });
+  }
+  return Object.freeze(config);
+}
+
+/** One change of the (integer) limit, for stats. */
+export interface LimitChange {
+  /** Clock time of the change, ms. */
+  atMs: number;
+  from: number;
+  to: number;
+  shortRttMs: number;
+  longRttMs: number;
+  gradient: number;
+  reason: 'gradient' | 'drop' | 'probe';
+}
+
+/** What stats show of a limit (lanes[].adaptive). */
+export interface AdaptiveLimitSnapshot {
+  /** The cap in force now (slots). */
+  limit: number;
+  /** The unrounded estimate behind it. */
+  estimate: number;
+  min_limit: number;
+  max_limit: number;
+  /** Mean RTT of the last closed window, ms (null before the first). */
+  short_rtt_ms: number | null;
+  /** Long average of window RTTs, ms (null before the first). */
+  long_rtt_ms: number | null;
+  /** The last window's gradient (1 = no queueing seen). */
+  gradient: number;
+  windows: number;
+  /** Windows skipped because the lane used less than half its limit. */
+  app_limited_windows: number;
+  /** Changes of `limit` since start. */
+  changes: number;
+  /** Measuring no-load latency now (the limit is pinned at probe_limit). */
+  probing: boolean;
+  /** Mean RTT of the last no-load probe, ms (null before the first). */
+  no_load_rtt_ms: number | null;
+  probes: number;
+  /** Up to the last 10 changes, oldest first. */
+  recent_changes: { at_ms: number; from: number; to: number; short_rtt_ms: number; long_rtt_ms: number; gradient: number; reason: string }[];
+}
+
+const round = (x: number, digits = 3) => Math.round(x * 10 ** digits) / 10 ** digits;
+
+export class AdaptiveLimit {
+  readonly config: AdaptiveLimitConfig;
+  readonly #now: () => number;
+  #estimate: number;
+  #long: number | undefined;
+  #longCount = 0;
+  #short: number | undefined;
+  #gradient = 1;
+  // The open window.
+  #windowStart: number | undefined;
+  #windowSum = 0;
+  #windowCount = 0;
+  #windowMaxInFlight = 0;
+  #windowDropped = false;
+  #windows = 0;
+  #appLimited = 0;
+  #changes = 0;
+  readonly #recent: LimitChange[] = [];
+  // The no-load probe: 'probing' pins the limit; its samples give the no-load RTT.
+  #probing: boolean;
+  #probeSum = 0;
+  #probeCount = 0;
+  #noLoad: number | undefined;
+  #probes = 0;
+  #nextProbeAt = Number.POSITIVE_INFINITY;
+
+  constructor(config: AdaptiveLimitConfig, now: () => number) {
+    this.config = config;
+    this.#now = now;
+    this.#estimate = config.initialLimit;
+    this.#probing = config.probeSamples > 0;
+  }
+
+  /** The cap in force: the estimate rounded down, never below minLimit (while probing: probeLimit). */
+  get limit(): number {
+    if (this.#probing) return Math.max(this.config.minLimit, Math.min(this.config.probeLimit, this.config.maxLimit));
+    return Math.max(this.config.minLimit, Math.floor(this.#estimate));
+  }
+
+  /**
+   * One finished request: its round trip (ms, from taking its slot to its end), the lane's
+   * in-flight count when it started (itself included), and whether it was dropped (timed out).
+   */
+  addSample(rttMs: number, inFlight: number, dropped = false): void {
+    const now = this.#now();
+    if (this.#probing) {
+      this.#probeSample(now, rttMs, inFlight, dropped);
+      return;
+    }
+    if (now >= this.#nextProbeAt) {
+      this.#startProbe(now);
+      return;
+    }
+    this.#windowStart ??= now;
+    if (!dropped && Number.isFinite(rttMs) && rttMs >= 0) {
+      this.#windowSum += rttMs;
+      this.#windowCount++;
+    }
+    this.#windowDropped ||= dropped;
+    this.#windowMaxInFlight = Math.max(this.#windowMaxInFlight, inFlight);
+    const closes = now - this.#windowStart >= this.config.windowMs && (this.#windowCount >= this.config.windowSamples || this.#windowDropped);
+    if (closes) this.#closeWindow(now);
+  }
+
+  #startProbe(now: number): void {
+    const before = this.limit;
+    this.#probing = true;
+    this.#probeSum = this.#probeCount = 0;
+    // The open window mixes loads; drop it.
+    this.#windowStart = undefined;
+    this.#windowSum = this.#windowCount = this.#windowMaxInFlight = 0;
+    this.#windowDropped = false;
+    this.#note(now, before, 'probe');
+  }
+
+  #probeSample(now: number, rttMs: number, inFlight: number, dropped: boolean): void {
+    // Requests that started with more of the lane in flight than the pin (before the probe, at
+    // the old limit) do not measure no-load latency: left out.
+    if (dropped || !Number.isFinite(rttMs) || rttMs < 0 || inFlight > this.config.probeLimit) return;
+    this.#probeSum += rttMs;
+    this.#probeCount++;
+    if (this.#probeCount < this.config.probeSamples) return;
+    const before = this.limit;
+    const noLoad = this.#probeSum / this.#probeCount;
+    this.#noLoad = noLoad;
+    this.#probes++;
+    this.#probing = false;
+    // The long average restarts from the no-load RTT (as if warmed up).
+    this.#long = noLoad;
+    this.#longCount = Math.max(this.#longCount, 10);
+    this.#nextProbeAt = now + this.config.probeIntervalMs;
+    this.#note(now, before, 'probe');
+  }
+
+  #note(now: number, before: number, reason: LimitChange['reason']): void {
+    const after = this.limit;
+    if (after === before) return;
+    this.#changes++;
+    this.#recent.push({ atMs: now, from: before, to: after, shortRttMs: this.#short ?? 0, longRttMs: this.#long ?? 0, gradient: this.#gradient, reason });
+    if (this.#recent.length > 10) this.#recent.shift();
+  }
+
+  #closeWindow(now: number): void {
+    const before = this.limit;
+    const c = this.config;
+    const inFlight = this.#windowMaxInFlight;
+    const dropped = this.#windowDropped;
+    const short = this.#windowCount > 0 ? this.#windowSum / this.#windowCount : undefined;
+    this.#windowStart = undefined;
+    this.#windowSum = this.#windowCount = this.#windowMaxInFlight = 0;
+    this.#windowDropped = false;
+    this.#windows++;
+
+    let reason: LimitChange['reason'] = 'gradient';
+    if (dropped) {
+      reason = 'drop';
+      this.#estimate = Math.max(c.minLimit, this.#estimate * c.backoff);
+    } else if (short !== undefined) {
+      this.#short = short;
+      // ExpAvgMeasurement(window, warmup 10): a plain mean first, then an exponential average.
+      this.#longCount++;
+      if (this.#long === undefined) this.#long = short;
+      else if (this.#longCount <= 10) this.#long += (short - this.#long) / this.#longCount;
+      else this.#long += (short - this.#long) * (2 / (c.longWindow + 1));
+      const long = this.#long;
+      if (long / Math.max(short, 1e-6) > 2) this.#long = long * 0.95;
+      if (inFlight < this.#estimate / 2) {
+        this.#appLimited++;
+        return;
+      }
+      this.#gradient = Math.max(0.5, Math.min(1, (c.tolerance * long) / Math.max(short, 1e-6)));
+      const next = this.#estimate * this.#gradient + c.queueSize;
+      this.#estimate = Math.max(c.minLimit, Math.min(c.maxLimit, this.#estimate * (1 - c.smoothing) + next * c.smoothing));
+    }
+    this.#note(now, before, reason);
+  }
+
+  snapshot(): AdaptiveLimitSnapshot {
+    return {
+      limit: this.limit,
+      estimate: round(this.#estimate),
+      min_limit: this.config.minLimit,
+      max_limit: this.config.maxLimit,
+      short_rtt_ms: this.#short === undefined ? null : round(this.#short),
+      long_rtt_ms: this.#long === undefined ? null : round(this.#long),
+      gradient: round(this.#gradient),
+      windows: this.#windows,
+      app_limited_windows: this.#appLimited,
+      changes: this.#changes,
+      probing: this.#probing,
+      no_load_rtt_ms: this.#noLoad === undefined ? null : round(this.#noLoad),
+      probes: this.#probes,
+      recent_changes: this.#recent.map((r) => ({
+        at_ms: Math.round(r.atMs), from: r.from, to: r.to, short_rtt_ms: round(r.shortRttMs), long_rtt_ms: round(r.longRttMs), gradient: round(r.gradient), reason: r.reason,
+      })),
+    };
+  }
+}

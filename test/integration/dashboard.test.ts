@@ -1,0 +1,157 @@
+/**
+ * The live dashboard in a real headless browser (Chromium from Debian's packages; .ci/run
+ * installs it when missing): the page is loaded twice while load runs against the shared
+ * Weaviate, each time long enough for it to poll its stats route several times, and its
+ * numbers are read from the rendered DOM. They must render, agree with the engine's own stats,
+ * and move between the two loads. One screenshot is written for a person to look at.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createExecutor, type Executor } from '../../src/engine/executor.ts';
+import { SAMPLE_COLLECTION } from '../../src/data/sample.ts';
+import { silentLogger } from '../../src/log.ts';
+import { startServer } from '../../src/server/http.ts';
+import { sharedTarget } from '../support/weaviate.ts';
+
+const CHROMIUM = ['chromium', 'chromium-browser', 'google-chrome'].find((c) => spawnSync('sh', ['-c', `command -v ${c}`]).status === 0);
+const target = sharedTarget();
+let engine: Executor;
+let url: string;
+let closeServer: () => Promise<unknown>;
+const profile = mkdtempSync(join(tmpdir(), 'wex-dashboard-'));
+
+beforeAll(async () => {
+  engine = await createExecutor(
+    { weaviate: target, workers: 1, minConnections: 1, maxConnections: 2, lanes: { normal: { adaptive: { windowMs: 50, windowSamples: 5 } } }, logger: silentLogger },
+    {},
+  );
+  const server = await startServer(engine, { port: 0, logLevel: 'silent' }, {});
+  url = server.url;
+  closeServer = () => server.app.close();
+});
+afterAll(async () => {
+  await closeServer?.();
+  await engine?.close();
+  rmSync(profile, { recursive: true, force: true });
+});
+
+/** Run Chromium headless on the page (bounded; killed on time-out); returns stdout. */
+function chromium(args: string[], boundMs = 90_000): Promise<string> {
+  if (!CHROMIUM) throw new Error('Chromium is not installed: apt-get update && apt-get install -y chromium (.ci/run does it)');
+  return new Promise((resolve, reject) => {
+    const child = spawn(CHROMIUM, ['--headless', '--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--no-first-run', `--user-data-dir=${profile}`, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`chromium did not finish within ${boundMs} ms: ${err.slice(-500)}`));
+    }, boundMs);
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      if (code === 0) resolve(out);
+      else reject(new Error(`chromium exited with ${code}: ${err.slice(-1000)}`));
+    });
+  });
+}
+
+/** Load that runs until stopped: normal floods (6 at a time), critical trickles, a few requests miss a 1 ms deadline. */
+function startLoad() {
+  let running = true;
+  const loops: Promise<void>[] = [];
+  const loop = async (lane: string, deadlineMs?: number) => {
+    while (running) {
+      await engine
+        .query({ kind: 'bm25', collection: SAMPLE_COLLECTION, query: '삼성전자', limit: 3 }, { lane, ...(deadlineMs ? { deadlineMs } : {}) })
+        .catch(() => undefined);
+      if (deadlineMs) await new Promise((r) => setTimeout(r, 50));
+    }
+  };
+  for (let i = 0; i < 6; i++) loops.push(loop('normal'));
+  loops.push(loop('critical'));
+  loops.push(loop('normal', 1));
+  return async () => {
+    running = false;
+    await Promise.all(loops);
+  };
+}
+
+const field = (dom: string, lane: string, name: string): string | undefined =>
+  new RegExp(`data-lane="${lane}" data-field="${name}"[^>]*>([^<]*)<`).exec(dom)?.[1];
+
+describe('dashboard', () => {
+  it('is one self-contained page: inline script and style, no external resource, strict CSP', async () => {
+    const r = await fetch(`${url}/vector-store/dashboard`);
+    expect(r.status).toBe(200);
+    expect(r.headers.get('content-type')).toMatch(/^text\/html/);
+    expect(r.headers.get('content-security-policy')).toContain("default-src 'none'");
+    const html = await r.text();
+    expect(html).not.toMatch(/<script[^>]+src=|<link[^>]+href=|https?:\/\//);
+  });
+
+  it('serves the adaptive limit and its inputs as Prometheus metrics, equal to the stats', async () => {
+    const stop = startLoad();
+    try {
+      await new Promise((r) => setTimeout(r, 1500));
+    } finally {
+      await stop();
+    }
+    const text = await (await fetch(`${url}/metrics`)).text();
+    const stats = await engine.stats();
+    const a = stats.lanes['normal']!.adaptive!;
+    expect(text).toContain(`weaviate_executor_lane_adaptive_limit{lane="normal"} ${a.limit}`);
+    expect(text).not.toMatch(/weaviate_executor_lane_adaptive_limit\{lane="critical"\}/);
+    expect(text).toContain(`weaviate_executor_lane_adaptive_limit_changes_total{lane="normal"} ${a.changes}`);
+    expect(text).toMatch(/weaviate_executor_lane_adaptive_rtt_seconds\{lane="normal",window="short"\} [\d.e-]+/);
+    expect(text).toMatch(/weaviate_executor_lane_coalesced_total\{lane="normal"\} 0/);
+  });
+
+  it('renders in headless Chromium, agrees with the stats, and its numbers move while load runs', async () => {
+    const stop = startLoad();
+    try {
+      const page = `${url}/vector-store/dashboard?interval=250`;
+      const first = await chromium(['--virtual-time-budget=3000', '--dump-dom', page]);
+      const afterFirst = await engine.stats();
+      const polls1 = Number(/data-field="polls">(\d+)</.exec(first)?.[1]);
+      expect(polls1, first.slice(0, 2000)).toBeGreaterThanOrEqual(2);
+      expect(/<span id="status"[^>]*>([^<]*)</.exec(first)?.[1]).toBe(''); // no 'stats unavailable'
+      const c1 = Number(field(first, 'normal', 'completed'));
+      const crit1 = Number(field(first, 'critical', 'completed'));
+      expect(c1).toBeGreaterThan(0);
+      expect(crit1).toBeGreaterThan(0);
+      // What the page showed was read from the engine before our own later read.
+      expect(c1).toBeLessThanOrEqual(afterFirst.lanes['normal']!.completed);
+      expect(field(first, 'normal', 'limit_source')).toBe('adaptive');
+      const limit = Number(field(first, 'normal', 'limit'));
+      expect(limit).toBeGreaterThanOrEqual(1);
+      expect(limit).toBeLessThanOrEqual(afterFirst.slots);
+      expect(field(first, 'critical', 'limit_source')).toBe('none');
+      expect(field(first, 'normal', 'p99_ms')).toMatch(/^\d+\.\d$/);
+      // Connections per worker: the one worker's row, with its open connections.
+      const worker = afterFirst.workers[0]!;
+      expect(new RegExp(`data-worker="${worker.thread_id}" data-field="connections">(\\d+)<`).exec(first)?.[1]).toBe(String(worker.pool!.total_connections));
+      // Errors by code: the requests given 1 ms.
+      expect(first).toMatch(/data-code="WEX_DEADLINE_EXCEEDED" data-field="errors">\d+</);
+      // The charts have lines made of several points.
+      expect(Number(/data-series="normal:in_flight" data-points="(\d+)"/.exec(first)?.[1])).toBeGreaterThanOrEqual(2);
+      expect(first).toMatch(/data-series="normal:mean" data-points="\d+"/);
+
+      const second = await chromium(['--virtual-time-budget=3000', '--dump-dom', page]);
+      const c2 = Number(field(second, 'normal', 'completed'));
+      const crit2 = Number(field(second, 'critical', 'completed'));
+      expect(c2).toBeGreaterThan(c1);
+      expect(crit2).toBeGreaterThan(crit1);
+
+      const shot = join(process.env['DASHBOARD_SCREENSHOT_DIR'] ?? profile, 'dashboard.png');
+      await chromium(['--virtual-time-budget=4000', '--hide-scrollbars', '--window-size=1400,1000', `--screenshot=${shot}`, page]);
+      expect(existsSync(shot)).toBe(true);
+      expect(statSync(shot).size).toBeGreaterThan(20_000);
+    } finally {
+      await stop();
+    }
+  });
+});

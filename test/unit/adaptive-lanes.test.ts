@@ -1,0 +1,96 @@
+/**
+ * An adaptive lane in the scheduler, on a manual clock, against a model server whose latency
+ * grows with the work it runs (5 ms up to 4 requests at once, then proportionally more: a
+ * server at its knee). The same flood runs with and without `adaptive` on the normal lane; the
+ * comparison is between the two runs, never against a fixed figure.
+ */
+import { describe, expect, it } from 'vitest';
+import { parseLanesEnv, resolveLanes, type LaneOptions } from '../../src/engine/lanes.ts';
+import { Scheduler } from '../../src/engine/scheduler.ts';
+import { FakeClock } from '../support/fake-clock.ts';
+
+const SLOTS = 16;
+
+async function flood(normalLane: LaneOptions, { lightFirst = true } = {}) {
+  const clock = new FakeClock();
+  const scheduler = new Scheduler(resolveLanes({ normal: normalLane }, SLOTS), SLOTS, clock);
+  // Latency fixed when the work starts, from how much runs at that moment.
+  const work = () => new Promise<void>((resolve) => clock.setTimeout(resolve, 5 * Math.max(1, scheduler.inFlight / 4)));
+  const pending: Promise<void>[] = [];
+  const submitNormal = (n: number) => {
+    for (let i = 0; i < n; i++) pending.push(scheduler.submit(work, { lane: 'normal', deadlineAt: clock.now() + 600_000 }).catch(() => {}));
+  };
+  // Light load first (4 at a time, the server's knee): the long RTT learns the unloaded latency.
+  for (let step = 0; step < (lightFirst ? 100 : 0); step++) {
+    const lane = scheduler.stats().find((l) => l.name === 'normal')!;
+    submitNormal(Math.max(0, 4 - lane.in_flight - lane.queued));
+    await clock.advance(10);
+  }
+  // Then a flood of normal work.
+  submitNormal(3000);
+  let overCap = 0;
+  for (let step = 0; step < 200; step++) {
+    await clock.advance(10);
+    const lane = scheduler.stats().find((l) => l.name === 'normal')!;
+    if (lane.adaptive && lane.in_flight > lane.adaptive.limit + 0) overCap = Math.max(overCap, lane.in_flight - lane.adaptive.limit);
+  }
+  // A critical request in the middle of the flood: its time to answer.
+  const submitted = clock.now();
+  let answeredAt = Number.NaN;
+  const critical = scheduler.submit(work, { lane: 'critical', deadlineAt: clock.now() + 600_000 }).then(() => (answeredAt = clock.now()));
+  while (Number.isNaN(answeredAt)) await clock.advance(1);
+  await critical;
+  const normal = scheduler.stats().find((l) => l.name === 'normal')!;
+  const result = { criticalMs: answeredAt - submitted, normalInFlight: normal.in_flight, adaptive: normal.adaptive, completed: normal.completed, overCap };
+  const closed = scheduler.close({ timeoutMs: 0 });
+  await clock.advance(100_000);
+  await closed;
+  await Promise.all(pending);
+  return result;
+}
+
+describe('adaptive lanes in the scheduler', () => {
+  it('a flooded adaptive lane lowers its own limit, so critical work meets a less loaded server', async () => {
+    const fixed = await flood({});
+    const adaptive = await flood({ adaptive: true });
+    expect(fixed.adaptive).toBeNull();
+    expect(fixed.normalInFlight).toBe(SLOTS - 1); // one slot reserved for critical
+    expect(adaptive.adaptive).not.toBeNull();
+    expect(adaptive.adaptive!.limit).toBeLessThan(SLOTS - 1);
+    expect(adaptive.adaptive!.limit).toBeGreaterThanOrEqual(1);
+    expect(adaptive.adaptive!.changes).toBeGreaterThan(0);
+    expect(adaptive.adaptive!.short_rtt_ms).not.toBeNull();
+    // The lane never ran more than its limit allowed when it was sampled (a fall below what
+    // already runs is allowed to drain, hence the lag of at most a window's worth).
+    expect(adaptive.normalInFlight).toBeLessThanOrEqual(adaptive.adaptive!.limit + 1);
+    expect(adaptive.criticalMs).toBeLessThan(fixed.criticalMs);
+    // Normal work still moves: in this model the server's throughput is flat past its knee, so
+    // capping normal work costs it (almost) nothing.
+    expect(adaptive.completed).toBeGreaterThan(fixed.completed * 0.9);
+  }, 60_000);
+
+  it('a lane flooded from its first request learns no-load latency from its probe and cuts all the same', async () => {
+    const fixed = await flood({}, { lightFirst: false });
+    const adaptive = await flood({ adaptive: true }, { lightFirst: false });
+    const pure = await flood({ adaptive: { probeSamples: 0 } }, { lightFirst: false });
+    expect(adaptive.adaptive!.probes).toBe(1);
+    expect(adaptive.adaptive!.no_load_rtt_ms).toBe(5);
+    expect(adaptive.adaptive!.limit).toBeLessThan(SLOTS - 1);
+    expect(adaptive.criticalMs).toBeLessThan(fixed.criticalMs);
+    expect(adaptive.completed).toBeGreaterThan(fixed.completed * 0.9);
+    // Gradient2 alone takes the flood's latency as normal.
+    expect(pure.adaptive!.limit).toBe(SLOTS);
+    expect(pure.criticalMs).toBe(fixed.criticalMs);
+  }, 60_000);
+
+  it('VECTOR_STORE_LANES takes adaptive=1, and lanes without it have no limit', () => {
+    const lanes = resolveLanes(parseLanesEnv('normal:adaptive=1;batch:adaptive=0,concurrency=4'), 8);
+    expect(lanes.find((l) => l.name === 'normal')!.adaptive).toMatchObject({ minLimit: 1, maxLimit: 8, initialLimit: 8, queueSize: 1, tolerance: 1.5 });
+    expect(lanes.find((l) => l.name === 'batch')!.adaptive).toBeUndefined();
+    expect(lanes.find((l) => l.name === 'critical')!.adaptive).toBeUndefined();
+    // A static cap bounds the adaptive one.
+    expect(resolveLanes({ normal: { adaptive: true, maxConcurrency: 3 } }, 8).find((l) => l.name === 'normal')!.adaptive!.maxLimit).toBe(3);
+    expect(() => parseLanesEnv('normal:adaptive=maybe')).toThrow(/VECTOR_STORE_LANES \(normal\.adaptive\)/);
+    expect(() => resolveLanes({ normal: { adaptive: 'yes' as never } }, 8)).toThrow(/lanes\.normal\.adaptive/);
+  });
+});
