@@ -16,6 +16,7 @@ import { Worker, isMainThread, parentPort, workerData } from 'node:worker_thread
 import { resolveTarget, type WeaviateTarget } from '../src/pool/config.ts';
 import type { QuerySpec } from '../src/query/spec.ts';
 import { SearchCaller } from '../src/wire/call.ts';
+import { loadCodecs } from '../src/wire/codecs.ts';
 import { decodeSearchReply } from '../src/wire/reply-decoder.ts';
 import { searchRequest, type ReadSpec } from '../src/wire/request.ts';
 import { closedLoop } from './load.ts';
@@ -130,5 +131,6 @@ async function main(): Promise<void> {
   }
 }
 
+await loadCodecs();
 if (isMainThread) await main();
 else workerMain();

@@ -13,7 +13,7 @@ import { silentLogger } from '../src/log.ts';
 import type { WeaviateTarget } from '../src/pool/config.ts';
 import { createPool, type WeaviatePool } from '../src/pool/create.ts';
 import { executeSpec } from '../src/query/execute.ts';
-import { LeanPath, type QueryPath } from '../src/wire/lean-path.ts';
+import { createLeanPath, type LeanPath, type QueryPath } from '../src/wire/lean-path.ts';
 import type { ReadSpec } from '../src/wire/request.ts';
 import { REQUEST_TIMEOUT_MS, engine, type Contender, type EngineSetting } from './contenders.ts';
 
@@ -96,7 +96,7 @@ export function rawGrpc(target: Readonly<WeaviateTarget>, windowBytes?: number, 
         'grpc.use_local_subchannel_pool': 1,
         ...(windowBytes ? { 'grpc-node.flow_control_window': windowBytes } : {}),
       });
-      lean = new LeanPath({ channel, headers: target.apiKey ? { authorization: `Bearer ${target.apiKey}` } : {}, queryTimeoutMs: REQUEST_TIMEOUT_MS, transport });
+      lean = await createLeanPath({ channel, headers: target.apiKey ? { authorization: `Bearer ${target.apiKey}` } : {}, queryTimeoutMs: REQUEST_TIMEOUT_MS, transport });
     },
     query(spec) {
       return lean!.search(spec as ReadSpec, AbortSignal.timeout(REQUEST_TIMEOUT_MS));

@@ -225,7 +225,7 @@ export async function createOwnChannelClient(
   const bearer = target.apiKey ? `Bearer ${target.apiKey}` : undefined;
   // The lean query path (src/wire/lean-path.ts) sends the engine's own read specs on this same channel.
   const leanHeaders = { ...(bearer ? { ...target.headers, authorization: bearer } : target.headers), ...versionHeader };
-  registerLeanPath(client, { channel, headers: leanHeaders, queryTimeoutMs: settings.queryTimeoutMs }, serverVersion);
+  await registerLeanPath(client, { channel, headers: leanHeaders, queryTimeoutMs: settings.queryTimeoutMs }, serverVersion);
   async function health(signal: AbortSignal): Promise<boolean> {
     const res = await healthRpc.check({ service: '/grpc.health.v1.Health/Check' }, { signal, metadata: metadata(bearer) } as never);
     return res.status === 1; // SERVING

@@ -5,7 +5,8 @@
  * test/integration/lean-differential.test.ts compares the lean path with weaviate-client on a
  * real Weaviate and fails if an upgrade changes what these files are or do.
  *
- * Loaded once per thread, at import (top-level await), so the query path never awaits a load.
+ * Loaded once per thread by `loadCodecs()` (a pooled connection awaits it before it registers
+ * the lean path), so importing this module loads nothing and the query path never awaits a load.
  */
 import { findPackageJSON } from 'node:module';
 import { dirname, join } from 'node:path';
@@ -132,4 +133,20 @@ async function load(): Promise<Codecs> {
   };
 }
 
-export const codecs: Codecs = await load();
+/**
+ * The codecs, filled in place by `loadCodecs()`; read them only after it resolved (every lean
+ * path is created after it: `createLeanPath`, `registerLeanPath`).
+ */
+export const codecs = {} as Codecs;
+let loading: Promise<Codecs> | undefined;
+
+export function loadCodecs(): Promise<Codecs> {
+  loading ??= load().then(
+    (loaded) => Object.assign(codecs, loaded),
+    (error: unknown) => {
+      loading = undefined; // a later connection may try again
+      throw error;
+    },
+  );
+  return loading;
+}

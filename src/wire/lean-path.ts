@@ -13,6 +13,7 @@ import { Metadata, type Channel } from '@grpc/grpc-js';
 import type { QueryResult } from '../query/spec.ts';
 import * as v from '../validate.ts';
 import { SearchCaller } from './call.ts';
+import { loadCodecs } from './codecs.ts';
 import { decodeSearchReply, type VectorFormat } from './reply-decoder.ts';
 import { searchRequest, type ReadSpec } from './request.ts';
 
@@ -59,6 +60,13 @@ export interface LeanChannel {
   transport?: 'call' | 'client';
 }
 
+/** A lean path on a channel (the codecs loaded first). */
+export async function createLeanPath(c: LeanChannel): Promise<LeanPath> {
+  await loadCodecs();
+  return new LeanPath(c);
+}
+
+/** Create with `createLeanPath` (or after `loadCodecs()` resolved). */
 export class LeanPath {
   readonly #caller: SearchCaller;
   readonly #queryTimeoutMs: number;
@@ -85,9 +93,9 @@ export class LeanPath {
 
 const registry = new WeakMap<object, LeanPath>();
 
-/** Called by src/weaviate/client.ts for each pooled client. */
-export function registerLeanPath(client: object, c: LeanChannel, serverVersion: string | undefined, path: QueryPath = queryPathFromEnv()): void {
-  if (path === 'lean' && serverSupportsLeanPath(serverVersion)) registry.set(client, new LeanPath(c));
+/** Called by src/weaviate/client.ts for each pooled client (before it is lent out). */
+export async function registerLeanPath(client: object, c: LeanChannel, serverVersion: string | undefined, path: QueryPath = queryPathFromEnv()): Promise<void> {
+  if (path === 'lean' && serverSupportsLeanPath(serverVersion)) registry.set(client, await createLeanPath(c));
 }
 
 /** The lean path of a pooled client, or undefined (then weaviate-client runs the query). */

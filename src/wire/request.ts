@@ -11,32 +11,43 @@ import { codecs, type SearchRequest } from './codecs.ts';
 
 export type ReadSpec = Exclude<QuerySpec, { kind: 'insertMany' }>;
 
-const OP = codecs.FiltersOperator;
-const OPERATOR: Record<FilterOperator, number> = {
-  equal: OP['OPERATOR_EQUAL']!,
-  notEqual: OP['OPERATOR_NOT_EQUAL']!,
-  lessThan: OP['OPERATOR_LESS_THAN']!,
-  lessThanEqual: OP['OPERATOR_LESS_THAN_EQUAL']!,
-  greaterThan: OP['OPERATOR_GREATER_THAN']!,
-  greaterThanEqual: OP['OPERATOR_GREATER_THAN_EQUAL']!,
-  like: OP['OPERATOR_LIKE']!,
-  containsAny: OP['OPERATOR_CONTAINS_ANY']!,
-  containsAll: OP['OPERATOR_CONTAINS_ALL']!,
-  isNull: OP['OPERATOR_IS_NULL']!,
-};
+let operators: Record<FilterOperator | 'and' | 'or' | 'not', number> | undefined;
+
+/** base.proto's Filters_Operator values by our operator names (read once the codecs are loaded). */
+function op(name: FilterOperator | 'and' | 'or' | 'not'): number {
+  if (!operators) {
+    const OP = codecs.FiltersOperator;
+    operators = {
+      and: OP['OPERATOR_AND']!,
+      or: OP['OPERATOR_OR']!,
+      not: OP['OPERATOR_NOT']!,
+      equal: OP['OPERATOR_EQUAL']!,
+      notEqual: OP['OPERATOR_NOT_EQUAL']!,
+      lessThan: OP['OPERATOR_LESS_THAN']!,
+      lessThanEqual: OP['OPERATOR_LESS_THAN_EQUAL']!,
+      greaterThan: OP['OPERATOR_GREATER_THAN']!,
+      greaterThanEqual: OP['OPERATOR_GREATER_THAN_EQUAL']!,
+      like: OP['OPERATOR_LIKE']!,
+      containsAny: OP['OPERATOR_CONTAINS_ANY']!,
+      containsAll: OP['OPERATOR_CONTAINS_ALL']!,
+      isNull: OP['OPERATOR_IS_NULL']!,
+    };
+  }
+  return operators[name];
+}
 
 const isInt = (x: unknown) => typeof x === 'number' && Number.isInteger(x);
 const isFloat = (x: unknown) => typeof x === 'number' && !Number.isInteger(x);
 
 /** weaviate-client's `Serialize.filtersGRPC` for property targets, with its value guards. */
 function filter(f: FilterSpec): Record<string, unknown> {
-  if ('and' in f) return { operator: OP['OPERATOR_AND'], filters: f.and.map(filter) };
-  if ('or' in f) return { operator: OP['OPERATOR_OR'], filters: f.or.map(filter) };
-  if ('not' in f) return { operator: OP['OPERATOR_NOT'], filters: [filter(f.not)] };
+  if ('and' in f) return { operator: op('and'), filters: f.and.map(filter) };
+  if ('or' in f) return { operator: op('or'), filters: f.or.map(filter) };
+  if ('not' in f) return { operator: op('not'), filters: [filter(f.not)] };
   const v = f.value as unknown;
   const list = Array.isArray(v) ? (v as unknown[]) : undefined;
   return {
-    operator: OPERATOR[f.operator],
+    operator: op(f.operator),
     target: { property: f.property },
     valueText: typeof v === 'string' ? v : undefined,
     valueTextArray: list?.every((x) => typeof x === 'string') ? { values: list } : undefined,

@@ -12,6 +12,8 @@ import fc from 'fast-check';
 import weaviate, { type WeaviateClient } from 'weaviate-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EMBEDDING_DIMENSIONS, SAMPLE_COLLECTION, embed, prng } from '../../src/data/sample.ts';
+import { createExecutor } from '../../src/engine/executor.ts';
+import { silentLogger } from '../../src/log.ts';
 import { resolveTarget } from '../../src/pool/config.ts';
 import { createPool, type WeaviatePool } from '../../src/pool/create.ts';
 import { executeSpec } from '../../src/query/execute.ts';
@@ -51,8 +53,9 @@ function viaClient(spec: QuerySpec): Promise<unknown> {
 const sortList = (text: string) => text.replace(/\[([^\]]*)\]/g, (_, l: string) => `[${l.split(' ').sort().join(' ')}]`);
 
 function normalise(result: unknown, tolerant: boolean): unknown {
-  const r = result as { value?: { objects: { metadata?: Record<string, unknown> }[] }; error?: { name: string; message: string } };
+  const r = result as { value?: { objects: { metadata?: Record<string, unknown> }[] }; error?: { name: string; message: string } | string };
   const num = (x: number) => (tolerant ? expect.closeTo(x, 4) : x);
+  if (typeof r.error === 'string') return r;
   if (r.error) return { error: { name: r.error.name, message: sortList(r.error.message) } };
   for (const o of r.value!.objects) {
     if (!o.metadata) continue;
@@ -300,6 +303,29 @@ describe('lean path = weaviate-client (real Weaviate, random specs)', () => {
     expect((full.properties['dates'] as unknown[])[0]).toBeInstanceOf(Date);
     expect((full.properties['counts'] as number[])[2]).toBeGreaterThan(2 ** 40 - 1);
     expect(full.vector).toEqual({ a: expect.any(Array) });
+  });
+
+  it('through the engine with a worker (results cross a thread): the same answers as weaviate-client', async () => {
+    const engine = await createExecutor({ weaviate: target, workers: 1, minConnections: 1, maxConnections: 1, logger: silentLogger }, {});
+    try {
+      const specs = fc.sample(fc.oneof(sampleSpec, extraSpec), { numRuns: 40, seed: 42 });
+      let compared = 0;
+      for (const spec of specs) {
+        const viaEngine = await engine.query(spec).then(
+          (value) => ({ value }),
+          (e: { code?: string }) => ({ error: e.code }),
+        );
+        const direct = await viaClient(spec).then(
+          (value) => ({ value }),
+          () => ({ error: 'WEX_QUERY_FAILED' }), // how the task runner classifies weaviate-client's errors
+        );
+        expect(normalise(viaEngine, false)).toStrictEqual(normalise(direct, true));
+        if ('value' in viaEngine) compared++;
+      }
+      expect(compared).toBeGreaterThan(30);
+    } finally {
+      await engine.close();
+    }
   });
 
   it('requests the server rejects fail the same way on both paths (bad property, bad vector length, unknown target vector)', async () => {

@@ -15,7 +15,7 @@ import { silentLogger } from '../../src/log.ts';
 import { resolveTarget } from '../../src/pool/config.ts';
 import { executeSpec } from '../../src/query/execute.ts';
 import type { QuerySpec } from '../../src/query/spec.ts';
-import { LeanPath, leanPathOf } from '../../src/wire/lean-path.ts';
+import { createLeanPath, leanPathOf, type LeanPath } from '../../src/wire/lean-path.ts';
 import { createOwnChannelClient } from '../../src/weaviate/client.ts';
 import type { ReadSpec } from '../../src/wire/request.ts';
 import { startLoadedNode } from '../support/loaded-node.ts';
@@ -26,10 +26,10 @@ const small: ReadSpec = { kind: 'bm25', collection: SAMPLE_COLLECTION, query: 'ì
 const heavy: ReadSpec = { kind: 'fetchObjects', collection: SAMPLE_COLLECTION, limit: 5000, includeVector: true };
 const channels: Channel[] = [];
 
-function leanOn(options: Record<string, number> = {}, headers: Record<string, string> = {}, address = `${target.grpcHost}:${target.grpcPort}`): LeanPath {
+function leanOn(options: Record<string, number> = {}, headers: Record<string, string> = {}, address = `${target.grpcHost}:${target.grpcPort}`): Promise<LeanPath> {
   const channel = new Channel(address, credentials.createInsecure(), { 'grpc.use_local_subchannel_pool': 1, ...options });
   channels.push(channel);
-  return new LeanPath({ channel, headers, queryTimeoutMs: 10_000 });
+  return createLeanPath({ channel, headers, queryTimeoutMs: 10_000 });
 }
 
 afterAll(() => {
@@ -38,7 +38,7 @@ afterAll(() => {
 
 describe('lean path transport (real Weaviate)', () => {
   it("a reply above the channel's receive limit fails typed (RESOURCE_EXHAUSTED), and the channel keeps serving", async () => {
-    const lean = leanOn({ 'grpc.max_receive_message_length': 50_000 });
+    const lean = await leanOn({ 'grpc.max_receive_message_length': 50_000 });
     const error = (await lean.search(heavy).catch((e: unknown) => e)) as Error;
     expect(error.name).toBe('WeaviateQueryError');
     expect(error.message).toMatch(/RESOURCE_EXHAUSTED/);
@@ -47,7 +47,7 @@ describe('lean path transport (real Weaviate)', () => {
   });
 
   it('the engine deadline reaches Weaviate as grpc-timeout and ends the call as DeadlineExceededError; the channel keeps serving', async () => {
-    const lean = leanOn();
+    const lean = await leanOn();
     const error = await lean.search(heavy, undefined, Date.now() + 2).catch((e: unknown) => e);
     expect(isExecutorError(error) && error.code).toBe('WEX_DEADLINE_EXCEEDED');
     expect(classifyFailure(error)).toBe('cancelled'); // our deadline: never a reason to distrust the connection
@@ -55,7 +55,7 @@ describe('lean path transport (real Weaviate)', () => {
   });
 
   it("the caller's abort cancels the call at once with the signal's reason; the channel keeps serving", async () => {
-    const lean = leanOn();
+    const lean = await leanOn();
     const controller = new AbortController();
     const reason = new Error('caller gave up');
     const started = performance.now();
@@ -67,7 +67,7 @@ describe('lean path transport (real Weaviate)', () => {
   });
 
   it('a closed channel fails typed, as weaviate-client does (a transport failure the task runner retries elsewhere)', async () => {
-    const lean = leanOn();
+    const lean = await leanOn();
     channels.at(-1)!.close();
     const error = (await lean.search(small).catch((e: unknown) => e)) as Error;
     expect({ name: error.name, message: error.message }).toEqual({ name: 'WeaviateQueryError', message: 'Query call with protocol gRPC failed with message: Channel has been shut down' });
@@ -75,7 +75,7 @@ describe('lean path transport (real Weaviate)', () => {
   });
 
   it('a server that is not there fails typed (UNAVAILABLE, a transport failure the task runner retries)', async () => {
-    const lean = leanOn({}, {}, '127.0.0.1:1');
+    const lean = await leanOn({}, {}, '127.0.0.1:1');
     const error = (await lean.search(small).catch((e: unknown) => e)) as Error;
     expect(error.name).toBe('WeaviateQueryError');
     expect(error.message).toMatch(/UNAVAILABLE/);

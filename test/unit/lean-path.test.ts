@@ -5,9 +5,11 @@
  */
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../src/errors.ts';
-import { codecs } from '../../src/wire/codecs.ts';
+import { codecs, loadCodecs } from '../../src/wire/codecs.ts';
 import { queryPathFromEnv, serverSupportsLeanPath, vectorFormatFromEnv } from '../../src/wire/lean-path.ts';
 import { encodeSearchRequest, searchRequest, vectorBytes } from '../../src/wire/request.ts';
+
+await loadCodecs();
 
 const decodeRequest = (spec: Parameters<typeof searchRequest>[0]) => {
   const bytes = encodeSearchRequest(searchRequest(spec));

@@ -9,10 +9,12 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { METADATA_FIELDS, type MetadataField } from '../../src/query/spec.ts';
-import { codecs } from '../../src/wire/codecs.ts';
+import { codecs, loadCodecs } from '../../src/wire/codecs.ts';
 import { decodeSearchReply } from '../../src/wire/reply-decoder.ts';
 import { queryResult } from '../support/generated-reply.ts';
 import type { ReadSpec } from '../../src/wire/request.ts';
+
+await loadCodecs();
 
 const le64 = (xs: bigint[] | number[], kind: 'int' | 'float') => {
   const arr = kind === 'int' ? BigInt64Array.from(xs as bigint[]) : Float64Array.from(xs as number[]);
