@@ -32,7 +32,7 @@ export interface PoolConfig {
   connectionLifetimeMs: number;
   /** Each connection's lifetime is shortened by a random fraction up to this, so they do not all expire together. @default 0.1 */
   lifetimeJitter: number;
-  /** Time between health checks of idle connections. Env `VECTOR_STORE_HEALTH_CHECK_INTERVAL` (seconds). @default 60_000 */
+  /** Time between health checks of open connections (idle or leased). Env `VECTOR_STORE_HEALTH_CHECK_INTERVAL` (seconds). @default 60_000 */
   healthCheckIntervalMs: number;
   /** Idle connections above min are closed after this long unused. Env `VECTOR_STORE_IDLE_TIMEOUT` (seconds). @default 600_000 */
   idleTimeoutMs: number;

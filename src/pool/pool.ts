@@ -635,9 +635,16 @@ export class ConnectionPool<C> implements ConnectionSource<C> {
     );
   }
 
-  /** Health-check every idle connection now (each bounded by healthCheckTimeoutMs). */
+  /**
+   * Health-check every open connection now, idle or leased (each bounded by healthCheckTimeoutMs).
+   * Leased ones too: a server that froze (sockets open, no answers) under steady load never
+   * leaves a connection idle, and the callers' own deadlines say nothing about the connection
+   * (src/weaviate/failure.ts: 'cancelled'), so without this a black hole would go unnoticed
+   * while the load lasts. The check is one more multiplexed stream; a leased connection that
+   * fails it is retired (never lent again) and closes when its last lease ends.
+   */
   async checkNow(): Promise<{ checked: number; failed: number }> {
-    const targets = [...this.#byState.idle].filter((c) => !c.checking);
+    const targets = [...this.#byState.idle, ...this.#byState.leased].filter((c) => !c.checking && !c.dead);
     const results = await Promise.allSettled(targets.map((c) => this.#check(c)));
     this.#fill();
     return { checked: targets.length, failed: results.filter((r) => r.status === 'rejected').length };

@@ -108,7 +108,7 @@ export interface ConnectionSource<C> extends AsyncDisposable {
   connections(): ConnectionInfo[];
   /** Change min/max at run time (the pool only; legacy mode throws ConfigError). */
   resize(sizes: { min?: number; max?: number }): void;
-  /** Health-check idle connections now. */
+  /** Health-check open connections (idle or leased) now. */
   checkNow(): Promise<{ checked: number; failed: number }>;
   readonly closed: boolean;
   /** Stop lending and close every connection; waits up to `timeoutMs` for leases to come back. */

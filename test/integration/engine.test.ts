@@ -2,7 +2,7 @@
  * The engine against the real Weaviate: lanes with real queries, the stats endpoint, task
  * modules, validation before queueing, sockets per worker counted by the OS.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { createExecutor, type Executor } from '../../src/engine/executor.ts';
 import { SAMPLE_COLLECTION, embed } from '../../src/data/sample.ts';
 import { silentLogger } from '../../src/log.ts';
@@ -193,6 +193,9 @@ describe('executor (real Weaviate)', () => {
       {},
     );
     let stop = false;
+    onTestFinished(() => {
+      stop = true; // also when the test fails first: the load must not outlive it
+    });
     const load = Promise.all(Array.from({ length: 12 }, async (_, k) => {
       while (!stop) await scaled.query(normalQuery(k));
     }));

@@ -4,7 +4,7 @@
  * reset mid-query are replaced (idempotent reads retried); a stalled network ends requests by
  * their deadline.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { createExecutor, type Executor } from '../../src/engine/executor.ts';
 import { silentLogger } from '../../src/log.ts';
 import { closedLoad, read, sleep } from '../support/load.ts';
@@ -37,6 +37,9 @@ describe('fault: the network', () => {
     const before = await engine.stats();
     const tracker = new Tracker();
     let stop = false;
+    onTestFinished(() => {
+      stop = true; // also when the test fails first: the load must not outlive it
+    });
     const started = performance.now();
     await closedLoad(4, () => stop || performance.now() - started > 2500, (i) => tracker.track(engine.query(read(i), { deadlineMs: 5000 }), 5000));
     stop = true;
@@ -55,6 +58,9 @@ describe('fault: the network', () => {
   it('connections reset mid-query are replaced; in-flight reads are retried or fail typed', async () => {
     const tracker = new Tracker();
     let stop = false;
+    onTestFinished(() => {
+      stop = true; // also when the test fails first: the load must not outlive it
+    });
     const load = closedLoad(8, () => stop, (i) => tracker.track(engine.query(read(i), { deadlineMs: 3000 }), 3000));
     await sleep(700);
     const deadBefore = (await engine.stats()).workers[0]!.pool!.dead_connections_detected;
@@ -80,6 +86,9 @@ describe('fault: the network', () => {
   it('a stalled network (bytes held, sockets open): every request ends by its deadline', async () => {
     const tracker = new Tracker(300);
     let stop = false;
+    onTestFinished(() => {
+      stop = true; // also when the test fails first: the load must not outlive it
+    });
     const load = closedLoad(6, () => stop, (i) => tracker.track(engine.query(read(i), { deadlineMs: 600 }), 600));
     await sleep(500);
     proxy.stall();

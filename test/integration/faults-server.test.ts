@@ -3,7 +3,7 @@
  * no answers) and resumed. No request hangs; each succeeds or fails typed; dead connections
  * are detected and the pool is back at min soon after the server answers again.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { createExecutor } from '../../src/engine/executor.ts';
 import type { WeaviateNode } from '../../src/launcher/node.ts';
 import { silentLogger } from '../../src/log.ts';
@@ -40,6 +40,9 @@ describe('fault: the server dies or freezes', () => {
     await using engine = await engineFor(node);
     const tracker = new Tracker();
     let stop = false;
+    onTestFinished(() => {
+      stop = true; // also when the test fails first: the load must not outlive it
+    });
     const load = closedLoad(8, () => stop, (i) => tracker.track(engine.query(read(i), { deadlineMs: 3000 }), 3000));
     await sleep(1000);
     await node.kill('SIGKILL');
@@ -72,9 +75,13 @@ describe('fault: the server dies or freezes', () => {
     );
     const tracker = new Tracker(300);
     let stop = false;
+    onTestFinished(() => {
+      stop = true; // also when the test fails first: the load must not outlive it
+    });
     const load = closedLoad(6, () => stop, (i) => tracker.track(engine.query(read(i), { deadlineMs: 800 }), 800));
     await sleep(800);
     node.pause();
+    onTestFinished(() => node.resume()); // never leave the shared node frozen for the next test
     const frozenAt = performance.now();
     // Health checks (every 1 s, bounded at 0.5 s) mark the connections dead.
     await waitFor(async () => (await engine.stats()).workers[0]!.pool!.dead_connections_detected > 0, { timeoutMs: 5000, what: 'dead detected' });

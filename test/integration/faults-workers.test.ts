@@ -3,7 +3,7 @@
  * one that blocks its event loop for seconds (visible in stats; deadline-bound requests end on
  * time anyway).
  */
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { createExecutor } from '../../src/engine/executor.ts';
 import { silentLogger } from '../../src/log.ts';
 import { closedLoad, read, sleep } from '../support/load.ts';
@@ -22,6 +22,9 @@ describe('fault: worker threads', () => {
     await using engine = await createExecutor(engineOptions, {});
     const tracker = new Tracker();
     let stop = false;
+    onTestFinished(() => {
+      stop = true; // also when the test fails first: the load must not outlive it
+    });
     const load = closedLoad(8, () => stop, (i) => tracker.track(engine.query(read(i), { deadlineMs: 3000 }), 3000));
     const crashes = new Tracker();
     for (let k = 0; k < 3; k++) {
@@ -52,6 +55,9 @@ describe('fault: worker threads', () => {
     await using engine = await createExecutor(engineOptions, {});
     const tracker = new Tracker(300);
     let stop = false;
+    onTestFinished(() => {
+      stop = true; // also when the test fails first: the load must not outlive it
+    });
     const load = closedLoad(6, () => stop, (i) => tracker.track(engine.query(read(i), { deadlineMs: 500 }), 500));
     await sleep(300);
     const blocked = engine.run('block', { ms: 2500 }, { deadlineMs: 600 }).catch((e: { code: string }) => e.code);

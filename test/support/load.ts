@@ -16,7 +16,13 @@ export async function closedLoad(callers: number, stop: () => boolean, send: (i:
   let i = 0;
   await Promise.all(
     Array.from({ length: callers }, async () => {
-      while (!stop()) await send(i++);
+      while (!stop()) {
+        await send(i++);
+        // Yield to timers and I/O: a send that settles at once (e.g. every request refused by a
+        // closing engine) would otherwise spin in microtasks, and `stop` (set by a timer or by
+        // the test's own cleanup) could never become true.
+        await new Promise<void>((r) => setImmediate(r));
+      }
     }),
   );
   return i;
