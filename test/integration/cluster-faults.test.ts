@@ -16,6 +16,7 @@ import { startCluster, type WeaviateCluster } from '../../src/launcher/node.ts';
 import { createPool } from '../../src/pool/create.ts';
 import type { NodeStats } from '../../src/cluster/multi-pool.ts';
 import { waitFor } from '../support/weaviate.ts';
+import { httpGet } from '../../src/weaviate/http-get.ts';
 import { Registry } from 'prom-client';
 import { registerExecutorMetrics } from '../../src/metrics/prometheus.ts';
 
@@ -252,4 +253,34 @@ describe('3-node cluster under node faults', () => {
       await Promise.race([Promise.all(readers), sleep(15_000)]);
     }
   }, 240_000);
+
+  it('starts with the first node down: reads go to the others, the node joins when it is back', async () => {
+    const c = cluster!;
+    const nodes = c.nodes.map((n) => ({ host: n.host, httpPort: n.httpPort, grpcPort: n.grpcPort }));
+    await c.nodes[0]!.kill('SIGKILL');
+    try {
+      // If node 1 led the cluster's Raft, schema reads wait for a new leader: let the cluster settle first.
+      await waitFor(async () => (await httpGet(`${c.nodes[1]!.url}/v1/schema`, 2000).catch(() => ({ status: 0 }))).status === 200, {
+        timeoutMs: 30_000, intervalMs: 250, what: 'the two remaining nodes serving the schema',
+      });
+      await using engine = await createExecutor(
+        { weaviate: { nodes }, workers: 1, minConnections: 1, maxConnections: 2, connectTimeoutMs: 2000, outlierDetection: { baseEjectionMs: 1000, maxEjectionMs: 2000 } },
+        {},
+      );
+      const nodeStats = async (): Promise<NodeStats[]> => ((await engine.stats()).workers[0]?.pool as { nodes?: NodeStats[] } | null)?.nodes ?? [];
+      expect((await nodeStats()).map((n) => n.health)).toEqual(['ejected', 'healthy', 'healthy']);
+      const reads = await Promise.all(Array.from({ length: 20 }, () => engine.query({ kind: 'fetchObjects', collection: COLLECTION, limit: 5, consistencyLevel: 'ONE' }, { deadlineMs: 3000 })));
+      expect(reads.every((r) => r.objects.length === 5)).toBe(true);
+      await c.nodes[0]!.start();
+      await waitFor(async () => {
+        const n = (await nodeStats())[0];
+        return n?.health === 'healthy' && (n.pool?.total_connections ?? 0) >= 1;
+      }, { timeoutMs: 40_000, intervalMs: 200, what: 'node 1 joined' });
+      const more = await Promise.all(Array.from({ length: 30 }, () => engine.query({ kind: 'fetchObjects', collection: COLLECTION, limit: 5, consistencyLevel: 'ONE' })));
+      expect(more.every((r) => r.objects.length === 5)).toBe(true);
+      expect((await nodeStats())[0]!.pool!.total_requests).toBeGreaterThan(0);
+    } finally {
+      if (!c.nodes[0]!.running) await c.nodes[0]!.start().catch(() => {});
+    }
+  }, 180_000);
 });
