@@ -16,6 +16,7 @@ import { startCluster, type WeaviateCluster } from '../../src/launcher/node.ts';
 import { createPool } from '../../src/pool/create.ts';
 import type { NodeStats } from '../../src/cluster/multi-pool.ts';
 import { waitFor } from '../support/weaviate.ts';
+import { ToxicProxy } from '../support/toxic-proxy.ts';
 import { httpGet } from '../../src/weaviate/http-get.ts';
 import { Registry } from 'prom-client';
 import { registerExecutorMetrics } from '../../src/metrics/prometheus.ts';
@@ -281,6 +282,59 @@ describe('3-node cluster under node faults', () => {
       expect((await nodeStats())[0]!.pool!.total_requests).toBeGreaterThan(0);
     } finally {
       if (!c.nodes[0]!.running) await c.nodes[0]!.start().catch(() => {});
+    }
+  }, 180_000);
+
+  it('hedged reads: a node that stops answering (its network stalled) costs a hedged lane no read; the other copy is cancelled', async () => {
+    const c = cluster!;
+    // Node 3's gRPC behind the tests' proxy, which can hold every byte (sockets stay open: a black hole).
+    const proxy = new ToxicProxy(c.nodes[2]!.host, c.nodes[2]!.grpcPort);
+    await proxy.start();
+    const nodes = c.nodes.map((n, i) => ({ host: n.host, httpPort: n.httpPort, grpcPort: i === 2 ? proxy.port : n.grpcPort }));
+    const options = (hedge: boolean) => ({
+      weaviate: { nodes }, workers: 1, minConnections: 1, maxConnections: 4,
+      ...(hedge ? { hedge: { lanes: ['normal'] } } : {}),
+    });
+    try {
+      await using plain = await createExecutor(options(false), {});
+      await using hedged = await createExecutor(options(true), {});
+      const read = (engine: typeof plain) => engine.query({ kind: 'fetchObjects', collection: COLLECTION, limit: 5, consistencyLevel: 'ONE' }, { deadlineMs: 2000 });
+      const poolOf = async (engine: typeof plain) => (await engine.stats()).workers[0]!.pool!;
+      // Warm-up: each engine learns its lane's p95 (>= 20 reads) and every node's latency.
+      for (let i = 0; i < 60; i++) await Promise.all([read(plain), read(hedged)]);
+      const outcomes = { plain: [] as Outcome[], hedged: [] as Outcome[] };
+      let running = true;
+      const reader = async (engine: typeof plain, into: Outcome[]) => {
+        while (running) {
+          const at = Date.now();
+          into.push(await read(engine).then((r) => ({ at, ok: r.objects.length === 5, typed: true }), (e: unknown) => ({ at, ok: false, code: (e as { code?: string }).code, typed: isExecutorError(e) })));
+        }
+      };
+      const readers = [0, 1, 2].flatMap(() => [reader(plain, outcomes.plain), reader(hedged, outcomes.hedged)]);
+      await sleep(300);
+      proxy.stall();
+      await sleep(1000);
+      // While node 3 is still a black hole, the hedged engine holds nothing on it: losers were cancelled.
+      const stalledOutstanding = { plain: (await poolOf(plain)).nodes![2]!.outstanding, hedged: (await poolOf(hedged)).nodes![2]!.outstanding };
+      await sleep(1500);
+      proxy.resume();
+      await sleep(500);
+      running = false;
+      await Promise.all(readers);
+      const h = (await poolOf(hedged)).hedging!;
+      const failed = (o: Outcome[]) => o.filter((x) => !x.ok);
+      console.log(
+        `hedging, node 3 stalled 2.5 s: plain ${outcomes.plain.length} reads, ${failed(outcomes.plain).length} failed (${[...new Set(failed(outcomes.plain).map((f) => f.code))].join(', ')}), ` +
+          `outstanding on node 3 during the stall ${stalledOutstanding.plain}; hedged ${outcomes.hedged.length} reads, ${failed(outcomes.hedged).length} failed, ` +
+          `outstanding on node 3 ${stalledOutstanding.hedged}; hedges ${h.hedges_started} started, ${h.hedges_won} won, ${h.hedges_refused} refused, of ${h.hedged_reads} reads`,
+      );
+      expect(failed(outcomes.hedged)).toEqual([]);
+      expect(failed(outcomes.plain).every((f) => f.typed)).toBe(true);
+      expect(h.hedges_won).toBeGreaterThanOrEqual(1);
+      expect(h.hedges_started).toBeLessThanOrEqual(Math.floor(h.hedged_reads * 0.05));
+      expect(stalledOutstanding.hedged).toBe(0);
+    } finally {
+      await proxy.close();
     }
   }, 180_000);
 });
