@@ -337,4 +337,38 @@ describe('3-node cluster under node faults', () => {
       await proxy.close();
     }
   }, 180_000);
+
+  it('balancing by measured load: a node made slow (50 ms each way) gets a small share of the reads, the fast two the rest', async () => {
+    const c = cluster!;
+    const proxy = new ToxicProxy(c.nodes[2]!.host, c.nodes[2]!.grpcPort);
+    await proxy.start();
+    const nodes = c.nodes.map((n, i) => ({ host: n.host, httpPort: n.httpPort, grpcPort: i === 2 ? proxy.port : n.grpcPort }));
+    try {
+      await using engine = await createExecutor({ weaviate: { nodes }, workers: 1, minConnections: 1, maxConnections: 4 }, {});
+      const requests = async () => ((await engine.stats()).workers[0]!.pool!.nodes ?? []).map((n) => n.pool?.total_requests ?? 0);
+      const read = () => engine.query({ kind: 'fetchObjects', collection: COLLECTION, limit: 5, consistencyLevel: 'ONE' }, { deadlineMs: 3000 });
+      for (let i = 0; i < 30; i++) await read();
+      proxy.latencyMs = 50;
+      const before = await requests();
+      let running = true;
+      let failed = 0;
+      const reader = async () => {
+        while (running) await read().catch(() => failed++);
+      };
+      const readers = Array.from({ length: 4 }, () => reader());
+      await sleep(3000);
+      running = false;
+      await Promise.all(readers);
+      const after = await requests();
+      const served = after.map((n, i) => n - before[i]!);
+      const total = served.reduce((a, b) => a + b, 0);
+      console.log(`balancing: node 3 slowed by 50 ms each way; reads served per node ${served.join(' / ')} (${((served[2]! / total) * 100).toFixed(1)} % on the slow one), ${failed} failed`);
+      expect(failed).toBe(0);
+      // Round robin would give it a third; P2C over latency x outstanding gives it only the reads that re-measure it.
+      expect(served[2]! / total).toBeLessThan(0.1);
+      expect(Math.min(served[0]!, served[1]!)).toBeGreaterThan(served[2]! * 3);
+    } finally {
+      await proxy.close();
+    }
+  }, 120_000);
 });
