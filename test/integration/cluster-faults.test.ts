@@ -293,7 +293,8 @@ describe('3-node cluster under node faults', () => {
     const nodes = c.nodes.map((n, i) => ({ host: n.host, httpPort: n.httpPort, grpcPort: i === 2 ? proxy.port : n.grpcPort }));
     const options = (hedge: boolean) => ({
       weaviate: { nodes }, workers: 1, minConnections: 1, maxConnections: 4,
-      ...(hedge ? { hedge: { lanes: ['normal'] } } : {}),
+      // Budget 10 %: hedging after the p95 spends ~5 % on ordinary reads, so 5 % would leave no headroom for the stalled ones.
+      ...(hedge ? { hedge: { lanes: ['normal'], maxExtraPercent: 10 } } : {}),
     });
     try {
       await using plain = await createExecutor(options(false), {});
@@ -331,7 +332,7 @@ describe('3-node cluster under node faults', () => {
       expect(failed(outcomes.hedged)).toEqual([]);
       expect(failed(outcomes.plain).every((f) => f.typed)).toBe(true);
       expect(h.hedges_won).toBeGreaterThanOrEqual(1);
-      expect(h.hedges_started).toBeLessThanOrEqual(Math.floor(h.hedged_reads * 0.05));
+      expect(h.hedges_started).toBeLessThanOrEqual(Math.floor(h.hedged_reads * 0.1));
       expect(stalledOutstanding.hedged).toBe(0);
     } finally {
       await proxy.close();
