@@ -16,6 +16,8 @@ import { startCluster, type WeaviateCluster } from '../../src/launcher/node.ts';
 import { createPool } from '../../src/pool/create.ts';
 import type { NodeStats } from '../../src/cluster/multi-pool.ts';
 import { waitFor } from '../support/weaviate.ts';
+import { ensureSampleData } from '../../src/data/load.ts';
+import { SAMPLE_COLLECTION } from '../../src/data/sample.ts';
 import { ToxicProxy } from '../support/toxic-proxy.ts';
 import { httpGet } from '../../src/weaviate/http-get.ts';
 import { Registry } from 'prom-client';
@@ -44,6 +46,8 @@ beforeAll(async () => {
         Array.from({ length: 20 }, (_, i) => ({ properties: { title: `seed ${i}` }, vectors: [i, 0, 1, 0] })),
       ),
     );
+    // The sample data, replicated on all three nodes.
+    await pool.withConnection((client) => ensureSampleData(client, { count: 200, chunkSize: 100, replicationFactor: 3 }));
   } finally {
     await pool.close();
   }
@@ -272,6 +276,19 @@ describe('3-node cluster under node faults', () => {
       expect((await nodeStats()).map((n) => n.health)).toEqual(['ejected', 'healthy', 'healthy']);
       const reads = await Promise.all(Array.from({ length: 20 }, () => engine.query({ kind: 'fetchObjects', collection: COLLECTION, limit: 5, consistencyLevel: 'ONE' }, { deadlineMs: 3000 })));
       expect(reads.every((r) => r.objects.length === 5)).toBe(true);
+      // The consistency level reaches Weaviate: with one replica of three down, QUORUM reads and
+      // ONE writes succeed, an ALL write is refused by Weaviate (typed).
+      const quorum = await engine.query({ kind: 'bm25', collection: SAMPLE_COLLECTION, query: '삼성전자', limit: 3, consistencyLevel: 'QUORUM' }, { deadlineMs: 5000 });
+      expect(quorum.objects.length).toBeGreaterThan(0);
+      const one = await engine.query({ kind: 'insertMany', collection: COLLECTION, consistencyLevel: 'ONE', objects: [{ properties: { title: 'one' }, vector: [9, 9, 9, 9] }] }, { deadlineMs: 5000 });
+      expect(one).toMatchObject({ inserted: 1, errors: [] });
+      const all = await engine
+        .query({ kind: 'insertMany', collection: COLLECTION, consistencyLevel: 'ALL', objects: [{ properties: { title: 'all' }, vector: [8, 8, 8, 8] }] }, { deadlineMs: 5000 })
+        .then((r) => r, (e: unknown) => e);
+      // Weaviate reports per-object errors for a batch (or fails the call): either way, not written at ALL.
+      const refused = isExecutorError(all) || ((all as { errors?: unknown[] }).errors?.length ?? 0) > 0;
+      console.log(`consistency with a replica down: QUORUM read ${quorum.objects.length} hits, ONE write ok, ALL write ${JSON.stringify(isExecutorError(all) ? { code: all.code } : all).slice(0, 200)}`);
+      expect(refused).toBe(true);
       await c.nodes[0]!.start();
       await waitFor(async () => {
         const n = (await nodeStats())[0];
