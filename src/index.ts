@@ -26,3 +26,12 @@ export { validateSpec } from './query/spec.ts';
 export * from './errors.ts';
 export { createLogger, silentLogger, type Logger } from './log.ts';
 export { registerSecret, redact } from './redact.ts';
+// Several nodes and TLS (issue 12).
+export type { WeaviateOptions } from './pool/config.ts';
+export type { ConsistencyLevel } from './query/spec.ts';
+export { CONSISTENCY_LEVELS } from './query/spec.ts';
+export { MultiNodePool, type NodeStats } from './cluster/multi-pool.ts';
+export { NODES_ENV, type NodeAddress } from './cluster/nodes.ts';
+export { OUTLIER_DEFAULTS, type OutlierConfig, type NodeHealth } from './cluster/outlier.ts';
+export { HEDGE_DEFAULTS, type HedgeConfig, type HedgeStats } from './cluster/hedge.ts';
+export { TLS_ENV, type TlsOptions, type TlsSettings } from './weaviate/tls.ts';

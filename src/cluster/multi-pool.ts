@@ -29,6 +29,7 @@ import { withConnection, type SuspectableLease } from '../pool/with-connection.t
 import { chooseNode, updateEwma, type NodeLoad } from './choose.ts';
 import { nodeName, type NodeAddress } from './nodes.ts';
 import { OutlierDetector, type NodeHealth, type OutlierEvent } from './outlier.ts';
+import { hedgeScope, threadHedger } from './hedge.ts';
 
 /** Connection ids of node i are i x ID_STRIDE + the node pool's own id (unique across nodes). */
 const ID_STRIDE = 1_000_000;
@@ -187,7 +188,11 @@ export class MultiNodePool<C> implements ConnectionSource<C> {
     let candidates = nodes.map((i) => this.#slots[i]!).filter((s) => !exclude.has(s.index) && this.#reachable(s));
     // Every eligible node is unreachable: an ejected one that is reachable beats failing the caller.
     if (candidates.length === 0) candidates = this.#slots.filter((s) => !exclude.has(s.index) && this.#reachable(s));
+    // A hedged read's second copy goes to another node than the first (when there is one).
+    const hedge = hedgeScope();
+    if (hedge && candidates.some((s) => !hedge.used.has(s.index))) candidates = candidates.filter((s) => !hedge.used.has(s.index));
     const index = chooseNode(candidates.map((s) => this.#load(s)), () => this.#clock.random());
+    if (index !== undefined) hedge?.used.add(index);
     return index === undefined ? undefined : this.#slots[index];
   }
 
@@ -343,6 +348,7 @@ export class MultiNodePool<C> implements ConnectionSource<C> {
       fallback_acquires: sum('fallback_acquires'),
       fallback_connection_open: pools.some((p) => p.fallback_connection_open),
       nodes,
+      hedging: threadHedger.stats(),
     };
   }
 

@@ -13,6 +13,8 @@ export interface LoadOptions {
   collection?: string;
   /** Objects per insertMany call (large single calls fail with RST_STREAM upstream). @default 500 */
   chunkSize?: number;
+  /** Replicas of the collection on a cluster (Weaviate's replication factor). @default Weaviate's (1) */
+  replicationFactor?: number;
   onProgress?: (line: string) => void;
 }
 
@@ -23,7 +25,7 @@ export interface LoadResult {
   ms: number;
 }
 
-export async function createSampleCollection(client: WeaviateClient, name = SAMPLE_COLLECTION): Promise<void> {
+export async function createSampleCollection(client: WeaviateClient, name = SAMPLE_COLLECTION, replicationFactor?: number): Promise<void> {
   const korean = { dataType: 'text' as const, tokenization: 'kagome_kr' as const };
   const exact = { dataType: 'text' as const, tokenization: 'field' as const };
   await client.collections.create({
@@ -45,6 +47,7 @@ export async function createSampleCollection(client: WeaviateClient, name = SAMP
     vectorizers: weaviate.configure.vectors.selfProvided(),
     // Lets `isNull` filters work on the sample data.
     invertedIndex: weaviate.configure.invertedIndex({ indexNullState: true }),
+    ...(replicationFactor !== undefined ? { replication: weaviate.configure.replication({ factor: replicationFactor }) } : {}),
   });
 }
 
@@ -62,7 +65,7 @@ export async function ensureSampleData(client: WeaviateClient, options: LoadOpti
   if (await client.collections.exists(storedName(name))) {
     return { collection: name, created: false, objects: await countObjects(client, name), ms: Date.now() - started };
   }
-  await createSampleCollection(client, name);
+  await createSampleCollection(client, name, options.replicationFactor);
   const collection = client.collections.use(name);
   for (let from = 0; from < count; from += chunk) {
     const objects = [];

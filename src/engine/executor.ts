@@ -16,7 +16,7 @@ import { SchemaRegistry } from '../query/schema.ts';
 import { isReadSpec, validateSpec, type InsertResult, type QueryResult, type QuerySpec } from '../query/spec.ts';
 import { EventLoopMonitor } from '../stats/event-loop.ts';
 import { nextMax, utilizationSample, type AutoscaleConfig } from './autoscale.ts';
-import { fetchServerVersion } from '../weaviate/meta.ts';
+import { fetchClusterVersion } from '../weaviate/meta.ts';
 import { resolveExecutorConfig, type ExecutorConfig, type ExecutorOptions } from './config.ts';
 import { dedicatedSlotCaps } from './balancer.ts';
 import { splitShares, type Dispatcher, type WorkerConnections } from './dispatcher.ts';
@@ -134,7 +134,7 @@ export class Executor implements AsyncDisposable {
     // A wrong task module fails here (ConfigError), not at the first run().
     if (this.config.taskModule) await loadTaskModule(this.config.taskModule);
     // Fail fast (ConnectError naming the address) before any thread starts.
-    await fetchServerVersion(this.config.pool.weaviate, this.config.pool.connectTimeoutMs);
+    await fetchClusterVersion(this.config.pool.weaviate, this.config.pool.connectTimeoutMs); // any node of weaviate.nodes
     await this.#schema?.refresh(true);
     await this.#dispatcher.start();
     this.#eventLoop.enable();

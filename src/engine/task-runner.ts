@@ -23,6 +23,7 @@ import { RetryBudget } from './retry-budget.ts';
 import { withinLeaseScope } from '../lease-scope.ts';
 import { raceAbort } from '../abort.ts';
 import { classifyFailure } from '../weaviate/failure.ts';
+import { isHedged, threadHedger } from '../cluster/hedge.ts';
 
 /** What a task function of the user's module receives next to the leased client and its args. */
 export interface TaskContext {
@@ -89,7 +90,10 @@ export class TaskRunner {
       const pool = await raceAbort(this.#pool(), controller.signal);
       for (let attempt = 1; ; attempt++) {
         try {
-          const value = await this.#attempt(msg, pool, controller.signal, t);
+          // Hedged reads (opt-in per lane, several nodes only): src/cluster/hedge.ts.
+          const value = await (isHedged(msg, pool)
+            ? threadHedger.run(msg.lane, pool.config.hedge, controller.signal, (signal) => this.#attempt(msg, pool, signal, t))
+            : this.#attempt(msg, pool, controller.signal, t));
           this.budget.onSuccess();
           this.completed++;
           return { ok: true, value, t, threadId: this.#threadId };

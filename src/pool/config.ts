@@ -9,6 +9,7 @@ import * as v from '../validate.ts';
 import { resolveTls, type TlsOptions } from '../weaviate/tls.ts';
 import { NODES_ENV, resolveNodes, type NodeAddress } from '../cluster/nodes.ts';
 import { OUTLIER_DEFAULTS, type OutlierConfig } from '../cluster/outlier.ts';
+import { HEDGE_DEFAULTS, type HedgeConfig } from '../cluster/hedge.ts';
 
 // The target's type lives with the Weaviate code; re-exported here so existing imports keep working.
 export type { WeaviateTarget } from '../weaviate/target.ts';
@@ -69,6 +70,8 @@ export interface PoolConfig {
    * Envoy's defaults: 5 failures, 30 s x n capped at 300 s, 10 % ejected at most, panic below 50 %.
    */
   outlierDetection: Readonly<OutlierConfig>;
+  /** Several nodes: hedged reads, opt-in per lane (src/cluster/hedge.ts). @default off */
+  hedge: Readonly<HedgeConfig>;
   weaviate: Readonly<WeaviateTarget>;
 }
 
@@ -79,12 +82,13 @@ export type WeaviateOptions = Partial<Omit<WeaviateTarget, 'tls' | 'nodes'>> & {
   nodes?: readonly (NodeAddress | string)[] | string | undefined;
 };
 
-export type PoolOptions = Partial<Omit<PoolConfig, 'weaviate' | 'outlierDetection'>> & {
+export type PoolOptions = Partial<Omit<PoolConfig, 'weaviate' | 'outlierDetection' | 'hedge'>> & {
   weaviate?: WeaviateOptions;
   outlierDetection?: Partial<OutlierConfig>;
+  hedge?: Partial<HedgeConfig>;
 };
 
-export const POOL_DEFAULTS: Readonly<Omit<PoolConfig, 'weaviate' | 'outlierDetection'>> = Object.freeze({
+export const POOL_DEFAULTS: Readonly<Omit<PoolConfig, 'weaviate' | 'outlierDetection' | 'hedge'>> = Object.freeze({
   enabled: true,
   minConnections: 2,
   maxConnections: 10,
@@ -225,7 +229,7 @@ export function resolveTarget(options: WeaviateOptions = {}, env: Env = process.
 
 export function resolvePoolConfig(options: PoolOptions = {}, env: Env = process.env): Readonly<PoolConfig> {
   v.plainObject({ name: 'pool options', kind: 'option' }, options);
-  const { weaviate, outlierDetection, ...rest } = options;
+  const { weaviate, outlierDetection, hedge, ...rest } = options;
   v.knownKeys({ name: '', kind: 'option' }, rest, Object.keys(POOL_DEFAULTS));
   const field = (key: keyof typeof POOL_DEFAULTS) => pick(rest, '', key, env, envNameOf(POOL_ENV, key));
   const ms = (key: keyof typeof POOL_DEFAULTS, min: number, exclusiveMin: boolean): number => {
@@ -271,6 +275,7 @@ export function resolvePoolConfig(options: PoolOptions = {}, env: Env = process.
     keepaliveTimeoutMs: ms('keepaliveTimeoutMs', 0, true),
     queryTimeoutMs: ms('queryTimeoutMs', 0, true),
     outlierDetection: resolveOutlier(outlierDetection),
+    hedge: resolveHedge(hedge),
     weaviate: resolveTarget(weaviate, env),
   };
 
@@ -315,4 +320,17 @@ function resolveOutlier(option: unknown): Readonly<OutlierConfig> {
     v.conflict(`\`outlierDetection.baseEjectionMs\` (${config.baseEjectionMs}) must be <= \`outlierDetection.maxEjectionMs\` (${config.maxEjectionMs})`, { option: 'outlierDetection.baseEjectionMs' });
   }
   return Object.freeze(config);
+}
+
+function resolveHedge(option: unknown): Readonly<HedgeConfig> {
+  if (option === undefined) return HEDGE_DEFAULTS;
+  const o = v.plainObject({ name: 'hedge', kind: 'option' }, option);
+  v.knownKeys({ name: 'hedge', kind: 'option' }, o, Object.keys(HEDGE_DEFAULTS));
+  const lanes = o['lanes'] === undefined ? [] : o['lanes'];
+  if (!Array.isArray(lanes) || lanes.some((l) => typeof l !== 'string')) v.fail({ name: 'hedge.lanes', kind: 'option' }, 'an array of lane names', lanes);
+  return Object.freeze({
+    lanes: Object.freeze([...(lanes as string[])]),
+    maxExtraPercent: o['maxExtraPercent'] === undefined ? HEDGE_DEFAULTS.maxExtraPercent : v.number({ name: 'hedge.maxExtraPercent', kind: 'option' }, o['maxExtraPercent'], { min: 0, max: 100 }),
+    minDelayMs: o['minDelayMs'] === undefined ? HEDGE_DEFAULTS.minDelayMs : v.number({ name: 'hedge.minDelayMs', kind: 'option' }, o['minDelayMs'], { min: 0, max: MAX_TIMER_MS }),
+  });
 }

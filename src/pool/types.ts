@@ -74,6 +74,8 @@ export interface PoolStats {
   fallback_connection_open: boolean;
   /** Several nodes (`weaviate.nodes`): each node's health, load and own pool figures (src/cluster/multi-pool.ts). */
   nodes?: import('../cluster/multi-pool.ts').NodeStats[];
+  /** Several nodes: this thread's hedged reads (src/cluster/hedge.ts). */
+  hedging?: import('../cluster/hedge.ts').HedgeStats;
 }
 
 /**

@@ -42,3 +42,24 @@ export async function fetchServerVersion(target: Readonly<WeaviateTarget>, timeo
   }
   throw new ConnectError(`Weaviate at ${restOrigin(target)} answered GET /v1/meta without a version`, { url });
 }
+
+/**
+ * Several nodes: the version from the first node that answers (the cluster's nodes run one
+ * version), so the executor starts while any node is up. A TLS or credentials failure is the
+ * same on every node and is thrown at once; otherwise the last node's error.
+ */
+export async function fetchClusterVersion(target: Readonly<WeaviateTarget>, timeoutMs: number): Promise<string> {
+  const nodes = target.nodes ?? [target];
+  let lastError: unknown;
+  for (const node of nodes) {
+    try {
+      return await fetchServerVersion({ ...target, host: node.host, httpPort: node.httpPort }, timeoutMs);
+    } catch (error) {
+      const code = (error as { code?: unknown }).code;
+      if (typeof code === 'string' && code.startsWith('WEX_TLS_')) throw error;
+      if ((error as { details?: { status?: number } }).details?.status !== undefined) throw error;
+      lastError = error;
+    }
+  }
+  throw lastError;
+}
