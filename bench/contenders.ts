@@ -11,6 +11,7 @@ import weaviate, { type WeaviateClient } from 'weaviate-client';
 import { createExecutor, type Executor } from '../src/engine/executor.ts';
 import { silentLogger } from '../src/log.ts';
 import type { LaneOptions } from '../src/engine/lanes.ts';
+import type { EngineStats } from '../src/engine/stats.ts';
 import type { WeaviateTarget } from '../src/pool/config.ts';
 import { createPool, type WeaviatePool } from '../src/pool/create.ts';
 import { executeSpec } from '../src/query/execute.ts';
@@ -25,6 +26,8 @@ export interface Contender {
   start(): Promise<void>;
   query(spec: QuerySpec, lane: Lane): Promise<unknown>;
   stop(): Promise<void>;
+  /** The engine's stats snapshot (engine contenders only), e.g. to report where an adaptive limit settled. */
+  stats?(): Promise<EngineStats>;
 }
 
 /** The time-out a service would put on a query: the same for every contender. */
@@ -147,6 +150,9 @@ export function engine(target: Readonly<WeaviateTarget>, s: EngineSetting): Cont
     },
     query(spec, lane) {
       return executor!.query(spec, { lane });
+    },
+    stats() {
+      return executor!.stats();
     },
     async stop() {
       await executor?.close();

@@ -24,6 +24,8 @@ export interface Trial {
   normalServed: number;
   normalErrors: number;
   meets: boolean;
+  /** Where the normal lane's adaptive limit stood at the end of the trial (adaptive trial only). */
+  adaptiveEnd?: { limit: number; changes: number; short_rtt_ms: number | null; long_rtt_ms: number | null; no_load_rtt_ms: number | null } | undefined;
 }
 
 export interface TuneResult {
@@ -110,6 +112,7 @@ export async function tune(
       { name: 'critical', rate: o.criticalRate, send: () => c.query(criticalQuery(), 'critical') },
       { name: 'normal', rate: normalRate, send: (i) => c.query(smallQuery(i), 'normal') },
     ], { warmupMs: o.warmupMs, durationMs: o.trialMs, drainMs: 12_000 });
+    const a = (await c.stats?.())?.lanes['normal']?.adaptive;
     await c.stop();
     const crit = res.streams['critical']!;
     const norm = res.streams['normal']!;
@@ -120,6 +123,7 @@ export async function tune(
       normalServed: norm.throughput,
       normalErrors: norm.errors,
       meets: crit.latency.p99_us / 1000 <= targetP99 && crit.errors === 0,
+      adaptiveEnd: a ? { limit: a.limit, changes: a.changes, short_rtt_ms: a.short_rtt_ms, long_rtt_ms: a.long_rtt_ms, no_load_rtt_ms: a.no_load_rtt_ms } : undefined,
     };
     o.progress(`  ${lanesEnv(setting)}: critical p99 ${trial.criticalP99Ms.toFixed(2)} ms, normal served ${trial.normalServed.toFixed(0)} req/s${trial.meets ? '  (meets the target)' : ''}`);
     return trial;
@@ -179,6 +183,10 @@ export function printTune(r: TuneResult, say: (l: string) => void): void {
   const a = r.adaptive;
   say(`\nAdaptive limit on the normal lane (\`${lanesEnv(a.setting)}\`, no cap given): critical p99 ${a.criticalP99Ms.toFixed(2)} ms${a.meets ? ' (meets the target)' : ' (misses the target)'}, ` +
     `normal served ${a.normalServed.toFixed(0)} req/s = ${((a.normalServed / Math.max(1e-9, r.best.normalServed)) * 100).toFixed(0)} % of the best static setting's.`);
+  if (a.adaptiveEnd) {
+    const e = a.adaptiveEnd;
+    say(`  Its limit at the end: ${e.limit} slots after ${e.changes} change(s); RTT short ${e.short_rtt_ms ?? '-'} ms, long ${e.long_rtt_ms ?? '-'} ms, no-load probe ${e.no_load_rtt_ms ?? '-'} ms.`);
+  }
   const s = r.sizing;
   say(`\nSizing (Little's law): at ${s.rate.toFixed(0)} req/s and ${r.serviceTimeMs.toFixed(2)} ms in the system, L = ${s.littleL.toFixed(2)} requests in flight;`);
   say(`  with 1.5x headroom: ${s.slots} slots = VECTOR_STORE_MAX_CONNECTIONS=${s.maxConnections} x 4 streams, VECTOR_STORE_MIN_CONNECTIONS=${s.minConnections} (half the rate).`);
