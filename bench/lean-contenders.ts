@@ -9,13 +9,10 @@
  * connection (or a worker thread) is created: each contender sets it for its own lifetime.
  */
 import { Channel, credentials } from '@grpc/grpc-js';
-import { silentLogger } from '../src/log.ts';
 import type { WeaviateTarget } from '../src/pool/config.ts';
-import { createPool, type WeaviatePool } from '../src/pool/create.ts';
-import { executeSpec } from '../src/query/execute.ts';
 import { createLeanPath, type LeanPath, type QueryPath } from '../src/wire/lean-path.ts';
 import type { ReadSpec } from '../src/wire/request.ts';
-import { REQUEST_TIMEOUT_MS, engine, type Contender, type EngineSetting } from './contenders.ts';
+import { REQUEST_TIMEOUT_MS, engine, poolMain, type Contender, type EngineSetting } from './contenders.ts';
 
 /** Run `start` with env set, and keep it set until `stop` (workers and late connections read it too). */
 function withEnv(vars: Record<string, string>, c: Contender, id: string, label: string): Contender {
@@ -52,30 +49,10 @@ export function engineFloat32(target: Readonly<WeaviateTarget>, s: EngineSetting
   return withEnv({ VECTOR_STORE_QUERY_PATH: 'lean', VECTOR_STORE_VECTORS: 'float32' }, inner, `${inner.id}-f32`, `${inner.label}, vectors as Float32Array`);
 }
 
-function poolOnMain(target: Readonly<WeaviateTarget>, connections: number): Contender {
-  let pool: WeaviatePool | undefined;
-  return {
-    id: 'pool',
-    label: 'pool',
-    async start() {
-      pool = await createPool(
-        { weaviate: { ...target }, minConnections: connections, maxConnections: connections, leakDetectionThresholdMs: 0, logger: silentLogger },
-        {},
-      );
-    },
-    query(spec) {
-      return pool!.withConnection((client) => executeSpec(client, spec, AbortSignal.timeout(REQUEST_TIMEOUT_MS)), { timeoutMs: REQUEST_TIMEOUT_MS });
-    },
-    async stop() {
-      await pool?.close();
-    },
-  };
-}
-
 export function poolMainPath(target: Readonly<WeaviateTarget>, connections: number, path: QueryPath): Contender {
   return path === 'lean'
-    ? withPath('lean', poolOnMain(target, connections), `lean-main-${connections}c`, `lean path, pool on the caller's thread, ${connections} connections`)
-    : withPath('client', poolOnMain(target, connections), `pool-main-${connections}c-client`, `weaviate-client, pool on the caller's thread, ${connections} connections`);
+    ? withPath('lean', poolMain(target, connections), `lean-main-${connections}c`, `lean path, pool on the caller's thread, ${connections} connections`)
+    : withPath('client', poolMain(target, connections), `pool-main-${connections}c-client`, `weaviate-client, pool on the caller's thread, ${connections} connections`);
 }
 
 export function enginePath(target: Readonly<WeaviateTarget>, s: EngineSetting, path: QueryPath): Contender {
