@@ -40,7 +40,7 @@ afterAll(async () => {
 
 /** Run Chromium headless on the page (bounded; killed on time-out); returns stdout. */
 function chromium(args: string[], boundMs = 90_000): Promise<string> {
-  if (!CHROMIUM) throw new Error('Chromium is not installed: apt-get update && apt-get install -y chromium (.ci/run does it)');
+  if (!CHROMIUM) throw new Error('Chromium is not installed: apt-get update && apt-get install -y chromium (npm test does it as root: scripts/ensure-chromium.ts)');
   return new Promise((resolve, reject) => {
     const child = spawn(CHROMIUM, ['--headless', '--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--no-first-run', `--user-data-dir=${profile}`, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
