@@ -82,6 +82,7 @@ async function startAll(): Promise<void> {
     const stats = await executor.stats();
     say(`\nEngine: ${stats.mode}, ${stats.worker_count} worker(s), ${stats.total_connections} connection(s) open (min ${stats.min_connections}, max ${stats.max_connections}), lanes: ${Object.keys(stats.lanes).join(', ')}`);
     say('\nWhere to look:');
+    say(`  open ${url}/vector-store/dashboard   (live lanes, latency, connections, errors)`);
     say(`  curl ${url}/vector-store/pool/stats`);
     say(`  curl ${url}/vector-store/pool/connections`);
     say(`  curl ${url}/metrics`);
