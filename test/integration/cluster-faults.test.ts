@@ -63,6 +63,40 @@ interface Outcome {
   typed: boolean;
 }
 
+/**
+ * `count` readers, each sending its next read when the previous one settles, every read watched
+ * with its own bound (`hungAfterMs`): a read still pending then counts as hung, never awaited forever.
+ */
+function watchedReaders(read: () => Promise<{ objects: unknown[] }>, hungAfterMs: number, count = 4) {
+  const outcomes: Outcome[] = [];
+  let hung = 0;
+  let running = true;
+  const reader = async () => {
+    while (running) {
+      const at = Date.now();
+      const watched = await Promise.race([
+        read().then((r) => ({ ok: r.objects.length === 5, typed: true }), (e: unknown) => ({ ok: false, code: (e as { code?: string }).code, typed: isExecutorError(e) })),
+        sleep(hungAfterMs).then(() => 'hung' as const),
+      ]);
+      if (watched === 'hung') hung++;
+      else outcomes.push({ at, ...watched });
+      await sleep(20);
+    }
+  };
+  const readers = Array.from({ length: count }, () => reader());
+  return {
+    outcomes,
+    get hung() {
+      return hung;
+    },
+    /** Stop sending; resolves when every reader has its last answer (or gave it up as hung). */
+    stop(): Promise<void> {
+      running = false;
+      return Promise.all(readers).then(() => {});
+    },
+  };
+}
+
 describe('3-node cluster under node faults', () => {
   it('a node killed (SIGKILL) and restarted: reads keep succeeding, 0 hung, 0 untyped; the node is ejected, readmitted, and its pool is back to min', async () => {
     const c = cluster!;
@@ -92,24 +126,8 @@ describe('3-node cluster under node faults', () => {
     };
     expect((await nodeStats()).map((n) => n.health)).toEqual(['healthy', 'healthy', 'healthy']);
 
-    // Light bounded load: 4 readers, each request watched with its own bound (deadline + 5 s).
-    const outcomes: Outcome[] = [];
-    let hung = 0;
-    let running = true;
-    const reader = async () => {
-      while (running) {
-        const at = Date.now();
-        const request = engine.query({ kind: 'fetchObjects', collection: COLLECTION, limit: 5, consistencyLevel: 'ONE' }, { deadlineMs: 3000 });
-        const watched = await Promise.race([
-          request.then((r) => ({ ok: r.objects.length === 5, typed: true }), (e: unknown) => ({ ok: false, code: (e as { code?: string }).code, typed: isExecutorError(e) })),
-          sleep(8000).then(() => 'hung' as const),
-        ]);
-        if (watched === 'hung') hung++;
-        else outcomes.push({ at, ...watched });
-        await sleep(20);
-      }
-    };
-    const readers = Array.from({ length: 4 }, () => reader());
+    // Light bounded load: 4 readers, each read watched with its own bound (deadline + 5 s).
+    const load = watchedReaders(() => engine.query({ kind: 'fetchObjects', collection: COLLECTION, limit: 5, consistencyLevel: 'ONE' }, { deadlineMs: 3000 }), 8000);
     try {
       await sleep(1500);
       const killedAt = Date.now();
@@ -135,23 +153,22 @@ describe('3-node cluster under node faults', () => {
         timeoutMs: 15_000, intervalMs: 100, what: 'node 2 serving reads again',
       });
       await sleep(1000);
-      running = false;
-      await Promise.all(readers);
+      await load.stop();
       const after = await nodeStats();
 
-      const failures = outcomes.filter((o) => !o.ok);
+      const failures = load.outcomes.filter((o) => !o.ok);
       const codes = Object.groupBy(failures, (f) => f.code ?? 'none');
-      const phase = (from: number, to: number) => outcomes.filter((o) => o.at >= from && o.at < to);
+      const phase = (from: number, to: number) => load.outcomes.filter((o) => o.at >= from && o.at < to);
       const whileOut = phase(ejectedAt, restartAt);
       const afterBack = phase(readmittedAt, Infinity);
       console.log(
-        `cluster fault: ${outcomes.length} reads, ${failures.length} failed (${Object.entries(codes).map(([k, v]) => `${k} x${v!.length}`).join(', ') || 'none'}), ` +
-          `${hung} hung; ejected ${ejectedAfterMs} ms after the kill, restart (to ready) ${restartMs} ms, readmitted ${readmittedAfterMs} ms after it was ready, ` +
+        `cluster fault: ${load.outcomes.length} reads, ${failures.length} failed (${Object.entries(codes).map(([k, v]) => `${k} x${v!.length}`).join(', ') || 'none'}), ` +
+          `${load.hung} hung; ejected ${ejectedAfterMs} ms after the kill, restart (to ready) ${restartMs} ms, readmitted ${readmittedAfterMs} ms after it was ready, ` +
           `${after[1]!.total_ejections} ejection(s) (a probe during the restart fails and ejects again, longer), serving again ${usedAgainAfterMs} ms after readmission, ${Date.now() - killedAt} ms kill to end; ` +
           `while out ${whileOut.filter((o) => o.ok).length}/${whileOut.length} ok, after readmission ${afterBack.filter((o) => o.ok).length}/${afterBack.length} ok`,
       );
 
-      expect(hung).toBe(0);
+      expect(load.hung).toBe(0);
       expect(failures.filter((f) => !f.typed)).toEqual([]);
       expect(whileOut.length).toBeGreaterThan(0);
       expect(whileOut.every((o) => o.ok)).toBe(true);
@@ -167,8 +184,7 @@ describe('3-node cluster under node faults', () => {
       // Reads were spread: every node's pool served some.
       for (const n of after) expect(n.pool!.total_requests).toBeGreaterThan(0);
     } finally {
-      running = false;
-      await Promise.race([Promise.all(readers), sleep(15_000)]);
+      await Promise.race([load.stop(), sleep(15_000)]);
     }
   }, 240_000);
 
@@ -189,23 +205,7 @@ describe('3-node cluster under node faults', () => {
       {},
     );
     const nodeStats = async (): Promise<NodeStats[]> => ((await engine.stats()).workers[0]?.pool as { nodes?: NodeStats[] } | null)?.nodes ?? [];
-    const outcomes: Outcome[] = [];
-    let hung = 0;
-    let running = true;
-    const reader = async () => {
-      while (running) {
-        const at = Date.now();
-        const request = engine.query({ kind: 'fetchObjects', collection: COLLECTION, limit: 5, consistencyLevel: 'ONE' }, { deadlineMs: 2000 });
-        const watched = await Promise.race([
-          request.then((r) => ({ ok: r.objects.length === 5, typed: true }), (e: unknown) => ({ ok: false, code: (e as { code?: string }).code, typed: isExecutorError(e) })),
-          sleep(7000).then(() => 'hung' as const),
-        ]);
-        if (watched === 'hung') hung++;
-        else outcomes.push({ at, ...watched });
-        await sleep(20);
-      }
-    };
-    const readers = Array.from({ length: 4 }, () => reader());
+    const load = watchedReaders(() => engine.query({ kind: 'fetchObjects', collection: COLLECTION, limit: 5, consistencyLevel: 'ONE' }, { deadlineMs: 2000 }), 7000);
     try {
       await sleep(1000);
       c.nodes[2]!.pause();
@@ -226,19 +226,18 @@ describe('3-node cluster under node faults', () => {
       const readmittedAt = Date.now();
       const requestsBefore = (await nodeStats())[2]!.pool!.total_requests;
       await sleep(3000);
-      running = false;
-      await Promise.all(readers);
+      await load.stop();
       const after = await nodeStats();
-      const failures = outcomes.filter((o) => !o.ok);
-      const phase = (from: number, to: number) => outcomes.filter((o) => o.at >= from && o.at < to);
+      const failures = load.outcomes.filter((o) => !o.ok);
+      const phase = (from: number, to: number) => load.outcomes.filter((o) => o.at >= from && o.at < to);
       const whileOut = phase(ejectedAt, resumedAt);
       const afterBack = phase(readmittedAt, Infinity);
       console.log(
-        `cluster freeze: ${outcomes.length} reads, ${failures.length} failed (${[...new Set(failures.map((f) => f.code))].join(', ') || 'none'}; all started before the ejection: ${failures.every((f) => f.at < ejectedAt)}), ` +
-          `${hung} hung; ejected ${ejectedAfterMs} ms after the freeze, readmitted ${readmittedAfterMs} ms after resume, ${after[2]!.total_ejections} ejection(s); ` +
+        `cluster freeze: ${load.outcomes.length} reads, ${failures.length} failed (${[...new Set(failures.map((f) => f.code))].join(', ') || 'none'}; all started before the ejection: ${failures.every((f) => f.at < ejectedAt)}), ` +
+          `${load.hung} hung; ejected ${ejectedAfterMs} ms after the freeze, readmitted ${readmittedAfterMs} ms after resume, ${after[2]!.total_ejections} ejection(s); ` +
           `while out ${whileOut.filter((o) => o.ok).length}/${whileOut.length} ok, after readmission ${afterBack.filter((o) => o.ok).length}/${afterBack.length} ok`,
       );
-      expect(hung).toBe(0);
+      expect(load.hung).toBe(0);
       expect(failures.filter((f) => !f.typed)).toEqual([]);
       // Only reads caught in flight on the frozen node fail, at their deadline; none after it was ejected.
       for (const f of failures) expect(f.code).toBe('WEX_DEADLINE_EXCEEDED');
@@ -257,9 +256,8 @@ describe('3-node cluster under node faults', () => {
       expect(text).toContain(`weaviate_executor_node_ejections_total{node="${nodes[0]!.host}:${nodes[0]!.grpcPort}"} 0`);
       expect(text).toMatch(new RegExp(`weaviate_executor_node_connections\\{node="${nodes[2]!.host}:${nodes[2]!.grpcPort}"\\} [1-9]`));
     } finally {
-      running = false;
       c.nodes[2]!.resume();
-      await Promise.race([Promise.all(readers), sleep(15_000)]);
+      await Promise.race([load.stop(), sleep(15_000)]);
     }
   }, 240_000);
 
