@@ -36,6 +36,7 @@ import { restOrigin } from './meta.ts';
 import { scopeRestFetch } from './rest-sockets.ts';
 import { registerLeanPath } from '../wire/lean-path.ts';
 import { grpcNameOverride } from './tls.ts';
+import { closeChannel } from './channel-close.ts';
 
 /** The same cap weaviate-client uses (it must match the server's GRPC_MAX_MESSAGE_SIZE). */
 const MAX_GRPC_MESSAGE_LENGTH = 104_858_000;
@@ -216,7 +217,7 @@ export async function createOwnChannelClient(
     tenants: (collection: string, bearer?: string) =>
       (assertLeaseHeld(), mods.TenantsManager.use(rpc, collection, new Metadata(bearer ? { ...target.headers, authorization: bearer } : target.headers), query)),
     health: () => health(AbortSignal.timeout(settings.queryTimeoutMs)),
-    close: () => channel.close(),
+    close: () => closeChannel(channel),
   };
   // `reconnect()` would rebuild the stock channel behind our back; the pool replaces whole connections instead.
   connection['reconnect'] = () => Promise.reject(new Error('pooled connections are replaced by the pool, not reconnected'));
