@@ -15,8 +15,13 @@
  *   writes alike go to a healthy node; only the task runner retries, and only idempotent work.
  * - Outlier inputs: a lease whose calls saw a transport failure (`markSuspect`, from
  *   src/pool/with-connection.ts), a connection lost, an open that failed. A lease that ended
- *   without one is a success. Ejected nodes are probed when their time is up: an open
+ *   without one is a success. The detector's interval verdicts (success rate, failure share)
+ *   are taken on the probe timer. Ejected nodes are probed when their time is up: an open
  *   connection that passes its gRPC health check readmits the node.
+ * - Second input, the cluster's own view: when the nodes carry their cluster names, every
+ *   outlier interval one reachable node's `GET /v1/nodes` is read and a node it reports not
+ *   HEALTHY is ejected; a probe of a node last reported not HEALTHY asks again and fails while
+ *   it still is. A node missing from the answer is left alone (unknown, not unhealthy).
  */
 import { EventEmitter } from 'node:events';
 import { NoNodeAvailableError, PoolClosedError } from '../errors.ts';
@@ -30,6 +35,8 @@ import { chooseNode, updateEwma, type NodeLoad } from './choose.ts';
 import { nodeName, type NodeAddress } from './nodes.ts';
 import { OutlierDetector, type NodeHealth, type OutlierEvent } from './outlier.ts';
 import { hedgeScope, threadHedger } from './hedge.ts';
+import { httpGet } from '../weaviate/http-get.ts';
+import { authHeaders, restOrigin } from '../weaviate/target.ts';
 
 /** Connection ids of node i are i x ID_STRIDE + the node pool's own id (unique across nodes). */
 const ID_STRIDE = 1_000_000;
@@ -95,7 +102,11 @@ export class MultiNodePool<C> implements ConnectionSource<C> {
   #max: number;
   #closed = false;
   #probeTimer: TimerHandle | undefined;
+  #lastStatusPoll = 0;
+  #statusPoll: Promise<void> | undefined;
   #requests = 0;
+  /** Next turn of the 'round-robin' balancing (the comparison, not the default). */
+  #turn = 0;
 
   constructor(config: Readonly<PoolConfig>, deps: MultiPoolDeps<C>) {
     this.config = config;
@@ -191,7 +202,9 @@ export class MultiNodePool<C> implements ConnectionSource<C> {
     // A hedged read's second copy goes to another node than the first (when there is one).
     const hedge = hedgeScope();
     if (hedge && candidates.some((s) => !hedge.used.has(s.index))) candidates = candidates.filter((s) => !hedge.used.has(s.index));
-    const index = chooseNode(candidates.map((s) => this.#load(s)), () => this.#clock.random());
+    const index = this.config.balancing === 'round-robin'
+      ? candidates[this.#turn++ % Math.max(1, candidates.length)]?.index
+      : chooseNode(candidates.map((s) => this.#load(s)), () => this.#clock.random());
     if (index !== undefined) hedge?.used.add(index);
     return index === undefined ? undefined : this.#slots[index];
   }
@@ -254,9 +267,46 @@ export class MultiNodePool<C> implements ConnectionSource<C> {
     if (this.#closed) return;
     const every = Math.max(100, Math.min(1000, this.config.outlierDetection.baseEjectionMs / 4));
     this.#probeTimer = backgroundTimer(this.#clock, () => {
+      this.detector.evaluate();
+      if (this.#clock.now() - this.#lastStatusPoll >= this.config.outlierDetection.intervalMs) void this.#pollClusterStatus();
       for (const index of this.detector.due()) void this.#probe(this.#slots[index]!);
       this.#scheduleProbes();
     }, every);
+  }
+
+  /**
+   * Read the cluster's /v1/nodes from the first node that answers (healthy ones first) and feed
+   * each named node's status to the detector. Bounded (health-check time-out per node); never
+   * rejects: a node that does not answer is the transport failures' business, not this one's.
+   */
+  #pollClusterStatus(): Promise<void> {
+    if (!this.#slots.some((s) => s.address.name !== undefined) || this.#closed) return Promise.resolve();
+    this.#lastStatusPoll = this.#clock.now();
+    this.#statusPoll ??= (async () => {
+      const target = this.config.weaviate;
+      const order = [...this.#slots].sort((a, b) => Number(this.detector.state(a.index).health !== 'healthy') - Number(this.detector.state(b.index).health !== 'healthy'));
+      for (const slot of order) {
+        if (this.#closed) return;
+        try {
+          const origin = restOrigin({ ...target, host: slot.address.host, httpPort: slot.address.httpPort });
+          const r = await httpGet(`${origin}/v1/nodes?output=minimal`, this.config.healthCheckTimeoutMs, authHeaders(target), target.tls);
+          if (r.status !== 200) continue;
+          const listed = (JSON.parse(r.body) as { nodes?: { name?: unknown; status?: unknown }[] }).nodes ?? [];
+          if (this.#closed) return;
+          for (const s of this.#slots) {
+            const entry = listed.find((n) => n.name === s.address.name);
+            if (s.address.name === undefined) continue;
+            this.detector.onClusterStatus(s.index, entry ? entry.status === 'HEALTHY' : undefined, entry ? String(entry.status) : 'not listed');
+          }
+          return;
+        } catch {
+          // Try the next node.
+        }
+      }
+    })().finally(() => {
+      this.#statusPoll = undefined;
+    });
+    return this.#statusPoll;
   }
 
   /** Readmit a node when it has (or opens) a connection that passes its gRPC health check. */
@@ -270,6 +320,11 @@ export class MultiNodePool<C> implements ConnectionSource<C> {
       lease.release();
       const { failed } = await pool.checkNow();
       if (failed > 0) throw new Error(`${failed} health check(s) failed`);
+      // Last reported not HEALTHY by the cluster: ask again; still so, it stays out.
+      if (this.detector.state(slot.index).clusterHealthy === false) {
+        await this.#pollClusterStatus();
+        if (this.detector.state(slot.index).clusterHealthy === false) throw new Error('the cluster still reports it not HEALTHY (/v1/nodes)');
+      }
       this.detector.onProbe(slot.index, true);
     } catch (error) {
       this.detector.onProbe(slot.index, false, String((error as Error)?.message ?? error));
@@ -364,6 +419,7 @@ export class MultiNodePool<C> implements ConnectionSource<C> {
     if (this.#closed) return;
     this.#closed = true;
     this.#clock.clearTimeout(this.#probeTimer);
+    // An in-flight /v1/nodes read (rare, bounded by the health-check time-out) is not awaited: it sees #closed.
     for (const slot of this.#slots) slot.unreachable.abort(new PoolClosedError('The connection pool is closed', {}));
     await Promise.allSettled(this.#slots.map((s) => s.starting));
     await Promise.all(this.#pools().map((p) => p.close(options)));

@@ -72,6 +72,12 @@ export interface PoolConfig {
   outlierDetection: Readonly<OutlierConfig>;
   /** Several nodes: hedged reads, opt-in per lane (src/cluster/hedge.ts). @default off */
   hedge: Readonly<HedgeConfig>;
+  /**
+   * Several nodes: how a read picks its node. `'least-loaded'`: power of two choices over
+   * outstanding x latency EWMA (src/cluster/choose.ts); `'round-robin'`: in turn, blind to load
+   * (kept as the comparison bench/cluster.ts measures). @default 'least-loaded'
+   */
+  balancing: BalancingMode;
   weaviate: Readonly<WeaviateTarget>;
 }
 
@@ -87,6 +93,8 @@ export type PoolOptions = Partial<Omit<PoolConfig, 'weaviate' | 'outlierDetectio
   outlierDetection?: Partial<OutlierConfig>;
   hedge?: Partial<HedgeConfig>;
 };
+
+export type BalancingMode = 'least-loaded' | 'round-robin';
 
 export const POOL_DEFAULTS: Readonly<Omit<PoolConfig, 'weaviate' | 'outlierDetection' | 'hedge'>> = Object.freeze({
   enabled: true,
@@ -105,6 +113,7 @@ export const POOL_DEFAULTS: Readonly<Omit<PoolConfig, 'weaviate' | 'outlierDetec
   reconnectMaxMs: 1_000,
   maxWaiters: 10_000,
   fallback: 'none',
+  balancing: 'least-loaded',
   restMaxSockets: 2,
   keepaliveTimeMs: 300_000,
   keepaliveTimeoutMs: 20_000,
@@ -247,6 +256,7 @@ export function resolvePoolConfig(options: PoolOptions = {}, env: Env = process.
   };
   const enabledField = field('enabled');
   const fallbackField = field('fallback');
+  const balancingField = field('balancing');
   const jitterField = field('lifetimeJitter');
 
   const config: PoolConfig = {
@@ -270,6 +280,9 @@ export function resolvePoolConfig(options: PoolOptions = {}, env: Env = process.
     fallback: fallbackField
       ? v.oneOf(fallbackField.source, fallbackField.value, ['none', 'single-connection'] as const)
       : POOL_DEFAULTS.fallback,
+    balancing: balancingField
+      ? v.oneOf(balancingField.source, balancingField.value, ['least-loaded', 'round-robin'] as const)
+      : POOL_DEFAULTS.balancing,
     restMaxSockets: int('restMaxSockets', 1, 1000),
     keepaliveTimeMs: ms('keepaliveTimeMs', 0, true),
     keepaliveTimeoutMs: ms('keepaliveTimeoutMs', 0, true),
@@ -315,6 +328,11 @@ function resolveOutlier(option: unknown): Readonly<OutlierConfig> {
     maxEjectionMs: get('maxEjectionMs', 1, MAX_TIMER_MS),
     maxEjectionPercent: get('maxEjectionPercent', 0, 100),
     panicThresholdPercent: get('panicThresholdPercent', 0, 100),
+    intervalMs: get('intervalMs', 1, MAX_TIMER_MS),
+    successRateRequestVolume: get('successRateRequestVolume', 1, 1e9, true),
+    successRateMinimumHosts: get('successRateMinimumHosts', 1, 1000, true),
+    successRateStdevFactor: get('successRateStdevFactor', 0, 100),
+    failurePercentageThreshold: get('failurePercentageThreshold', 0, 100),
   };
   if (config.baseEjectionMs > config.maxEjectionMs) {
     v.conflict(`\`outlierDetection.baseEjectionMs\` (${config.baseEjectionMs}) must be <= \`outlierDetection.maxEjectionMs\` (${config.maxEjectionMs})`, { option: 'outlierDetection.baseEjectionMs' });
