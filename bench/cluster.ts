@@ -168,6 +168,8 @@ function commit(): string {
 
 export async function runClusterBench(p: ClusterProfile, slowMs: number, outDir: string, say: (l: string) => void) {
   const started = Date.now();
+  // Taken at the start: the tree may change while the bench runs.
+  const atStart = { commit: commit(), loadavg: loadavg().map((x) => Math.round(x * 100) / 100) };
   const step = (name: string) => say(`\n== ${name} (${((Date.now() - started) / 1000).toFixed(0)} s elapsed)`);
   const results: ClusterCell[] = [];
   const closed = async (scenario: string, ctx: MeasureContext, make: () => ReturnType<typeof engineContender> | Contender, concurrency: number, query: (i: number) => QuerySpec, rep: number) => {
@@ -294,10 +296,10 @@ export async function runClusterBench(p: ClusterProfile, slowMs: number, outDir:
   const rows = aggregate(results);
   const meta = {
     date: new Date().toISOString(),
-    commit: commit(),
+    commit: atStart.commit,
     profile: p.name,
     command: `npm run bench:cluster${p.name === 'full' ? '' : ` -- --${p.name}`}${slowMs !== 20 ? ` --slow-ms ${slowMs}` : ''}`,
-    machine: { cpus: cpus().length, model: cpus()[0]?.model, memoryGiB: Math.round(totalmem() / 2 ** 30), loadavgAtEnd: loadavg().map((x) => Math.round(x * 100) / 100) },
+    machine: { cpus: cpus().length, model: cpus()[0]?.model, memoryGiB: Math.round(totalmem() / 2 ** 30), loadavgAtStart: atStart.loadavg, loadavgAtEnd: loadavg().map((x) => Math.round(x * 100) / 100) },
     node: process.version,
     data: `m_asset_schema, ${p.objects} objects, 64-dim vectors`,
     slowMs,
