@@ -3,6 +3,7 @@
  * options object that mirrors them in milliseconds, one table of defaults, and one resolve step
  * that validates everything once and returns a frozen object. Precedence: options > env > defaults.
  */
+import { Secret } from '../secret.ts';
 import { registerSecret } from '../redact.ts';
 import type { WeaviateTarget } from '../weaviate/target.ts';
 import * as v from '../validate.ts';
@@ -82,7 +83,9 @@ export interface PoolConfig {
 }
 
 /** What `weaviate` accepts: the target's fields, with `tls` as PEM text or file paths. */
-export type WeaviateOptions = Partial<Omit<WeaviateTarget, 'tls' | 'nodes'>> & {
+export type WeaviateOptions = Partial<Omit<WeaviateTarget, 'tls' | 'nodes' | 'apiKey'>> & {
+  /** A string, or a Secret (src/secret.ts) as a resolved configuration holds it. */
+  apiKey?: string | Secret | undefined;
   tls?: TlsOptions | undefined;
   /** `[{ host, httpPort, grpcPort }, ...]`, or `'host:httpPort:grpcPort,...'` as in WEAVIATE_NODES. */
   nodes?: readonly (NodeAddress | string)[] | string | undefined;
@@ -218,7 +221,7 @@ export function resolveTarget(options: WeaviateOptions = {}, env: Env = process.
     grpcHost: grpcHost ? v.string(grpcHost.source, grpcHost.value) : resolvedHost,
     grpcPort: grpcPort ? v.port(grpcPort.source, grpcPort.value) : TARGET_DEFAULTS.grpcPort,
     secure: secureValue,
-    apiKey: apiKey ? v.string(apiKey.source, apiKey.value) : undefined,
+    apiKey: apiKey ? (apiKey.value instanceof Secret ? apiKey.value : new Secret(v.string(apiKey.source, apiKey.value))) : undefined,
     headers: {},
     ...(tls ? { tls } : {}),
     ...(nodes && nodes.length > 1 ? { nodes: Object.freeze(nodes) } : {}),
@@ -232,7 +235,6 @@ export function resolveTarget(options: WeaviateOptions = {}, env: Env = process.
     }
     target.headers = Object.freeze(out);
   }
-  registerSecret(target.apiKey);
   return Object.freeze(target);
 }
 
