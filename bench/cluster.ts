@@ -33,7 +33,7 @@ import { REQUEST_TIMEOUT_MS, type Contender } from './contenders.ts';
 import { executeSpec } from '../src/query/execute.ts';
 import { createOwnChannelClient } from '../src/weaviate/client.ts';
 import { fetchServerVersion } from '../src/weaviate/meta.ts';
-import { closedLoop, openLoop, type CellMeasure, type MeasureContext } from './load.ts';
+import { closedLoop, openLoop, processCpuMs, type CellMeasure, type MeasureContext } from './load.ts';
 import { aggregate, consoleTables, markdownTables } from './report.ts';
 import { smallQuery, type CellResult } from './scenarios.ts';
 
@@ -156,6 +156,15 @@ async function loadSample(target: WeaviateOptions, count: number, replicationFac
   }
 }
 
+/** Weaviate's CPU while nothing queries it (gossip, Raft, GC...), ms per second summed over its processes. */
+async function idleServerCpu(pids: readonly (number | undefined)[], ms = 3000): Promise<number | null> {
+  const read = () => pids.reduce<number | null>((a, pid) => (a === null ? null : ((x) => (x === null ? null : a + x))(processCpuMs(pid))), 0);
+  const before = read();
+  await new Promise((r) => setTimeout(r, ms));
+  const after = read();
+  return before === null || after === null ? null : Math.round(((after - before) / (ms / 1000)) * 10) / 10;
+}
+
 function commit(): string {
   try {
     const sha = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
@@ -185,6 +194,7 @@ export async function runClusterBench(p: ClusterProfile, slowMs: number, outDir:
     return measure;
   };
   const engineOpts = { minConnections: p.connections, maxConnections: p.connections };
+  const idle: Record<string, number | null> = {};
 
   // ---- A. one node ----------------------------------------------------------------------------
   step('A. the engine on one node');
@@ -192,6 +202,8 @@ export async function runClusterBench(p: ClusterProfile, slowMs: number, outDir:
   try {
     await loadSample(single.target, p.objects, undefined, say);
     const ctx: MeasureContext = { serverPid: single.pid, grpcPort: single.grpcPort };
+    idle['1 node'] = await idleServerCpu([single.pid]);
+    say(`  idle server CPU: ${idle['1 node']} ms/s`);
     for (let rep = 0; rep < p.reps; rep++) {
       for (const c of p.concurrencies) {
         await closed('scale-out', ctx, () => engineContender(`1-node-engine-1w-${p.connections}c`, 'engine, 1 worker, one node', { ...engineOpts, weaviate: { ...single!.target } }), c, smallQuery, rep);
@@ -212,6 +224,8 @@ export async function runClusterBench(p: ClusterProfile, slowMs: number, outDir:
     await loadSample(n[0]!.target, p.objects, 3, say);
     const ctx: MeasureContext = { serverPid: undefined, serverPids: n.map((x) => x.pid!), grpcPort: n[0]!.grpcPort };
     const direct = nodeList((i) => n[i]!.grpcPort);
+    idle['3 nodes'] = await idleServerCpu(n.map((x) => x.pid));
+    say(`  idle server CPU: ${idle['3 nodes']} ms/s (3 processes)`);
     for (let rep = 0; rep < p.reps; rep++) {
       for (const c of p.concurrencies) {
         for (const consistency of ['ONE', 'QUORUM'] as const) {
@@ -303,6 +317,7 @@ export async function runClusterBench(p: ClusterProfile, slowMs: number, outDir:
     node: process.version,
     data: `m_asset_schema, ${p.objects} objects, 64-dim vectors`,
     slowMs,
+    idleServerCpuMsPerS: idle,
     durationS: Math.round((Date.now() - started) / 1000),
     profileSettings: p,
   };
@@ -311,9 +326,10 @@ export async function runClusterBench(p: ClusterProfile, slowMs: number, outDir:
   const files = { json: join(outDir, `cluster-${p.name}-${stamp}.json`), markdown: join(outDir, `cluster-${p.name}-${stamp}.md`) };
   const extrasTable = extrasMarkdown(results);
   writeFileSync(files.json, JSON.stringify({ meta, rows: rows.map(({ histograms: _h, ...r }) => r), results }, null, 2));
-  writeFileSync(files.markdown, `# ${meta.command} (${meta.date}, ${meta.commit})\n\n## Tables\n${markdownTables(rows)}\n\n## Nodes and hedging\n\n${extrasTable}\n`);
+  const idleLine = `Idle server CPU (nothing querying), ms per second: ${Object.entries(idle).map(([k, x]) => `${k} ${x ?? 'n/a'}`).join(', ')}`;
+  writeFileSync(files.markdown, `# ${meta.command} (${meta.date}, ${meta.commit})\n\n## Tables\n${markdownTables(rows)}\n\n## Nodes and hedging\n\n${extrasTable}\n\n${idleLine}\n`);
   say(consoleTables(rows));
-  say(`\nNodes and hedging:\n${extrasTable}`);
+  say(`\nNodes and hedging:\n${extrasTable}\n\n${idleLine}`);
   say(`\nJSON: ${files.json}\nMarkdown: ${files.markdown}\nTook ${meta.durationS} s.`);
   return { meta, rows, results, files };
 }

@@ -99,7 +99,8 @@ async function startAll(): Promise<void> {
     const where = (nodes ?? [{ host, httpPort, grpcPort }]).map((n) => `${scheme}://${n.host}:${n.httpPort} (gRPC ${n.grpcPort})`).join(', ');
     say(`\nWeaviate: ${where}${weaviate.target.secure ? ', TLS' : ''}${weaviate.target.apiKey ? ', API key' : ''}${weaviate.external ? ' (yours)' : ' (started by this process)'}. Ctrl-C stops everything.`);
   } catch (error) {
-    console.error(`\nStart failed: ${(error as Error)?.message ?? String(error)}`);
+    const code = (error as { code?: unknown })?.code;
+    console.error(`\nStart failed${typeof code === 'string' ? ` (${code})` : ''}: ${(error as Error)?.message ?? String(error)}`);
     await shutdown(1);
   }
 }

@@ -61,6 +61,8 @@ export interface NodeStats {
   ejected_for_ms: number;
   /** Its last open failed and it has no connection: skipped until one opens. */
   unreachable: boolean;
+  /** Why its health last changed (e.g. '5 consecutive failures ...', 'the cluster reports it ...'), or null. */
+  last_reason: string | null;
   pool: PoolStats | null;
 }
 
@@ -78,6 +80,7 @@ interface NodeSlot<C> {
   latencyEwmaMs: number | undefined;
   latencyAt: number;
   lastOpenFailed: boolean;
+  lastReason: string | null;
   /** Aborted when the node turns unreachable: its waiters move to another node. */
   unreachable: AbortController;
 }
@@ -117,10 +120,11 @@ export class MultiNodePool<C> implements ConnectionSource<C> {
     this.#log = deps.logger ?? silentLogger;
     this.#slots = deps.nodes.map((address, index) => ({
       index, address, name: nodeName(address), pool: undefined, starting: undefined, outstanding: 0,
-      latencyEwmaMs: undefined, latencyAt: 0, lastOpenFailed: false, unreachable: new AbortController(),
+      latencyEwmaMs: undefined, latencyAt: 0, lastOpenFailed: false, lastReason: null, unreachable: new AbortController(),
     }));
     this.detector = new OutlierDetector(this.#slots.length, config.outlierDetection, () => this.#clock.now(), (event) => {
       const name = this.#slots[event.node]!.name;
+      this.#slots[event.node]!.lastReason = `${event.to}: ${event.reason}`;
       const log = event.to === 'ejected' ? this.#log.warn.bind(this.#log) : this.#log.info.bind(this.#log);
       log({ node: name, from: event.from, to: event.to, reason: event.reason }, `Weaviate node ${name}: ${event.from} -> ${event.to} (${event.reason})`);
       if (event.to === 'ejected') this.#markUnreachable(this.#slots[event.node]!);
@@ -365,6 +369,7 @@ export class MultiNodePool<C> implements ConnectionSource<C> {
         total_ejections: o.totalEjections,
         ejected_for_ms: o.health === 'ejected' && o.ejectedUntil !== undefined ? Math.max(0, Math.round(o.ejectedUntil - now)) : 0,
         unreachable: !this.#reachable(s),
+        last_reason: s.lastReason,
         pool: s.pool?.stats() ?? null,
       };
     });

@@ -8,6 +8,7 @@
 import { ConnectError } from '../errors.ts';
 import { resolveTarget, type WeaviateTarget } from '../pool/config.ts';
 import { NODES_ENV } from '../cluster/nodes.ts';
+import { fetchServerVersion } from '../weaviate/meta.ts';
 import { restOrigin } from '../weaviate/target.ts';
 import { isReady } from './http-probe.ts';
 import { startWeaviate, type NodeOptions, type WeaviateNode } from './node.ts';
@@ -36,6 +37,8 @@ export async function ensureWeaviate(
       options.onProgress?.(`Using the Weaviate ${target.nodes ? `cluster ${origins.join(', ')}` : `at ${origins[0]}`} (${from})${down.length ? `; not ready yet: ${down.join(', ')}` : ''}`);
       return { target, external: true, node: undefined, stop: async () => {}, [Symbol.asyncDispose]: async () => {} };
     }
+    // Say why when it is TLS (untrusted CA, wrong name, plain vs TLS): the same typed WEX_TLS_* error the executor gives.
+    if (target.secure || ready.length === 1) await fetchServerVersion({ ...target, host: (target.nodes?.[0] ?? target).host, httpPort: (target.nodes?.[0] ?? target).httpPort }, 5000);
     throw new ConnectError(
       `${from} point${target.nodes ? '' : 's'} at ${origins.join(', ')}, which do${origins.length > 1 ? '' : 'es'} not answer GET /v1/.well-known/ready within 5 s` +
         `${target.secure ? ' over TLS (check WEAVIATE_TLS_CA_FILE / WEAVIATE_TLS_SERVER_NAME)' : ''}. ` +

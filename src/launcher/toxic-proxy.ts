@@ -13,7 +13,7 @@ interface Pair {
 export class ToxicProxy {
   readonly targetHost: string;
   readonly targetPort: number;
-  /** Delay added to every chunk, in both directions (order is kept). */
+  /** Delay added to every chunk, in both directions, counted from its arrival (order is kept). */
   latencyMs = 0;
   #stalled = false;
   #held: (() => void)[] = [];
@@ -60,9 +60,15 @@ export class ToxicProxy {
   #forward(from: Socket, to: Socket): void {
     let chain = Promise.resolve();
     from.on('data', (chunk: Buffer) => {
-      const delay = this.latencyMs;
+      // Each chunk is due `latencyMs` after it ARRIVED (pure latency): waiting the full delay after
+      // the previous chunk's delay would also cap the connection at one chunk per delay (a slow
+      // AND throttled link). Order is kept: chunks go out in arrival order, none before it is due.
+      const due = performance.now() + this.latencyMs;
       chain = chain
-        .then(() => (delay > 0 ? new Promise<void>((r) => setTimeout(r, delay)) : undefined))
+        .then(() => {
+          const wait = due - performance.now();
+          return wait > 0 ? new Promise<void>((r) => setTimeout(r, wait)) : undefined;
+        })
         .then(() => (this.#stalled ? new Promise<void>((r) => this.#held.push(r)) : undefined))
         .then(() => {
           if (!to.destroyed) to.write(chunk);
