@@ -36,3 +36,16 @@ export function revealSecret(secret: Secret | string | undefined): string | unde
   if (secret === undefined || typeof secret === 'string') return secret;
   return values.get(secret);
 }
+
+/**
+ * Header values (vectorizer keys and the like) kept usable by the transport (own enumerable
+ * string properties, so spreading and structured cloning carry them) while dumps of the object
+ * show every value as `[REDACTED]`: non-enumerable `toJSON` and `util.inspect` hooks. Frozen.
+ */
+export function sealHeaders(headers: Readonly<Record<string, string>>): Readonly<Record<string, string>> {
+  const out: Record<string, string> = { ...headers };
+  const masked = () => Object.fromEntries(Object.keys(out).map((k) => [k, MASK]));
+  Object.defineProperty(out, 'toJSON', { value: masked, enumerable: false });
+  Object.defineProperty(out, Symbol.for('nodejs.util.inspect.custom'), { value: masked, enumerable: false });
+  return Object.freeze(out);
+}

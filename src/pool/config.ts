@@ -3,7 +3,7 @@
  * options object that mirrors them in milliseconds, one table of defaults, and one resolve step
  * that validates everything once and returns a frozen object. Precedence: options > env > defaults.
  */
-import { Secret } from '../secret.ts';
+import { Secret, sealHeaders } from '../secret.ts';
 import { registerSecret } from '../redact.ts';
 import type { WeaviateTarget } from '../weaviate/target.ts';
 import * as v from '../validate.ts';
@@ -233,7 +233,7 @@ export function resolveTarget(options: WeaviateOptions = {}, env: Env = process.
       out[k] = v.string({ name: `${prefix}headers.${k}`, kind: 'option' }, value, { nonEmpty: false });
       registerSecret(out[k]);
     }
-    target.headers = Object.freeze(out);
+    target.headers = sealHeaders(out);
   }
   return Object.freeze(target);
 }

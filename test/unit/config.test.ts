@@ -99,21 +99,23 @@ describe('pool configuration', () => {
   it('the resolved configuration holds the API key so that no dump shows it; the transport still gets it', () => {
     const key = 'sk-test-dump-secret-key-456';
     const fromEnv = resolveExecutorConfig({ workers: 1 }, { WEAVIATE_API_KEY: key, WEAVIATE_NODES: 'n1=a:1:2,b:3:4' });
-    const fromOption = resolvePoolConfig({ weaviate: { apiKey: key } }, {});
+    const fromOption = resolvePoolConfig({ weaviate: { apiKey: key, headers: { 'X-Vectorizer-Api-Key': key } } }, {});
     for (const config of [fromEnv, fromOption]) {
       const dumps = [
         JSON.stringify(config),
         inspect(config, { depth: 10, showHidden: true }),
         String((config as { pool?: { weaviate: unknown } }).pool?.weaviate ?? (config as { weaviate: unknown }).weaviate),
         `${JSON.stringify(Object.entries((config as { pool?: { weaviate: object } }).pool?.weaviate ?? (config as { weaviate: object }).weaviate))}`,
-        JSON.stringify(structuredClone({ ...((config as { pool?: { weaviate: object } }).pool?.weaviate ?? (config as { weaviate: object }).weaviate) })),
+        // A structured clone carries no Secret's value (header values it does carry: the transport's copy for workers).
+        JSON.stringify(structuredClone({ apiKey: ((config as { pool?: { weaviate: { apiKey: unknown } } }).pool?.weaviate ?? (config as { weaviate: { apiKey: unknown } }).weaviate).apiKey })),
         `${(config as { pool?: { weaviate: { apiKey: unknown } } }).pool?.weaviate.apiKey ?? (config as { weaviate: { apiKey: unknown } }).weaviate.apiKey}`,
       ];
       for (const dump of dumps) expect(dump).not.toContain(key);
       expect(dumps[0]).toContain('[REDACTED]');
     }
     // The transport gets it: the bearer header, and a configuration built from a resolved one keeps it.
-    expect(authHeaders(fromOption.weaviate)).toEqual({ authorization: `Bearer ${key}` });
+    expect(authHeaders(fromOption.weaviate)).toEqual({ 'X-Vectorizer-Api-Key': key, authorization: `Bearer ${key}` });
+    expect(JSON.stringify(fromOption.weaviate.headers)).toBe('{"X-Vectorizer-Api-Key":"[REDACTED]"}');
     expect(revealSecret(fromEnv.pool.weaviate.apiKey)).toBe(key);
     const again = resolvePoolConfig({ weaviate: { ...fromOption.weaviate, tls: undefined } }, {});
     expect(revealSecret(again.weaviate.apiKey)).toBe(key);
