@@ -21,7 +21,9 @@
  * - Second input, the cluster's own view: when the nodes carry their cluster names, every
  *   outlier interval one reachable node's `GET /v1/nodes` is read and a node it reports not
  *   HEALTHY is ejected; a probe of a node last reported not HEALTHY asks again and fails while
- *   it still is. A node missing from the answer is left alone (unknown, not unhealthy).
+ *   it still is. Weaviate drops a node its gossip declared dead from /v1/nodes (measured: a
+ *   frozen node vanished from the list ~6 s after SIGSTOP): a node listed before and missing now
+ *   counts as not HEALTHY; a name never listed is left alone (a wrong name) and warned about once.
  */
 import { EventEmitter } from 'node:events';
 import { NoNodeAvailableError, PoolClosedError } from '../errors.ts';
@@ -81,6 +83,9 @@ interface NodeSlot<C> {
   latencyAt: number;
   lastOpenFailed: boolean;
   lastReason: string | null;
+  /** Its name was in /v1/nodes once (a later absence then means the cluster dropped it). */
+  listedOnce: boolean;
+  unlistedWarned: boolean;
   /** Aborted when the node turns unreachable: its waiters move to another node. */
   unreachable: AbortController;
 }
@@ -120,7 +125,7 @@ export class MultiNodePool<C> implements ConnectionSource<C> {
     this.#log = deps.logger ?? silentLogger;
     this.#slots = deps.nodes.map((address, index) => ({
       index, address, name: nodeName(address), pool: undefined, starting: undefined, outstanding: 0,
-      latencyEwmaMs: undefined, latencyAt: 0, lastOpenFailed: false, lastReason: null, unreachable: new AbortController(),
+      latencyEwmaMs: undefined, latencyAt: 0, lastOpenFailed: false, lastReason: null, listedOnce: false, unlistedWarned: false, unreachable: new AbortController(),
     }));
     this.detector = new OutlierDetector(this.#slots.length, config.outlierDetection, () => this.#clock.now(), (event) => {
       const name = this.#slots[event.node]!.name;
@@ -298,9 +303,22 @@ export class MultiNodePool<C> implements ConnectionSource<C> {
           const listed = (JSON.parse(r.body) as { nodes?: { name?: unknown; status?: unknown }[] }).nodes ?? [];
           if (this.#closed) return;
           for (const s of this.#slots) {
-            const entry = listed.find((n) => n.name === s.address.name);
             if (s.address.name === undefined) continue;
-            this.detector.onClusterStatus(s.index, entry ? entry.status === 'HEALTHY' : undefined, entry ? String(entry.status) : 'not listed');
+            const entry = listed.find((n) => n.name === s.address.name);
+            if (entry) {
+              s.listedOnce = true;
+              this.detector.onClusterStatus(s.index, entry.status === 'HEALTHY', `status ${String(entry.status)}`);
+            } else if (s.listedOnce) {
+              // Weaviate drops a node its gossip declared dead (frozen, killed, cut off) from the list.
+              this.detector.onClusterStatus(s.index, false, `no longer lists ${s.address.name}`);
+            } else {
+              // Never listed: most likely a wrong name in the config. Unknown, not unhealthy.
+              this.detector.onClusterStatus(s.index, undefined);
+              if (!s.unlistedWarned) {
+                s.unlistedWarned = true;
+                this.#log.warn({ node: s.name, name: s.address.name }, `Weaviate node ${s.name}: its name \`${s.address.name}\` is not in the cluster's /v1/nodes (${listed.map((n) => String(n.name)).join(', ')}); its status is not used`);
+              }
+            }
           }
           return;
         } catch {

@@ -199,7 +199,7 @@ export class OutlierDetector {
     n.clusterHealthy = healthy;
     if (healthy !== false || n.health !== 'healthy') return;
     if (this.ejectedCount >= this.maxEjected) return;
-    this.#eject(node, `the cluster reports it ${status || 'not HEALTHY'} (/v1/nodes)`);
+    this.#eject(node, `/v1/nodes: ${status || 'not HEALTHY'}`);
   }
 
   /** Eject now (a node that could not even be reached at start). Ignores the share. */

@@ -147,9 +147,9 @@ describe('OutlierDetector', () => {
       const { d, events } = make(3);
       d.onClusterStatus(0, true, 'HEALTHY');
       expect(d.state(0)).toMatchObject({ health: 'healthy', clusterHealthy: true });
-      d.onClusterStatus(1, false, 'UNHEALTHY');
+      d.onClusterStatus(1, false, 'status UNHEALTHY');
       expect(d.state(1)).toMatchObject({ health: 'ejected', clusterHealthy: false });
-      expect(events.at(-1)!.reason).toBe('the cluster reports it UNHEALTHY (/v1/nodes)');
+      expect(events.at(-1)!.reason).toBe('/v1/nodes: status UNHEALTHY');
       d.onClusterStatus(2, false, 'UNAVAILABLE');
       expect(d.state(2).health).toBe('healthy'); // one of three is out already
       expect(d.state(2).clusterHealthy).toBe(false);
