@@ -7,6 +7,7 @@
  * Every contender runs a spec through the same code (executeSpec), so the work per query is
  * identical; what differs is where it runs and how it is scheduled.
  */
+import { revealSecret } from '../src/secret.ts';
 import weaviate, { type WeaviateClient } from 'weaviate-client';
 import { createExecutor, type Executor } from '../src/engine/executor.ts';
 import { silentLogger } from '../src/log.ts';
@@ -39,7 +40,7 @@ function connect(target: Readonly<WeaviateTarget>): Promise<WeaviateClient> {
     httpPort: target.httpPort,
     grpcHost: target.grpcHost,
     grpcPort: target.grpcPort,
-    ...(target.apiKey ? { authCredentials: new weaviate.ApiKey(target.apiKey) } : {}),
+    ...(target.apiKey ? { authCredentials: new weaviate.ApiKey(revealSecret(target.apiKey)!) } : {}),
   });
 }
 

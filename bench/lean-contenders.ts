@@ -8,6 +8,7 @@
  * The query path of pooled connections is chosen by env VECTOR_STORE_QUERY_PATH, read when a
  * connection (or a worker thread) is created: each contender sets it for its own lifetime.
  */
+import { revealSecret } from '../src/secret.ts';
 import { Channel, credentials } from '@grpc/grpc-js';
 import type { WeaviateTarget } from '../src/pool/config.ts';
 import { createLeanPath, type LeanPath, type QueryPath } from '../src/wire/lean-path.ts';
@@ -73,7 +74,7 @@ export function rawGrpc(target: Readonly<WeaviateTarget>, windowBytes?: number, 
         'grpc.use_local_subchannel_pool': 1,
         ...(windowBytes ? { 'grpc-node.flow_control_window': windowBytes } : {}),
       });
-      lean = await createLeanPath({ channel, headers: target.apiKey ? { authorization: `Bearer ${target.apiKey}` } : {}, queryTimeoutMs: REQUEST_TIMEOUT_MS, transport });
+      lean = await createLeanPath({ channel, headers: target.apiKey ? { authorization: `Bearer ${revealSecret(target.apiKey)}` } : {}, queryTimeoutMs: REQUEST_TIMEOUT_MS, transport });
     },
     query(spec) {
       return lean!.search(spec as ReadSpec, AbortSignal.timeout(REQUEST_TIMEOUT_MS));

@@ -39,7 +39,21 @@ export interface CellMeasure {
 
 export interface MeasureContext {
   serverPid: number | undefined;
+  /** Several Weaviate processes (a cluster): their CPU is summed; wins over serverPid. */
+  serverPids?: readonly number[];
   grpcPort: number;
+}
+
+/** CPU time of the context's Weaviate process(es), ms; null if any is unknown. */
+function serverCpuMs(ctx: MeasureContext): number | null {
+  const pids = ctx.serverPids ?? [ctx.serverPid];
+  let sum = 0;
+  for (const pid of pids) {
+    const ms = processCpuMs(pid);
+    if (ms === null) return null;
+    sum += ms;
+  }
+  return sum;
 }
 
 /** CPU time (user + system) a process has used so far, ms, from /proc; null if unknown. */
@@ -94,7 +108,7 @@ async function measured(ctx: MeasureContext, warmupMs: number, durationMs: numbe
   let sockets = 0;
   const warm = setTimeout(() => {
     cpu0 = process.cpuUsage();
-    srv0 = processCpuMs(ctx.serverPid);
+    srv0 = serverCpuMs(ctx);
     loop.enable();
   }, warmupMs);
   let cpuMs = 0;
@@ -106,7 +120,7 @@ async function measured(ctx: MeasureContext, warmupMs: number, durationMs: numbe
     ended = true;
     const cpu = process.cpuUsage(cpu0);
     cpuMs = (cpu.user + cpu.system) / 1000;
-    const srv1 = processCpuMs(ctx.serverPid);
+    const srv1 = serverCpuMs(ctx);
     srvMs = srv0 !== null && srv1 !== null ? srv1 - srv0 : null;
     loop.disable();
     sockets = countEstablished(ctx.grpcPort);

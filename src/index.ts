@@ -26,6 +26,7 @@ export { validateSpec } from './query/spec.ts';
 export * from './errors.ts';
 export { createLogger, silentLogger, type Logger } from './log.ts';
 export { registerSecret, redact } from './redact.ts';
+export { Secret, revealSecret } from './secret.ts';
 // Several nodes and TLS (issue 12).
 export type { WeaviateOptions } from './pool/config.ts';
 export type { ConsistencyLevel } from './query/spec.ts';

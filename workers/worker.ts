@@ -18,6 +18,7 @@ import { createPool } from '../src/pool/create.ts';
 import type { ConnectionSource } from '../src/pool/types.ts';
 import { TaskResultError, serializeError } from '../src/errors.ts';
 import { registerSecret } from '../src/redact.ts';
+import { Secret, sealHeaders } from '../src/secret.ts';
 import { EventLoopMonitor } from '../src/stats/event-loop.ts';
 import { encode } from '../src/stats/histogram.ts';
 import { CONTROL_HELLO, type ControlApi, type ControlHello, type TaskMessage, type TaskReply, type WorkerData, type WorkerShare } from '../src/engine/protocol.ts';
@@ -25,7 +26,12 @@ import { TaskRunner, type TaskModule } from '../src/engine/task-runner.ts';
 import { loadTaskModule } from '../src/engine/task-module.ts';
 
 const data = workerData as WorkerData;
-registerSecret(data.pool.weaviate.apiKey);
+// The clone carried each Secret as an empty object: wrap the values again (src/secret.ts).
+{
+  const w = data.pool.weaviate;
+  const tls = w.tls && data.tlsKey !== undefined ? { ...w.tls, key: new Secret(data.tlsKey) } : w.tls;
+  data.pool = { ...data.pool, weaviate: { ...w, apiKey: data.apiKey === undefined ? undefined : new Secret(data.apiKey), headers: sealHeaders(w.headers), ...(tls ? { tls } : {}) } };
+}
 for (const value of Object.values(data.pool.weaviate.headers)) registerSecret(value);
 // Logs go up to the main thread's logger (the host's), never to this thread's stdout.
 const logChannel = new MessageChannel();

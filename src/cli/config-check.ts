@@ -34,7 +34,11 @@ export function checkStartConfig(env: Env = process.env): CheckedStartConfig {
     .filter((name) => name.startsWith('VECTOR_STORE_') && !known.has(name))
     .map((name) => `\`${name}\` is not a setting this version reads (typo?); known: ${[...known].filter((k) => k.startsWith('VECTOR_STORE_')).sort().join(', ')}`);
   const p = config.pool;
-  const target = env['WEAVIATE_HOST'] || env['WEAVIATE_PORT'] ? `Weaviate at ${p.weaviate.host}:${p.weaviate.httpPort}` : 'a local Weaviate (started here)';
+  const w = p.weaviate;
+  const security = `${w.secure ? ` over TLS${w.tls?.ca !== undefined ? ' (CA from config)' : ''}` : ''}${w.apiKey ? ', API key set' : ''}`;
+  const target = w.nodes
+    ? `Weaviate cluster of ${w.nodes.length} nodes (${w.nodes.map((n) => `${n.host}:${n.httpPort}`).join(', ')})${security}`
+    : env['WEAVIATE_HOST'] || env['WEAVIATE_PORT'] ? `Weaviate at ${w.host}:${w.httpPort}${security}` : 'a local Weaviate (started here)';
   const lanes = config.lanes.map((l) => `${l.name}${l.adaptive ? ' (adaptive)' : ''}`).join(', ');
   return {
     summary: `${target}; connections ${p.minConnections}..${p.maxConnections}, ${config.workers} worker(s), lanes ${lanes}; HTTP on ${server.host}:${server.port}`,

@@ -2,9 +2,11 @@
  * `weaviate-executor start` (and `npm start`): the whole thing on one machine.
  * 0. The whole configuration (env) is validated first (src/cli/config-check.ts): a wrong value
  *    fails at once with its ConfigError, before anything is built or started.
- * 1. A Weaviate: the one WEAVIATE_HOST/WEAVIATE_PORT point at, else a local node the project
- *    builds (first run only) and starts itself.
- * 2. The sample data (m_asset_schema, Korean financial documents), loaded if missing.
+ * 1. A Weaviate: the one WEAVIATE_HOST/WEAVIATE_PORT point at, or the cluster WEAVIATE_NODES
+ *    lists, over TLS with WEAVIATE_SECURE / WEAVIATE_TLS_* and WEAVIATE_API_KEY when set; else a
+ *    local node the project builds (first run only) and starts itself.
+ * 2. The sample data (m_asset_schema, Korean financial documents), loaded if missing; on a
+ *    cluster replicated on up to 3 nodes (replication factor min(3, nodes)).
  * 3. The executor (workers, lanes, pools) configured from the environment.
  * 4. The HTTP endpoints on 127.0.0.1:8010, then the note's example query, then where to look.
  * Ctrl-C stops everything (HTTP, executor, the local Weaviate) and exits.
@@ -57,14 +59,19 @@ async function startAll(): Promise<void> {
     stops.push(() => weaviate.stop());
     if (stopping) await new Promise(() => {});
     const { host, httpPort, grpcPort } = weaviate.target;
-    // The executor and its workers read the target from the environment like any other setting.
-    process.env['WEAVIATE_HOST'] = host;
-    process.env['WEAVIATE_PORT'] = String(httpPort);
-    process.env['WEAVIATE_GRPC_PORT'] = String(grpcPort);
+    // The executor and its workers read the target from the environment like any other setting
+    // (an external one is there already, nodes and TLS included; a local one is added).
+    if (!weaviate.external) {
+      process.env['WEAVIATE_HOST'] = host;
+      process.env['WEAVIATE_PORT'] = String(httpPort);
+      process.env['WEAVIATE_GRPC_PORT'] = String(grpcPort);
+    }
+    const nodes = weaviate.target.nodes;
 
-    const loader = await createPool({ minConnections: 1, maxConnections: 1 });
-    const loaded = await loader.withConnection((client) => ensureSampleData(client, { onProgress: say }));
-    await loader.close();
+    const loader = await createPool({ minConnections: 1, maxConnections: 1, logger });
+    const loaded = await loader
+      .withConnection((client) => ensureSampleData(client, { onProgress: say, ...(nodes ? { replicationFactor: Math.min(3, nodes.length) } : {}) }))
+      .finally(() => loader.close());
     say(`Sample data: ${loaded.objects} documents in ${loaded.collection}${loaded.created ? ` (loaded in ${(loaded.ms / 1000).toFixed(1)} s)` : ''}`);
 
     const executor = await createExecutor({ logger });
@@ -88,9 +95,12 @@ async function startAll(): Promise<void> {
     say(`  curl ${url}/metrics`);
     say(`  curl -s ${url}/vector-store/search -H 'content-type: application/json' \\`);
     say(`       -d '{"kind":"hybrid","collection":"${SAMPLE_COLLECTION}","text":"삼성전자","limit":5,"lane":"critical"}'`);
-    say(`\nWeaviate: http://${host}:${httpPort} (gRPC ${grpcPort})${weaviate.external ? ' (yours)' : ' (started by this process)'}. Ctrl-C stops everything.`);
+    const scheme = weaviate.target.secure ? 'https' : 'http';
+    const where = (nodes ?? [{ host, httpPort, grpcPort }]).map((n) => `${scheme}://${n.host}:${n.httpPort} (gRPC ${n.grpcPort})`).join(', ');
+    say(`\nWeaviate: ${where}${weaviate.target.secure ? ', TLS' : ''}${weaviate.target.apiKey ? ', API key' : ''}${weaviate.external ? ' (yours)' : ' (started by this process)'}. Ctrl-C stops everything.`);
   } catch (error) {
-    console.error(`\nStart failed: ${(error as Error)?.message ?? String(error)}`);
+    const code = (error as { code?: unknown })?.code;
+    console.error(`\nStart failed${typeof code === 'string' ? ` (${code})` : ''}: ${(error as Error)?.message ?? String(error)}`);
     await shutdown(1);
   }
 }

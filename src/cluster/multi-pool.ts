@@ -15,8 +15,15 @@
  *   writes alike go to a healthy node; only the task runner retries, and only idempotent work.
  * - Outlier inputs: a lease whose calls saw a transport failure (`markSuspect`, from
  *   src/pool/with-connection.ts), a connection lost, an open that failed. A lease that ended
- *   without one is a success. Ejected nodes are probed when their time is up: an open
+ *   without one is a success. The detector's interval verdicts (success rate, failure share)
+ *   are taken on the probe timer. Ejected nodes are probed when their time is up: an open
  *   connection that passes its gRPC health check readmits the node.
+ * - Second input, the cluster's own view: when the nodes carry their cluster names, every
+ *   outlier interval one reachable node's `GET /v1/nodes` is read and a node it reports not
+ *   HEALTHY is ejected; a probe of a node last reported not HEALTHY asks again and fails while
+ *   it still is. Weaviate drops a node its gossip declared dead from /v1/nodes (measured: a
+ *   frozen node vanished from the list ~6 s after SIGSTOP): a node listed before and missing now
+ *   counts as not HEALTHY; a name never listed is left alone (a wrong name) and warned about once.
  */
 import { EventEmitter } from 'node:events';
 import { NoNodeAvailableError, PoolClosedError } from '../errors.ts';
@@ -30,6 +37,8 @@ import { chooseNode, updateEwma, type NodeLoad } from './choose.ts';
 import { nodeName, type NodeAddress } from './nodes.ts';
 import { OutlierDetector, type NodeHealth, type OutlierEvent } from './outlier.ts';
 import { hedgeScope, threadHedger } from './hedge.ts';
+import { httpGet } from '../weaviate/http-get.ts';
+import { authHeaders, restOrigin } from '../weaviate/target.ts';
 
 /** Connection ids of node i are i x ID_STRIDE + the node pool's own id (unique across nodes). */
 const ID_STRIDE = 1_000_000;
@@ -54,6 +63,8 @@ export interface NodeStats {
   ejected_for_ms: number;
   /** Its last open failed and it has no connection: skipped until one opens. */
   unreachable: boolean;
+  /** Why its health last changed (e.g. '5 consecutive failures ...', 'the cluster reports it ...'), or null. */
+  last_reason: string | null;
   pool: PoolStats | null;
 }
 
@@ -71,6 +82,10 @@ interface NodeSlot<C> {
   latencyEwmaMs: number | undefined;
   latencyAt: number;
   lastOpenFailed: boolean;
+  lastReason: string | null;
+  /** Its name was in /v1/nodes once (a later absence then means the cluster dropped it). */
+  listedOnce: boolean;
+  unlistedWarned: boolean;
   /** Aborted when the node turns unreachable: its waiters move to another node. */
   unreachable: AbortController;
 }
@@ -95,7 +110,11 @@ export class MultiNodePool<C> implements ConnectionSource<C> {
   #max: number;
   #closed = false;
   #probeTimer: TimerHandle | undefined;
+  #lastStatusPoll = 0;
+  #statusPoll: Promise<void> | undefined;
   #requests = 0;
+  /** Next turn of the 'round-robin' balancing (the comparison, not the default). */
+  #turn = 0;
 
   constructor(config: Readonly<PoolConfig>, deps: MultiPoolDeps<C>) {
     this.config = config;
@@ -106,10 +125,11 @@ export class MultiNodePool<C> implements ConnectionSource<C> {
     this.#log = deps.logger ?? silentLogger;
     this.#slots = deps.nodes.map((address, index) => ({
       index, address, name: nodeName(address), pool: undefined, starting: undefined, outstanding: 0,
-      latencyEwmaMs: undefined, latencyAt: 0, lastOpenFailed: false, unreachable: new AbortController(),
+      latencyEwmaMs: undefined, latencyAt: 0, lastOpenFailed: false, lastReason: null, listedOnce: false, unlistedWarned: false, unreachable: new AbortController(),
     }));
     this.detector = new OutlierDetector(this.#slots.length, config.outlierDetection, () => this.#clock.now(), (event) => {
       const name = this.#slots[event.node]!.name;
+      this.#slots[event.node]!.lastReason = `${event.to}: ${event.reason}`;
       const log = event.to === 'ejected' ? this.#log.warn.bind(this.#log) : this.#log.info.bind(this.#log);
       log({ node: name, from: event.from, to: event.to, reason: event.reason }, `Weaviate node ${name}: ${event.from} -> ${event.to} (${event.reason})`);
       if (event.to === 'ejected') this.#markUnreachable(this.#slots[event.node]!);
@@ -191,7 +211,9 @@ export class MultiNodePool<C> implements ConnectionSource<C> {
     // A hedged read's second copy goes to another node than the first (when there is one).
     const hedge = hedgeScope();
     if (hedge && candidates.some((s) => !hedge.used.has(s.index))) candidates = candidates.filter((s) => !hedge.used.has(s.index));
-    const index = chooseNode(candidates.map((s) => this.#load(s)), () => this.#clock.random());
+    const index = this.config.balancing === 'round-robin'
+      ? candidates[this.#turn++ % Math.max(1, candidates.length)]?.index
+      : chooseNode(candidates.map((s) => this.#load(s)), () => this.#clock.random());
     if (index !== undefined) hedge?.used.add(index);
     return index === undefined ? undefined : this.#slots[index];
   }
@@ -254,9 +276,59 @@ export class MultiNodePool<C> implements ConnectionSource<C> {
     if (this.#closed) return;
     const every = Math.max(100, Math.min(1000, this.config.outlierDetection.baseEjectionMs / 4));
     this.#probeTimer = backgroundTimer(this.#clock, () => {
+      this.detector.evaluate();
+      if (this.#clock.now() - this.#lastStatusPoll >= this.config.outlierDetection.intervalMs) void this.#pollClusterStatus();
       for (const index of this.detector.due()) void this.#probe(this.#slots[index]!);
       this.#scheduleProbes();
     }, every);
+  }
+
+  /**
+   * Read the cluster's /v1/nodes from the first node that answers (healthy ones first) and feed
+   * each named node's status to the detector. Bounded (health-check time-out per node); never
+   * rejects: a node that does not answer is the transport failures' business, not this one's.
+   */
+  #pollClusterStatus(): Promise<void> {
+    if (!this.#slots.some((s) => s.address.name !== undefined) || this.#closed) return Promise.resolve();
+    this.#lastStatusPoll = this.#clock.now();
+    this.#statusPoll ??= (async () => {
+      const target = this.config.weaviate;
+      const order = [...this.#slots].sort((a, b) => Number(this.detector.state(a.index).health !== 'healthy') - Number(this.detector.state(b.index).health !== 'healthy'));
+      for (const slot of order) {
+        if (this.#closed) return;
+        try {
+          const origin = restOrigin({ ...target, host: slot.address.host, httpPort: slot.address.httpPort });
+          const r = await httpGet(`${origin}/v1/nodes?output=minimal`, this.config.healthCheckTimeoutMs, authHeaders(target), target.tls);
+          if (r.status !== 200) continue;
+          const listed = (JSON.parse(r.body) as { nodes?: { name?: unknown; status?: unknown }[] }).nodes ?? [];
+          if (this.#closed) return;
+          for (const s of this.#slots) {
+            if (s.address.name === undefined) continue;
+            const entry = listed.find((n) => n.name === s.address.name);
+            if (entry) {
+              s.listedOnce = true;
+              this.detector.onClusterStatus(s.index, entry.status === 'HEALTHY', `status ${String(entry.status)}`);
+            } else if (s.listedOnce) {
+              // Weaviate drops a node its gossip declared dead (frozen, killed, cut off) from the list.
+              this.detector.onClusterStatus(s.index, false, `no longer lists ${s.address.name}`);
+            } else {
+              // Never listed: most likely a wrong name in the config. Unknown, not unhealthy.
+              this.detector.onClusterStatus(s.index, undefined);
+              if (!s.unlistedWarned) {
+                s.unlistedWarned = true;
+                this.#log.warn({ node: s.name, name: s.address.name }, `Weaviate node ${s.name}: its name \`${s.address.name}\` is not in the cluster's /v1/nodes (${listed.map((n) => String(n.name)).join(', ')}); its status is not used`);
+              }
+            }
+          }
+          return;
+        } catch {
+          // Try the next node.
+        }
+      }
+    })().finally(() => {
+      this.#statusPoll = undefined;
+    });
+    return this.#statusPoll;
   }
 
   /** Readmit a node when it has (or opens) a connection that passes its gRPC health check. */
@@ -270,6 +342,11 @@ export class MultiNodePool<C> implements ConnectionSource<C> {
       lease.release();
       const { failed } = await pool.checkNow();
       if (failed > 0) throw new Error(`${failed} health check(s) failed`);
+      // Last reported not HEALTHY by the cluster: ask again; still so, it stays out.
+      if (this.detector.state(slot.index).clusterHealthy === false) {
+        await this.#pollClusterStatus();
+        if (this.detector.state(slot.index).clusterHealthy === false) throw new Error('the cluster still reports it not HEALTHY (/v1/nodes)');
+      }
       this.detector.onProbe(slot.index, true);
     } catch (error) {
       this.detector.onProbe(slot.index, false, String((error as Error)?.message ?? error));
@@ -310,6 +387,7 @@ export class MultiNodePool<C> implements ConnectionSource<C> {
         total_ejections: o.totalEjections,
         ejected_for_ms: o.health === 'ejected' && o.ejectedUntil !== undefined ? Math.max(0, Math.round(o.ejectedUntil - now)) : 0,
         unreachable: !this.#reachable(s),
+        last_reason: s.lastReason,
         pool: s.pool?.stats() ?? null,
       };
     });
@@ -364,6 +442,7 @@ export class MultiNodePool<C> implements ConnectionSource<C> {
     if (this.#closed) return;
     this.#closed = true;
     this.#clock.clearTimeout(this.#probeTimer);
+    // An in-flight /v1/nodes read (rare, bounded by the health-check time-out) is not awaited: it sees #closed.
     for (const slot of this.#slots) slot.unreachable.abort(new PoolClosedError('The connection pool is closed', {}));
     await Promise.allSettled(this.#slots.map((s) => s.starting));
     await Promise.all(this.#pools().map((p) => p.close(options)));

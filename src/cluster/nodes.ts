@@ -10,16 +10,22 @@ export interface NodeAddress {
   host: string;
   httpPort: number;
   grpcPort: number;
+  /**
+   * The node's name in the cluster (its CLUSTER_HOSTNAME), optional. With names, the cluster's own
+   * /v1/nodes status is a second input of outlier ejection (src/cluster/multi-pool.ts): /v1/nodes
+   * names nodes, not addresses, so without a name a node's status cannot be matched.
+   */
+  name?: string;
 }
 
 export const NODES_ENV = 'WEAVIATE_NODES';
 
-/** `host:httpPort:grpcPort` (IPv6 hosts in brackets: `[::1]:8080:50051`). */
+/** `[name=]host:httpPort:grpcPort` (IPv6 hosts in brackets: `[::1]:8080:50051`; `n1=10.0.0.1:8080:50051`). */
 function parseOne(source: v.Source, text: string): NodeAddress {
-  const m = /^(\[[^\]]+\]|[^:\s]+):(\d+):(\d+)$/.exec(text.trim());
-  if (!m) return v.fail(source, 'a comma-separated list of host:httpPort:grpcPort', text);
-  const host = m[1]!.startsWith('[') ? m[1]!.slice(1, -1) : m[1]!;
-  return { host, httpPort: v.port(source, Number(m[2])), grpcPort: v.port(source, Number(m[3])) };
+  const m = /^(?:([\w.-]+)=)?(\[[^\]]+\]|[^:=\s]+):(\d+):(\d+)$/.exec(text.trim());
+  if (!m) return v.fail(source, 'a comma-separated list of [name=]host:httpPort:grpcPort', text);
+  const host = m[2]!.startsWith('[') ? m[2]!.slice(1, -1) : m[2]!;
+  return { host, httpPort: v.port(source, Number(m[3])), grpcPort: v.port(source, Number(m[4])), ...(m[1] ? { name: m[1] } : {}) };
 }
 
 export function resolveNodes(option: unknown, envValue: string | undefined, prefix = 'weaviate.'): NodeAddress[] | undefined {
@@ -32,11 +38,12 @@ export function resolveNodes(option: unknown, envValue: string | undefined, pref
         const source: v.Source = { name: `${prefix}nodes[${i}]`, kind: 'option' };
         if (typeof item === 'string') return parseOne(source, item);
         const o = v.plainObject(source, item);
-        v.knownKeys(source, o, ['host', 'httpPort', 'grpcPort']);
+        v.knownKeys(source, o, ['host', 'httpPort', 'grpcPort', 'name']);
         return {
           host: v.string({ ...source, name: `${source.name}.host` }, o['host']),
           httpPort: v.port({ ...source, name: `${source.name}.httpPort` }, o['httpPort']),
           grpcPort: v.port({ ...source, name: `${source.name}.grpcPort` }, o['grpcPort']),
+          ...(o['name'] !== undefined ? { name: v.string({ ...source, name: `${source.name}.name` }, o['name']) } : {}),
         };
       });
     } else return v.fail(optSource, 'an array of { host, httpPort, grpcPort } or a host:httpPort:grpcPort,... string', option);

@@ -24,6 +24,13 @@ export interface WorkerData {
   logLevel: string;
   /** Nice increment for the worker thread (Linux; 0 = unchanged). */
   nice: number;
+  /**
+   * The API key's value: `pool.weaviate.apiKey` is a Secret (src/secret.ts), which a structured
+   * clone cannot carry; the worker wraps this in a Secret again (workers/worker.ts).
+   */
+  apiKey: string | undefined;
+  /** The same for the client private key of mutual TLS (`pool.weaviate.tls.key`). */
+  tlsKey: string | undefined;
 }
 
 export interface ControlHello {

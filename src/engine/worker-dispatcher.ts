@@ -3,6 +3,7 @@
  * engine's min/max), answers control calls on a comlink port, and is watched (stats refresh,
  * watchdog); a replacement that cannot open its connections retries with backoff.
  */
+import { revealSecret } from '../secret.ts';
 import * as Comlink from 'comlink';
 import { Piscina } from 'piscina';
 import { ConnectError, ControlTimeoutError, ShutdownError, WorkerCrashedError } from '../errors.ts';
@@ -103,6 +104,8 @@ export class WorkerDispatcher implements Dispatcher {
       taskModule: this.#options.taskModule,
       logLevel: this.#options.logLevel ?? 'warn',
       nice: this.#options.workerNice ?? 0,
+      apiKey: revealSecret(this.#config.weaviate.apiKey),
+      tlsKey: revealSecret(this.#config.weaviate.tls?.key),
     };
     const perWorker = Math.max(...this.#shares.map((s) => s.max), 1);
     const maxUsage = perWorker * this.#config.maxStreamsPerConnection * 2;

@@ -44,6 +44,8 @@ switch (positionals[0]) {
       stop = () => node.stop();
     }
     for (const n of nodes) console.log(`${n.name}: WEAVIATE_HOST=${n.host} WEAVIATE_PORT=${n.httpPort} WEAVIATE_GRPC_PORT=${n.grpcPort}  (log ${n.logFile})`);
+    // The line to copy for a cluster (names included: /v1/nodes status feeds outlier ejection).
+    if (nodes.length > 1) console.log(`WEAVIATE_NODES=${nodes.map((n) => `${n.name}=${n.host}:${n.httpPort}:${n.grpcPort}`).join(',')}${apiKey ? ` WEAVIATE_API_KEY=${apiKey.key}` : ''}`);
     console.error('Running; Ctrl-C stops and removes the data.');
     await new Promise<void>((resolve) => {
       process.once('SIGINT', resolve);

@@ -6,6 +6,7 @@
  * and removes the data. Nothing is left behind: live nodes are SIGKILLed when this process
  * exits, and a node whose owner process died without that (SIGKILL) is reaped by the next start.
  */
+import { Secret } from '../secret.ts';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -346,7 +347,7 @@ export class WeaviateNode implements AsyncDisposable {
     return {
       ca: readFileSync(tls.caFile, 'utf8'),
       ...(tls.servername ? { servername: tls.servername } : {}),
-      ...(tls.clientCertFile && tls.clientKeyFile ? { cert: readFileSync(tls.clientCertFile, 'utf8'), key: readFileSync(tls.clientKeyFile, 'utf8') } : {}),
+      ...(tls.clientCertFile && tls.clientKeyFile ? { cert: readFileSync(tls.clientCertFile, 'utf8'), key: new Secret(readFileSync(tls.clientKeyFile, 'utf8')) } : {}),
     };
   }
 

@@ -3,6 +3,7 @@
  * options object that mirrors them in milliseconds, one table of defaults, and one resolve step
  * that validates everything once and returns a frozen object. Precedence: options > env > defaults.
  */
+import { Secret, sealHeaders } from '../secret.ts';
 import { registerSecret } from '../redact.ts';
 import type { WeaviateTarget } from '../weaviate/target.ts';
 import * as v from '../validate.ts';
@@ -72,11 +73,19 @@ export interface PoolConfig {
   outlierDetection: Readonly<OutlierConfig>;
   /** Several nodes: hedged reads, opt-in per lane (src/cluster/hedge.ts). @default off */
   hedge: Readonly<HedgeConfig>;
+  /**
+   * Several nodes: how a read picks its node. `'least-loaded'`: power of two choices over
+   * outstanding x latency EWMA (src/cluster/choose.ts); `'round-robin'`: in turn, blind to load
+   * (kept as the comparison bench/cluster.ts measures). @default 'least-loaded'
+   */
+  balancing: BalancingMode;
   weaviate: Readonly<WeaviateTarget>;
 }
 
 /** What `weaviate` accepts: the target's fields, with `tls` as PEM text or file paths. */
-export type WeaviateOptions = Partial<Omit<WeaviateTarget, 'tls' | 'nodes'>> & {
+export type WeaviateOptions = Partial<Omit<WeaviateTarget, 'tls' | 'nodes' | 'apiKey'>> & {
+  /** A string, or a Secret (src/secret.ts) as a resolved configuration holds it. */
+  apiKey?: string | Secret | undefined;
   tls?: TlsOptions | undefined;
   /** `[{ host, httpPort, grpcPort }, ...]`, or `'host:httpPort:grpcPort,...'` as in WEAVIATE_NODES. */
   nodes?: readonly (NodeAddress | string)[] | string | undefined;
@@ -87,6 +96,8 @@ export type PoolOptions = Partial<Omit<PoolConfig, 'weaviate' | 'outlierDetectio
   outlierDetection?: Partial<OutlierConfig>;
   hedge?: Partial<HedgeConfig>;
 };
+
+export type BalancingMode = 'least-loaded' | 'round-robin';
 
 export const POOL_DEFAULTS: Readonly<Omit<PoolConfig, 'weaviate' | 'outlierDetection' | 'hedge'>> = Object.freeze({
   enabled: true,
@@ -105,6 +116,7 @@ export const POOL_DEFAULTS: Readonly<Omit<PoolConfig, 'weaviate' | 'outlierDetec
   reconnectMaxMs: 1_000,
   maxWaiters: 10_000,
   fallback: 'none',
+  balancing: 'least-loaded',
   restMaxSockets: 2,
   keepaliveTimeMs: 300_000,
   keepaliveTimeoutMs: 20_000,
@@ -209,7 +221,7 @@ export function resolveTarget(options: WeaviateOptions = {}, env: Env = process.
     grpcHost: grpcHost ? v.string(grpcHost.source, grpcHost.value) : resolvedHost,
     grpcPort: grpcPort ? v.port(grpcPort.source, grpcPort.value) : TARGET_DEFAULTS.grpcPort,
     secure: secureValue,
-    apiKey: apiKey ? v.string(apiKey.source, apiKey.value) : undefined,
+    apiKey: apiKey ? (apiKey.value instanceof Secret ? apiKey.value : new Secret(v.string(apiKey.source, apiKey.value))) : undefined,
     headers: {},
     ...(tls ? { tls } : {}),
     ...(nodes && nodes.length > 1 ? { nodes: Object.freeze(nodes) } : {}),
@@ -221,9 +233,8 @@ export function resolveTarget(options: WeaviateOptions = {}, env: Env = process.
       out[k] = v.string({ name: `${prefix}headers.${k}`, kind: 'option' }, value, { nonEmpty: false });
       registerSecret(out[k]);
     }
-    target.headers = Object.freeze(out);
+    target.headers = sealHeaders(out);
   }
-  registerSecret(target.apiKey);
   return Object.freeze(target);
 }
 
@@ -247,6 +258,7 @@ export function resolvePoolConfig(options: PoolOptions = {}, env: Env = process.
   };
   const enabledField = field('enabled');
   const fallbackField = field('fallback');
+  const balancingField = field('balancing');
   const jitterField = field('lifetimeJitter');
 
   const config: PoolConfig = {
@@ -270,6 +282,9 @@ export function resolvePoolConfig(options: PoolOptions = {}, env: Env = process.
     fallback: fallbackField
       ? v.oneOf(fallbackField.source, fallbackField.value, ['none', 'single-connection'] as const)
       : POOL_DEFAULTS.fallback,
+    balancing: balancingField
+      ? v.oneOf(balancingField.source, balancingField.value, ['least-loaded', 'round-robin'] as const)
+      : POOL_DEFAULTS.balancing,
     restMaxSockets: int('restMaxSockets', 1, 1000),
     keepaliveTimeMs: ms('keepaliveTimeMs', 0, true),
     keepaliveTimeoutMs: ms('keepaliveTimeoutMs', 0, true),
@@ -315,6 +330,11 @@ function resolveOutlier(option: unknown): Readonly<OutlierConfig> {
     maxEjectionMs: get('maxEjectionMs', 1, MAX_TIMER_MS),
     maxEjectionPercent: get('maxEjectionPercent', 0, 100),
     panicThresholdPercent: get('panicThresholdPercent', 0, 100),
+    intervalMs: get('intervalMs', 1, MAX_TIMER_MS),
+    successRateRequestVolume: get('successRateRequestVolume', 1, 1e9, true),
+    successRateMinimumHosts: get('successRateMinimumHosts', 1, 1000, true),
+    successRateStdevFactor: get('successRateStdevFactor', 0, 100),
+    failurePercentageThreshold: get('failurePercentageThreshold', 0, 100),
   };
   if (config.baseEjectionMs > config.maxEjectionMs) {
     v.conflict(`\`outlierDetection.baseEjectionMs\` (${config.baseEjectionMs}) must be <= \`outlierDetection.maxEjectionMs\` (${config.maxEjectionMs})`, { option: 'outlierDetection.baseEjectionMs' });

@@ -136,7 +136,7 @@ export class SchemaRegistry {
 
   async #get(path: string): Promise<unknown> {
     // Several nodes: the schema is the cluster's, so any node answers; the next one is asked
-    // when one cannot be reached (a node down must not stop validation).
+    // when one cannot be reached or answers 5xx (a node down must not stop validation).
     const nodes = this.#target.nodes ?? [this.#target];
     let lastError: unknown;
     for (const node of nodes) {
@@ -146,6 +146,12 @@ export class SchemaRegistry {
         r = await httpGet(`${restOrigin(target)}${path}`, this.#timeoutMs, authHeaders(target), target.tls);
       } catch (error) {
         lastError = error;
+        continue;
+      }
+      // A 5xx from one node of several (one that just rejoined, its Raft not caught up: seen as
+      // HTTP 500 right after a node restart) is that node's state: ask the next one.
+      if (r.status >= 500 && nodes.length > 1) {
+        lastError = new Error(`GET ${path} answered HTTP ${r.status} on ${node.host}:${node.httpPort}`);
         continue;
       }
       if (r.status !== 200) throw new Error(`GET ${path} answered HTTP ${r.status}`);

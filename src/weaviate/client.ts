@@ -23,6 +23,7 @@
  * weaviate-client is pinned to an exact version; test/integration/pool-sockets.test.ts fails if
  * a new version breaks any of this (it counts real sockets).
  */
+import { revealSecret } from '../secret.ts';
 import { findPackageJSON } from 'node:module';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -144,7 +145,7 @@ export async function createOwnChannelClient(
         http: { host: target.host, port: target.httpPort, secure: target.secure, path: '' },
         grpc: { host: target.grpcHost, port: target.grpcPort, secure: target.secure },
       },
-      ...(target.apiKey ? { auth: new ApiKey(target.apiKey) } : {}),
+      ...(target.apiKey ? { auth: new ApiKey(revealSecret(target.apiKey)!) } : {}),
       headers: { ...target.headers },
       timeout,
       skipInitChecks: true,
@@ -172,7 +173,7 @@ export async function createOwnChannelClient(
     target.secure
       ? ChannelCredentials.createSsl(
           target.tls?.ca !== undefined ? Buffer.from(target.tls.ca) : null,
-          target.tls?.key !== undefined ? Buffer.from(target.tls.key) : null,
+          target.tls?.key !== undefined ? Buffer.from(revealSecret(target.tls.key)!) : null,
           target.tls?.cert !== undefined ? Buffer.from(target.tls.cert) : null,
         )
       : ChannelCredentials.createInsecure(),
@@ -223,7 +224,7 @@ export async function createOwnChannelClient(
   connection['reconnect'] = () => Promise.reject(new Error('pooled connections are replaced by the pool, not reconnected'));
   if (serverVersion) captured.dbVersionProvider?.cache(serverVersion);
 
-  const bearer = target.apiKey ? `Bearer ${target.apiKey}` : undefined;
+  const bearer = target.apiKey ? `Bearer ${revealSecret(target.apiKey)}` : undefined;
   // The lean query path (src/wire/lean-path.ts) sends the engine's own read specs on this same channel.
   const leanHeaders = { ...(bearer ? { ...target.headers, authorization: bearer } : target.headers), ...versionHeader };
   await registerLeanPath(client, { channel, headers: leanHeaders, queryTimeoutMs: settings.queryTimeoutMs }, serverVersion);

@@ -1,3 +1,4 @@
+import { revealSecret, type Secret } from '../secret.ts';
 import type { TlsSettings } from './tls.ts';
 import type { NodeAddress } from '../cluster/nodes.ts';
 
@@ -24,8 +25,11 @@ export interface WeaviateTarget {
    * `WEAVIATE_TLS_SERVERNAME`. Without it, TLS trusts the system's roots. @default undefined
    */
   tls?: Readonly<TlsSettings> | undefined;
-  /** API key sent as a bearer token. Env `WEAVIATE_API_KEY`. Never logged. @default undefined */
-  apiKey: string | undefined;
+  /**
+   * API key sent as a bearer token. Env `WEAVIATE_API_KEY`. Held as a Secret (src/secret.ts): no
+   * dump of the resolved configuration shows it; only the transport reveals it. @default undefined
+   */
+  apiKey: Secret | undefined;
   /**
    * The nodes of a cluster (src/cluster/): option `weaviate.nodes`, env
    * `WEAVIATE_NODES=host:httpPort:grpcPort,...`. Two or more give one pool per node, reads
@@ -41,5 +45,6 @@ export function restOrigin(target: Readonly<WeaviateTarget>): string {
 }
 
 export function authHeaders(target: Readonly<WeaviateTarget>): Record<string, string> {
-  return target.apiKey ? { ...target.headers, authorization: `Bearer ${target.apiKey}` } : { ...target.headers };
+  const key = revealSecret(target.apiKey);
+  return key ? { ...target.headers, authorization: `Bearer ${key}` } : { ...target.headers };
 }

@@ -18,6 +18,7 @@ import { readFileSync } from 'node:fs';
 import { ConnectError, TlsClientCertError, TlsHostnameError, TlsProtocolError, TlsUntrustedError } from '../errors.ts';
 import { registerSecret } from '../redact.ts';
 import * as v from '../validate.ts';
+import { Secret, revealSecret } from '../secret.ts';
 
 /** Resolved TLS settings: PEM text (files are read once, when the configuration is resolved). */
 export interface TlsSettings {
@@ -25,14 +26,16 @@ export interface TlsSettings {
   ca?: string;
   /** Client certificate chain for mutual TLS. */
   cert?: string;
-  /** Client private key for mutual TLS (a secret: never logged). */
-  key?: string;
+  /** Client private key for mutual TLS, held as a Secret (src/secret.ts): no dump shows it. */
+  key?: Secret;
   /** Name to verify the server's certificate against (and to send as SNI / gRPC authority) instead of the host. */
   servername?: string;
 }
 
 /** What `weaviate.tls` accepts: PEM text or file paths. */
-export interface TlsOptions extends TlsSettings {
+export interface TlsOptions extends Omit<TlsSettings, 'key'> {
+  /** Client private key (PEM text), or a Secret as a resolved configuration holds it. */
+  key?: string | Secret;
   caFile?: string;
   certFile?: string;
   keyFile?: string;
@@ -78,8 +81,9 @@ export function resolveTls(option: unknown, env: Env, prefix = 'weaviate.tls'): 
     let source: v.Source | undefined;
     if (a) {
       // A key's value is never shown (it is a secret), whatever is wrong with it.
-      if (typeof a.value !== 'string') v.fail(a.source, `a PEM ${what} (string)`, secret ? '[private key]' : a.value);
-      text = a.value;
+      const value = secret && a.value instanceof Secret ? revealSecret(a.value) : a.value;
+      if (typeof value !== 'string') v.fail(a.source, `a PEM ${what} (string)`, secret ? '[private key]' : value);
+      text = value;
       source = a.source;
     } else if (b) {
       const path = v.string(b.source, b.value);
@@ -105,7 +109,7 @@ export function resolveTls(option: unknown, env: Env, prefix = 'weaviate.tls'): 
   const sn = get('servername');
   if (ca !== undefined) settings.ca = ca;
   if (cert !== undefined) settings.cert = cert;
-  if (key !== undefined) settings.key = key;
+  if (key !== undefined) settings.key = new Secret(key);
   if (sn) settings.servername = v.string(sn.source, sn.value);
   return Object.freeze(settings);
 }
@@ -113,10 +117,11 @@ export function resolveTls(option: unknown, env: Env, prefix = 'weaviate.tls'): 
 /** Options for `tls.connect` / `https.request` / undici's `connect`. */
 export function nodeTlsOptions(tls: TlsSettings | undefined): { ca?: string; cert?: string; key?: string; servername?: string } {
   if (!tls) return {};
+  const key = revealSecret(tls.key);
   return {
     ...(tls.ca !== undefined ? { ca: tls.ca } : {}),
     ...(tls.cert !== undefined ? { cert: tls.cert } : {}),
-    ...(tls.key !== undefined ? { key: tls.key } : {}),
+    ...(key !== undefined ? { key } : {}),
     ...(tls.servername !== undefined ? { servername: tls.servername } : {}),
   };
 }

@@ -19,6 +19,7 @@ import { waitFor } from '../support/weaviate.ts';
 import { ensureSampleData } from '../../src/data/load.ts';
 import { SAMPLE_COLLECTION } from '../../src/data/sample.ts';
 import { ToxicProxy } from '../support/toxic-proxy.ts';
+import { cleanEnv, startChild } from '../support/start-child.ts';
 import { httpGet } from '../../src/weaviate/http-get.ts';
 import { Registry } from 'prom-client';
 import { registerExecutorMetrics } from '../../src/metrics/prometheus.ts';
@@ -389,6 +390,56 @@ describe('3-node cluster under node faults', () => {
       expect(Math.min(served[0]!, served[1]!)).toBeGreaterThan(served[2]! * 3);
     } finally {
       await proxy.close();
+    }
+  }, 120_000);
+
+  it("the cluster's /v1/nodes status is a second input: a node frozen without traffic is ejected by it (no transport failure seen), readmitted once it is HEALTHY again", async () => {
+    const c = cluster!;
+    // Named nodes: /v1/nodes names nodes, not addresses.
+    const nodes = c.nodes.map((n) => ({ host: n.host, httpPort: n.httpPort, grpcPort: n.grpcPort, name: n.name }));
+    await using engine = await createExecutor(
+      {
+        weaviate: { nodes }, workers: 1, minConnections: 1, maxConnections: 2,
+        // No health checks and no reads: nothing but the status can eject it.
+        healthCheckIntervalMs: 600_000, healthCheckTimeoutMs: 10_000,
+        outlierDetection: { consecutiveFailures: 1000, intervalMs: 500, baseEjectionMs: 1000, maxEjectionMs: 2000 },
+      },
+      {},
+    );
+    const nodeStats = async (): Promise<NodeStats[]> => ((await engine.stats()).workers[0]?.pool as { nodes?: NodeStats[] } | null)?.nodes ?? [];
+    await sleep(1500);
+    expect((await nodeStats()).map((n) => n.health)).toEqual(['healthy', 'healthy', 'healthy']);
+    c.nodes[2]!.pause();
+    const frozenAt = Date.now();
+    try {
+      const ejectedAfterMs = await waitFor(async () => ((await nodeStats())[2]?.total_ejections ?? 0) >= 1, { timeoutMs: 60_000, intervalMs: 250, what: 'node 3 ejected by its /v1/nodes status' });
+      const ejected = (await nodeStats())[2]!;
+      expect(ejected.last_reason).toMatch(/^ejected: \/v1\/nodes: (no longer lists n3|status (?!HEALTHY))/);
+      expect(ejected.consecutive_failures).toBeLessThan(1000);
+      c.nodes[2]!.resume();
+      const readmittedAfterMs = await waitFor(async () => (await nodeStats())[2]?.health === 'healthy', { timeoutMs: 60_000, intervalMs: 250, what: 'node 3 readmitted' });
+      console.log(`cluster status input: node 3 frozen, ejected by /v1/nodes ${ejectedAfterMs} ms later (${ejected.last_reason}); readmitted ${readmittedAfterMs} ms after resume`);
+      const reads = await Promise.all(Array.from({ length: 12 }, () => engine.query({ kind: 'fetchObjects', collection: COLLECTION, limit: 5, consistencyLevel: 'ONE' }, { deadlineMs: 5000 })));
+      expect(reads.every((r) => r.objects.length === 5)).toBe(true);
+    } finally {
+      c.nodes[2]!.resume();
+      console.log(`(frozen for ${Date.now() - frozenAt} ms at most)`);
+    }
+  }, 180_000);
+
+  it('npm start with WEAVIATE_NODES (the README setup): runs the example over the cluster, one pool per node', async () => {
+    const c = cluster!;
+    const list = c.nodes.map((n) => `${n.name}=${n.host}:${n.httpPort}:${n.grpcPort}`).join(',');
+    const child = await startChild(cleanEnv({ WEAVIATE_NODES: list, VECTOR_STORE_HTTP_PORT: '0', VECTOR_STORE_WORKERS: '1', VECTOR_STORE_MIN_CONNECTIONS: '1', VECTOR_STORE_MAX_CONNECTIONS: '2' }));
+    try {
+      expect(child.ready, child.output()).toBe(true);
+      expect(child.output()).toContain('Weaviate cluster of 3 nodes');
+      expect(child.output()).toMatch(/Using the Weaviate cluster http:\/\/.*, http:\/\/.*, http:\/\/.* \(WEAVIATE_NODES\)/);
+      expect(child.output()).toMatch(/^ {2}1\. \[/m); // the example query answered
+      expect(child.output()).not.toContain('started by this process');
+      expect(await child.stop()).toBe(0);
+    } finally {
+      child.kill();
     }
   }, 120_000);
 });

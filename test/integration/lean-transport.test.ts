@@ -4,6 +4,7 @@
  * error as weaviate-client where weaviate-client has the case, and none of them poisoning the
  * channel: the same channel answers the next query.
  */
+import { Secret } from '../../src/secret.ts';
 import { Channel, credentials } from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SAMPLE_COLLECTION } from '../../src/data/sample.ts';
@@ -105,7 +106,7 @@ describe('lean path transport (real Weaviate)', () => {
       const answer = async (path: 'lean' | 'client') => {
         const saved = process.env['VECTOR_STORE_QUERY_PATH'];
         process.env['VECTOR_STORE_QUERY_PATH'] = path;
-        const own = await createOwnChannelClient({ ...resolveTarget({ ...node.target }, {}), apiKey: 'not-the-key' }, { keepaliveTimeMs: 300_000, keepaliveTimeoutMs: 20_000, queryTimeoutMs: 10_000 }, '1.39.0');
+        const own = await createOwnChannelClient({ ...resolveTarget({ ...node.target }, {}), apiKey: new Secret('not-the-key') }, { keepaliveTimeMs: 300_000, keepaliveTimeoutMs: 20_000, queryTimeoutMs: 10_000 }, '1.39.0');
         if (saved === undefined) delete process.env['VECTOR_STORE_QUERY_PATH'];
         else process.env['VECTOR_STORE_QUERY_PATH'] = saved;
         try {

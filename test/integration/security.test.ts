@@ -16,6 +16,8 @@ import { resolveTarget } from '../../src/pool/config.ts';
 import { startServer } from '../../src/server/http.ts';
 import { startLoadedNode } from '../support/loaded-node.ts';
 import { makeTestCerts } from '../support/certs.ts';
+import { ToxicProxy } from '../support/toxic-proxy.ts';
+import { inspect } from 'node:util';
 
 const KEY = 'wx-api-key-5b6c7d8e9f0a1b2c';
 const TOKEN = 'wx-http-token-1a2b3c4d5e6f';
@@ -50,6 +52,8 @@ describe('security', () => {
       const failed = await engine.query({ kind: 'fetchObjects', collection: SAMPLE_COLLECTION, offset: 9000, limit: 5000 }).catch((e: Error) => e);
       texts.push(String((failed as Error).message), String((failed as Error).stack), JSON.stringify(failed));
       texts.push(JSON.stringify(await engine.stats()), JSON.stringify(await engine.connectionList()));
+      // Dumps of the resolved configuration: the key is held as a Secret (src/secret.ts).
+      texts.push(JSON.stringify(engine.config), inspect(engine.config, { depth: 20, showHidden: true }), String(engine.config.pool.weaviate.apiKey));
     } finally {
       await app.close();
     }
@@ -61,6 +65,42 @@ describe('security', () => {
     for (const text of texts) {
       expect(text).not.toContain(KEY);
       expect(text).not.toContain(TOKEN);
+    }
+  });
+});
+
+describe('security with several nodes', () => {
+  it('the API key goes on every node path (reads served by both nodes) and shows in no stats, config dump or log', async () => {
+    // Two "nodes": the server itself, and the same server's gRPC behind the TCP proxy.
+    const proxy = new ToxicProxy(node.host, node.grpcPort);
+    await proxy.start();
+    const logged: string[] = [];
+    const sink = new Writable({ write(chunk: Buffer, _e, cb) { logged.push(chunk.toString()); cb(); } });
+    const logger = createLogger({ level: 'debug', destination: sink });
+    try {
+      const nodes = [{ host: node.host, httpPort: node.httpPort, grpcPort: node.grpcPort }, { host: node.host, httpPort: node.httpPort, grpcPort: proxy.port }];
+      await using engine = await createExecutor({ weaviate: { nodes, apiKey: KEY }, workers: 1, minConnections: 1, maxConnections: 2, logger, workerLogLevel: 'debug', balancing: 'round-robin' }, {});
+      const reads = await Promise.all(Array.from({ length: 10 }, () => engine.query({ kind: 'bm25', collection: SAMPLE_COLLECTION, query: '삼성전자', limit: 1 })));
+      expect(reads.every((r) => r.objects.length === 1)).toBe(true);
+      const stats = await engine.stats();
+      const served = stats.workers[0]!.pool!.nodes!.map((n) => n.pool?.total_requests ?? 0);
+      expect(Math.min(...served)).toBeGreaterThan(0); // both paths carried the key (Weaviate refuses reads without it)
+      const texts = [JSON.stringify(stats), JSON.stringify(engine.config), inspect(engine.config, { depth: 20, showHidden: true }), ...logged];
+      for (const text of texts) expect(text).not.toContain(KEY);
+      // Without the key, the same reads are refused: the key is what made them pass.
+      const refused = await createExecutor({ weaviate: { nodes }, workers: 0, logger }, {}).then(
+        async (e) => {
+          try {
+            return await e.query({ kind: 'bm25', collection: SAMPLE_COLLECTION, query: '삼성전자', limit: 1 }).then(() => 'answered', (err: { code?: string }) => err.code);
+          } finally {
+            await e.close();
+          }
+        },
+        (err: { code?: string }) => err.code,
+      );
+      expect(refused).not.toBe('answered');
+    } finally {
+      await proxy.close();
     }
   });
 });
@@ -94,6 +134,7 @@ describe('security over mutual TLS', () => {
         const failed = await engine.query({ kind: 'fetchObjects', collection: SAMPLE_COLLECTION, offset: 9000, limit: 5000 }).catch((e: Error) => e);
         texts.push(String((failed as Error).message), String((failed as Error).stack), JSON.stringify(failed));
         texts.push(JSON.stringify(await engine.stats()), JSON.stringify(await engine.connectionList()));
+        texts.push(JSON.stringify(engine.config), inspect(engine.config, { depth: 20, showHidden: true }));
       }
       // Start-up failures over the new paths: no client certificate (mutual TLS refused), a wrong CA.
       const noCert = await createExecutor({ weaviate: { ...weaviate, tls: { caFile: certs.caFile, servername: certs.serverName } }, workers: 0, logger }, {}).catch((e: Error) => e);

@@ -18,6 +18,7 @@ import { isExecutorError } from '../../src/errors.ts';
 import { makeTestCerts, type TestCerts } from '../support/certs.ts';
 import { startLoadedNode } from '../support/loaded-node.ts';
 import { sharedTarget } from '../support/weaviate.ts';
+import { cleanEnv, startChild } from '../support/start-child.ts';
 
 const KEY = 'wx-tls-api-key-9f8e7d6c5b4a';
 const SYSTEM_BUNDLE = '/etc/ssl/certs/ca-certificates.crt';
@@ -138,4 +139,35 @@ describe('TLS failures are typed and say which', () => {
     const r = await engine.query({ kind: 'fetchObjects', collection: SAMPLE_COLLECTION, limit: 1 });
     expect(r.objects.length).toBe(1);
   });
+});
+
+describe('npm start over TLS + API key (the README setup)', () => {
+  it('start, given only WEAVIATE_* settings (CA by config, NODE_EXTRA_CA_CERTS and GRPC_DEFAULT_SSL_ROOTS_FILE_PATH unset), runs the example over TLS; without the CA it fails typed', async () => {
+    const env = {
+      WEAVIATE_HOST: '127.0.0.1', WEAVIATE_PORT: String(node.httpPort), WEAVIATE_GRPC_PORT: String(node.grpcPort), WEAVIATE_API_KEY: KEY,
+      WEAVIATE_TLS_CA_FILE: certs.caFile, WEAVIATE_TLS_SERVERNAME: certs.serverName,
+      VECTOR_STORE_HTTP_PORT: '0', VECTOR_STORE_WORKERS: '1', VECTOR_STORE_MIN_CONNECTIONS: '1', VECTOR_STORE_MAX_CONNECTIONS: '2',
+    };
+    const noSystemCa = ['NODE_EXTRA_CA_CERTS', 'GRPC_DEFAULT_SSL_ROOTS_FILE_PATH'];
+    const ok = await startChild(cleanEnv(env, noSystemCa));
+    try {
+      expect(ok.ready, ok.output()).toBe(true);
+      expect(ok.output()).toContain('over TLS (CA from config), API key set');
+      expect(ok.output()).toMatch(/^ {2}1\. \[/m); // the example query answered
+      expect(ok.output()).toContain(`https://127.0.0.1:${node.httpPort}`);
+      expect(ok.output()).not.toContain(KEY);
+      expect(await ok.stop()).toBe(0);
+    } finally {
+      ok.kill();
+    }
+    const { WEAVIATE_TLS_CA_FILE: _ca, ...withoutCa } = env;
+    const bad = await startChild(cleanEnv(withoutCa, noSystemCa), 60_000);
+    try {
+      expect(bad.ready).toBe(false);
+      expect(bad.output()).toContain('Start failed (WEX_TLS_UNTRUSTED)');
+      expect(bad.output()).not.toContain(KEY);
+    } finally {
+      bad.kill();
+    }
+  }, 150_000);
 });

@@ -1,6 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../src/errors.ts';
+import { inspect } from 'node:util';
 import { POOL_DEFAULTS, resolvePoolConfig } from '../../src/pool/config.ts';
+import { resolveExecutorConfig } from '../../src/engine/config.ts';
+import { Secret, revealSecret } from '../../src/secret.ts';
+import { authHeaders } from '../../src/weaviate/target.ts';
+import { nodeTlsOptions } from '../../src/weaviate/tls.ts';
 
 function configError(fn: () => unknown): ConfigError {
   try {
@@ -89,6 +94,39 @@ describe('pool configuration', () => {
     const e = configError(() => resolvePoolConfig({ weaviate: { apiKey: key, httpPort: -1 } }, {}));
     expect(e.message).not.toContain(key);
     expect(JSON.stringify(e.toJSON())).not.toContain(key);
+  });
+
+  it('the resolved configuration holds the API key so that no dump shows it; the transport still gets it', () => {
+    const key = 'sk-test-dump-secret-key-456';
+    const fromEnv = resolveExecutorConfig({ workers: 1 }, { WEAVIATE_API_KEY: key, WEAVIATE_NODES: 'n1=a:1:2,b:3:4' });
+    const fromOption = resolvePoolConfig({ weaviate: { apiKey: key, headers: { 'X-Vectorizer-Api-Key': key } } }, {});
+    for (const config of [fromEnv, fromOption]) {
+      const dumps = [
+        JSON.stringify(config),
+        inspect(config, { depth: 10, showHidden: true }),
+        String((config as { pool?: { weaviate: unknown } }).pool?.weaviate ?? (config as { weaviate: unknown }).weaviate),
+        `${JSON.stringify(Object.entries((config as { pool?: { weaviate: object } }).pool?.weaviate ?? (config as { weaviate: object }).weaviate))}`,
+        // A structured clone carries no Secret's value (header values it does carry: the transport's copy for workers).
+        JSON.stringify(structuredClone({ apiKey: ((config as { pool?: { weaviate: { apiKey: unknown } } }).pool?.weaviate ?? (config as { weaviate: { apiKey: unknown } }).weaviate).apiKey })),
+        `${(config as { pool?: { weaviate: { apiKey: unknown } } }).pool?.weaviate.apiKey ?? (config as { weaviate: { apiKey: unknown } }).weaviate.apiKey}`,
+      ];
+      for (const dump of dumps) expect(dump).not.toContain(key);
+      expect(dumps[0]).toContain('[REDACTED]');
+    }
+    // The transport gets it: the bearer header, and a configuration built from a resolved one keeps it.
+    expect(authHeaders(fromOption.weaviate)).toEqual({ 'X-Vectorizer-Api-Key': key, authorization: `Bearer ${key}` });
+    expect(JSON.stringify(fromOption.weaviate.headers)).toBe('{"X-Vectorizer-Api-Key":"[REDACTED]"}');
+    expect(revealSecret(fromEnv.pool.weaviate.apiKey)).toBe(key);
+    const again = resolvePoolConfig({ weaviate: { ...fromOption.weaviate, tls: undefined } }, {});
+    expect(revealSecret(again.weaviate.apiKey)).toBe(key);
+    expect(new Secret('plain').toString()).toBe('[REDACTED]');
+    // The client private key of mutual TLS is held the same way.
+    const pemBody = 'MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7kpemTEST';
+    const tls = resolvePoolConfig({ weaviate: { tls: { cert: '-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----', key: `-----BEGIN PRIVATE KEY-----\n${pemBody}\n-----END PRIVATE KEY-----` } } }, {});
+    expect(JSON.stringify(tls)).not.toContain(pemBody);
+    expect(inspect(tls, { depth: 10, showHidden: true })).not.toContain(pemBody);
+    expect(nodeTlsOptions(tls.weaviate.tls).key).toContain(pemBody);
+    expect(revealSecret(resolvePoolConfig({ weaviate: { ...tls.weaviate } }, {}).weaviate.tls!.key)).toContain(pemBody);
   });
 
   it('documents every default in one frozen table', () => {

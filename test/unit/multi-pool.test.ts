@@ -7,7 +7,7 @@ import type { Lease } from '../../src/pool/types.ts';
 import { FakeClock, flush } from '../support/fake-clock.ts';
 import { ScriptedFactory, type FakeClient } from '../support/scripted-factory.ts';
 
-function setup({ downAtStart = [] as number[] } = {}) {
+function setup({ downAtStart = [] as number[], balancing = 'least-loaded' as 'least-loaded' | 'round-robin' } = {}) {
   // mulberry32: a deterministic random source with a long period.
   let seed = 3;
   const clock = new FakeClock(() => {
@@ -20,6 +20,7 @@ function setup({ downAtStart = [] as number[] } = {}) {
     {
       minConnections: 1, maxConnections: 2, maxStreamsPerConnection: 1, acquireTimeoutMs: 5000, reconnectBaseMs: 50, reconnectMaxMs: 200,
       weaviate: { nodes: 'a:8080:50051,b:8080:50051,c:8080:50051' },
+      balancing,
       outlierDetection: { consecutiveFailures: 2, baseEjectionMs: 1000, maxEjectionMs: 5000 },
     },
     {},
@@ -99,6 +100,20 @@ describe('MultiNodePool', () => {
     await pool.close();
   });
 
+  it("balancing 'round-robin' (the bench's comparison) takes the nodes in turn, blind to load", async () => {
+    const { pool } = setup({ balancing: 'round-robin' });
+    await pool.start();
+    const order: number[] = [];
+    for (let i = 0; i < 6; i++) {
+      const lease = await pool.acquire();
+      order.push(nodeOf(lease));
+      lease.release();
+    }
+    expect(order).toEqual([0, 1, 2, 0, 1, 2]);
+    await pool.close();
+    expect(() => resolvePoolConfig({ balancing: 'random' as never }, {})).toThrow(/`balancing`/);
+  });
+
   it('starts with a node down (ejected, probed later); fails typed only when no node is reachable', async () => {
     const one = setup({ downAtStart: [2] });
     await one.pool.start();
@@ -125,10 +140,19 @@ describe('node list configuration', () => {
     const one = resolvePoolConfig({ weaviate: { nodes: [{ host: 'h', httpPort: 1, grpcPort: 2 }] } }, {}).weaviate;
     expect(one.nodes).toBeUndefined();
     expect(one).toMatchObject({ host: 'h', httpPort: 1, grpcPort: 2 });
+    // Cluster names (for /v1/nodes) in either form.
+    const named = resolvePoolConfig({}, { WEAVIATE_NODES: 'n1=10.0.0.1:8080:50051,n2=[::1]:8081:50052,10.0.0.3:8082:50053' }).weaviate;
+    expect(named.nodes).toEqual([
+      { host: '10.0.0.1', httpPort: 8080, grpcPort: 50051, name: 'n1' },
+      { host: '::1', httpPort: 8081, grpcPort: 50052, name: 'n2' },
+      { host: '10.0.0.3', httpPort: 8082, grpcPort: 50053 },
+    ]);
+    const opt = resolvePoolConfig({ weaviate: { nodes: [{ host: 'a', httpPort: 1, grpcPort: 2, name: 'n1' }, 'n2=b:1:2'] } }, {}).weaviate;
+    expect(opt.nodes!.map((n) => n.name)).toEqual(['n1', 'n2']);
   });
 
   it('names what is wrong', () => {
-    expect(() => resolvePoolConfig({}, { WEAVIATE_NODES: 'a:1' })).toThrow(/`WEAVIATE_NODES` to be a comma-separated list of host:httpPort:grpcPort/);
+    expect(() => resolvePoolConfig({}, { WEAVIATE_NODES: 'a:1' })).toThrow(/`WEAVIATE_NODES` to be a comma-separated list of \[name=\]host:httpPort:grpcPort/);
     expect(() => resolvePoolConfig({}, { WEAVIATE_NODES: 'a:1:2,a:1:2' })).toThrow(/listed twice/);
     expect(() => resolvePoolConfig({ weaviate: { nodes: [{ host: 'a', httpPort: 0, grpcPort: 2 }] } }, {})).toThrow(/`weaviate\.nodes\[0\]\.httpPort`/);
     expect(() => resolvePoolConfig({ outlierDetection: { baseEjectionMs: 10, maxEjectionMs: 5 } }, {})).toThrow(/baseEjectionMs/);
