@@ -154,4 +154,28 @@ describe('dashboard', () => {
       await stop();
     }
   });
+
+  it('behind a bearer token: the page opens, its stats fetch sends the token from #token=, and without it the page asks for it', async () => {
+    const TOKEN = 'dash-token-0123456789abcdef';
+    const guarded = await startServer(engine, { port: 0, logLevel: 'silent', token: TOKEN }, {});
+    const stop = startLoad();
+    try {
+      // The stats route is guarded; the page (no data in it) is not.
+      expect((await fetch(`${guarded.url}/vector-store/pool/stats`)).status).toBe(401);
+      expect((await fetch(`${guarded.url}/vector-store/dashboard?interval=250`)).status).toBe(200);
+      const page = `${guarded.url}/vector-store/dashboard?interval=250`;
+      const withToken = await chromium(['--virtual-time-budget=3000', '--dump-dom', `${page}#token=${TOKEN}`]);
+      expect(/<span id="status"[^>]*>([^<]*)</.exec(withToken)?.[1], withToken.slice(0, 2000)).toBe('');
+      expect(Number(/data-field="polls">(\d+)</.exec(withToken)?.[1])).toBeGreaterThanOrEqual(2);
+      expect(Number(field(withToken, 'normal', 'completed'))).toBeGreaterThan(0);
+      expect(withToken).not.toContain(TOKEN); // not rendered anywhere, the address bar's fragment is gone
+      const without = await chromium(['--virtual-time-budget=2000', '--dump-dom', page]);
+      expect(/<span id="status"[^>]*>([^<]*)</.exec(without)?.[1]).toMatch(/401/);
+      expect(/data-field="polls">(\d+)</.exec(without)?.[1]).toBe('0');
+      expect(without).toMatch(/<form id="auth">/); // shown (no `hidden`)
+    } finally {
+      await stop();
+      await guarded.app.close();
+    }
+  });
 });
