@@ -355,7 +355,7 @@ export class Scheduler {
   }
 
   /** Cost-aware lanes: each kind's measured slot time and relative cost; null when off. */
-  costs(): Record<string, { avg_ms: number; cost: number }> | null {
+  costs(): Record<string, { avg_ms: number; min_ms: number; cost: number }> | null {
     return this.#costs?.snapshot() ?? null;
   }
 
