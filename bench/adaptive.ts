@@ -1,5 +1,8 @@
 /**
- * `npm run bench:adaptive -- [--quick] [--reps N] [--only adaptive|features] [--out FILE]`
+ * `npm run bench:adaptive -- [--quick] [--reps N] [--only adaptive|features] [--out FILE] [--adaptive-options JSON]`
+ *
+ * `--adaptive-options '{"tolerance":1.3}'` gives the adaptive lane options other than the defaults
+ * (for trying the algorithm's knobs; the done criterion is judged on the defaults).
  *
  * Issue 13's bench, in one run against one Weaviate:
  * 1. Adaptive limit against the best static setting. Runs `tune` (bench/tune.ts: capacity, the
@@ -19,6 +22,7 @@ import { writeFile, mkdir } from 'node:fs/promises';
 import { execSync } from 'node:child_process';
 import { parseArgs } from 'node:util';
 import { createExecutor, type Executor } from '../src/engine/executor.ts';
+import type { AdaptiveLimitOptions } from '../src/engine/adaptive-limit.ts';
 import type { LaneOptions } from '../src/engine/lanes.ts';
 import { silentLogger } from '../src/log.ts';
 import { resolveTarget, type WeaviateTarget } from '../src/pool/config.ts';
@@ -49,7 +53,7 @@ const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.le
 export async function adaptiveVsStatic(
   target: Readonly<WeaviateTarget>,
   ctx: MeasureContext,
-  o: { criticalRate: number; quick: boolean; reps: number; trialMs: number; warmupMs: number; compareMs: number; say: Say },
+  o: { criticalRate: number; quick: boolean; reps: number; trialMs: number; warmupMs: number; compareMs: number; say: Say; adaptiveOptions?: AdaptiveLimitOptions | undefined },
 ): Promise<Comparison> {
   // Weaviate just started and loaded the data: its first seconds are slow (a first run measured an
   // idle critical p99 of 125 ms against ~12 ms warm), and tune's target comes from its first trial.
@@ -62,7 +66,7 @@ export async function adaptiveVsStatic(
   const t = await tune(target, ctx, { criticalRate: o.criticalRate, users: 20, trialMs: o.trialMs, warmupMs: o.warmupMs, quick: o.quick, progress: o.say });
   const best = t.best.setting;
   const shape = { workers: best.workers, connections: best.connections };
-  const adaptiveSetting: EngineSetting = { ...shape, lanes: { critical: { reserved: best.lanes?.['critical']?.reserved ?? 1 }, normal: { maxQueue: best.lanes?.['normal']?.maxQueue ?? 200, adaptive: true } } };
+  const adaptiveSetting: EngineSetting = { ...shape, lanes: { critical: { reserved: best.lanes?.['critical']?.reserved ?? 1 }, normal: { maxQueue: best.lanes?.['normal']?.maxQueue ?? 200, adaptive: o.adaptiveOptions ?? true } } };
   const normalRate = Math.max(2, Math.round(t.capacity * 2));
   o.say(`\n## best static \`${lanesEnv(best)}\` (${shape.workers} worker(s) x ${shape.connections} connections) against \`${lanesEnv(adaptiveSetting)}\`, ${o.reps} rep(s), ABBA`);
   const runs: Comparison['runs'] = [];
@@ -217,26 +221,28 @@ async function main(): Promise<void> {
       only: { type: 'string' },
       out: { type: 'string' },
       'critical-rate': { type: 'string', default: '50' },
+      'adaptive-options': { type: 'string' },
     },
   });
   const quick = values.quick!;
   const reps = Number(values.reps ?? 2);
   if (!Number.isInteger(reps) || reps < 1) throw new Error(`--reps must be a positive integer, got ${values.reps}`);
   if (values.only !== undefined && values.only !== 'adaptive' && values.only !== 'features') throw new Error(`--only must be adaptive or features, got ${values.only}`);
+  const adaptiveOptions = values['adaptive-options'] === undefined ? undefined : (JSON.parse(values['adaptive-options']) as AdaptiveLimitOptions);
   const say = (l: string) => console.log(l);
   const started = new Date().toISOString();
   let commit = 'unknown';
   try {
     commit = execSync('git rev-parse --short HEAD', { encoding: 'utf8' }).trim();
   } catch { /* not a git checkout */ }
-  say(`bench:adaptive ${quick ? '--quick ' : ''}at ${started}, commit ${commit}, load ${execSync('uptime', { encoding: 'utf8' }).trim()}`);
+  say(`bench:adaptive ${process.argv.slice(2).join(' ')} at ${started}, commit ${commit}, load ${execSync('uptime', { encoding: 'utf8' }).trim()}`);
   await withSampleWeaviate(say, async (weaviate) => {
     const target = resolveTarget({ ...weaviate.target }, {});
     const ctx: MeasureContext = { serverPid: weaviate.node?.pid, grpcPort: target.grpcPort };
     const out: { started: string; commit: string; quick: boolean; comparison?: Comparison; features?: FeatureRow[] } = { started, commit, quick };
     if (values.only !== 'features') {
       out.comparison = await adaptiveVsStatic(target, ctx, {
-        criticalRate: Number(values['critical-rate']), quick, reps, trialMs: quick ? 4000 : 10_000, warmupMs: quick ? 1000 : 2000, compareMs: quick ? 8000 : 20_000, say,
+        criticalRate: Number(values['critical-rate']), quick, reps, trialMs: quick ? 4000 : 10_000, warmupMs: quick ? 1000 : 2000, compareMs: quick ? 8000 : 20_000, say, adaptiveOptions,
       });
       printComparison(out.comparison, say);
     }
