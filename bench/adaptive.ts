@@ -1,8 +1,8 @@
 /**
  * `npm run bench:adaptive -- [--quick] [--reps N] [--only adaptive|features] [--out FILE] [--adaptive-options JSON]`
  *
- * `--adaptive-options '{"tolerance":1.3}'` gives the adaptive lane options other than the defaults
- * (for trying the algorithm's knobs; the done criterion is judged on the defaults).
+ * `--adaptive-options '[{"tolerance":1.3}, ...]'` adds adaptive lanes with other options to the
+ * rotation (for trying the algorithm's knobs; the done criterion is judged on the defaults).
  *
  * Issue 13's bench, in one run against one Weaviate:
  * 1. Adaptive limit against the best static setting. Runs `tune` (bench/tune.ts: capacity, the
@@ -38,7 +38,9 @@ type Say = (l: string) => void;
 export interface Comparison {
   tune: TuneResult;
   /** Per repetition, in the order run. */
-  runs: { rep: number; kind: 'static' | 'adaptive'; trial: Trial; trace?: TracePoint[] }[];
+  runs: { rep: number; kind: string; trial: Trial; trace?: TracePoint[] }[];
+  /** Variants of the adaptive options tried alongside (`--adaptive-options`): their means and ratios. */
+  variants: { kind: string; options: AdaptiveLimitOptions; goodput: number; criticalP99Ms: number; goodputRatio: number; met: boolean }[];
   staticMean: { goodput: number; criticalP99Ms: number };
   adaptiveMean: { goodput: number; criticalP99Ms: number };
   /** adaptive goodput / best static goodput (means over repetitions). */
@@ -53,7 +55,7 @@ const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.le
 export async function adaptiveVsStatic(
   target: Readonly<WeaviateTarget>,
   ctx: MeasureContext,
-  o: { criticalRate: number; quick: boolean; reps: number; trialMs: number; warmupMs: number; compareMs: number; say: Say; adaptiveOptions?: AdaptiveLimitOptions | undefined },
+  o: { criticalRate: number; quick: boolean; reps: number; trialMs: number; warmupMs: number; compareMs: number; say: Say; variants?: AdaptiveLimitOptions[] | undefined },
 ): Promise<Comparison> {
   // Weaviate just started and loaded the data: its first seconds are slow (a first run measured an
   // idle critical p99 of 125 ms against ~12 ms warm), and tune's target comes from its first trial.
@@ -66,29 +68,41 @@ export async function adaptiveVsStatic(
   const t = await tune(target, ctx, { criticalRate: o.criticalRate, users: 20, trialMs: o.trialMs, warmupMs: o.warmupMs, quick: o.quick, progress: o.say });
   const best = t.best.setting;
   const shape = { workers: best.workers, connections: best.connections };
-  const adaptiveSetting: EngineSetting = { ...shape, lanes: { critical: { reserved: best.lanes?.['critical']?.reserved ?? 1 }, normal: { maxQueue: best.lanes?.['normal']?.maxQueue ?? 200, adaptive: o.adaptiveOptions ?? true } } };
+  const adaptiveOf = (adaptive: true | AdaptiveLimitOptions): EngineSetting =>
+    ({ ...shape, lanes: { critical: { reserved: best.lanes?.['critical']?.reserved ?? 1 }, normal: { maxQueue: best.lanes?.['normal']?.maxQueue ?? 200, adaptive } } });
+  const adaptiveSetting = adaptiveOf(true);
+  const variants = (o.variants ?? []).map((options, k) => ({ kind: `variant ${k + 1}`, options, setting: adaptiveOf(options) }));
+  for (const v of variants) o.say(`  ${v.kind}: ${JSON.stringify(v.options)}`);
+  const settingOf = (kind: string): EngineSetting => (kind === 'static' ? best : kind === 'adaptive' ? adaptiveSetting : variants.find((v) => v.kind === kind)!.setting);
   const normalRate = Math.max(2, Math.round(t.capacity * 2));
   o.say(`\n## best static \`${lanesEnv(best)}\` (${shape.workers} worker(s) x ${shape.connections} connections) against \`${lanesEnv(adaptiveSetting)}\`, ${o.reps} rep(s), ABBA`);
   const runs: Comparison['runs'] = [];
   for (let rep = 1; rep <= o.reps; rep++) {
-    const order: ('static' | 'adaptive')[] = rep % 2 === 1 ? ['static', 'adaptive'] : ['adaptive', 'static'];
+    const kinds = ['static', 'adaptive', ...variants.map((v) => v.kind)];
+    const order = rep % 2 === 1 ? kinds : [...kinds].reverse();
     for (const kind of order) {
-      const r = await overloadTrial(target, ctx, kind === 'static' ? best : adaptiveSetting, {
+      const r = await overloadTrial(target, ctx, settingOf(kind), {
         criticalRate: o.criticalRate, normalRate, targetP99Ms: t.targetP99Ms, trialMs: o.compareMs, warmupMs: o.warmupMs, progress: (l) => o.say(`  rep ${rep} ${kind}:${l}`),
-        ...(kind === 'adaptive' ? { traceEveryMs: 100 } : {}),
+        ...(kind !== 'static' ? { traceEveryMs: 100 } : {}),
       });
       const { trace, ...trial } = r;
-      runs.push({ rep, kind, trial, ...(kind === 'adaptive' ? { trace } : {}) });
-      if (kind === 'adaptive') o.say(`    ${traceSummary(trace, trial)}`);
+      runs.push({ rep, kind, trial, ...(kind !== 'static' ? { trace } : {}) });
+      if (kind !== 'static') o.say(`    ${traceSummary(trace, trial)}`);
     }
   }
-  const of = (k: 'static' | 'adaptive') => runs.filter((r) => r.kind === k).map((r) => r.trial);
+  const of = (k: string) => runs.filter((r) => r.kind === k).map((r) => r.trial);
   const staticMean = { goodput: mean(of('static').map((x) => x.normalServed)), criticalP99Ms: mean(of('static').map((x) => x.criticalP99Ms)) };
   const adaptiveMean = { goodput: mean(of('adaptive').map((x) => x.normalServed)), criticalP99Ms: mean(of('adaptive').map((x) => x.criticalP99Ms)) };
   const goodputRatio = adaptiveMean.goodput / Math.max(1e-9, staticMean.goodput);
   const goodputMet = goodputRatio >= 0.9;
   const latencyMet = adaptiveMean.criticalP99Ms <= t.targetP99Ms;
-  return { tune: t, runs, staticMean, adaptiveMean, goodputRatio, goodputMet, latencyMet, met: goodputMet && latencyMet };
+  const variantResults = variants.map((v) => {
+    const goodput = mean(of(v.kind).map((x) => x.normalServed));
+    const criticalP99Ms = mean(of(v.kind).map((x) => x.criticalP99Ms));
+    const goodputRatio = goodput / Math.max(1e-9, staticMean.goodput);
+    return { kind: v.kind, options: v.options, goodput, criticalP99Ms, goodputRatio, met: goodputRatio >= 0.9 && criticalP99Ms <= t.targetP99Ms };
+  });
+  return { tune: t, runs, variants: variantResults, staticMean, adaptiveMean, goodputRatio, goodputMet, latencyMet, met: goodputMet && latencyMet };
 }
 
 /** Where the limit spent the measured part of a trial: time-weighted by samples. */
@@ -116,6 +130,9 @@ export function printComparison(c: Comparison, say: Say): void {
     `adaptive goodput ${c.adaptiveMean.goodput.toFixed(0)} req/s, critical p99 ${c.adaptiveMean.criticalP99Ms.toFixed(2)} ms.`);
   say(`Goodput ratio adaptive / best static: ${(c.goodputRatio * 100).toFixed(0)} % (${c.goodputMet ? 'within' : 'NOT within'} 10 %); ` +
     `adaptive critical p99 ${c.latencyMet ? 'within' : 'NOT within'} the target. Done criterion: ${c.met ? 'MET' : 'NOT MET'}.`);
+  for (const v of c.variants) {
+    say(`${v.kind} ${JSON.stringify(v.options)}: goodput ${v.goodput.toFixed(0)} req/s (${(v.goodputRatio * 100).toFixed(0)} % of static), critical p99 ${v.criticalP99Ms.toFixed(2)} ms: ${v.met ? 'would meet' : 'would not meet'} the criterion.`);
+  }
 }
 
 // ---- Features on and off ------------------------------------------------------------------
@@ -228,7 +245,8 @@ async function main(): Promise<void> {
   const reps = Number(values.reps ?? 2);
   if (!Number.isInteger(reps) || reps < 1) throw new Error(`--reps must be a positive integer, got ${values.reps}`);
   if (values.only !== undefined && values.only !== 'adaptive' && values.only !== 'features') throw new Error(`--only must be adaptive or features, got ${values.only}`);
-  const adaptiveOptions = values['adaptive-options'] === undefined ? undefined : (JSON.parse(values['adaptive-options']) as AdaptiveLimitOptions);
+  const rawVariants: unknown = values['adaptive-options'] === undefined ? [] : JSON.parse(values['adaptive-options']);
+  const variants = (Array.isArray(rawVariants) ? rawVariants : [rawVariants]) as AdaptiveLimitOptions[];
   const say = (l: string) => console.log(l);
   const started = new Date().toISOString();
   let commit = 'unknown';
@@ -242,7 +260,7 @@ async function main(): Promise<void> {
     const out: { started: string; commit: string; quick: boolean; comparison?: Comparison; features?: FeatureRow[] } = { started, commit, quick };
     if (values.only !== 'features') {
       out.comparison = await adaptiveVsStatic(target, ctx, {
-        criticalRate: Number(values['critical-rate']), quick, reps, trialMs: quick ? 4000 : 10_000, warmupMs: quick ? 1000 : 2000, compareMs: quick ? 8000 : 20_000, say, adaptiveOptions,
+        criticalRate: Number(values['critical-rate']), quick, reps, trialMs: quick ? 4000 : 10_000, warmupMs: quick ? 1000 : 2000, compareMs: quick ? 8000 : 20_000, say, variants,
       });
       printComparison(out.comparison, say);
     }
