@@ -15,18 +15,32 @@
  * (recovery after a long overload), and the limit does not change while the lane used less
  * than half of it (an app-limited lane says nothing about the server).
  *
- * Where we depart from their defaults (initial 20, min 20, max 200, queueSize 4, window 1 s):
- * - min 1, max and initial = the lane's slots: our lanes have 2..64 slots, not hundreds.
- * - queueSize 1: the limit settles where L = L x gradient + queueSize, i.e. at
+ * Where we depart from their defaults (initial 20, min 20, max 200, queueSize 4, window 1 s,
+ * tolerance 1.5, long window 600; Envoy: probe at 3), measured with `npm run bench:adaptive`
+ * (bench/RESULTS.md, 2026-11-26 12:31Z): with Gradient2's tolerance 1.5, a probe at 3 and a start
+ * at all slots the normal lane sat at 9-12 slots under the overload mix and critical p99 was
+ * 51 ms against 16 ms at the best static cap; with the defaults below, 3-4 slots and 32 ms at
+ * twice the static cap's goodput:
+ * - min 1, max = the lane's slots: our lanes have 2..64 slots, not hundreds.
+ * - initial 2, growing from there (Envoy also starts at its minimum): starting at all slots let
+ *   a flood hold 30 slots for the ~2 s the gradient needs to come down (in flight above the
+ *   limit for the first seconds of every trial).
+ * - queueSize 0.5: the limit settles where L = L x gradient + queueSize, i.e. at
  *   queueSize / (1 - gradient); with 4 a lane under the strongest gradient (0.5) would never go
  *   below 8 slots, while `npm run tune` found 1-2 slots for normal work best under a flood.
+ * - tolerance 1.25 (Envoy's 25 % buffer over min RTT): the normal lane's small queries barely
+ *   slow down as their slots grow on 2 cores (2.9 ms at 1 slot, 2.9-4.5 ms at 4) while a
+ *   critical hybrid's p99 doubles, so 1.5 let the lane take 9-12 slots.
+ * - long window 6000 windows: theirs is 600 windows of 1 s (~10 min); with our 100 ms windows
+ *   600 let the long average drift 20 % towards the flooded RTT within 8 s.
  * - windows of at least 10 samples AND 100 ms (theirs: 10 samples, 1 s), so a lane reacts
  *   within a fraction of a second of a flood.
  * - a window that saw a dropped request (deadline passed while running, connection timeout)
  *   cuts the limit by AIMD's factor 0.9 instead (their advice for clients), as Gradient2
  *   itself ignores drops.
  * - a no-load probe, from Envoy's adaptive concurrency filter: at start and then every 60 s the
- *   limit is pinned at 3 for 50 requests, and their mean RTT resets the long average. Gradient2
+ *   limit is pinned at 1 (Envoy: 3; on 2 cores 3 in flight already queue: the probe measured
+ *   5.3-7.2 ms at 3 against 2.4-3.7 ms at 1) for 50 requests, and their mean RTT resets the long average. Gradient2
  *   alone learns "normal" latency from whatever it sees first: a lane that starts under a flood
  *   (or stays flooded for minutes, as the long average drifts up) would take the flooded RTT as
  *   normal and never cut. Envoy re-measures every 60 s with 15 % jitter; we do not jitter (one
@@ -35,7 +49,7 @@
 import * as v from '../validate.ts';
 
 export interface AdaptiveLimitOptions {
-  /** Limit at start. @default maxLimit */
+  /** Limit at start (after the first probe). @default 2 (or maxLimit when smaller) */
   initialLimit?: number;
   /** Never below this. @default 1 */
   minLimit?: number;
@@ -43,11 +57,11 @@ export interface AdaptiveLimitOptions {
   maxLimit?: number;
   /** Weight of a new estimate. @default 0.2 (Gradient2) */
   smoothing?: number;
-  /** RTT rise tolerated before the limit falls: longRtt x tolerance >= shortRtt is "no queueing". @default 1.5 (Gradient2) */
+  /** RTT rise tolerated before the limit falls: longRtt x tolerance >= shortRtt is "no queueing". @default 1.25 (Gradient2: 1.5; Envoy's buffer: 25 %) */
   tolerance?: number;
-  /** Headroom added each window (growth when stable). @default 1 (Gradient2: 4) */
+  /** Headroom added each window (growth when stable). @default 0.5 (Gradient2: 4) */
   queueSize?: number;
-  /** Windows in the long RTT average. @default 600 (Gradient2) */
+  /** Windows in the long RTT average. @default 6000 (= Gradient2's 600 windows of 1 s: 10 min at our 100 ms windows) */
   longWindow?: number;
   /** A window closes after at least this many samples... @default 10 */
   windowSamples?: number;
@@ -55,7 +69,7 @@ export interface AdaptiveLimitOptions {
   windowMs?: number;
   /** Multiplier when a window saw a drop. @default 0.9 (AIMD) */
   backoff?: number;
-  /** Limit while probing no-load latency. @default 3 (Envoy) */
+  /** Limit while probing no-load latency. @default 1 (Envoy: 3) */
   probeLimit?: number;
   /** Requests per probe; 0 = never probe. @default 50 (Envoy) */
   probeSamples?: number;
@@ -68,13 +82,13 @@ export type AdaptiveLimitConfig = Required<AdaptiveLimitOptions>;
 export const ADAPTIVE_DEFAULTS: Readonly<Omit<AdaptiveLimitConfig, 'initialLimit' | 'maxLimit'>> = Object.freeze({
   minLimit: 1,
   smoothing: 0.2,
-  tolerance: 1.5,
-  queueSize: 1,
-  longWindow: 600,
+  tolerance: 1.25,
+  queueSize: 0.5,
+  longWindow: 6000,
   windowSamples: 10,
   windowMs: 100,
   backoff: 0.9,
-  probeLimit: 3,
+  probeLimit: 1,
   probeSamples: 50,
   probeIntervalMs: 60_000,
 });
@@ -97,7 +111,7 @@ export function resolveAdaptive(name: string, options: AdaptiveLimitOptions, slo
   const config: AdaptiveLimitConfig = {
     maxLimit,
     minLimit,
-    initialLimit: int('initialLimit', maxLimit),
+    initialLimit: int('initialLimit', Math.max(minLimit, Math.min(2, maxLimit))),
     smoothing: num('smoothing', 0.01, 1),
     tolerance: num('tolerance', 1, 10),
     queueSize: num('queueSize', 0, 1000),

@@ -10,6 +10,8 @@ import { Scheduler } from '../../src/engine/scheduler.ts';
 import { FakeClock } from '../support/fake-clock.ts';
 
 const SLOTS = 16;
+/** Flood length in 10 ms steps: 8 s, the length of a bench:adaptive --quick trial (the default limit starts at 2 and grows ~1 slot a second). */
+const FLOOD_STEPS = 800;
 
 async function flood(normalLane: LaneOptions, { lightFirst = true } = {}) {
   const clock = new FakeClock();
@@ -27,9 +29,9 @@ async function flood(normalLane: LaneOptions, { lightFirst = true } = {}) {
     await clock.advance(10);
   }
   // Then a flood of normal work.
-  submitNormal(3000);
+  submitNormal(12_000);
   let overCap = 0;
-  for (let step = 0; step < 200; step++) {
+  for (let step = 0; step < FLOOD_STEPS; step++) {
     await clock.advance(10);
     const lane = scheduler.stats().find((l) => l.name === 'normal')!;
     if (lane.adaptive && lane.in_flight > lane.adaptive.limit + 0) overCap = Math.max(overCap, lane.in_flight - lane.adaptive.limit);
@@ -72,12 +74,14 @@ describe('adaptive lanes in the scheduler', () => {
   it('a lane flooded from its first request learns no-load latency from its probe and cuts all the same', async () => {
     const fixed = await flood({}, { lightFirst: false });
     const adaptive = await flood({ adaptive: true }, { lightFirst: false });
-    const pure = await flood({ adaptive: { probeSamples: 0 } }, { lightFirst: false });
+    const pure = await flood({ adaptive: { probeSamples: 0, initialLimit: SLOTS } }, { lightFirst: false });
     expect(adaptive.adaptive!.probes).toBe(1);
     expect(adaptive.adaptive!.no_load_rtt_ms).toBe(5);
     expect(adaptive.adaptive!.limit).toBeLessThan(SLOTS - 1);
     expect(adaptive.criticalMs).toBeLessThan(fixed.criticalMs);
-    expect(adaptive.completed).toBeGreaterThan(fixed.completed * 0.9);
+    // Starting at 2 and growing ~1 slot a second, its first ~2 s run below the model's knee (4): 88 % of
+    // the uncapped lane's throughput over these 8 s (the lane of the first test, warmed up, keeps > 90 %).
+    expect(adaptive.completed).toBeGreaterThan(fixed.completed * 0.85);
     // Gradient2 alone takes the flood's latency as normal.
     expect(pure.adaptive!.limit).toBe(SLOTS);
     expect(pure.criticalMs).toBe(fixed.criticalMs);
@@ -85,7 +89,7 @@ describe('adaptive lanes in the scheduler', () => {
 
   it('VECTOR_STORE_LANES takes adaptive=1, and lanes without it have no limit', () => {
     const lanes = resolveLanes(parseLanesEnv('normal:adaptive=1;batch:adaptive=0,concurrency=4'), 8);
-    expect(lanes.find((l) => l.name === 'normal')!.adaptive).toMatchObject({ minLimit: 1, maxLimit: 8, initialLimit: 8, queueSize: 1, tolerance: 1.5 });
+    expect(lanes.find((l) => l.name === 'normal')!.adaptive).toMatchObject({ minLimit: 1, maxLimit: 8, initialLimit: 2, queueSize: 0.5, tolerance: 1.25, probeLimit: 1 });
     expect(lanes.find((l) => l.name === 'batch')!.adaptive).toBeUndefined();
     expect(lanes.find((l) => l.name === 'critical')!.adaptive).toBeUndefined();
     // A static cap bounds the adaptive one.

@@ -21,14 +21,17 @@ function harness(options: AdaptiveLimitOptions = {}, slots = 16) {
 }
 
 describe('AdaptiveLimit (Gradient2)', () => {
-  it('starts at the lane slots by default, within [min, max]', () => {
+  it('starts low (2) by default and grows from there, within [min, max]', () => {
     const { limit } = harness();
-    expect(limit.limit).toBe(16);
-    expect(limit.snapshot()).toMatchObject({ limit: 16, min_limit: 1, max_limit: 16, short_rtt_ms: null, changes: 0 });
+    expect(limit.limit).toBe(2);
+    expect(limit.snapshot()).toMatchObject({ limit: 2, min_limit: 1, max_limit: 16, short_rtt_ms: null, changes: 0 });
+    expect(harness({ initialLimit: 16 }).limit.limit).toBe(16);
+    expect(harness({}, 1).limit.limit).toBe(1);
+    expect(harness({ minLimit: 3 }).limit.limit).toBe(3);
   });
 
   it('falls when latency rises well above its long average, and says why in its changes', () => {
-    const { limit, window } = harness();
+    const { limit, window } = harness({ initialLimit: 16 });
     for (let i = 0; i < 20; i++) window(5);
     expect(limit.limit).toBe(16);
     const trace: number[] = [];
@@ -37,7 +40,7 @@ describe('AdaptiveLimit (Gradient2)', () => {
       trace.push(limit.limit);
     }
     expect(trace.at(-1)!).toBeLessThan(6);
-    // Monotone while the rise lasts (the long average moves slowly over 600 windows).
+    // Monotone while the rise lasts (the long average moves slowly over 6000 windows).
     for (let i = 1; i < trace.length; i++) expect(trace[i]!).toBeLessThanOrEqual(trace[i - 1]!);
     const s = limit.snapshot();
     expect(s.gradient).toBe(0.5);
@@ -81,7 +84,7 @@ describe('AdaptiveLimit (Gradient2)', () => {
   });
 
   it('cuts by the AIMD factor when a window saw a drop', () => {
-    const { limit, window } = harness();
+    const { limit, window } = harness({ initialLimit: 16 });
     window(5, 16, 10, true);
     expect(limit.snapshot().estimate).toBeCloseTo(16 * 0.9, 5);
     expect(limit.snapshot().recent_changes.at(-1)).toMatchObject({ reason: 'drop', from: 16, to: 14 });
@@ -102,11 +105,11 @@ describe('AdaptiveLimit (Gradient2)', () => {
     const drive = (h: ReturnType<typeof harness>, windows: number) => {
       for (let i = 0; i < windows; i++) h.window(rtt(h.limit.limit), h.limit.limit);
     };
-    const pure = harness({ probeSamples: 0 });
+    const pure = harness({ probeSamples: 0, initialLimit: 16 });
     drive(pure, 100);
     expect(pure.limit.limit).toBe(16); // flooded from the start: gradient 1 throughout
 
-    const probed = harness({ probeSamples: 20, probeIntervalMs: 60_000 });
+    const probed = harness({ probeSamples: 20, probeIntervalMs: 60_000, probeLimit: 3, initialLimit: 16 });
     expect(probed.limit.limit).toBe(3); // pinned while probing
     expect(probed.limit.snapshot()).toMatchObject({ probing: true, probes: 0, no_load_rtt_ms: null });
     drive(probed, 2);
