@@ -75,11 +75,23 @@ export interface AdaptiveLimitOptions {
   probeSamples?: number;
   /** Time between probes, ms. @default 60_000 (Envoy) */
   probeIntervalMs?: number;
+  /**
+   * Lanes whose latency this limit also answers to (e.g. `['critical']`): their round trips' p90
+   * over the last `guardSamples`, against its value measured while this lane was pinned by its
+   * probe, gives a second gradient; the smaller of the two moves the limit. For a lane of cheap
+   * queries whose own RTT hardly rises while a protected lane's tail does. @default [] (off)
+   */
+  protect?: readonly string[];
+  /** Protected-lane samples in the p90 (and collected during a probe, which waits up to 1 s for them). @default 20 */
+  guardSamples?: number;
 }
 
 export type AdaptiveLimitConfig = Required<AdaptiveLimitOptions>;
 
-export const ADAPTIVE_DEFAULTS: Readonly<Omit<AdaptiveLimitConfig, 'initialLimit' | 'maxLimit'>> = Object.freeze({
+/** Longest a probe waits for protected-lane samples once it has its own, ms. */
+const GUARD_PROBE_MAX_MS = 1000;
+
+export const ADAPTIVE_DEFAULTS: Readonly<Omit<AdaptiveLimitConfig, 'initialLimit' | 'maxLimit' | 'protect' | 'guardSamples'>> = Object.freeze({
   minLimit: 1,
   smoothing: 0.2,
   tolerance: 1.25,
@@ -95,7 +107,7 @@ export const ADAPTIVE_DEFAULTS: Readonly<Omit<AdaptiveLimitConfig, 'initialLimit
 
 const KEYS = [
   'initialLimit', 'minLimit', 'maxLimit', 'smoothing', 'tolerance', 'queueSize', 'longWindow', 'windowSamples', 'windowMs', 'backoff',
-  'probeLimit', 'probeSamples', 'probeIntervalMs',
+  'probeLimit', 'probeSamples', 'probeIntervalMs', 'protect', 'guardSamples',
 ];
 
 /** Validate `adaptive` options of a lane with `slots` slots (max and initial default to them). */
@@ -122,11 +134,24 @@ export function resolveAdaptive(name: string, options: AdaptiveLimitOptions, slo
     probeLimit: int('probeLimit', ADAPTIVE_DEFAULTS.probeLimit),
     probeSamples: o['probeSamples'] === undefined ? ADAPTIVE_DEFAULTS.probeSamples : v.integer(at('probeSamples'), o['probeSamples'], 0),
     probeIntervalMs: num('probeIntervalMs', 1000, 86_400_000),
+    protect: o['protect'] === undefined ? [] : protectOf(at('protect'), o['protect']),
+    guardSamples: o['guardSamples'] === undefined ? 20 : v.integer(at('guardSamples'), o['guardSamples'], 5, 10_000),
   };
   if (!(config.minLimit <= config.initialLimit && config.initialLimit <= config.maxLimit)) {
     v.conflict(`\`${name}\` needs minLimit <= initialLimit <= maxLimit, got ${config.minLimit}, ${config.initialLimit}, ${config.maxLimit}`, { option: name });
   }
   return Object.freeze(config);
+}
+
+function protectOf(source: v.Source, value: unknown): readonly string[] {
+  if (!Array.isArray(value) || value.some((x) => typeof x !== 'string' || x === '')) v.fail(source, 'an array of lane names', value);
+  return Object.freeze([...(value as string[])]);
+}
+
+/** p90 of a few numbers (nearest rank). */
+function p90(xs: readonly number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.ceil(0.9 * s.length) - 1)]!;
 }
 
 /** One change of the (integer) limit, for stats. */
@@ -138,7 +163,7 @@ export interface LimitChange {
   shortRttMs: number;
   longRttMs: number;
   gradient: number;
-  reason: 'gradient' | 'drop' | 'probe';
+  reason: 'gradient' | 'drop' | 'probe' | 'guard';
 }
 
 /** What stats show of a limit (lanes[].adaptive). */
@@ -165,6 +190,10 @@ export interface AdaptiveLimitSnapshot {
   /** Mean RTT of the last no-load probe, ms (null before the first). */
   no_load_rtt_ms: number | null;
   probes: number;
+  /** With `protect`: the protected lanes' RTT p90 now and at no load (the probe), ms, and their gradient. */
+  guard_rtt_ms?: number | null;
+  guard_base_ms?: number | null;
+  guard_gradient?: number;
   /** Up to the last 10 changes, oldest first. */
   recent_changes: { at_ms: number; from: number; to: number; short_rtt_ms: number; long_rtt_ms: number; gradient: number; reason: string }[];
 }
@@ -196,6 +225,14 @@ export class AdaptiveLimit {
   #noLoad: number | undefined;
   #probes = 0;
   #nextProbeAt = Number.POSITIVE_INFINITY;
+  #probeStart: number | undefined;
+  #probeOwnDone = false;
+  // The guard: protected lanes' recent RTTs, and their p90 measured during the last probe.
+  readonly #guardRing: number[] = [];
+  #guardNext = 0;
+  readonly #guardProbe: number[] = [];
+  #guardBase: number | undefined;
+  #guardGradient = 1;
 
   constructor(config: AdaptiveLimitConfig, now: () => number) {
     this.config = config;
@@ -239,6 +276,9 @@ export class AdaptiveLimit {
     const before = this.limit;
     this.#probing = true;
     this.#probeSum = this.#probeCount = 0;
+    this.#probeStart = now;
+    this.#probeOwnDone = false;
+    this.#guardProbe.length = 0;
     // The open window mixes loads; drop it.
     this.#windowStart = undefined;
     this.#windowSum = this.#windowCount = this.#windowMaxInFlight = 0;
@@ -249,10 +289,44 @@ export class AdaptiveLimit {
   #probeSample(now: number, rttMs: number, inFlight: number, dropped: boolean): void {
     // Requests that started with more of the lane in flight than the pin (before the probe, at
     // the old limit) do not measure no-load latency: left out.
-    if (dropped || !Number.isFinite(rttMs) || rttMs < 0 || inFlight > this.config.probeLimit) return;
-    this.#probeSum += rttMs;
-    this.#probeCount++;
-    if (this.#probeCount < this.config.probeSamples) return;
+    this.#probeStart ??= now;
+    if (!this.#probeOwnDone) {
+      if (dropped || !Number.isFinite(rttMs) || rttMs < 0 || inFlight > this.config.probeLimit) return;
+      this.#probeSum += rttMs;
+      this.#probeCount++;
+      if (this.#probeCount < this.config.probeSamples) return;
+      this.#probeOwnDone = true;
+    }
+    this.#maybeEndProbe(now);
+  }
+
+  /**
+   * One finished request of a protected lane (`protect`), its round trip in ms. During a probe
+   * it measures the protected lane's latency with this lane pinned low; otherwise it joins the
+   * ring whose p90 is compared with that at each window's end.
+   */
+  addGuardSample(rttMs: number): void {
+    if (this.config.protect.length === 0 || !Number.isFinite(rttMs) || rttMs < 0) return;
+    if (this.#probing) {
+      // Only requests that started after the pin measure the protected lane at low load.
+      if (this.#probeStart !== undefined && this.#now() - rttMs < this.#probeStart) return;
+      this.#guardProbe.push(rttMs);
+      if (this.#probeOwnDone) this.#maybeEndProbe(this.#now());
+      return;
+    }
+    if (this.#guardRing.length < this.config.guardSamples) this.#guardRing.push(rttMs);
+    else this.#guardRing[this.#guardNext] = rttMs;
+    this.#guardNext = (this.#guardNext + 1) % this.config.guardSamples;
+  }
+
+  #maybeEndProbe(now: number): void {
+    const guarded = this.config.protect.length > 0;
+    if (guarded && this.#guardProbe.length < this.config.guardSamples && now - (this.#probeStart ?? now) < GUARD_PROBE_MAX_MS) return;
+    if (guarded && this.#guardProbe.length >= 5) {
+      this.#guardBase = p90(this.#guardProbe);
+      this.#guardRing.length = 0;
+      this.#guardNext = 0;
+    }
     const before = this.limit;
     const noLoad = this.#probeSum / this.#probeCount;
     this.#noLoad = noLoad;
@@ -302,6 +376,13 @@ export class AdaptiveLimit {
         return;
       }
       this.#gradient = Math.max(0.5, Math.min(1, (c.tolerance * long) / Math.max(short, 1e-6)));
+      if (this.#guardBase !== undefined && this.#guardRing.length >= Math.ceil(c.guardSamples / 2)) {
+        this.#guardGradient = Math.max(0.5, Math.min(1, (c.tolerance * this.#guardBase) / Math.max(p90(this.#guardRing), 1e-6)));
+        if (this.#guardGradient < this.#gradient) {
+          this.#gradient = this.#guardGradient;
+          reason = 'guard';
+        }
+      }
       const next = this.#estimate * this.#gradient + c.queueSize;
       this.#estimate = Math.max(c.minLimit, Math.min(c.maxLimit, this.#estimate * (1 - c.smoothing) + next * c.smoothing));
     }
@@ -323,6 +404,9 @@ export class AdaptiveLimit {
       probing: this.#probing,
       no_load_rtt_ms: this.#noLoad === undefined ? null : round(this.#noLoad),
       probes: this.#probes,
+      ...(this.config.protect.length
+        ? { guard_rtt_ms: this.#guardRing.length ? round(p90(this.#guardRing)) : null, guard_base_ms: this.#guardBase === undefined ? null : round(this.#guardBase), guard_gradient: round(this.#guardGradient) }
+        : {}),
       recent_changes: this.#recent.map((r) => ({
         at_ms: Math.round(r.atMs), from: r.from, to: r.to, short_rtt_ms: round(r.shortRttMs), long_rtt_ms: round(r.longRttMs), gradient: round(r.gradient), reason: r.reason,
       })),

@@ -269,6 +269,7 @@ export class Scheduler {
         throw error;
       } finally {
         this.#sampleAdaptive(lane, this.#clock.now() - startedAt, inFlightAtStart, entry, failure);
+        if (failure === undefined && !entry.runningAbort.signal.aborted) this.#sampleGuards(lane.config.name, this.#clock.now() - startedAt);
         if (this.#costs && options.costKey !== undefined && !entry.overdue) this.#costs.observe(options.costKey, this.#clock.now() - startedAt);
         entry.runningAbort.signal.removeEventListener('abort', onLate);
         if (entry.overdue) lane.overdue--;
@@ -324,6 +325,16 @@ export class Scheduler {
     const dropped = reason instanceof DeadlineExceededError || (isExecutorError(reason) && (reason.code === DeadlineExceededError.code || reason.code === 'WEX_POOL_TIMEOUT'));
     limit.addSample(rttMs, inFlight, dropped);
     lane.adaptiveCap = limit.limit;
+  }
+
+  /** A request of `laneName` ended well: adaptive limits that protect that lane see its round trip. */
+  #sampleGuards(laneName: string, rttMs: number): void {
+    for (const [name, limit] of this.#adaptive) {
+      if (!limit.config.protect.includes(laneName)) continue;
+      limit.addGuardSample(rttMs);
+      const lane = this.#lanes.lanes.find((l) => l.config.name === name);
+      if (lane) lane.adaptiveCap = limit.limit;
+    }
   }
 
   stats(): LaneStats[] {

@@ -95,6 +95,9 @@ describe('adaptive lanes in the scheduler', () => {
     // A static cap bounds the adaptive one.
     expect(resolveLanes({ normal: { adaptive: true, maxConcurrency: 3 } }, 8).find((l) => l.name === 'normal')!.adaptive!.maxLimit).toBe(3);
     expect(() => parseLanesEnv('normal:adaptive=maybe')).toThrow(/VECTOR_STORE_LANES \(normal\.adaptive\)/);
+    expect(() => resolveLanes({ normal: { adaptive: { protect: ['critcal'] } } }, 8)).toThrow(/protect` names `critcal`, which is not a lane \(lanes: critical, normal\)/);
+    expect(() => resolveLanes({ normal: { adaptive: { protect: ['normal'] } } }, 8)).toThrow(/the lane itself/);
+    expect(resolveLanes({ normal: { adaptive: { protect: ['critical'] } } }, 8).find((l) => l.name === 'normal')!.adaptive!.protect).toEqual(['critical']);
     expect(() => resolveLanes({ normal: { adaptive: 'yes' as never } }, 8)).toThrow(/lanes\.normal\.adaptive/);
   });
 });
