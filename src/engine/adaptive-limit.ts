@@ -239,6 +239,7 @@ export class AdaptiveLimit {
     this.#now = now;
     this.#estimate = config.initialLimit;
     this.#probing = config.probeSamples > 0;
+    if (this.#probing) this.#probeStart = now();
   }
 
   /** The cap in force: the estimate rounded down, never below minLimit (while probing: probeLimit). */

@@ -87,6 +87,29 @@ describe('adaptive lanes in the scheduler', () => {
     expect(pure.criticalMs).toBe(fixed.criticalMs);
   }, 60_000);
 
+  it('with protect, the scheduler feeds the protected lane\'s round trips to the limit (probe base, then the ring)', async () => {
+    const clock = new FakeClock();
+    const scheduler = new Scheduler(resolveLanes({ normal: { adaptive: { protect: ['critical'], probeSamples: 5, guardSamples: 5 } } }, 8), 8, clock);
+    const work = (ms: number) => () => new Promise<void>((resolve) => clock.setTimeout(resolve, ms));
+    const submit = (lane: string, ms: number) => scheduler.submit(work(ms), { lane, deadlineAt: clock.now() + 60_000 });
+    const normalDone = Promise.all(Array.from({ length: 5 }, () => submit('normal', 2))); // the probe: pinned at 1, one after another
+    await clock.advance(1);
+    const criticalDone = Promise.all(Array.from({ length: 5 }, () => submit('critical', 7)));
+    await clock.advance(50);
+    await Promise.all([normalDone, criticalDone]);
+    const a = () => scheduler.stats().find((l) => l.name === 'normal')!.adaptive!;
+    expect(a()).toMatchObject({ probing: false, probes: 1, no_load_rtt_ms: 2, guard_base_ms: 7, guard_rtt_ms: null });
+    // After the probe, protected round trips go to the ring; failed ones do not.
+    const more = Promise.all(Array.from({ length: 3 }, () => submit('critical', 9)));
+    await clock.advance(20);
+    await more;
+    await scheduler.submit(() => Promise.reject(new Error('boom')), { lane: 'critical', deadlineAt: clock.now() + 60_000 }).catch(() => undefined);
+    expect(a().guard_rtt_ms).toBe(9);
+    const closed = scheduler.close({ timeoutMs: 0 });
+    await clock.advance(100);
+    await closed;
+  });
+
   it('VECTOR_STORE_LANES takes adaptive=1, and lanes without it have no limit', () => {
     const lanes = resolveLanes(parseLanesEnv('normal:adaptive=1;batch:adaptive=0,concurrency=4'), 8);
     expect(lanes.find((l) => l.name === 'normal')!.adaptive).toMatchObject({ minLimit: 1, maxLimit: 8, initialLimit: 2, queueSize: 0.5, tolerance: 1.25, probeLimit: 1 });
