@@ -74,7 +74,7 @@ export async function adaptiveVsStatic(
   const variants = (o.variants ?? []).map((options, k) => ({ kind: `variant ${k + 1}`, options, setting: adaptiveOf(options) }));
   for (const v of variants) o.say(`  ${v.kind}: ${JSON.stringify(v.options)}`);
   const settingOf = (kind: string): EngineSetting => (kind === 'static' ? best : kind === 'adaptive' ? adaptiveSetting : variants.find((v) => v.kind === kind)!.setting);
-  const normalRate = Math.max(2, Math.round(t.capacity * 2));
+  const normalRate = t.normalRate;
   o.say(`\n## best static \`${lanesEnv(best)}\` (${shape.workers} worker(s) x ${shape.connections} connections) against \`${lanesEnv(adaptiveSetting)}\`, ${o.reps} rep(s), ABBA`);
   const runs: Comparison['runs'] = [];
   for (let rep = 1; rep <= o.reps; rep++) {
@@ -118,7 +118,7 @@ export function traceSummary(trace: TracePoint[], trial: Trial): string {
 }
 
 export function printComparison(c: Comparison, say: Say): void {
-  say(`\nTarget: critical p99 <= ${c.tune.targetP99Ms} ms (1.5x idle ${c.tune.idleCriticalP99Ms.toFixed(2)} ms) at ${c.tune.criticalRate} req/s; normal offered at ${(c.tune.capacity * 2).toFixed(0)} req/s (2x capacity ${c.tune.capacity.toFixed(0)}).`);
+  say(`\nTarget: critical p99 <= ${c.tune.targetP99Ms} ms (1.5x idle ${c.tune.idleCriticalP99Ms.toFixed(2)} ms) at ${c.tune.criticalRate} req/s; normal offered at ${c.tune.normalRate.toFixed(0)} req/s (2x the most a shape served; the default engine's first figure: ${c.tune.capacity.toFixed(0)}).`);
   say(`Best static by tune's rule: \`${lanesEnv(c.tune.best.setting)}\` (${c.tune.best.meets ? 'meets the target' : 'no static setting met the target: lowest critical p99'}).`);
   say('\n| rep | contender | critical p50 ms | critical p99 ms | normal goodput req/s | adaptive limit at end |');
   say('|---:|---|---:|---:|---:|---|');
