@@ -288,6 +288,36 @@ function plot(title: string, series: { name: string; histograms: string[] }[]): 
     `${grid.join('')}${paths.join('')}<text x="${L}" y="12" font-size="12">${esc(title)} (latency by percentile, log scales)</text></svg></figure>`;
 }
 
+/** The run's settings a reader needs first: when, what code, which machine and server, how long each cell ran. */
+export function settingsTable(meta: Record<string, unknown>): string {
+  const m = meta as {
+    date?: string; commit?: string; command?: string; node?: string; data?: string; durationS?: number;
+    machine?: { cpus?: number; model?: string; memoryGiB?: number };
+    weaviate?: { version?: string; sameHost?: boolean };
+    profileSettings?: { warmupMs?: number; durationMs?: number; reps?: number; concurrencies?: number[]; criticalRate?: number; isolationMs?: number };
+  };
+  const p = m.profileSettings;
+  const entries: [string, string][] = [
+    ['date', m.date ?? '-'],
+    ['commit', m.commit ?? '-'],
+    ['command', m.command ?? '-'],
+    ['machine', m.machine ? `${m.machine.cpus ?? '?'} CPU(s), ${m.machine.model ?? '?'}, ${m.machine.memoryGiB ?? '?'} GiB` : '-'],
+    ['node', m.node ?? '-'],
+    ['weaviate', m.weaviate ? `${m.weaviate.version ?? '?'}${m.weaviate.sameHost ? ', on the same host (shares its CPUs)' : ''}` : '-'],
+    ['data', m.data ?? '-'],
+    ['cells', p ? `${p.reps ?? '?'} rep(s) of ${p.durationMs ?? '?'} ms after ${p.warmupMs ?? '?'} ms warm-up; concurrencies ${(p.concurrencies ?? []).join(', ')}; critical ${p.criticalRate ?? '?'} req/s` : '-'],
+    ['took', m.durationS !== undefined ? `${m.durationS} s` : '-'],
+  ];
+  return `<table class="settings">${entries.map(([k, v]) => `<tr><th>${esc(k)}</th><td data-setting="${esc(k)}">${esc(v)}</td></tr>`).join('')}</table>`;
+}
+
+/** Each contender once, with its settings (its label). */
+export function contendersTable(rows: Row[]): string {
+  const seen = new Map<string, string>();
+  for (const r of rows) if (!seen.has(r.contender)) seen.set(r.contender, r.label);
+  return `<table class="settings"><tr><th>contender</th><th>settings</th></tr>${[...seen].map(([c, l]) => `<tr><td>${esc(c)}</td><td>${esc(l)}</td></tr>`).join('')}</table>`;
+}
+
 export function html(meta: Record<string, unknown>, rows: Row[], targets: Target[]): string {
   const sections: string[] = [];
   for (const [title, list] of cellsOf(rows)) {
@@ -297,10 +327,15 @@ export function html(meta: Record<string, unknown>, rows: Row[], targets: Target
     sections.push(`<section><h2>${esc(title)}</h2><table>${head}${body}</table>${chart}</section>`);
   }
   const targetRows = targets.map((t) => `<tr><td>${esc(t.goal)}</td><td>${esc(t.measured)}</td><td class="${t.met ? 'ok' : 'no'}">${t.met === null ? 'n/a' : t.met ? 'met' : 'not met'}</td></tr>`).join('');
+  const met = targets.filter((t) => t.met === true).length;
+  const judged = targets.filter((t) => t.met !== null).length;
   return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>weaviate-executor bench</title>
-<style>body{font-family:system-ui,sans-serif;margin:2em;max-width:1100px}table{border-collapse:collapse;margin:.5em 0}td,th{border:1px solid #ccc;padding:3px 8px;font-size:13px;text-align:right}td:first-child,th:first-child{text-align:left}.ok{color:#080}.no{color:#b00;font-weight:bold}pre{background:#f6f6f6;padding:1em}</style></head><body>
-<h1>weaviate-executor bench</h1><pre>${esc(JSON.stringify(meta, null, 2))}</pre>
-<h2>Targets</h2><table><tr><th>target</th><th>measured</th><th></th></tr>${targetRows}</table>
+<style>body{font-family:system-ui,sans-serif;margin:2em;max-width:1100px}table{border-collapse:collapse;margin:.5em 0}td,th{border:1px solid #ccc;padding:3px 8px;font-size:13px;text-align:right}td:first-child,th:first-child{text-align:left}table.settings td{text-align:left}.ok{color:#080}.no{color:#b00;font-weight:bold}pre{background:#f6f6f6;padding:1em}</style></head><body>
+<h1>weaviate-executor bench</h1>
+<section id="targets"><h2>Targets: ${met} of ${judged} met</h2><table><tr><th>target</th><th>measured</th><th></th></tr>${targetRows}</table></section>
+<section id="settings"><h2>Settings</h2>${settingsTable(meta)}
+<h3>Contenders</h3>${contendersTable(rows)}</section>
 <p>Latency: closed-loop cells measure send to answer; fixed-rate and lane-isolation cells measure from the scheduled send time (coordinated omission corrected); HTTP cells are autocannon's closed-loop figures (no correction applied).</p>
-${sections.join('\n')}</body></html>`;
+${sections.join('\n')}
+<details><summary>Run metadata as JSON</summary><pre>${esc(JSON.stringify(meta, null, 2))}</pre></details></body></html>`;
 }

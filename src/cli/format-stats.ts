@@ -56,7 +56,7 @@ export function formatStats(s: EngineStats): string {
   const batched = Object.values(s.lanes).filter((l) => l.write_batches);
   if (batched.length) out.push('', `Write batches: ${batched.map((l) => `${l.name} ${l.write_batches!.batches} sent, ${l.write_batches!.joined} joined`).join('; ')}`);
   if (s.query_costs) {
-    out.push('', `Query costs (cost-aware lanes): ${Object.entries(s.query_costs).map(([k, c]) => `${k} ${c.avg_ms.toFixed(2)} ms = ${c.cost.toFixed(2)}`).join(', ') || 'none measured yet'}`);
+    out.push('', `Query costs (cost-aware lanes): ${Object.entries(s.query_costs).map(([k, c]) => `${k} ${c.min_ms.toFixed(2)} ms (min; mean ${c.avg_ms.toFixed(2)}) = ${c.cost.toFixed(2)}`).join(', ') || 'none measured yet'}`);
   }
   if (s.workers.length) {
     out.push('', 'Workers');

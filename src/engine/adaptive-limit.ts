@@ -15,18 +15,32 @@
  * (recovery after a long overload), and the limit does not change while the lane used less
  * than half of it (an app-limited lane says nothing about the server).
  *
- * Where we depart from their defaults (initial 20, min 20, max 200, queueSize 4, window 1 s):
- * - min 1, max and initial = the lane's slots: our lanes have 2..64 slots, not hundreds.
- * - queueSize 1: the limit settles where L = L x gradient + queueSize, i.e. at
+ * Where we depart from their defaults (initial 20, min 20, max 200, queueSize 4, window 1 s,
+ * tolerance 1.5, long window 600; Envoy: probe at 3), measured with `npm run bench:adaptive`
+ * (bench/RESULTS.md, 2026-11-26 12:31Z): with Gradient2's tolerance 1.5, a probe at 3 and a start
+ * at all slots the normal lane sat at 9-12 slots under the overload mix and critical p99 was
+ * 51 ms against 16 ms at the best static cap; with the defaults below, 3-4 slots and 32 ms at
+ * twice the static cap's goodput:
+ * - min 1, max = the lane's slots: our lanes have 2..64 slots, not hundreds.
+ * - initial 2, growing from there (Envoy also starts at its minimum): starting at all slots let
+ *   a flood hold 30 slots for the ~2 s the gradient needs to come down (in flight above the
+ *   limit for the first seconds of every trial).
+ * - queueSize 0.5: the limit settles where L = L x gradient + queueSize, i.e. at
  *   queueSize / (1 - gradient); with 4 a lane under the strongest gradient (0.5) would never go
  *   below 8 slots, while `npm run tune` found 1-2 slots for normal work best under a flood.
+ * - tolerance 1.25 (Envoy's 25 % buffer over min RTT): the normal lane's small queries barely
+ *   slow down as their slots grow on 2 cores (2.9 ms at 1 slot, 2.9-4.5 ms at 4) while a
+ *   critical hybrid's p99 doubles, so 1.5 let the lane take 9-12 slots.
+ * - long window 6000 windows: theirs is 600 windows of 1 s (~10 min); with our 100 ms windows
+ *   600 let the long average drift 20 % towards the flooded RTT within 8 s.
  * - windows of at least 10 samples AND 100 ms (theirs: 10 samples, 1 s), so a lane reacts
  *   within a fraction of a second of a flood.
  * - a window that saw a dropped request (deadline passed while running, connection timeout)
  *   cuts the limit by AIMD's factor 0.9 instead (their advice for clients), as Gradient2
  *   itself ignores drops.
  * - a no-load probe, from Envoy's adaptive concurrency filter: at start and then every 60 s the
- *   limit is pinned at 3 for 50 requests, and their mean RTT resets the long average. Gradient2
+ *   limit is pinned at 1 (Envoy: 3; on 2 cores 3 in flight already queue: the probe measured
+ *   5.3-7.2 ms at 3 against 2.4-3.7 ms at 1) for 50 requests, and their mean RTT resets the long average. Gradient2
  *   alone learns "normal" latency from whatever it sees first: a lane that starts under a flood
  *   (or stays flooded for minutes, as the long average drifts up) would take the flooded RTT as
  *   normal and never cut. Envoy re-measures every 60 s with 15 % jitter; we do not jitter (one
@@ -35,7 +49,7 @@
 import * as v from '../validate.ts';
 
 export interface AdaptiveLimitOptions {
-  /** Limit at start. @default maxLimit */
+  /** Limit at start (after the first probe). @default 2 (or maxLimit when smaller) */
   initialLimit?: number;
   /** Never below this. @default 1 */
   minLimit?: number;
@@ -43,11 +57,11 @@ export interface AdaptiveLimitOptions {
   maxLimit?: number;
   /** Weight of a new estimate. @default 0.2 (Gradient2) */
   smoothing?: number;
-  /** RTT rise tolerated before the limit falls: longRtt x tolerance >= shortRtt is "no queueing". @default 1.5 (Gradient2) */
+  /** RTT rise tolerated before the limit falls: longRtt x tolerance >= shortRtt is "no queueing". @default 1.25 (Gradient2: 1.5; Envoy's buffer: 25 %) */
   tolerance?: number;
-  /** Headroom added each window (growth when stable). @default 1 (Gradient2: 4) */
+  /** Headroom added each window (growth when stable). @default 0.5 (Gradient2: 4) */
   queueSize?: number;
-  /** Windows in the long RTT average. @default 600 (Gradient2) */
+  /** Windows in the long RTT average. @default 6000 (= Gradient2's 600 windows of 1 s: 10 min at our 100 ms windows) */
   longWindow?: number;
   /** A window closes after at least this many samples... @default 10 */
   windowSamples?: number;
@@ -55,33 +69,45 @@ export interface AdaptiveLimitOptions {
   windowMs?: number;
   /** Multiplier when a window saw a drop. @default 0.9 (AIMD) */
   backoff?: number;
-  /** Limit while probing no-load latency. @default 3 (Envoy) */
+  /** Limit while probing no-load latency. @default 1 (Envoy: 3) */
   probeLimit?: number;
   /** Requests per probe; 0 = never probe. @default 50 (Envoy) */
   probeSamples?: number;
   /** Time between probes, ms. @default 60_000 (Envoy) */
   probeIntervalMs?: number;
+  /**
+   * Lanes whose latency this limit also answers to (e.g. `['critical']`): their round trips' p90
+   * over the last `guardSamples`, against its value measured while this lane was pinned by its
+   * probe, gives a second gradient; the smaller of the two moves the limit. For a lane of cheap
+   * queries whose own RTT hardly rises while a protected lane's tail does. @default [] (off)
+   */
+  protect?: readonly string[];
+  /** Protected-lane samples in the p90 (and collected during a probe, which waits up to 1 s for them). @default 20 */
+  guardSamples?: number;
 }
 
 export type AdaptiveLimitConfig = Required<AdaptiveLimitOptions>;
 
-export const ADAPTIVE_DEFAULTS: Readonly<Omit<AdaptiveLimitConfig, 'initialLimit' | 'maxLimit'>> = Object.freeze({
+/** Longest a probe waits for protected-lane samples once it has its own, ms. */
+const GUARD_PROBE_MAX_MS = 1000;
+
+export const ADAPTIVE_DEFAULTS: Readonly<Omit<AdaptiveLimitConfig, 'initialLimit' | 'maxLimit' | 'protect' | 'guardSamples'>> = Object.freeze({
   minLimit: 1,
   smoothing: 0.2,
-  tolerance: 1.5,
-  queueSize: 1,
-  longWindow: 600,
+  tolerance: 1.25,
+  queueSize: 0.5,
+  longWindow: 6000,
   windowSamples: 10,
   windowMs: 100,
   backoff: 0.9,
-  probeLimit: 3,
+  probeLimit: 1,
   probeSamples: 50,
   probeIntervalMs: 60_000,
 });
 
 const KEYS = [
   'initialLimit', 'minLimit', 'maxLimit', 'smoothing', 'tolerance', 'queueSize', 'longWindow', 'windowSamples', 'windowMs', 'backoff',
-  'probeLimit', 'probeSamples', 'probeIntervalMs',
+  'probeLimit', 'probeSamples', 'probeIntervalMs', 'protect', 'guardSamples',
 ];
 
 /** Validate `adaptive` options of a lane with `slots` slots (max and initial default to them). */
@@ -97,7 +123,7 @@ export function resolveAdaptive(name: string, options: AdaptiveLimitOptions, slo
   const config: AdaptiveLimitConfig = {
     maxLimit,
     minLimit,
-    initialLimit: int('initialLimit', maxLimit),
+    initialLimit: int('initialLimit', Math.max(minLimit, Math.min(2, maxLimit))),
     smoothing: num('smoothing', 0.01, 1),
     tolerance: num('tolerance', 1, 10),
     queueSize: num('queueSize', 0, 1000),
@@ -108,11 +134,24 @@ export function resolveAdaptive(name: string, options: AdaptiveLimitOptions, slo
     probeLimit: int('probeLimit', ADAPTIVE_DEFAULTS.probeLimit),
     probeSamples: o['probeSamples'] === undefined ? ADAPTIVE_DEFAULTS.probeSamples : v.integer(at('probeSamples'), o['probeSamples'], 0),
     probeIntervalMs: num('probeIntervalMs', 1000, 86_400_000),
+    protect: o['protect'] === undefined ? [] : protectOf(at('protect'), o['protect']),
+    guardSamples: o['guardSamples'] === undefined ? 20 : v.integer(at('guardSamples'), o['guardSamples'], 5, 10_000),
   };
   if (!(config.minLimit <= config.initialLimit && config.initialLimit <= config.maxLimit)) {
     v.conflict(`\`${name}\` needs minLimit <= initialLimit <= maxLimit, got ${config.minLimit}, ${config.initialLimit}, ${config.maxLimit}`, { option: name });
   }
   return Object.freeze(config);
+}
+
+function protectOf(source: v.Source, value: unknown): readonly string[] {
+  if (!Array.isArray(value) || value.some((x) => typeof x !== 'string' || x === '')) v.fail(source, 'an array of lane names', value);
+  return Object.freeze([...(value as string[])]);
+}
+
+/** p90 of a few numbers (nearest rank). */
+function p90(xs: readonly number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.ceil(0.9 * s.length) - 1)]!;
 }
 
 /** One change of the (integer) limit, for stats. */
@@ -124,7 +163,7 @@ export interface LimitChange {
   shortRttMs: number;
   longRttMs: number;
   gradient: number;
-  reason: 'gradient' | 'drop' | 'probe';
+  reason: 'gradient' | 'drop' | 'probe' | 'guard';
 }
 
 /** What stats show of a limit (lanes[].adaptive). */
@@ -151,6 +190,10 @@ export interface AdaptiveLimitSnapshot {
   /** Mean RTT of the last no-load probe, ms (null before the first). */
   no_load_rtt_ms: number | null;
   probes: number;
+  /** With `protect`: the protected lanes' RTT p90 now and at no load (the probe), ms, and their gradient. */
+  guard_rtt_ms?: number | null;
+  guard_base_ms?: number | null;
+  guard_gradient?: number;
   /** Up to the last 10 changes, oldest first. */
   recent_changes: { at_ms: number; from: number; to: number; short_rtt_ms: number; long_rtt_ms: number; gradient: number; reason: string }[];
 }
@@ -182,12 +225,21 @@ export class AdaptiveLimit {
   #noLoad: number | undefined;
   #probes = 0;
   #nextProbeAt = Number.POSITIVE_INFINITY;
+  #probeStart: number | undefined;
+  #probeOwnDone = false;
+  // The guard: protected lanes' recent RTTs, and their p90 measured during the last probe.
+  readonly #guardRing: number[] = [];
+  #guardNext = 0;
+  readonly #guardProbe: number[] = [];
+  #guardBase: number | undefined;
+  #guardGradient = 1;
 
   constructor(config: AdaptiveLimitConfig, now: () => number) {
     this.config = config;
     this.#now = now;
     this.#estimate = config.initialLimit;
     this.#probing = config.probeSamples > 0;
+    if (this.#probing) this.#probeStart = now();
   }
 
   /** The cap in force: the estimate rounded down, never below minLimit (while probing: probeLimit). */
@@ -225,6 +277,9 @@ export class AdaptiveLimit {
     const before = this.limit;
     this.#probing = true;
     this.#probeSum = this.#probeCount = 0;
+    this.#probeStart = now;
+    this.#probeOwnDone = false;
+    this.#guardProbe.length = 0;
     // The open window mixes loads; drop it.
     this.#windowStart = undefined;
     this.#windowSum = this.#windowCount = this.#windowMaxInFlight = 0;
@@ -235,10 +290,44 @@ export class AdaptiveLimit {
   #probeSample(now: number, rttMs: number, inFlight: number, dropped: boolean): void {
     // Requests that started with more of the lane in flight than the pin (before the probe, at
     // the old limit) do not measure no-load latency: left out.
-    if (dropped || !Number.isFinite(rttMs) || rttMs < 0 || inFlight > this.config.probeLimit) return;
-    this.#probeSum += rttMs;
-    this.#probeCount++;
-    if (this.#probeCount < this.config.probeSamples) return;
+    this.#probeStart ??= now;
+    if (!this.#probeOwnDone) {
+      if (dropped || !Number.isFinite(rttMs) || rttMs < 0 || inFlight > this.config.probeLimit) return;
+      this.#probeSum += rttMs;
+      this.#probeCount++;
+      if (this.#probeCount < this.config.probeSamples) return;
+      this.#probeOwnDone = true;
+    }
+    this.#maybeEndProbe(now);
+  }
+
+  /**
+   * One finished request of a protected lane (`protect`), its round trip in ms. During a probe
+   * it measures the protected lane's latency with this lane pinned low; otherwise it joins the
+   * ring whose p90 is compared with that at each window's end.
+   */
+  addGuardSample(rttMs: number): void {
+    if (this.config.protect.length === 0 || !Number.isFinite(rttMs) || rttMs < 0) return;
+    if (this.#probing) {
+      // Only requests that started after the pin measure the protected lane at low load.
+      if (this.#probeStart !== undefined && this.#now() - rttMs < this.#probeStart) return;
+      this.#guardProbe.push(rttMs);
+      if (this.#probeOwnDone) this.#maybeEndProbe(this.#now());
+      return;
+    }
+    if (this.#guardRing.length < this.config.guardSamples) this.#guardRing.push(rttMs);
+    else this.#guardRing[this.#guardNext] = rttMs;
+    this.#guardNext = (this.#guardNext + 1) % this.config.guardSamples;
+  }
+
+  #maybeEndProbe(now: number): void {
+    const guarded = this.config.protect.length > 0;
+    if (guarded && this.#guardProbe.length < this.config.guardSamples && now - (this.#probeStart ?? now) < GUARD_PROBE_MAX_MS) return;
+    if (guarded && this.#guardProbe.length >= 5) {
+      this.#guardBase = p90(this.#guardProbe);
+      this.#guardRing.length = 0;
+      this.#guardNext = 0;
+    }
     const before = this.limit;
     const noLoad = this.#probeSum / this.#probeCount;
     this.#noLoad = noLoad;
@@ -288,6 +377,13 @@ export class AdaptiveLimit {
         return;
       }
       this.#gradient = Math.max(0.5, Math.min(1, (c.tolerance * long) / Math.max(short, 1e-6)));
+      if (this.#guardBase !== undefined && this.#guardRing.length >= Math.ceil(c.guardSamples / 2)) {
+        this.#guardGradient = Math.max(0.5, Math.min(1, (c.tolerance * this.#guardBase) / Math.max(p90(this.#guardRing), 1e-6)));
+        if (this.#guardGradient < this.#gradient) {
+          this.#gradient = this.#guardGradient;
+          reason = 'guard';
+        }
+      }
       const next = this.#estimate * this.#gradient + c.queueSize;
       this.#estimate = Math.max(c.minLimit, Math.min(c.maxLimit, this.#estimate * (1 - c.smoothing) + next * c.smoothing));
     }
@@ -309,6 +405,9 @@ export class AdaptiveLimit {
       probing: this.#probing,
       no_load_rtt_ms: this.#noLoad === undefined ? null : round(this.#noLoad),
       probes: this.#probes,
+      ...(this.config.protect.length
+        ? { guard_rtt_ms: this.#guardRing.length ? round(p90(this.#guardRing)) : null, guard_base_ms: this.#guardBase === undefined ? null : round(this.#guardBase), guard_gradient: round(this.#guardGradient) }
+        : {}),
       recent_changes: this.#recent.map((r) => ({
         at_ms: Math.round(r.atMs), from: r.from, to: r.to, short_rtt_ms: round(r.shortRttMs), long_rtt_ms: round(r.longRttMs), gradient: round(r.gradient), reason: r.reason,
       })),

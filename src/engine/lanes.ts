@@ -135,6 +135,13 @@ export function resolveLanes(options: Record<string, LaneOptions> | undefined, s
     });
   }
   checkReserved(lanes, slots);
+  for (const lane of lanes) {
+    for (const p of lane.adaptive?.protect ?? []) {
+      if (p === lane.name || !lanes.some((l) => l.name === p)) {
+        v.conflict(`\`lanes.${lane.name}.adaptive.protect\` names \`${p}\`, which is ${p === lane.name ? 'the lane itself' : 'not a lane'} (lanes: ${lanes.map((l) => l.name).join(', ')})`, { option: `lanes.${lane.name}.adaptive.protect` });
+      }
+    }
+  }
   return lanes;
 }
 

@@ -269,6 +269,7 @@ export class Scheduler {
         throw error;
       } finally {
         this.#sampleAdaptive(lane, this.#clock.now() - startedAt, inFlightAtStart, entry, failure);
+        if (failure === undefined && !entry.runningAbort.signal.aborted) this.#sampleGuards(lane.config.name, this.#clock.now() - startedAt);
         if (this.#costs && options.costKey !== undefined && !entry.overdue) this.#costs.observe(options.costKey, this.#clock.now() - startedAt);
         entry.runningAbort.signal.removeEventListener('abort', onLate);
         if (entry.overdue) lane.overdue--;
@@ -326,6 +327,16 @@ export class Scheduler {
     lane.adaptiveCap = limit.limit;
   }
 
+  /** A request of `laneName` ended well: adaptive limits that protect that lane see its round trip. */
+  #sampleGuards(laneName: string, rttMs: number): void {
+    for (const [name, limit] of this.#adaptive) {
+      if (!limit.config.protect.includes(laneName)) continue;
+      limit.addGuardSample(rttMs);
+      const lane = this.#lanes.lanes.find((l) => l.config.name === name);
+      if (lane) lane.adaptiveCap = limit.limit;
+    }
+  }
+
   stats(): LaneStats[] {
     return this.#lanes.lanes.map((lane: LaneState) => {
       const c = this.#counters.get(lane.config.name)!;
@@ -355,7 +366,7 @@ export class Scheduler {
   }
 
   /** Cost-aware lanes: each kind's measured slot time and relative cost; null when off. */
-  costs(): Record<string, { avg_ms: number; cost: number }> | null {
+  costs(): Record<string, { avg_ms: number; min_ms: number; cost: number }> | null {
     return this.#costs?.snapshot() ?? null;
   }
 

@@ -70,8 +70,8 @@ export interface EngineStats {
   /** The note's dynamic sizing when on: its bounds, the last interval's utilisation and last change. */
   autoscale: Record<string, unknown> | null;
   lanes: Record<string, LaneStats>;
-  /** Cost-aware lanes (`costAwareLanes`): per kind of work, its mean slot time (ms, exponential average) and relative cost; null when off. Set by the executor. */
-  query_costs?: Record<string, { avg_ms: number; cost: number }> | null;
+  /** Cost-aware lanes (`costAwareLanes`): per kind of work, its mean slot time (ms, exponential average), its minimum over the last 64 (what the cost is charged from) and relative cost; null when off. Set by the executor. */
+  query_costs?: Record<string, { avg_ms: number; min_ms: number; cost: number }> | null;
   workers: WorkerSummary[];
   latency: {
     queue_wait: LatencySummary;

@@ -7,6 +7,13 @@
  * poll interval, exact from the HDR counts and means, and the p99 since start), connections per
  * worker and errors by code. Numbers carry `data-lane` / `data-field` attributes so that tests
  * (and scrapers) can read them. Options in the query string: `?interval=ms` (default 1000).
+ *
+ * Behind a bearer token (`VECTOR_STORE_HTTP_TOKEN`) the page itself is served without one (it
+ * holds no data: src/server/http.ts lets it through) and its stats fetch sends
+ * `Authorization: Bearer <token>`. The token comes from the URL fragment
+ * (`/vector-store/dashboard#token=...`: a fragment never reaches a server, a proxy or an access
+ * log), is kept in the tab's sessionStorage and removed from the address bar; without one, or
+ * after a 401, the page asks for it in a password field.
  */
 
 export function dashboardHtml(): string {
@@ -53,6 +60,7 @@ const PAGE = String.raw`<!doctype html>
   <span class="meta" id="engine">connecting...</span>
   <span class="meta">updated <span id="updated">-</span> &middot; polls <span id="polls" data-field="polls">0</span></span>
   <span id="status"></span>
+  <form id="auth" hidden><label>bearer token <input id="token" type="password" autocomplete="off"></label> <button type="submit">use</button></form>
 </header>
 <main>
   <section class="wide">
@@ -92,6 +100,25 @@ const PAGE = String.raw`<!doctype html>
   'use strict';
   var params = new URLSearchParams(location.search);
   var interval = Math.max(200, Number(params.get('interval')) || 1000);
+  // The stats routes' bearer token, if any: from #token=... (then kept for this tab only), never shown.
+  var token = null;
+  try {
+    var fromHash = /(?:^#|&)token=([^&]*)/.exec(location.hash);
+    if (fromHash) {
+      token = decodeURIComponent(fromHash[1]);
+      sessionStorage.setItem('wex-dashboard-token', token);
+      history.replaceState(null, '', location.pathname + location.search);
+    } else {
+      token = sessionStorage.getItem('wex-dashboard-token');
+    }
+  } catch (e) { /* storage off: the fragment's token lives in this page only */ }
+  document.getElementById('auth').addEventListener('submit', function (ev) {
+    ev.preventDefault();
+    token = document.getElementById('token').value || null;
+    try { if (token) sessionStorage.setItem('wex-dashboard-token', token); } catch (e) { /* ignore */ }
+    document.getElementById('token').value = '';
+    document.getElementById('auth').hidden = true;
+  });
   var KEEP = 120;
   var COLORS = ['#2563eb', '#d97706', '#16a34a', '#9333ea', '#dc2626', '#0891b2', '#4b5563'];
   var history = [];
@@ -293,8 +320,14 @@ const PAGE = String.raw`<!doctype html>
   }
 
   function poll() {
-    fetch('pool/stats', { headers: { accept: 'application/json' }, cache: 'no-store' })
+    var headers = { accept: 'application/json' };
+    if (token) headers.authorization = 'Bearer ' + token;
+    fetch('pool/stats', { headers: headers, cache: 'no-store' })
       .then(function (r) {
+        if (r.status === 401) {
+          document.getElementById('auth').hidden = false;
+          throw new Error(token ? 'HTTP 401: the bearer token was refused' : 'HTTP 401: the stats need the bearer token (open the page as dashboard#token=...)');
+        }
         if (!r.ok) throw new Error('HTTP ' + r.status);
         return r.json();
       })

@@ -72,7 +72,8 @@ export function buildServer(executor: SearchBackend, options: ServerOptions = {}
   const expected = config.token ? Buffer.from(`Bearer ${config.token}`) : undefined;
 
   app.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
-    if (!expected || request.url === '/healthz') return;
+    // The dashboard page holds no data (its stats fetch carries the token): a browser can open it.
+    if (!expected || request.url === '/healthz' || request.url.split('?')[0] === '/vector-store/dashboard') return;
     const given = Buffer.from(request.headers.authorization ?? '');
     if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
       return reply.code(401).header('www-authenticate', 'Bearer').send({ success: false, error: { code: 'WEX_UNAUTHORIZED', message: 'Missing or wrong bearer token' } });

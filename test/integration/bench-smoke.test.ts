@@ -33,6 +33,17 @@ describe('bench plumbing (smoke)', () => {
     expect(json.targets.map((t) => t.id)).toEqual(expect.arrayContaining(['throughput-small', 'client-cpu', 'throughput-large', 'event-loop-70', 'critical-isolation', 'event-loop', 'vs-connect-per-request']));
     const html = readFileSync(r.files.html, 'utf8');
     expect(html).toMatch(/^<!doctype html>/);
+    // It opens with the targets (met / not met) and the settings, not a JSON dump.
+    const body = html.slice(html.indexOf('<body>'));
+    expect(body.indexOf('<section id="targets">')).toBeGreaterThan(0);
+    expect(body.indexOf('<section id="targets">')).toBeLessThan(body.indexOf('<section id="settings">'));
+    expect(body.indexOf('<section id="settings">')).toBeLessThan(body.indexOf('<pre>'));
+    const targetsSection = body.slice(body.indexOf('<section id="targets">'), body.indexOf('<section id="settings">'));
+    expect(targetsSection).toMatch(/<h2>Targets: \d+ of \d+ met<\/h2>/);
+    expect((targetsSection.match(/<td class="(ok|no)">(met|not met|n\/a)<\/td>/g) ?? []).length).toBe(json.targets.length);
+    expect(body).toMatch(new RegExp(`data-setting="commit">${String(json.meta['commit'])}<`));
+    expect(body).toMatch(/data-setting="machine">\d+ CPU\(s\)/);
+    expect(body).toMatch(/<td>engine-1w-2c<\/td><td>engine, 1 worker\(s\), 2 connections/);
     expect((html.match(/<svg /g) ?? []).length).toBeGreaterThan(5);
     expect(html).not.toMatch(/https?:\/\/(?!www\.w3\.org)/); // opens with no network
     expect(readFileSync(r.files.markdown, 'utf8')).toMatch(/\| contender \| req\/s \|/);

@@ -189,4 +189,32 @@ describe('weaviate-executor CLI', () => {
     expect(bench.stdout).toMatch(/Running .*bench\/run\.ts --no-such-flag/);
     expect(bench.stderr).toMatch(/no-such-flag/);
   });
+
+  it('tune runs end to end against a running Weaviate (tiny trials) and prints settings ready to paste', async () => {
+    const r = await run(['tune', '--quick', '--trial-ms', '300', '--warmup-ms', '100', '--critical-rate', '10'], weaviateEnv(), 150_000);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/capacity \d+ req\/s; service time [\d.]+ ms; critical p99 at idle [\d.]+ ms; target [\d.]+ ms/);
+    expect(r.stdout).toMatch(/\| workers \| connections \| lanes \|/);
+    expect(r.stdout).toMatch(/^ {2}VECTOR_STORE_WORKERS=\d+ VECTOR_STORE_MAX_CONNECTIONS=\d+ VECTOR_STORE_LANES="[^"]+"$/m);
+    expect(r.stdout).toMatch(/Adaptive limit on the normal lane/);
+    const bad = await run(['tune', '--trial-ms', '5'], weaviateEnv(), 30_000);
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr).toMatch(/--trial-ms must be an integer between 50 and 600000/);
+  });
+
+  it('bench runs end to end (smoke profile, one scenario) and writes its reports', async () => {
+    const { mkdtempSync, readdirSync, rmSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const out = mkdtempSync(join(tmpdir(), 'wex-cli-bench-'));
+    try {
+      const r = await run(['bench', '--smoke', '--only', 'saturation', '--out', out], weaviateEnv(), 150_000);
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stdout).toMatch(/Bench \(smoke\) against Weaviate at /);
+      expect(r.stdout).toMatch(/Targets \(from this run\):/);
+      expect(readdirSync(out).sort().map((f) => f.replace(/-\d{4}-.*\./, '.'))).toEqual(['bench-smoke.html', 'bench-smoke.json', 'bench-smoke.md']);
+    } finally {
+      rmSync(out, { recursive: true, force: true });
+    }
+  });
 });

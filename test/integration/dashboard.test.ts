@@ -59,7 +59,7 @@ function chromium(args: string[], boundMs = 90_000): Promise<string> {
   });
 }
 
-/** Load that runs until stopped: normal floods (6 at a time), critical trickles, a few requests miss a 1 ms deadline. */
+/** Load that runs until stopped: normal floods (6 at a time), critical trickles, a few critical requests miss a 1 ms deadline. */
 function startLoad() {
   let running = true;
   const loops: Promise<void>[] = [];
@@ -73,7 +73,10 @@ function startLoad() {
   };
   for (let i = 0; i < 6; i++) loops.push(loop('normal'));
   loops.push(loop('critical'));
-  loops.push(loop('normal', 1));
+  // On the critical lane (its reserved slot, no adaptive cap): they start at once and run past
+  // their deadline (errors by code); on the adaptive normal lane, which starts at 2 slots, they
+  // would mostly be shed while queued (counted as shed, not as errors).
+  loops.push(loop('critical', 1));
   return async () => {
     running = false;
     await Promise.all(loops);
@@ -152,6 +155,30 @@ describe('dashboard', () => {
       expect(statSync(shot).size).toBeGreaterThan(20_000);
     } finally {
       await stop();
+    }
+  });
+
+  it('behind a bearer token: the page opens, its stats fetch sends the token from #token=, and without it the page asks for it', async () => {
+    const TOKEN = 'dash-token-0123456789abcdef';
+    const guarded = await startServer(engine, { port: 0, logLevel: 'silent', token: TOKEN }, {});
+    const stop = startLoad();
+    try {
+      // The stats route is guarded; the page (no data in it) is not.
+      expect((await fetch(`${guarded.url}/vector-store/pool/stats`)).status).toBe(401);
+      expect((await fetch(`${guarded.url}/vector-store/dashboard?interval=250`)).status).toBe(200);
+      const page = `${guarded.url}/vector-store/dashboard?interval=250`;
+      const withToken = await chromium(['--virtual-time-budget=3000', '--dump-dom', `${page}#token=${TOKEN}`]);
+      expect(/<span id="status"[^>]*>([^<]*)</.exec(withToken)?.[1], withToken.slice(0, 2000)).toBe('');
+      expect(Number(/data-field="polls">(\d+)</.exec(withToken)?.[1])).toBeGreaterThanOrEqual(2);
+      expect(Number(field(withToken, 'normal', 'completed'))).toBeGreaterThan(0);
+      expect(withToken).not.toContain(TOKEN); // not rendered anywhere, the address bar's fragment is gone
+      const without = await chromium(['--virtual-time-budget=2000', '--dump-dom', page]);
+      expect(/<span id="status"[^>]*>([^<]*)</.exec(without)?.[1]).toMatch(/401/);
+      expect(/data-field="polls">(\d+)</.exec(without)?.[1]).toBe('0');
+      expect(without).toMatch(/<form id="auth">/); // shown (no `hidden`)
+    } finally {
+      await stop();
+      await guarded.app.close();
     }
   });
 });

@@ -65,6 +65,16 @@ describe('cost-aware lanes', () => {
     expect(m.cost('a')).toBeCloseTo(0.5);
     expect(m.cost('b')).toBeCloseTo(1.5);
     expect(m.cost('unknown')).toBe(1);
+    // The cost is the windowed minimum: a wait every kind shares does not make kinds look alike.
+    const q = new CostModel();
+    for (let i = 0; i < 200; i++) {
+      const wait = (i * 7919) % 30; // 0..29 ms of queueing, the same for both kinds
+      q.observe('query:bm25', 1 + wait);
+      q.observe('query:hybrid', 5 + wait);
+    }
+    expect(q.cost('query:hybrid') / q.cost('query:bm25')).toBeCloseTo(5, 5); // the averages' ratio is ~1.3
+    expect(q.snapshot()['query:bm25']).toMatchObject({ min_ms: 1 });
+    expect(q.snapshot()['query:bm25']!.avg_ms).toBeGreaterThan(5);
     const tiny = new CostModel(1);
     tiny.observe('free', 1e-9);
     tiny.observe('normal', 1);

@@ -1,0 +1,284 @@
+/**
+ * `npm run bench:adaptive -- [--quick] [--reps N] [--only adaptive|features] [--out FILE] [--adaptive-options JSON]`
+ *
+ * `--adaptive-options '[{"tolerance":1.3}, ...]'` adds adaptive lanes with other options to the
+ * rotation (for trying the algorithm's knobs; the done criterion is judged on the defaults).
+ *
+ * Issue 13's bench, in one run against one Weaviate:
+ * 1. Adaptive limit against the best static setting. Runs `tune` (bench/tune.ts: capacity, the
+ *    critical target, the worker/connection shapes and the static lane caps under the overload
+ *    mix) and picks the best static setting by tune's own rule. Then, in the same overload mix,
+ *    the best static setting and the normal lane with an adaptive limit (not told the result:
+ *    no cap, same shape) run interleaved, ABBA order, `--reps` times each, so a machine whose
+ *    load drifts hurts both alike. Reported: normal goodput (answers per second inside the
+ *    window) and critical p99 of each, their ratio, and the done criterion met / not met
+ *    (adaptive goodput >= 90 % of the best static's and adaptive critical p99 within the target).
+ *    The adaptive trials also sample the lane (limit, in flight, RTT inputs) every 100 ms.
+ * 2. Each feature on and off, side by side: coalescing (duplicate-heavy reads), write batching
+ *    (many one-object inserts), cost-aware lanes (a hybrid lane against a bm25 lane).
+ * Writes bench/results/adaptive-<time>.json (or --out) and prints Markdown tables.
+ */
+import { writeFile, mkdir } from 'node:fs/promises';
+import { execSync } from 'node:child_process';
+import { parseArgs } from 'node:util';
+import { createExecutor, type Executor } from '../src/engine/executor.ts';
+import type { AdaptiveLimitOptions } from '../src/engine/adaptive-limit.ts';
+import type { LaneOptions } from '../src/engine/lanes.ts';
+import { silentLogger } from '../src/log.ts';
+import { resolveTarget, type WeaviateTarget } from '../src/pool/config.ts';
+import type { QuerySpec } from '../src/query/spec.ts';
+import { engine, REQUEST_TIMEOUT_MS, type EngineSetting } from './contenders.ts';
+import { closedLoop, type CellMeasure, type MeasureContext } from './load.ts';
+import { criticalQuery, smallQuery } from './scenarios.ts';
+import { withSampleWeaviate } from './setup.ts';
+import { lanesEnv, overloadTrial, tune, type TracePoint, type Trial, type TuneResult } from './tune.ts';
+
+type Say = (l: string) => void;
+
+export interface Comparison {
+  tune: TuneResult;
+  /** Per repetition, in the order run. */
+  runs: { rep: number; kind: string; trial: Trial; trace?: TracePoint[] }[];
+  /** Variants of the adaptive options tried alongside (`--adaptive-options`): their means and ratios. */
+  variants: { kind: string; options: AdaptiveLimitOptions; goodput: number; criticalP99Ms: number; goodputRatio: number; met: boolean }[];
+  staticMean: { goodput: number; criticalP99Ms: number };
+  adaptiveMean: { goodput: number; criticalP99Ms: number };
+  /** adaptive goodput / best static goodput (means over repetitions). */
+  goodputRatio: number;
+  goodputMet: boolean;
+  latencyMet: boolean;
+  met: boolean;
+}
+
+const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
+
+export async function adaptiveVsStatic(
+  target: Readonly<WeaviateTarget>,
+  ctx: MeasureContext,
+  o: { criticalRate: number; quick: boolean; reps: number; trialMs: number; warmupMs: number; compareMs: number; say: Say; variants?: AdaptiveLimitOptions[] | undefined },
+): Promise<Comparison> {
+  // Weaviate just started and loaded the data: its first seconds are slow (a first run measured an
+  // idle critical p99 of 125 ms against ~12 ms warm), and tune's target comes from its first trial.
+  o.say('## warm-up (5 s of small and critical reads, not measured)');
+  const w = engine(target, { workers: 1, connections: 4 });
+  await w.start();
+  await closedLoop(ctx, (i) => (i % 8 === 0 ? w.query(criticalQuery(), 'critical') : w.query(smallQuery(i), 'normal')), { concurrency: 8, warmupMs: 0, durationMs: 5000 });
+  await w.stop();
+  o.say('## tune (static settings)');
+  const t = await tune(target, ctx, { criticalRate: o.criticalRate, users: 20, trialMs: o.trialMs, warmupMs: o.warmupMs, quick: o.quick, progress: o.say });
+  const best = t.best.setting;
+  const shape = { workers: best.workers, connections: best.connections };
+  const adaptiveOf = (adaptive: true | AdaptiveLimitOptions): EngineSetting =>
+    ({ ...shape, lanes: { critical: { reserved: best.lanes?.['critical']?.reserved ?? 1 }, normal: { maxQueue: best.lanes?.['normal']?.maxQueue ?? 200, adaptive } } });
+  const adaptiveSetting = adaptiveOf(true);
+  const variants = (o.variants ?? []).map((options, k) => ({ kind: `variant ${k + 1}`, options, setting: adaptiveOf(options) }));
+  for (const v of variants) o.say(`  ${v.kind}: ${JSON.stringify(v.options)}`);
+  const settingOf = (kind: string): EngineSetting => (kind === 'static' ? best : kind === 'adaptive' ? adaptiveSetting : variants.find((v) => v.kind === kind)!.setting);
+  const normalRate = t.normalRate;
+  o.say(`\n## best static \`${lanesEnv(best)}\` (${shape.workers} worker(s) x ${shape.connections} connections) against \`${lanesEnv(adaptiveSetting)}\`, ${o.reps} rep(s), ABBA`);
+  const runs: Comparison['runs'] = [];
+  for (let rep = 1; rep <= o.reps; rep++) {
+    const kinds = ['static', 'adaptive', ...variants.map((v) => v.kind)];
+    const order = rep % 2 === 1 ? kinds : [...kinds].reverse();
+    for (const kind of order) {
+      const r = await overloadTrial(target, ctx, settingOf(kind), {
+        criticalRate: o.criticalRate, normalRate, targetP99Ms: t.targetP99Ms, trialMs: o.compareMs, warmupMs: o.warmupMs, progress: (l) => o.say(`  rep ${rep} ${kind}:${l}`),
+        ...(kind !== 'static' ? { traceEveryMs: 100 } : {}),
+      });
+      const { trace, ...trial } = r;
+      runs.push({ rep, kind, trial, ...(kind !== 'static' ? { trace } : {}) });
+      if (kind !== 'static') o.say(`    ${traceSummary(trace, trial)}`);
+    }
+  }
+  const of = (k: string) => runs.filter((r) => r.kind === k).map((r) => r.trial);
+  const staticMean = { goodput: mean(of('static').map((x) => x.normalServed)), criticalP99Ms: mean(of('static').map((x) => x.criticalP99Ms)) };
+  const adaptiveMean = { goodput: mean(of('adaptive').map((x) => x.normalServed)), criticalP99Ms: mean(of('adaptive').map((x) => x.criticalP99Ms)) };
+  const goodputRatio = adaptiveMean.goodput / Math.max(1e-9, staticMean.goodput);
+  const goodputMet = goodputRatio >= 0.9;
+  const latencyMet = adaptiveMean.criticalP99Ms <= t.targetP99Ms;
+  const variantResults = variants.map((v) => {
+    const goodput = mean(of(v.kind).map((x) => x.normalServed));
+    const criticalP99Ms = mean(of(v.kind).map((x) => x.criticalP99Ms));
+    const goodputRatio = goodput / Math.max(1e-9, staticMean.goodput);
+    return { kind: v.kind, options: v.options, goodput, criticalP99Ms, goodputRatio, met: goodputRatio >= 0.9 && criticalP99Ms <= t.targetP99Ms };
+  });
+  return { tune: t, runs, variants: variantResults, staticMean, adaptiveMean, goodputRatio, goodputMet, latencyMet, met: goodputMet && latencyMet };
+}
+
+/** Where the limit spent the measured part of a trial: time-weighted by samples. */
+export function traceSummary(trace: TracePoint[], trial: Trial): string {
+  if (trace.length === 0) return 'no trace';
+  const limits = trace.map((p) => p.limit);
+  const hist = new Map<number, number>();
+  for (const l of limits) hist.set(l, (hist.get(l) ?? 0) + 1);
+  const top = [...hist.entries()].sort((a, b) => b[1] - a[1]).slice(0, 4).map(([l, n]) => `${l}: ${Math.round((n / limits.length) * 100)} %`).join(', ');
+  const e = trial.adaptiveEnd;
+  return `limit over the trial (share of 100 ms samples): ${top}; mean in flight ${mean(trace.map((p) => p.in_flight)).toFixed(1)}; ` +
+    `end: limit ${e?.limit ?? '-'}, RTT short ${e?.short_rtt_ms ?? '-'} / long ${e?.long_rtt_ms ?? '-'} / no-load ${e?.no_load_rtt_ms ?? '-'} ms, ${e?.changes ?? 0} changes`;
+}
+
+export function printComparison(c: Comparison, say: Say): void {
+  say(`\nTarget: critical p99 <= ${c.tune.targetP99Ms} ms (1.5x idle ${c.tune.idleCriticalP99Ms.toFixed(2)} ms) at ${c.tune.criticalRate} req/s; normal offered at ${c.tune.normalRate.toFixed(0)} req/s (2x the most a shape served; the default engine's first figure: ${c.tune.capacity.toFixed(0)}).`);
+  say(`Best static by tune's rule: \`${lanesEnv(c.tune.best.setting)}\` (${c.tune.best.meets ? 'meets the target' : 'no static setting met the target: lowest critical p99'}).`);
+  say('\n| rep | contender | critical p50 ms | critical p99 ms | normal goodput req/s | adaptive limit at end |');
+  say('|---:|---|---:|---:|---:|---|');
+  for (const r of c.runs) {
+    const e = r.trial.adaptiveEnd;
+    say(`| ${r.rep} | ${r.kind} | ${r.trial.criticalP50Ms.toFixed(2)} | ${r.trial.criticalP99Ms.toFixed(2)} | ${r.trial.normalServed.toFixed(0)} | ${e ? `${e.limit} (${e.changes} changes)` : '-'} |`);
+  }
+  say(`\nMeans: static goodput ${c.staticMean.goodput.toFixed(0)} req/s, critical p99 ${c.staticMean.criticalP99Ms.toFixed(2)} ms; ` +
+    `adaptive goodput ${c.adaptiveMean.goodput.toFixed(0)} req/s, critical p99 ${c.adaptiveMean.criticalP99Ms.toFixed(2)} ms.`);
+  say(`Goodput ratio adaptive / best static: ${(c.goodputRatio * 100).toFixed(0)} % (${c.goodputMet ? 'within' : 'NOT within'} 10 %); ` +
+    `adaptive critical p99 ${c.latencyMet ? 'within' : 'NOT within'} the target. Done criterion: ${c.met ? 'MET' : 'NOT MET'}.`);
+  for (const v of c.variants) {
+    say(`${v.kind} ${JSON.stringify(v.options)}: goodput ${v.goodput.toFixed(0)} req/s (${(v.goodputRatio * 100).toFixed(0)} % of static), critical p99 ${v.criticalP99Ms.toFixed(2)} ms: ${v.met ? 'would meet' : 'would not meet'} the criterion.`);
+  }
+}
+
+// ---- Features on and off ------------------------------------------------------------------
+
+export interface FeatureRow {
+  feature: string;
+  mode: 'off' | 'on';
+  /** What was measured and how much of it per second. */
+  unit: string;
+  throughput: number;
+  p50Ms: number;
+  p99Ms: number;
+  serverCpuMsPerUnit: number | null;
+  note: string;
+}
+
+async function withEngine<T>(target: Readonly<WeaviateTarget>, o: { lanes: Record<string, LaneOptions>; costAwareLanes?: boolean; connections?: number }, fn: (e: Executor) => Promise<T>): Promise<T> {
+  const e = await createExecutor(
+    {
+      weaviate: { ...target }, workers: 1, minConnections: o.connections ?? 4, maxConnections: o.connections ?? 4, defaultDeadlineMs: REQUEST_TIMEOUT_MS,
+      leakDetectionThresholdMs: 0, lanes: o.lanes, logger: silentLogger, ...(o.costAwareLanes !== undefined ? { costAwareLanes: o.costAwareLanes } : {}),
+    },
+    {},
+  );
+  try {
+    return await fn(e);
+  } finally {
+    await e.close();
+  }
+}
+
+const row = (feature: string, mode: 'off' | 'on', unit: string, m: CellMeasure, note: string, perUnit = 1): FeatureRow => ({
+  feature, mode, unit, throughput: m.throughput * perUnit, p50Ms: m.latency.p50_us / 1000, p99Ms: m.latency.p99_us / 1000,
+  serverCpuMsPerUnit: m.serverCpuMsPerQuery === null ? null : m.serverCpuMsPerQuery / perUnit, note,
+});
+
+export async function features(target: Readonly<WeaviateTarget>, ctx: MeasureContext, o: { warmupMs: number; durationMs: number; say: Say }): Promise<FeatureRow[]> {
+  const rows: FeatureRow[] = [];
+  const loop = { warmupMs: o.warmupMs, durationMs: o.durationMs };
+
+  // Coalescing: 32 callers over 4 distinct reads (duplicate-heavy).
+  for (const on of [false, true]) {
+    const r = await withEngine(target, { lanes: { normal: { coalesce: on } } }, async (e) => {
+      const m = await closedLoop(ctx, (i) => e.query(smallQuery(i % 4), { lane: 'normal' }), { concurrency: 32, ...loop });
+      return { m, hits: (await e.stats()).lanes['normal']?.coalesced ?? 0 };
+    });
+    rows.push(row('coalescing (32 callers, 4 distinct reads)', on ? 'on' : 'off', 'reads/s', r.m, on ? `${r.hits} reads answered by another's call` : ''));
+    o.say(`  coalescing ${on ? 'on' : 'off'}: ${r.m.throughput.toFixed(0)} reads/s, p99 ${(r.m.latency.p99_us / 1000).toFixed(2)} ms${on ? `, ${r.hits} coalesced` : ''}`);
+  }
+
+  // Write batching: 32 callers each inserting one object at a time, a fresh collection per mode.
+  const base = `http://${target.host}:${target.httpPort}`;
+  const headers: Record<string, string> = { 'content-type': 'application/json', ...(target.apiKey ? { authorization: `Bearer ${target.apiKey}` } : {}) };
+  for (const on of [false, true]) {
+    const collection = `WexBenchBatch${process.pid}${on ? 'On' : 'Off'}`;
+    const made = await fetch(`${base}/v1/schema`, { method: 'POST', headers, body: JSON.stringify({ class: collection, vectorizer: 'none', properties: [{ name: 'i', dataType: ['int'] }] }) });
+    if (!made.ok) throw new Error(`could not create ${collection}: HTTP ${made.status}`);
+    try {
+      const r = await withEngine(target, { lanes: { write: on ? { batchWrites: true } : {} } }, async (e) => {
+        const m = await closedLoop(ctx, (i) => e.query({ kind: 'insertMany', collection, objects: [{ properties: { i } }] } as QuerySpec, { lane: 'write' }), { concurrency: 32, ...loop });
+        return { m, wb: (await e.stats()).lanes['write']?.write_batches };
+      });
+      rows.push(row('write batching (32 callers, 1-object inserts)', on ? 'on' : 'off', 'inserts/s', r.m, r.wb ? `${r.wb.batches} batches, ${r.wb.joined} inserts joined into another's` : ''));
+      o.say(`  write batching ${on ? 'on' : 'off'}: ${r.m.throughput.toFixed(0)} inserts/s, p99 ${(r.m.latency.p99_us / 1000).toFixed(2)} ms`);
+    } finally {
+      await fetch(`${base}/v1/schema/${collection}`, { method: 'DELETE', headers });
+    }
+  }
+
+  // Cost-aware lanes: a lane of hybrids against a lane of bm25s, equal weights, 16 callers each,
+  // 8 slots; the question is how the server's time (slot time) is split.
+  const bm25 = (i: number): QuerySpec => smallQuery(i * 2); // even i: bm25
+  for (const on of [false, true]) {
+    const r = await withEngine(target, { lanes: { hybrid: { weight: 1 }, bm25: { weight: 1 } }, costAwareLanes: on, connections: 2 }, async (e) => {
+      // Warm the cost model (both kinds measured) before the window.
+      const [h, b] = await Promise.all([
+        closedLoop(ctx, () => e.query(criticalQuery(), { lane: 'hybrid' }), { concurrency: 16, ...loop }),
+        closedLoop(ctx, (i) => e.query(bm25(i), { lane: 'bm25' }), { concurrency: 16, ...loop }),
+      ]);
+      const s = await e.stats();
+      return { h, b, costs: s.query_costs ?? null };
+    });
+    // Slot time per lane = served x mean slot time of its kind (measured once, with costs on, below).
+    const note = r.costs ? `measured slot time: hybrid ${r.costs['query:hybrid']?.avg_ms.toFixed(2) ?? '-'} ms, bm25 ${r.costs['query:bm25']?.avg_ms.toFixed(2) ?? '-'} ms` : '';
+    rows.push(row('cost-aware lanes: hybrid lane', on ? 'on' : 'off', 'hybrids/s', r.h, note));
+    rows.push(row('cost-aware lanes: bm25 lane', on ? 'on' : 'off', 'bm25s/s', r.b, ''));
+    o.say(`  cost-aware ${on ? 'on' : 'off'}: hybrid lane ${r.h.throughput.toFixed(0)}/s (p99 ${(r.h.latency.p99_us / 1000).toFixed(1)} ms), bm25 lane ${r.b.throughput.toFixed(0)}/s (p99 ${(r.b.latency.p99_us / 1000).toFixed(1)} ms) ${note}`);
+  }
+  return rows;
+}
+
+export function printFeatures(rows: FeatureRow[], say: Say): void {
+  say('\n| feature | mode | throughput | p50 ms | p99 ms | note |');
+  say('|---|---|---:|---:|---:|---|');
+  for (const r of rows) say(`| ${r.feature} | ${r.mode} | ${r.throughput.toFixed(0)} ${r.unit} | ${r.p50Ms.toFixed(2)} | ${r.p99Ms.toFixed(2)} | ${r.note} |`);
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      quick: { type: 'boolean', default: false },
+      reps: { type: 'string' },
+      only: { type: 'string' },
+      out: { type: 'string' },
+      'critical-rate': { type: 'string', default: '50' },
+      'adaptive-options': { type: 'string' },
+    },
+  });
+  const quick = values.quick!;
+  const reps = Number(values.reps ?? 2);
+  if (!Number.isInteger(reps) || reps < 1) throw new Error(`--reps must be a positive integer, got ${values.reps}`);
+  if (values.only !== undefined && values.only !== 'adaptive' && values.only !== 'features') throw new Error(`--only must be adaptive or features, got ${values.only}`);
+  const rawVariants: unknown = values['adaptive-options'] === undefined ? [] : JSON.parse(values['adaptive-options']);
+  const variants = (Array.isArray(rawVariants) ? rawVariants : [rawVariants]) as AdaptiveLimitOptions[];
+  const say = (l: string) => console.log(l);
+  const started = new Date().toISOString();
+  let commit = 'unknown';
+  try {
+    commit = execSync('git rev-parse --short HEAD', { encoding: 'utf8' }).trim();
+  } catch { /* not a git checkout */ }
+  say(`bench:adaptive ${process.argv.slice(2).join(' ')} at ${started}, commit ${commit}, load ${execSync('uptime', { encoding: 'utf8' }).trim()}`);
+  await withSampleWeaviate(say, async (weaviate) => {
+    const target = resolveTarget({ ...weaviate.target }, {});
+    const ctx: MeasureContext = { serverPid: weaviate.node?.pid, grpcPort: target.grpcPort };
+    const out: { started: string; commit: string; quick: boolean; comparison?: Comparison; features?: FeatureRow[] } = { started, commit, quick };
+    if (values.only !== 'features') {
+      out.comparison = await adaptiveVsStatic(target, ctx, {
+        criticalRate: Number(values['critical-rate']), quick, reps, trialMs: quick ? 4000 : 10_000, warmupMs: quick ? 1000 : 2000, compareMs: quick ? 8000 : 20_000, say, variants,
+      });
+      printComparison(out.comparison, say);
+    }
+    if (values.only !== 'adaptive') {
+      say('\n## features on and off');
+      out.features = await features(target, ctx, { warmupMs: quick ? 1000 : 2000, durationMs: quick ? 4000 : 10_000, say });
+      printFeatures(out.features, say);
+    }
+    await mkdir(new URL('./results/', import.meta.url), { recursive: true });
+    const file = values.out ?? new URL(`./results/adaptive-${started.replace(/[:.]/g, '-')}.json`, import.meta.url).pathname;
+    await writeFile(file, JSON.stringify(out, null, 1));
+    say(`\nwrote ${file}`);
+  });
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  main().catch((error: unknown) => {
+    console.error(error);
+    process.exitCode = 1;
+  });
+}
