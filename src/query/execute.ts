@@ -5,6 +5,7 @@
 import { Filters, type FilterValue as WeaviateFilter, type WeaviateClient } from 'weaviate-client';
 import type { FilterOperator, FilterSpec, InsertResult, QueryResult, QuerySpec, ResultObject } from './spec.ts';
 import { leanPathOf } from '../wire/lean-path.ts';
+import { inserterOf } from '../weaviate/insert.ts';
 
 type AnyCollection = ReturnType<WeaviateClient['collections']['use']>;
 
@@ -109,7 +110,11 @@ export async function executeSpec(client: WeaviateClient, spec: QuerySpec, signa
         properties: o.properties as never,
         ...(o.vector ? { vectors: o.vector } : {}),
       }));
-      const result = await collection.data.insertMany(objects);
+      // Pooled clients insert without weaviate-client's 500 ms poll (src/weaviate/insert.ts).
+      const insert = inserterOf(client);
+      const result = insert
+        ? await insert(spec.collection, objects, { ...(spec.tenant ? { tenant: spec.tenant } : {}), ...(spec.consistencyLevel ? { consistencyLevel: spec.consistencyLevel } : {}) })
+        : await collection.data.insertMany(objects);
       return {
         inserted: Object.keys(result.uuids).length,
         uuids: Object.values(result.uuids) as string[],

@@ -38,6 +38,7 @@ import { scopeRestFetch } from './rest-sockets.ts';
 import { registerLeanPath } from '../wire/lean-path.ts';
 import { grpcNameOverride } from './tls.ts';
 import { closeChannel } from './channel-close.ts';
+import { makeInserter, registerInserter, type InsertInternals } from './insert.ts';
 
 /** The same cap weaviate-client uses (it must match the server's GRPC_MAX_MESSAGE_SIZE). */
 const MAX_GRPC_MESSAGE_LENGTH = 104_858_000;
@@ -54,6 +55,7 @@ interface InternalModules {
   Aggregator: { use: (...args: unknown[]) => unknown };
   TenantsManager: { use: (...args: unknown[]) => unknown };
   getClientVersionHeader: () => Record<string, string>;
+  insert: InsertInternals;
 }
 
 let internals: Promise<InternalModules> | undefined;
@@ -66,7 +68,7 @@ function loadInternals(): Promise<InternalModules> {
     if (!packageJson) throw new Error('weaviate-client is not installed');
     const base = pathToFileURL(join(dirname(packageJson), 'dist/node/esm/index.js'));
     const load = (path: string) => import(new URL(path, base).href) as Promise<Record<string, unknown>>;
-    const [weaviateProto, healthProto, searcher, batcher, aggregator, tenants, http] = await Promise.all([
+    const [weaviateProto, healthProto, searcher, batcher, aggregator, tenants, http, serialize, deserialize] = await Promise.all([
       load('./proto/v1/weaviate.js'),
       load('./proto/google/health/v1/health.js'),
       load('./grpc/searcher.js'),
@@ -74,6 +76,8 @@ function loadInternals(): Promise<InternalModules> {
       load('./grpc/aggregator.js'),
       load('./grpc/tenantsManager.js'),
       load('./connection/http.js'),
+      load('./collections/serialize/index.js'),
+      load('./collections/deserialize/index.js'),
     ]);
     return {
       WeaviateDefinition: weaviateProto['WeaviateDefinition'],
@@ -83,6 +87,7 @@ function loadInternals(): Promise<InternalModules> {
       Aggregator: aggregator['default'] as InternalModules['Aggregator'],
       TenantsManager: tenants['default'] as InternalModules['TenantsManager'],
       getClientVersionHeader: http['getClientVersionHeader'] as () => Record<string, string>,
+      insert: { Serialize: serialize['Serialize'], Deserialize: deserialize['Deserialize'] } as InsertInternals,
     };
   })();
   return internals;
@@ -223,6 +228,11 @@ export async function createOwnChannelClient(
   // `reconnect()` would rebuild the stock channel behind our back; the pool replaces whole connections instead.
   connection['reconnect'] = () => Promise.reject(new Error('pooled connections are replaced by the pool, not reconnected'));
   if (serverVersion) captured.dbVersionProvider?.cache(serverVersion);
+  // insertMany without weaviate-client's 500 ms serialization poll (src/weaviate/insert.ts).
+  const versions = captured.dbVersionProvider as { getVersion?: () => Promise<unknown> } | undefined;
+  if (typeof versions?.getVersion === 'function') {
+    registerInserter(client, makeInserter(mods.insert, connection as never, () => versions.getVersion!() as never));
+  }
 
   const bearer = target.apiKey ? `Bearer ${revealSecret(target.apiKey)}` : undefined;
   // The lean query path (src/wire/lean-path.ts) sends the engine's own read specs on this same channel.
