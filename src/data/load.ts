@@ -5,6 +5,7 @@
  */
 import weaviate, { type WeaviateClient } from 'weaviate-client';
 import { storedName } from '../query/schema.ts';
+import { inserterOf } from '../weaviate/insert.ts';
 import { DEFAULT_SAMPLE_SIZE, SAMPLE_COLLECTION, embedDocument, sampleDocument } from './sample.ts';
 
 export interface LoadOptions {
@@ -67,14 +68,16 @@ export async function ensureSampleData(client: WeaviateClient, options: LoadOpti
   }
   await createSampleCollection(client, name, options.replicationFactor);
   const collection = client.collections.use(name);
+  const insert = inserterOf(client);
   for (let from = 0; from < count; from += chunk) {
     const objects = [];
     for (let i = from; i < Math.min(count, from + chunk); i++) {
       const doc = sampleDocument(i);
       objects.push({ properties: { ...doc }, vectors: embedDocument(doc) });
     }
-    const result = await collection.data.insertMany(objects);
-    if (result.hasErrors) {
+    // A pooled client inserts without weaviate-client's 500 ms poll (src/weaviate/insert.ts).
+    const result = insert ? await insert(name, objects, {}) : await collection.data.insertMany(objects);
+    if (Object.keys(result.errors).length > 0) {
       const first = Object.values(result.errors)[0];
       throw new Error(`Loading sample data failed at objects ${from}..${from + objects.length}: ${first?.message ?? 'unknown error'}`);
     }
