@@ -56,6 +56,13 @@ export interface EngineOptions {
    * `queryPath: 'lean'`. Env `VECTOR_STORE_REPLY_HANDOFF`. @default 'bytes' (bench/RESULTS.md)
    */
   replyHandoff?: ReplyHandoff;
+  /**
+   * With `replyHandoff: 'bytes'`: the main thread decodes handed replies for at most this long
+   * per event-loop turn, then lets timers and I/O run before it decodes more (a burst of large
+   * replies otherwise blocks the loop for all of them); 0 decodes each reply as it arrives.
+   * @default 0 (bench/RESULTS.md)
+   */
+  decodeSliceMs?: number;
 }
 
 export const REPLY_HANDOFFS = ['bytes', 'objects'] as const;
@@ -79,12 +86,13 @@ export interface ExecutorConfig {
   autoscale: Readonly<AutoscaleConfig> | undefined;
   costAwareLanes: boolean;
   replyHandoff: ReplyHandoff;
+  decodeSliceMs: number;
 }
 
 const ENGINE_KEYS = [
   'workers', 'lanes', 'defaultDeadlineMs', 'taskModule', 'collections', 'validateAgainstSchema',
   'controlTimeoutMs', 'closeTimeoutMs', 'watchdogTerminateMs', 'workerLogLevel', 'workerNice', 'autoscale',
-  'costAwareLanes', 'replyHandoff',
+  'costAwareLanes', 'replyHandoff', 'decodeSliceMs',
 ] as const;
 
 export const ENGINE_ENV = Object.freeze({
@@ -196,6 +204,7 @@ export function resolveExecutorConfig(options: ExecutorOptions = {}, env: Env = 
         : env['VECTOR_STORE_COST_AWARE_LANES']
           ? v.boolean(envSrc('VECTOR_STORE_COST_AWARE_LANES'), env['VECTOR_STORE_COST_AWARE_LANES'])
           : false,
+    decodeSliceMs: ms('decodeSliceMs', 0),
     replyHandoff:
       engine['replyHandoff'] !== undefined
         ? v.oneOf(opt('replyHandoff'), engine['replyHandoff'], REPLY_HANDOFFS)

@@ -29,7 +29,7 @@ import type { ExecutorFor } from './tasks.ts';
 import { buildEngineStats, type EngineStats } from './stats.ts';
 import { Coalescer, coalesceKey } from './coalesce.ts';
 import { WriteBatcher } from './write-batcher.ts';
-import { decodeHandedReply } from './reply-handoff.ts';
+import { HandedReplyDecoder } from './reply-handoff.ts';
 import { loadCodecs } from '../wire/codecs.ts';
 
 /** What `query(spec)` resolves to for a spec of this kind (a union of kinds gives the union of results). */
@@ -98,6 +98,7 @@ export class Executor implements AsyncDisposable {
   readonly #batchers = new Map<string, WriteBatcher>();
   /** Workers post lean-path read replies as bytes, decoded here (config `replyHandoff`). */
   readonly #bytesHandoff: boolean;
+  readonly #replyDecoder: HandedReplyDecoder;
 
   /** Use createExecutor(): it starts the workers and checks Weaviate before handing the executor out. */
   constructor(config: Readonly<ExecutorConfig>, deps: { logger: Logger; clock: Clock }) {
@@ -107,6 +108,7 @@ export class Executor implements AsyncDisposable {
     this.#log = deps.logger;
     this.#coalescer = new Coalescer(deps.clock);
     this.#bytesHandoff = config.workers > 0 && config.replyHandoff === 'bytes' && config.pool.queryPath === 'lean';
+    this.#replyDecoder = new HandedReplyDecoder(config.decodeSliceMs);
     for (const lane of config.lanes) {
       if (!lane.batchWrites) continue;
       // The merged insert goes through the lane like any write, with the latest deadline of its callers.
@@ -299,7 +301,7 @@ export class Executor implements AsyncDisposable {
           timings = reply.t;
           if (!reply.ok) throw fromSerialized(reply.error);
           // replyAs 'bytes': the worker sent the reply undecoded (src/engine/reply-handoff.ts).
-          if (reply.bytes && msg.kind === 'query') return decodeHandedReply(reply.bytes, msg.spec, reply.vectors);
+          if (reply.bytes && msg.kind === 'query') return await this.#replyDecoder.decode(reply.bytes, msg.spec, reply.vectors);
           return reply.value;
         }
       } finally {

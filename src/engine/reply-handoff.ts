@@ -28,3 +28,70 @@ export function decodeHandedReply(bytes: Uint8Array, spec: QuerySpec, vectors: V
     throw fromSerialized(serializeError(classify(error, NOT_ABORTED)));
   }
 }
+
+/**
+ * Decodes handed replies on the main thread, at most `sliceMs` of decoding per event-loop turn:
+ * when many replies arrive in one turn (a worker answering a burst), the rest wait for a
+ * setImmediate, so timers and I/O of the host run in between instead of after all of them.
+ * `sliceMs` 0 decodes every reply as it arrives. Order is kept: once one reply waits, later
+ * ones queue behind it.
+ */
+export class HandedReplyDecoder {
+  readonly sliceMs: number;
+  /** Decoding time spent in the current turn (reset by a setImmediate once the turn ends). */
+  #spentMs = 0;
+  #resetScheduled = false;
+  readonly #queue: (() => void)[] = [];
+  #drainScheduled = false;
+  /** Replies that waited for a later turn (a measure of how often bursts happen). */
+  deferred = 0;
+
+  constructor(sliceMs: number) {
+    this.sliceMs = sliceMs;
+  }
+
+  decode(bytes: Uint8Array, spec: QuerySpec, vectors: VectorFormat): QueryResult | Promise<QueryResult> {
+    if (this.sliceMs <= 0) return decodeHandedReply(bytes, spec, vectors);
+    if (this.#queue.length === 0 && this.#spentMs < this.sliceMs) return this.#timed(bytes, spec, vectors);
+    this.deferred++;
+    return new Promise<QueryResult>((resolve, reject) => {
+      this.#queue.push(() => {
+        try {
+          resolve(this.#timed(bytes, spec, vectors));
+        } catch (error) {
+          reject(error as Error);
+        }
+      });
+      this.#scheduleDrain();
+    });
+  }
+
+  #timed(bytes: Uint8Array, spec: QuerySpec, vectors: VectorFormat): QueryResult {
+    const started = performance.now();
+    try {
+      return decodeHandedReply(bytes, spec, vectors);
+    } finally {
+      this.#spentMs += performance.now() - started;
+      if (!this.#resetScheduled) {
+        this.#resetScheduled = true;
+        setImmediate(() => {
+          this.#spentMs = 0;
+          this.#resetScheduled = false;
+        });
+      }
+    }
+  }
+
+  #scheduleDrain(): void {
+    if (this.#drainScheduled) return;
+    this.#drainScheduled = true;
+    setImmediate(() => {
+      this.#drainScheduled = false;
+      // One slice now; what is left goes to the next turn (timers and I/O run first).
+      const started = performance.now();
+      do this.#queue.shift()!();
+      while (this.#queue.length > 0 && performance.now() - started < this.sliceMs);
+      if (this.#queue.length > 0) this.#scheduleDrain();
+    });
+  }
+}

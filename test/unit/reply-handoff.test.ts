@@ -6,7 +6,7 @@
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
 import { QueryError } from '../../src/errors.ts';
-import { decodeHandedReply, handedReplies } from '../../src/engine/reply-handoff.ts';
+import { HandedReplyDecoder, decodeHandedReply, handedReplies } from '../../src/engine/reply-handoff.ts';
 import type { QuerySpec } from '../../src/query/spec.ts';
 import { codecs, loadCodecs } from '../../src/wire/codecs.ts';
 import { decodeSearchReply } from '../../src/wire/reply-decoder.ts';
@@ -61,5 +61,35 @@ describe('reply hand-off as bytes', () => {
     expect(error.code).toBe('WEX_QUERY_FAILED');
     expect(error.message).toMatch(/Malformed SearchReply/);
     expect(error.details).toMatchObject({ weaviateError: 'WeaviateDeserializationError' });
+  });
+
+  it('a decode slice: a burst of replies in one turn is decoded in order, partly in later turns, with timers running in between', async () => {
+    const many = Array.from({ length: 100 }, (_, i) => ({ properties: { nonRefProps: { fields: { title: { textValue: `t${i}` } } } }, metadata: { id: `id${i}`, vectorBytes: f32(Array.from({ length: 64 }, (_, k) => k / 64)) } }));
+    const big = Buffer.from(codecs.SearchReply.encode(codecs.SearchReply.fromPartial({ results: many } as never)).finish());
+    const expected = decodeSearchReply(big, spec as ReadSpec, 'array');
+    const sliced = new HandedReplyDecoder(0.01);
+    const events: string[] = [];
+    setImmediate(() => events.push('other work'));
+    const answers = Array.from({ length: 20 }, (_, i) => Promise.resolve(sliced.decode(new Uint8Array(big), spec, 'array')).then((r) => {
+      events.push(`reply${i}`);
+      return r;
+    }));
+    for (const r of await Promise.all(answers)) expect(r).toStrictEqual(expected);
+    expect(events.filter((e) => e.startsWith('reply'))).toEqual(answers.map((_, i) => `reply${i}`));
+    expect(sliced.deferred).toBeGreaterThan(0);
+    expect(events.indexOf('other work')).toBeLessThan(events.length - 1); // other callbacks ran before the last reply was decoded
+    // Slice 0: every reply decoded as it arrives, none deferred.
+    const eager = new HandedReplyDecoder(0);
+    expect(eager.decode(new Uint8Array(big), spec, 'array')).toStrictEqual(expected);
+    expect(eager.deferred).toBe(0);
+  });
+
+  it('a deferred reply that cannot be decoded rejects with the typed error', async () => {
+    const sliced = new HandedReplyDecoder(0.000001);
+    const first = sliced.decode(new Uint8Array(reply), spec, 'array'); // spends the slice
+    const bad = sliced.decode(new Uint8Array([0x12, 0x7f, 0x0a]), spec, 'array');
+    expect(first).not.toBeInstanceOf(Promise);
+    expect(bad).toBeInstanceOf(Promise);
+    await expect(bad).rejects.toBeInstanceOf(QueryError);
   });
 });
