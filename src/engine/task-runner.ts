@@ -45,6 +45,8 @@ export type TaskModule = Record<string, unknown>;
 /** Below this much time left, a retry cannot finish: fail at once instead. */
 const RETRY_MIN_LEFT_MS = 5;
 const RETRY_BASE_MS = 20;
+/** How much later than the deadline a deadline-bounded wait for a connection times out by itself. */
+const DEADLINE_GRACE_MS = 5;
 
 export class TaskRunner {
   readonly budget = new RetryBudget();
@@ -147,7 +149,10 @@ export class TaskRunner {
           recordMs(this.execution, done - got);
         }
       },
-      { timeoutMs: Math.max(1, Math.min(pool.config.acquireTimeoutMs, remaining)), signal },
+      // A wait bounded by the deadline ends by the deadline's own signal (DeadlineExceededError),
+      // not by the pool's timer set for the same instant: timers of equal expiry fire in either
+      // order (seen as a stray WEX_POOL_TIMEOUT in engine-lifecycle's 10,000-query run).
+      { timeoutMs: Math.max(1, remaining + DEADLINE_GRACE_MS < pool.config.acquireTimeoutMs ? remaining + DEADLINE_GRACE_MS : pool.config.acquireTimeoutMs), signal },
     );
   }
 

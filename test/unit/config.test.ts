@@ -103,6 +103,7 @@ describe('query path, vectors and reply hand-off (issue 11 switches)', () => {
     expect(c.pool.queryPath).toBe('lean');
     expect(c.pool.vectors).toBe('array');
     expect(c.replyHandoff).toBe('bytes');
+    expect(c.decodeSliceMs).toBe(0);
   });
 
   it('are typed options, and env still works; options win over env', () => {
@@ -121,6 +122,7 @@ describe('query path, vectors and reply hand-off (issue 11 switches)', () => {
     [{ queryPath: 'fast' }, "Expected `queryPath` to be one of 'lean', 'client', got `fast` (string)", 'option'],
     [{ vectors: 'f16' }, "Expected `vectors` to be one of 'array', 'float32', got `f16` (string)", 'option'],
     [{ replyHandoff: 'json' }, "Expected `replyHandoff` to be one of 'bytes', 'objects', got `json` (string)", 'option'],
+    [{ decodeSliceMs: -1 }, 'Expected `decodeSliceMs` to be a finite number >= 0 and <= 2147483647 (ms), got `-1` (number)', 'option'],
   ])('reject a bad option %j with a ConfigError naming it and the value', (options, message, key) => {
     const e = configError(() => resolveExecutorConfig(options as never, {}));
     expect(e.message).toBe(message);
