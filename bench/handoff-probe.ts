@@ -3,16 +3,17 @@
  * interleaved per repetition, against a Weaviate with the sample data (WEAVIATE_HOST/PORT, or
  * one started and stopped here):
  *   node --expose-gc bench/handoff-probe.ts [seconds=4] [reps=1] [contender...]
- * Contenders: engine-<w>w-8c with replyHandoff bytes (the id without suffix), objects
- * (`-objects`), bytes with Float32Array vectors (`-f32`) and bytes decoded in 1 ms slices per
- * event-loop turn (`-slice1`, option decodeSliceMs), for w = 1 and 2. Per contender:
+ * Contenders: engine-<w>w-8c with the defaults (replyHandoff bytes, decodeSliceMs 1: the id
+ * without suffix), objects (`-objects`), bytes with Float32Array vectors (`-f32`) and bytes with
+ * each reply decoded as it arrives (`-slice0`), for w = 1 and 2. (The first probe run, at commit
+ * a12ec60, had decodeSliceMs 0 as the default and a `-slice1` contender.) Per contender:
  * small results c=16 and large results c=16 (closed loop), then large results open loop at 70 %
  * of the contender's own large-results throughput: req/s, client CPU per query (all threads),
  * main-thread event-loop delay p99.
  */
 import { resolveTarget } from '../src/pool/config.ts';
 import { engine, type Contender, type EngineSetting } from './contenders.ts';
-import { engineFloat32, engineObjects } from './lean-contenders.ts';
+import { engineFloat32, engineNoSlice, engineObjects } from './lean-contenders.ts';
 import { closedLoop, openLoop, type CellMeasure } from './load.ts';
 import { largeQuery, smallQuery } from './scenarios.ts';
 import { withSampleWeaviate } from './setup.ts';
@@ -33,10 +34,7 @@ await withSampleWeaviate(() => {}, async (weaviate) => {
     makers[`engine-${workers}w-8c`] = () => engine(target, setting);
     makers[`engine-${workers}w-8c-objects`] = () => engineObjects(target, setting);
     makers[`engine-${workers}w-8c-f32`] = () => engineFloat32(target, setting);
-    makers[`engine-${workers}w-8c-slice1`] = () => {
-      const inner = engine(target, { ...setting, options: { decodeSliceMs: 1 } });
-      return { ...inner, id: `${inner.id}-slice1`, label: `${inner.label}, main-thread decoding in 1 ms slices` };
-    };
+    makers[`engine-${workers}w-8c-slice0`] = () => engineNoSlice(target, setting);
   }
   const chosen = names.length > 0 ? names : Object.keys(makers);
   for (let rep = 0; rep < Number(r); rep++) {

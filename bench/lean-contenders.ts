@@ -5,6 +5,7 @@
  *   engine-...-client      an engine whose pooled connections use weaviate-client for reads
  *   engine-...-objects     workers decode replies and post the result objects (`replyHandoff: 'objects'`)
  *   engine-...-f32         vectors as Float32Array (`vectors: 'float32'`)
+ *   engine-...-slice0      bytes hand-off, each reply decoded as it arrives (`decodeSliceMs: 0`)
  *   raw-grpc-js[-16m]      no pool: one grpc-js channel of its own, the lean request/reply code,
  *                          optionally with 16 MiB HTTP/2 windows (`grpc-node.flow_control_window`)
  * Each is chosen through the programmatic options (queryPath, vectors, replyHandoff), as a user would.
@@ -29,6 +30,11 @@ export function engineFloat32(target: Readonly<WeaviateTarget>, s: EngineSetting
 /** The engine whose workers decode lean replies and post result objects (the hand-off before `bytes`). */
 export function engineObjects(target: Readonly<WeaviateTarget>, s: EngineSetting): Contender {
   return engineWith(target, s, { queryPath: 'lean', replyHandoff: 'objects' }, '-objects', 'replies decoded in the worker, objects posted');
+}
+
+/** The engine (bytes hand-off) decoding every reply as it arrives on the main thread (`decodeSliceMs: 0`). */
+export function engineNoSlice(target: Readonly<WeaviateTarget>, s: EngineSetting): Contender {
+  return engineWith(target, s, { queryPath: 'lean', replyHandoff: 'bytes', decodeSliceMs: 0 }, '-slice0', 'main-thread decoding not sliced');
 }
 
 export function poolMainPath(target: Readonly<WeaviateTarget>, connections: number, path: QueryPath): Contender {

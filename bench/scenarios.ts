@@ -7,7 +7,7 @@ import { SAMPLE_COLLECTION, embed } from '../src/data/sample.ts';
 import type { WeaviateTarget } from '../src/pool/config.ts';
 import type { QuerySpec } from '../src/query/spec.ts';
 import { connectPerRequest, connectPerRequestSocket, engine, singleClient, type Contender, type EngineSetting, type Lane } from './contenders.ts';
-import { engineFloat32, engineObjects, enginePath, poolMainPath, rawGrpc } from './lean-contenders.ts';
+import { engineFloat32, engineNoSlice, engineObjects, enginePath, poolMainPath, rawGrpc } from './lean-contenders.ts';
 import { closedLoop, openLoop, type CellMeasure, type MeasureContext, type OpenStream } from './load.ts';
 
 export interface Profile {
@@ -143,7 +143,7 @@ export async function largeAtLoad(ctx: RunContext, p: Profile, capacity: (conten
   const out: CellResult[] = [];
   const makers = [
     () => singleClient(ctx.target), () => engine(ctx.target, defaultEngine(p)), () => enginePath(ctx.target, { workers: 0, connections: p.poolConnections }, 'lean'),
-    () => engineObjects(ctx.target, defaultEngine(p)), () => engineFloat32(ctx.target, defaultEngine(p)),
+    () => engineObjects(ctx.target, defaultEngine(p)), () => engineFloat32(ctx.target, defaultEngine(p)), () => engineNoSlice(ctx.target, defaultEngine(p)),
   ];
   for (let rep = 0; rep < p.reps; rep++) {
     for (const make of rotate(makers, rep)) {
@@ -187,7 +187,9 @@ export async function saturation(ctx: RunContext, p: Profile, query = smallQuery
 /** Large results (limit 100 with vectors) at one concurrency: throughput and main-thread event-loop delay. */
 export async function largeResults(ctx: RunContext, p: Profile): Promise<CellResult[]> {
   // Only these results carry vectors: the default engine returning them as Float32Array too.
-  return saturation(ctx, { ...p, concurrencies: [p.largeConcurrency] }, largeQuery, 'large-results', [() => engineFloat32(ctx.target, defaultEngine(p))]);
+  return saturation(ctx, { ...p, concurrencies: [p.largeConcurrency] }, largeQuery, 'large-results', [
+    () => engineFloat32(ctx.target, defaultEngine(p)), () => engineNoSlice(ctx.target, defaultEngine(p)),
+  ]);
 }
 
 /** Open loop at fixed rates (fractions of the baseline's saturation throughput), latency from the schedule. */

@@ -103,7 +103,7 @@ describe('query path, vectors and reply hand-off (issue 11 switches)', () => {
     expect(c.pool.queryPath).toBe('lean');
     expect(c.pool.vectors).toBe('array');
     expect(c.replyHandoff).toBe('bytes');
-    expect(c.decodeSliceMs).toBe(0);
+    expect(c.decodeSliceMs).toBe(1);
   });
 
   it('are typed options, and env still works; options win over env', () => {
