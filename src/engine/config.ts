@@ -60,8 +60,8 @@ export interface EngineOptions {
    * With `replyHandoff: 'bytes'`: the main thread decodes handed replies for at most this long
    * per event-loop turn, then lets timers and I/O run before it decodes more (a burst of large
    * replies otherwise blocks the loop for all of them); 0 decodes each reply as it arrives.
-   * @default 1 (bench/RESULTS.md: with large results it cut the saturated main-thread loop p99
-   * from 75 to 13.5 ms at the same throughput)
+   * @default 1 (bench/RESULTS.md: with large results it halved the saturated main-thread loop
+   * p99 or better at the same throughput, for 0.07-0.5 ms more CPU per large query)
    */
   decodeSliceMs?: number;
 }
