@@ -300,8 +300,12 @@ export class Executor implements AsyncDisposable {
           }
           timings = reply.t;
           if (!reply.ok) throw fromSerialized(reply.error);
-          // replyAs 'bytes': the worker sent the reply undecoded (src/engine/reply-handoff.ts).
-          if (reply.bytes && msg.kind === 'query') return await this.#replyDecoder.decode(reply.bytes, msg.spec, reply.vectors);
+          // replyAs 'bytes': the worker sent the reply undecoded (src/engine/reply-handoff.ts). A
+          // caller already answered (deadline, abort) gets nothing from it: no decode then.
+          if (reply.bytes && msg.kind === 'query') {
+            if (ctx.signal.aborted) throw ctx.signal.reason;
+            return await this.#replyDecoder.decode(reply.bytes, msg.spec, reply.vectors);
+          }
           return reply.value;
         }
       } finally {
