@@ -7,7 +7,8 @@
  *
  * A pooled client registers its channel here when it is built (src/weaviate/client.ts);
  * `leanPathOf(client)` finds it. Clients that did not register (a stock weaviate-client, a
- * server older than 1.29, or `VECTOR_STORE_QUERY_PATH=client`) keep the weaviate-client path.
+ * server older than 1.29, or `queryPath: 'client'`, env `VECTOR_STORE_QUERY_PATH=client`) keep the
+ * weaviate-client path.
  */
 import { Metadata, type Channel } from '@grpc/grpc-js';
 import type { QueryResult } from '../query/spec.ts';
