@@ -13,7 +13,8 @@ import { createExecutor, type Executor } from '../src/engine/executor.ts';
 import { silentLogger } from '../src/log.ts';
 import type { LaneOptions } from '../src/engine/lanes.ts';
 import type { EngineStats } from '../src/engine/stats.ts';
-import type { WeaviateTarget } from '../src/pool/config.ts';
+import type { PoolOptions, WeaviateTarget } from '../src/pool/config.ts';
+import type { ExecutorOptions } from '../src/engine/config.ts';
 import { createPool, type WeaviatePool } from '../src/pool/create.ts';
 import { executeSpec } from '../src/query/execute.ts';
 import type { QuerySpec } from '../src/query/spec.ts';
@@ -101,14 +102,14 @@ export function singleClient(target: Readonly<WeaviateTarget>): Contender {
   };
 }
 
-export function poolMain(target: Readonly<WeaviateTarget>, connections: number): Contender {
+export function poolMain(target: Readonly<WeaviateTarget>, connections: number, options: Partial<PoolOptions> = {}): Contender {
   let pool: WeaviatePool | undefined;
   return {
     id: `pool-main-${connections}c`,
     label: `pool on the caller's thread, ${connections} connections`,
     async start() {
       pool = await createPool(
-        { weaviate: { ...target }, minConnections: connections, maxConnections: connections, leakDetectionThresholdMs: 0, logger: silentLogger },
+        { weaviate: { ...target }, minConnections: connections, maxConnections: connections, leakDetectionThresholdMs: 0, logger: silentLogger, ...options },
         {},
       );
     },
@@ -126,6 +127,8 @@ export interface EngineSetting {
   connections: number;
   /** Suffix of the contender id for non-default lanes ('protective'). */
   tag?: string;
+  /** More executor options (query path, vectors, reply hand-off: bench/lean-contenders.ts). */
+  options?: Partial<ExecutorOptions>;
   lanes?: Record<string, { weight?: number; reserved?: number; maxQueue?: number; maxConcurrency?: number; adaptive?: LaneOptions['adaptive'] }>;
 }
 
@@ -144,6 +147,7 @@ export function engine(target: Readonly<WeaviateTarget>, s: EngineSetting): Cont
           defaultDeadlineMs: REQUEST_TIMEOUT_MS,
           leakDetectionThresholdMs: 0,
           ...(s.lanes ? { lanes: s.lanes } : {}),
+          ...s.options,
           logger: silentLogger,
         },
         {},

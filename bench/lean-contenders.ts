@@ -3,10 +3,12 @@
  *   pool-main-<c>c-client  the pool on the caller's thread, reads through weaviate-client
  *   lean-main-<c>c         the pool on the caller's thread, reads through the lean path
  *   engine-...-client      an engine whose pooled connections use weaviate-client for reads
+ *   engine-...-objects     workers decode replies and post the result objects (`replyHandoff: 'objects'`)
+ *   engine-...-f32         vectors as Float32Array (`vectors: 'float32'`)
+ *   engine-...-slice0      bytes hand-off, each reply decoded as it arrives (`decodeSliceMs: 0`)
  *   raw-grpc-js[-16m]      no pool: one grpc-js channel of its own, the lean request/reply code,
  *                          optionally with 16 MiB HTTP/2 windows (`grpc-node.flow_control_window`)
- * The query path of pooled connections is chosen by env VECTOR_STORE_QUERY_PATH, read when a
- * connection (or a worker thread) is created: each contender sets it for its own lifetime.
+ * Each is chosen through the programmatic options (queryPath, vectors, replyHandoff), as a user would.
  */
 import { revealSecret } from '../src/secret.ts';
 import { Channel, credentials } from '@grpc/grpc-js';
@@ -15,50 +17,36 @@ import { createLeanPath, type LeanPath, type QueryPath } from '../src/wire/lean-
 import type { ReadSpec } from '../src/wire/request.ts';
 import { REQUEST_TIMEOUT_MS, engine, poolMain, type Contender, type EngineSetting } from './contenders.ts';
 
-/** Run `start` with env set, and keep it set until `stop` (workers and late connections read it too). */
-function withEnv(vars: Record<string, string>, c: Contender, id: string, label: string): Contender {
-  const saved: Record<string, string | undefined> = {};
-  return {
-    id,
-    label,
-    async start() {
-      for (const [k, v] of Object.entries(vars)) {
-        saved[k] = process.env[k];
-        process.env[k] = v;
-      }
-      await c.start();
-    },
-    query: (spec, lane) => c.query(spec, lane),
-    async stop() {
-      try {
-        await c.stop();
-      } finally {
-        for (const [k, v] of Object.entries(saved)) {
-          if (v === undefined) delete process.env[k];
-          else process.env[k] = v;
-        }
-      }
-    },
-  };
+/** The engine with more options, under its own id and label. */
+function engineWith(target: Readonly<WeaviateTarget>, s: EngineSetting, options: EngineSetting['options'], suffix: string, label: string): Contender {
+  const inner = engine(target, { ...s, options: { ...s.options, ...options } });
+  return { ...inner, id: `${inner.id}${suffix}`, label: `${inner.label}, ${label}` };
 }
 
-const withPath = (path: QueryPath, c: Contender, id: string, label: string) => withEnv({ VECTOR_STORE_QUERY_PATH: path }, c, id, label);
-
-/** The engine on the lean path returning vectors as Float32Array (VECTOR_STORE_VECTORS=float32). */
+/** The engine on the lean path returning vectors as Float32Array (`vectors: 'float32'`). */
 export function engineFloat32(target: Readonly<WeaviateTarget>, s: EngineSetting): Contender {
-  const inner = engine(target, s);
-  return withEnv({ VECTOR_STORE_QUERY_PATH: 'lean', VECTOR_STORE_VECTORS: 'float32' }, inner, `${inner.id}-f32`, `${inner.label}, vectors as Float32Array`);
+  return engineWith(target, s, { queryPath: 'lean', vectors: 'float32' }, '-f32', 'vectors as Float32Array');
+}
+
+/** The engine whose workers decode lean replies and post result objects (the hand-off before `bytes`). */
+export function engineObjects(target: Readonly<WeaviateTarget>, s: EngineSetting): Contender {
+  return engineWith(target, s, { queryPath: 'lean', replyHandoff: 'objects' }, '-objects', 'replies decoded in the worker, objects posted');
+}
+
+/** The engine (bytes hand-off) decoding every reply as it arrives on the main thread (`decodeSliceMs: 0`). */
+export function engineNoSlice(target: Readonly<WeaviateTarget>, s: EngineSetting): Contender {
+  return engineWith(target, s, { queryPath: 'lean', replyHandoff: 'bytes', decodeSliceMs: 0 }, '-slice0', 'main-thread decoding not sliced');
 }
 
 export function poolMainPath(target: Readonly<WeaviateTarget>, connections: number, path: QueryPath): Contender {
+  const inner = poolMain(target, connections, { queryPath: path });
   return path === 'lean'
-    ? withPath('lean', poolMain(target, connections), `lean-main-${connections}c`, `lean path, pool on the caller's thread, ${connections} connections`)
-    : withPath('client', poolMain(target, connections), `pool-main-${connections}c-client`, `weaviate-client, pool on the caller's thread, ${connections} connections`);
+    ? { ...inner, id: `lean-main-${connections}c`, label: `lean path, pool on the caller's thread, ${connections} connections` }
+    : { ...inner, id: `pool-main-${connections}c-client`, label: `weaviate-client, pool on the caller's thread, ${connections} connections` };
 }
 
 export function enginePath(target: Readonly<WeaviateTarget>, s: EngineSetting, path: QueryPath): Contender {
-  const inner = engine(target, s);
-  return withPath(path, inner, path === 'lean' ? inner.id : `${inner.id}-client`, `${inner.label}, reads through ${path === 'lean' ? 'the lean path' : 'weaviate-client'}`);
+  return engineWith(target, s, { queryPath: path }, path === 'lean' ? '' : '-client', `reads through ${path === 'lean' ? 'the lean path' : 'weaviate-client'}`);
 }
 
 /** One grpc-js channel of its own on the caller's thread, the lean request and reply code, no pool. */

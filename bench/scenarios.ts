@@ -7,7 +7,7 @@ import { SAMPLE_COLLECTION, embed } from '../src/data/sample.ts';
 import type { WeaviateTarget } from '../src/pool/config.ts';
 import type { QuerySpec } from '../src/query/spec.ts';
 import { connectPerRequest, connectPerRequestSocket, engine, singleClient, type Contender, type EngineSetting, type Lane } from './contenders.ts';
-import { engineFloat32, enginePath, poolMainPath, rawGrpc } from './lean-contenders.ts';
+import { engineFloat32, engineNoSlice, engineObjects, enginePath, poolMainPath, rawGrpc } from './lean-contenders.ts';
 import { closedLoop, openLoop, type CellMeasure, type MeasureContext, type OpenStream } from './load.ts';
 
 export interface Profile {
@@ -125,6 +125,8 @@ export function contendersFor(ctx: RunContext, p: Profile): { baseline: () => Co
       () => poolMainPath(ctx.target, p.poolConnections, 'lean'),
       () => enginePath(ctx.target, { workers: 0, connections: p.poolConnections }, 'lean'),
       ...p.engines.map((s) => () => engine(ctx.target, s)),
+      // the same engines with replies decoded in the worker and posted as objects (before replyHandoff 'bytes')
+      ...p.engines.filter((s) => s.workers > 0).map((s) => () => engineObjects(ctx.target, s)),
       // the default engine with weaviate-client on its connections: what the lean path changed
       () => enginePath(ctx.target, defaultEngine(p), 'client'),
       // no pool, no engine: one grpc-js channel (16 MiB windows) and the lean request/reply code
@@ -139,7 +141,10 @@ export function contendersFor(ctx: RunContext, p: Profile): { baseline: () => Co
  */
 export async function largeAtLoad(ctx: RunContext, p: Profile, capacity: (contender: string) => number | undefined): Promise<CellResult[]> {
   const out: CellResult[] = [];
-  const makers = [() => singleClient(ctx.target), () => engine(ctx.target, defaultEngine(p)), () => enginePath(ctx.target, { workers: 0, connections: p.poolConnections }, 'lean')];
+  const makers = [
+    () => singleClient(ctx.target), () => engine(ctx.target, defaultEngine(p)), () => enginePath(ctx.target, { workers: 0, connections: p.poolConnections }, 'lean'),
+    () => engineObjects(ctx.target, defaultEngine(p)), () => engineFloat32(ctx.target, defaultEngine(p)), () => engineNoSlice(ctx.target, defaultEngine(p)),
+  ];
   for (let rep = 0; rep < p.reps; rep++) {
     for (const make of rotate(makers, rep)) {
       const c = make();
@@ -182,7 +187,9 @@ export async function saturation(ctx: RunContext, p: Profile, query = smallQuery
 /** Large results (limit 100 with vectors) at one concurrency: throughput and main-thread event-loop delay. */
 export async function largeResults(ctx: RunContext, p: Profile): Promise<CellResult[]> {
   // Only these results carry vectors: the default engine returning them as Float32Array too.
-  return saturation(ctx, { ...p, concurrencies: [p.largeConcurrency] }, largeQuery, 'large-results', [() => engineFloat32(ctx.target, defaultEngine(p))]);
+  return saturation(ctx, { ...p, concurrencies: [p.largeConcurrency] }, largeQuery, 'large-results', [
+    () => engineFloat32(ctx.target, defaultEngine(p)), () => engineNoSlice(ctx.target, defaultEngine(p)),
+  ]);
 }
 
 /** Open loop at fixed rates (fractions of the baseline's saturation throughput), latency from the schedule. */

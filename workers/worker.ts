@@ -12,6 +12,7 @@ import { readlinkSync } from 'node:fs';
 import { getPriority, setPriority } from 'node:os';
 import { MessageChannel, parentPort, threadId, workerData } from 'node:worker_threads';
 import * as Comlink from 'comlink';
+import { Piscina } from 'piscina';
 import type { WeaviateClient } from 'weaviate-client';
 import { portLogger } from '../src/engine/log-port.ts';
 import { createPool } from '../src/pool/create.ts';
@@ -159,8 +160,10 @@ Comlink.expose(api, port1 as unknown as Comlink.Endpoint);
 const hello: ControlHello = { type: CONTROL_HELLO, threadId, port: port2, logPort: logChannel.port2 };
 parentPort!.postMessage(hello, [port2, logChannel.port2]);
 
-export default async function run(msg: TaskMessage): Promise<TaskReply> {
+export default async function run(msg: TaskMessage): Promise<unknown> {
   const reply = await runner.run(msg);
+  // A lean-path read's reply bytes (replyAs 'bytes'): moved to the main thread, not copied.
+  if (reply.ok && reply.bytes) return movedReply(reply, reply.bytes.buffer as ArrayBuffer);
   // Piscina posts the reply after this returns; a value that cannot be cloned would throw there
   // and end the thread. Check a task's value here so that only this task fails. (Query results
   // are built by the engine from plain data and need no check.)
@@ -174,6 +177,11 @@ export default async function run(msg: TaskMessage): Promise<TaskReply> {
     }
   }
   return reply;
+}
+
+/** Piscina's Transferable (`Piscina.move`): `reply` is posted with `buffer` in the transfer list. */
+function movedReply(reply: TaskReply, buffer: ArrayBuffer): unknown {
+  return Piscina.move({ [Piscina.transferableSymbol]: [buffer], [Piscina.valueSymbol]: reply } as never);
 }
 
 // The same handler under the names that route lanes with dedicated workers (src/engine/balancer.ts).

@@ -49,7 +49,25 @@ export interface EngineOptions {
    * (hybrid) count for more than cheap ones (bm25). Env `VECTOR_STORE_COST_AWARE_LANES=true`. @default false
    */
   costAwareLanes?: boolean;
+  /**
+   * How a worker hands a lean-path read result to the main thread: `bytes` posts the reply's
+   * protobuf bytes (transferred, not copied) and the main thread decodes them; `objects` decodes
+   * in the worker and posts the result objects (a structured clone). Only with workers > 0 and
+   * `queryPath: 'lean'`. Env `VECTOR_STORE_REPLY_HANDOFF`. @default 'bytes' (bench/RESULTS.md)
+   */
+  replyHandoff?: ReplyHandoff;
+  /**
+   * With `replyHandoff: 'bytes'`: the main thread decodes handed replies for at most this long
+   * per event-loop turn, then lets timers and I/O run before it decodes more (a burst of large
+   * replies otherwise blocks the loop for all of them); 0 decodes each reply as it arrives.
+   * @default 1 (bench/RESULTS.md: with large results it halved the saturated main-thread loop
+   * p99 or better at the same throughput, for 0.07-0.5 ms more CPU per large query)
+   */
+  decodeSliceMs?: number;
 }
+
+export const REPLY_HANDOFFS = ['bytes', 'objects'] as const;
+export type ReplyHandoff = (typeof REPLY_HANDOFFS)[number];
 
 export type ExecutorOptions = PoolOptions & EngineOptions;
 
@@ -68,12 +86,14 @@ export interface ExecutorConfig {
   workerNice: number;
   autoscale: Readonly<AutoscaleConfig> | undefined;
   costAwareLanes: boolean;
+  replyHandoff: ReplyHandoff;
+  decodeSliceMs: number;
 }
 
 const ENGINE_KEYS = [
   'workers', 'lanes', 'defaultDeadlineMs', 'taskModule', 'collections', 'validateAgainstSchema',
   'controlTimeoutMs', 'closeTimeoutMs', 'watchdogTerminateMs', 'workerLogLevel', 'workerNice', 'autoscale',
-  'costAwareLanes',
+  'costAwareLanes', 'replyHandoff', 'decodeSliceMs',
 ] as const;
 
 export const ENGINE_ENV = Object.freeze({
@@ -83,6 +103,7 @@ export const ENGINE_ENV = Object.freeze({
   VECTOR_STORE_WORKER_NICE: 'workerNice',
   VECTOR_STORE_AUTOSCALE: 'autoscale',
   VECTOR_STORE_COST_AWARE_LANES: 'costAwareLanes',
+  VECTOR_STORE_REPLY_HANDOFF: 'replyHandoff',
 } as const);
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -184,6 +205,13 @@ export function resolveExecutorConfig(options: ExecutorOptions = {}, env: Env = 
         : env['VECTOR_STORE_COST_AWARE_LANES']
           ? v.boolean(envSrc('VECTOR_STORE_COST_AWARE_LANES'), env['VECTOR_STORE_COST_AWARE_LANES'])
           : false,
+    decodeSliceMs: ms('decodeSliceMs', 1),
+    replyHandoff:
+      engine['replyHandoff'] !== undefined
+        ? v.oneOf(opt('replyHandoff'), engine['replyHandoff'], REPLY_HANDOFFS)
+        : env['VECTOR_STORE_REPLY_HANDOFF']
+          ? v.oneOf(envSrc('VECTOR_STORE_REPLY_HANDOFF'), env['VECTOR_STORE_REPLY_HANDOFF'], REPLY_HANDOFFS)
+          : 'bytes',
     workerNice:
       engine['workerNice'] !== undefined
         ? v.integer(opt('workerNice'), engine['workerNice'], 0, 19)

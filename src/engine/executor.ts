@@ -29,6 +29,8 @@ import type { ExecutorFor } from './tasks.ts';
 import { buildEngineStats, type EngineStats } from './stats.ts';
 import { Coalescer, coalesceKey } from './coalesce.ts';
 import { WriteBatcher } from './write-batcher.ts';
+import { HandedReplyDecoder } from './reply-handoff.ts';
+import { loadCodecs } from '../wire/codecs.ts';
 
 /** What `query(spec)` resolves to for a spec of this kind (a union of kinds gives the union of results). */
 export type ResultOf<S extends QuerySpec> = S extends { kind: 'insertMany' } ? InsertResult : QueryResult;
@@ -94,6 +96,9 @@ export class Executor implements AsyncDisposable {
   readonly #coalescer: Coalescer;
   /** Write micro-batching of lanes with `batchWrites` (src/engine/write-batcher.ts). */
   readonly #batchers = new Map<string, WriteBatcher>();
+  /** Workers post lean-path read replies as bytes, decoded here (config `replyHandoff`). */
+  readonly #bytesHandoff: boolean;
+  readonly #replyDecoder: HandedReplyDecoder;
 
   /** Use createExecutor(): it starts the workers and checks Weaviate before handing the executor out. */
   constructor(config: Readonly<ExecutorConfig>, deps: { logger: Logger; clock: Clock }) {
@@ -102,6 +107,8 @@ export class Executor implements AsyncDisposable {
     this.#clock = deps.clock;
     this.#log = deps.logger;
     this.#coalescer = new Coalescer(deps.clock);
+    this.#bytesHandoff = config.workers > 0 && config.replyHandoff === 'bytes' && config.pool.queryPath === 'lean';
+    this.#replyDecoder = new HandedReplyDecoder(config.decodeSliceMs);
     for (const lane of config.lanes) {
       if (!lane.batchWrites) continue;
       // The merged insert goes through the lane like any write, with the latest deadline of its callers.
@@ -137,6 +144,7 @@ export class Executor implements AsyncDisposable {
     await fetchClusterVersion(this.config.pool.weaviate, this.config.pool.connectTimeoutMs); // any node of weaviate.nodes
     await this.#schema?.refresh(true);
     await this.#dispatcher.start();
+    if (this.#bytesHandoff) await loadCodecs(); // the reply decoder's error and value classes
     this.#eventLoop.enable();
     if (this.config.autoscale) this.#startAutoscale(this.config.autoscale);
     this.#log.info(
@@ -277,6 +285,7 @@ export class Executor implements AsyncDisposable {
       try {
         for (let attempt = 1; ; attempt++) {
           const msg = build(id, epochNow() + (ctx.deadlineAt - this.#clock.now()), ctx.lane);
+          if (this.#bytesHandoff && msg.kind === 'query' && isReadSpec(msg.spec)) msg.replyAs = 'bytes';
           let reply;
           try {
             reply = await this.#dispatcher.dispatch(msg);
@@ -291,6 +300,12 @@ export class Executor implements AsyncDisposable {
           }
           timings = reply.t;
           if (!reply.ok) throw fromSerialized(reply.error);
+          // replyAs 'bytes': the worker sent the reply undecoded (src/engine/reply-handoff.ts). A
+          // caller already answered (deadline, abort) gets nothing from it: no decode then.
+          if (reply.bytes && msg.kind === 'query') {
+            if (ctx.signal.aborted) throw ctx.signal.reason;
+            return await this.#replyDecoder.decode(reply.bytes, msg.spec, reply.vectors);
+          }
           return reply.value;
         }
       } finally {

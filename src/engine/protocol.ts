@@ -13,6 +13,7 @@ import type { SerializedError } from '../errors.ts';
 import type { PoolConfig } from '../pool/config.ts';
 import type { ConnectionInfo, PoolStats } from '../pool/types.ts';
 import type { QuerySpec } from '../query/spec.ts';
+import type { VectorFormat } from '../wire/options.ts';
 
 export const CONTROL_HELLO = 'weaviate-executor/control' as const;
 
@@ -48,8 +49,13 @@ export interface WorkerShare {
 }
 
 /** `idempotent`: safe to run again, so a transport failure may be retried within the deadline. */
+/**
+ * `replyAs: 'bytes'` (read specs on the lean path, engine option `replyHandoff`): the worker
+ * answers with the SearchReply bytes (`TaskReply.bytes`, transferred) instead of the decoded
+ * result, and the main thread decodes them (src/engine/reply-handoff.ts).
+ */
 export type TaskMessage =
-  | { kind: 'query'; id: number; spec: QuerySpec; deadlineAt: number; lane: string; idempotent: boolean }
+  | { kind: 'query'; id: number; spec: QuerySpec; deadlineAt: number; lane: string; idempotent: boolean; replyAs?: 'bytes' }
   | { kind: 'task'; id: number; name: string; args: unknown; deadlineAt: number; lane: string; idempotent: boolean };
 
 export interface TaskTimings {
@@ -60,7 +66,9 @@ export interface TaskTimings {
 }
 
 export type TaskReply =
-  | { ok: true; value: unknown; t: TaskTimings; threadId: number }
+  | { ok: true; value: unknown; t: TaskTimings; threadId: number; bytes?: undefined }
+  /** A lean-path read asked with `replyAs: 'bytes'`: the reply still to decode, and how its vectors come out. */
+  | { ok: true; value: undefined; bytes: Uint8Array; vectors: VectorFormat; t: TaskTimings; threadId: number }
   | { ok: false; error: SerializedError; t: TaskTimings; threadId: number };
 
 export interface WorkerStats {

@@ -17,6 +17,10 @@ import type { WeaviateClient } from 'weaviate-client';
 import { AbortError, DeadlineExceededError, QueryError, UnknownTaskError, isExecutorError, serializeError } from '../errors.ts';
 import type { ConnectionSource } from '../pool/types.ts';
 import { executeSpec } from '../query/execute.ts';
+import { isReadSpec } from '../query/spec.ts';
+import { leanPathOf } from '../wire/lean-path.ts';
+import type { VectorFormat } from '../wire/options.ts';
+import type { ReadSpec } from '../wire/request.ts';
 import { newHistogram, recordMs } from '../stats/histogram.ts';
 import { epochNow, type TaskMessage, type TaskReply } from './protocol.ts';
 import { RetryBudget } from './retry-budget.ts';
@@ -41,6 +45,8 @@ export type TaskModule = Record<string, unknown>;
 /** Below this much time left, a retry cannot finish: fail at once instead. */
 const RETRY_MIN_LEFT_MS = 5;
 const RETRY_BASE_MS = 20;
+/** How much later than the deadline a deadline-bounded wait for a connection times out by itself. */
+const DEADLINE_GRACE_MS = 5;
 
 export class TaskRunner {
   readonly budget = new RetryBudget();
@@ -96,6 +102,7 @@ export class TaskRunner {
             : this.#attempt(msg, pool, controller.signal, t));
           this.budget.onSuccess();
           this.completed++;
+          if (value instanceof RawReply) return { ok: true, value: undefined, bytes: value.bytes, vectors: value.vectors, t, threadId: this.#threadId };
           return { ok: true, value, t, threadId: this.#threadId };
         } catch (error) {
           // An idempotent request that lost its connection (server restart, reset, GOAWAY) runs
@@ -142,12 +149,21 @@ export class TaskRunner {
           recordMs(this.execution, done - got);
         }
       },
-      { timeoutMs: Math.max(1, Math.min(pool.config.acquireTimeoutMs, remaining)), signal },
+      // A wait bounded by the deadline ends by the deadline's own signal (DeadlineExceededError),
+      // not by the pool's timer set for the same instant: timers of equal expiry fire in either
+      // order (seen as a stray WEX_POOL_TIMEOUT in engine-lifecycle's 10,000-query run).
+      { timeoutMs: Math.max(1, remaining + DEADLINE_GRACE_MS < pool.config.acquireTimeoutMs ? remaining + DEADLINE_GRACE_MS : pool.config.acquireTimeoutMs), signal },
     );
   }
 
   async #execute(msg: TaskMessage, client: WeaviateClient, signal: AbortSignal): Promise<unknown> {
-    if (msg.kind === 'query') return executeSpec(client, msg.spec, signal, msg.deadlineAt);
+    if (msg.kind === 'query') {
+      const lean = msg.replyAs === 'bytes' && isReadSpec(msg.spec) ? leanPathOf(client) : undefined;
+      if (!lean) return executeSpec(client, msg.spec, signal, msg.deadlineAt);
+      // The reply's own copy (grpc-js may hand out a view of a larger chunk): transferable as a whole.
+      const reply = await lean.searchBytes(msg.spec as ReadSpec, signal, msg.deadlineAt);
+      return new RawReply(new Uint8Array(reply), lean.vectorFormat);
+    }
     const tasks = await this.#tasks();
     const fn = tasks?.[msg.name];
     if (typeof fn !== 'function') {
@@ -161,8 +177,18 @@ export class TaskRunner {
   }
 }
 
-/** Map whatever went wrong to one of our typed errors. */
-function classify(error: unknown, signal: AbortSignal): unknown {
+/** SearchReply bytes a lean-path read returned in place of its decoded result (`replyAs: 'bytes'`). */
+class RawReply {
+  readonly bytes: Uint8Array;
+  readonly vectors: VectorFormat;
+  constructor(bytes: Uint8Array, vectors: VectorFormat) {
+    this.bytes = bytes;
+    this.vectors = vectors;
+  }
+}
+
+/** Map whatever went wrong to one of our typed errors (also used where replies are decoded on the main thread). */
+export function classify(error: unknown, signal: AbortSignal): unknown {
   if (signal.aborted && isExecutorError(signal.reason)) return signal.reason;
   if (isExecutorError(error)) return error;
   if (error instanceof Error && /^Weaviate/.test(error.name)) {

@@ -11,6 +11,7 @@ import { resolveTls, type TlsOptions } from '../weaviate/tls.ts';
 import { NODES_ENV, resolveNodes, type NodeAddress } from '../cluster/nodes.ts';
 import { OUTLIER_DEFAULTS, type OutlierConfig } from '../cluster/outlier.ts';
 import { HEDGE_DEFAULTS, type HedgeConfig } from '../cluster/hedge.ts';
+import { QUERY_PATHS, VECTOR_FORMATS, type QueryPath, type VectorFormat } from '../wire/options.ts';
 
 // The target's type lives with the Weaviate code; re-exported here so existing imports keep working.
 export type { WeaviateTarget } from '../weaviate/target.ts';
@@ -67,6 +68,18 @@ export interface PoolConfig {
   /** The weaviate-client's own per-query time-out (its default is 30 s). @default 30_000 */
   queryTimeoutMs: number;
   /**
+   * How the engine's own read specs reach Weaviate on pooled connections: `lean` (request and
+   * reply coded directly on the connection's gRPC channel, src/wire) or `client`
+   * (weaviate-client's `collection.query.*`). Tasks always get the full weaviate-client.
+   * Env `VECTOR_STORE_QUERY_PATH`. @default 'lean'
+   */
+  queryPath: QueryPath;
+  /**
+   * Result vectors of the lean path: arrays of numbers, or `float32` (Float32Array: cheaper to
+   * build and to move across threads, but not a JSON array). Env `VECTOR_STORE_VECTORS`. @default 'array'
+   */
+  vectors: VectorFormat;
+  /**
    * Several nodes (`weaviate.nodes`): when a node is ejected and readmitted (src/cluster/outlier.ts).
    * Envoy's defaults: 5 failures, 30 s x n capped at 300 s, 10 % ejected at most, panic below 50 %.
    */
@@ -121,6 +134,8 @@ export const POOL_DEFAULTS: Readonly<Omit<PoolConfig, 'weaviate' | 'outlierDetec
   keepaliveTimeMs: 300_000,
   keepaliveTimeoutMs: 20_000,
   queryTimeoutMs: 30_000,
+  queryPath: 'lean',
+  vectors: 'array',
 });
 
 export const TARGET_DEFAULTS: Readonly<Omit<WeaviateTarget, 'grpcHost'>> = Object.freeze({
@@ -147,6 +162,8 @@ export const POOL_ENV = Object.freeze({
   VECTOR_STORE_LEAK_DETECTION_THRESHOLD: 'leakDetectionThresholdMs',
   VECTOR_STORE_FALLBACK: 'fallback',
   VECTOR_STORE_REST_MAX_SOCKETS: 'restMaxSockets',
+  VECTOR_STORE_QUERY_PATH: 'queryPath',
+  VECTOR_STORE_VECTORS: 'vectors',
 } as const);
 
 export const TARGET_ENV = Object.freeze({
@@ -256,6 +273,10 @@ export function resolvePoolConfig(options: PoolOptions = {}, env: Env = process.
     const f = field(key);
     return f ? v.integer(f.source, f.value, min, max) : (POOL_DEFAULTS[key] as number);
   };
+  const oneOf = <T extends string>(key: keyof typeof POOL_DEFAULTS, allowed: readonly T[]): T => {
+    const f = field(key);
+    return f ? v.oneOf(f.source, f.value, allowed) : (POOL_DEFAULTS[key] as T);
+  };
   const enabledField = field('enabled');
   const fallbackField = field('fallback');
   const balancingField = field('balancing');
@@ -289,6 +310,8 @@ export function resolvePoolConfig(options: PoolOptions = {}, env: Env = process.
     keepaliveTimeMs: ms('keepaliveTimeMs', 0, true),
     keepaliveTimeoutMs: ms('keepaliveTimeoutMs', 0, true),
     queryTimeoutMs: ms('queryTimeoutMs', 0, true),
+    queryPath: oneOf('queryPath', QUERY_PATHS),
+    vectors: oneOf('vectors', VECTOR_FORMATS),
     outlierDetection: resolveOutlier(outlierDetection),
     hedge: resolveHedge(hedge),
     weaviate: resolveTarget(weaviate, env),

@@ -52,6 +52,8 @@ async function openPool(config: Readonly<PoolConfig>, logger: Logger | undefined
       keepaliveTimeMs: config.keepaliveTimeMs,
       keepaliveTimeoutMs: config.keepaliveTimeoutMs,
       queryTimeoutMs: config.queryTimeoutMs,
+      queryPath: config.queryPath,
+      vectors: config.vectors,
     },
     version,
   );

@@ -36,6 +36,7 @@ import { assertLeaseHeld } from '../lease-scope.ts';
 import { restOrigin } from './meta.ts';
 import { scopeRestFetch } from './rest-sockets.ts';
 import { registerLeanPath } from '../wire/lean-path.ts';
+import type { QueryPath, VectorFormat } from '../wire/options.ts';
 import { grpcNameOverride } from './tls.ts';
 import { closeChannel } from './channel-close.ts';
 import { makeInserter, registerInserter, type InsertInternals } from './insert.ts';
@@ -99,6 +100,10 @@ export interface ChannelSettings {
   /** weaviate-client's per-call time-outs, in ms. */
   queryTimeoutMs: number;
   insertTimeoutMs?: number;
+  /** Path of the engine's read specs (src/wire/lean-path.ts). @default env VECTOR_STORE_QUERY_PATH, else 'lean' */
+  queryPath?: QueryPath;
+  /** Vectors of lean-path results. @default env VECTOR_STORE_VECTORS, else 'array' */
+  vectors?: VectorFormat;
 }
 
 export type ChannelState = 'idle' | 'connecting' | 'ready' | 'transient_failure' | 'shutdown';
@@ -237,7 +242,12 @@ export async function createOwnChannelClient(
   const bearer = target.apiKey ? `Bearer ${revealSecret(target.apiKey)}` : undefined;
   // The lean query path (src/wire/lean-path.ts) sends the engine's own read specs on this same channel.
   const leanHeaders = { ...(bearer ? { ...target.headers, authorization: bearer } : target.headers), ...versionHeader };
-  await registerLeanPath(client, { channel, headers: leanHeaders, queryTimeoutMs: settings.queryTimeoutMs }, serverVersion);
+  await registerLeanPath(
+    client,
+    { channel, headers: leanHeaders, queryTimeoutMs: settings.queryTimeoutMs, ...(settings.vectors ? { vectorFormat: settings.vectors } : {}) },
+    serverVersion,
+    settings.queryPath,
+  );
   async function health(signal: AbortSignal): Promise<boolean> {
     const res = await healthRpc.check({ service: '/grpc.health.v1.Health/Check' }, { signal, metadata: metadata(bearer) } as never);
     return res.status === 1; // SERVING

@@ -127,6 +127,15 @@ export class SearchCaller {
 
 /** The error weaviate-client would raise, classified for the one failure classifier (src/weaviate/failure.ts). */
 function toError(error: Pick<ServiceError, 'code' | 'details'>, o: SearchCallOptions): Error {
+  // Weaviate (grpc-go) resets a stream whose grpc-timeout ran out with RST_STREAM CANCEL, which
+  // grpc-js reports as CANCELLED "Call cancelled"; on a busy thread that can be read before our
+  // own deadline timer runs (seen in engine-lifecycle's 10,000-query test as WEX_QUERY_FAILED).
+  // Past the engine's deadline it is that deadline, and says nothing against the connection.
+  if (o.engineDeadline && error.code === Status.CANCELLED && Date.now() >= o.deadlineAt) {
+    const late = new DeadlineExceededError('Deadline passed while running on a worker (the server ended the call at the deadline)', { phase: 'running', grpcCode: 'CANCELLED' });
+    noteCallFailure(late, { kind: 'cancelled', code: error.code });
+    return late;
+  }
   const made = makeError(error, o);
   noteCallFailure(made, classifyStatus(error.code, o.signal));
   return made;

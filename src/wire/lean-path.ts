@@ -7,18 +7,19 @@
  *
  * A pooled client registers its channel here when it is built (src/weaviate/client.ts);
  * `leanPathOf(client)` finds it. Clients that did not register (a stock weaviate-client, a
- * server older than 1.29, or `VECTOR_STORE_QUERY_PATH=client`) keep the weaviate-client path.
+ * server older than 1.29, or `queryPath: 'client'`, env `VECTOR_STORE_QUERY_PATH=client`) keep the
+ * weaviate-client path.
  */
 import { Metadata, type Channel } from '@grpc/grpc-js';
 import type { QueryResult } from '../query/spec.ts';
 import * as v from '../validate.ts';
 import { SearchCaller } from './call.ts';
 import { loadCodecs } from './codecs.ts';
-import { decodeSearchReply, type VectorFormat } from './reply-decoder.ts';
+import { decodeSearchReply } from './reply-decoder.ts';
+import { QUERY_PATHS, VECTOR_FORMATS, type QueryPath, type VectorFormat } from './options.ts';
 import { searchRequest, type ReadSpec } from './request.ts';
 
-export const QUERY_PATHS = ['lean', 'client'] as const;
-export type QueryPath = (typeof QUERY_PATHS)[number];
+export { QUERY_PATHS, VECTOR_FORMATS, type QueryPath, type VectorFormat } from './options.ts';
 
 /**
  * Which path read specs take on pooled connections. Env `VECTOR_STORE_QUERY_PATH`
@@ -28,8 +29,6 @@ export function queryPathFromEnv(env: Readonly<Record<string, string | undefined
   const raw = env['VECTOR_STORE_QUERY_PATH'];
   return raw === undefined || raw === '' ? 'lean' : v.oneOf({ name: 'VECTOR_STORE_QUERY_PATH', kind: 'env' }, raw, QUERY_PATHS);
 }
-
-export const VECTOR_FORMATS = ['array', 'float32'] as const;
 
 /**
  * How result vectors are returned by the lean path. Env `VECTOR_STORE_VECTORS` (`array` |
@@ -80,14 +79,25 @@ export class LeanPath {
     this.#queryTimeoutMs = c.queryTimeoutMs;
   }
 
+  /** How this path returns vectors (what `decodeSearchReply` must be given for `searchBytes` replies). */
+  get vectorFormat(): VectorFormat {
+    return this.#vectorFormat;
+  }
+
   async search(spec: ReadSpec, signal?: AbortSignal, deadlineAt?: number): Promise<QueryResult> {
-    const request = searchRequest(spec);
-    const reply = await this.#caller.search(request, {
+    return decodeSearchReply(await this.searchBytes(spec, signal, deadlineAt), spec, this.#vectorFormat);
+  }
+
+  /**
+   * The same call, with the reply left as SearchReply bytes: the engine's workers post them to
+   * the main thread (transferred, not copied), which decodes them there (src/engine/reply-handoff.ts).
+   */
+  searchBytes(spec: ReadSpec, signal?: AbortSignal, deadlineAt?: number): Promise<Buffer> {
+    return this.#caller.search(searchRequest(spec), {
       ...(signal ? { signal } : {}),
       deadlineAt: deadlineAt ?? Date.now() + this.#queryTimeoutMs,
       engineDeadline: deadlineAt !== undefined,
     });
-    return decodeSearchReply(reply, spec, this.#vectorFormat);
   }
 }
 

@@ -17,6 +17,7 @@
 import type { QueryResult, ResultObject } from '../query/spec.ts';
 import { codecs } from './codecs.ts';
 import type { ReadSpec } from './request.ts';
+import type { VectorFormat } from './options.ts';
 
 const TWO_32 = 4294967296;
 const MAX_SAFE_HI = 0x1fffff; // Number.MAX_SAFE_INTEGER = 0x1fffff_ffffffff
@@ -408,7 +409,7 @@ const METADATA_READ: Record<string, (m: Meta) => unknown> = {
  * `float32` (a Float32Array per vector: a structured clone copies its bytes in one go instead of
  * one heap number per element; see bench/RESULTS.md for the hand-off it saves).
  */
-export type VectorFormat = 'array' | 'float32';
+export type { VectorFormat } from './options.ts';
 
 function result(r: Reader, end: number, spec: ReadSpec, format: VectorFormat): ResultObject {
   let props: Record<string, unknown> = {};

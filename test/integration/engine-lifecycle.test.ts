@@ -97,6 +97,8 @@ describe('engine lifecycle (real Weaviate)', () => {
       const tally = (k: string) => (outcomes[k] = (outcomes[k] ?? 0) + 1);
       let settled = 0;
       const lanes = ['critical', 'normal', 'normal', 'normal', 'batch'];
+      const allowed = ['ok', 'WEX_VALIDATION', 'WEX_QUEUE_FULL', 'WEX_DEADLINE_EXCEEDED', 'WEX_ABORTED'];
+      const unexpected: string[] = []; // their messages, so that a failure says what happened
       const all: Promise<void>[] = [];
       // Sockets at the OS, sampled during the run: never above maxConnections.
       let maxSockets = 0;
@@ -106,7 +108,10 @@ describe('engine lifecycle (real Weaviate)', () => {
         const spec: QuerySpec = r < 0.03 ? ({ ...read(i), limit: -1 } as QuerySpec) : read(i);
         const p = engine
           .query(spec, { lane: lanes[i % lanes.length]!, deadlineMs: 20 + Math.floor(rand() * 1000), signal: controller.signal })
-          .then(() => void tally('ok'), (e: { code?: string }) => void tally(e.code ?? 'untyped'))
+          .then(() => void tally('ok'), (e: { code?: string; message?: string }) => {
+            tally(e.code ?? 'untyped');
+            if (!allowed.includes(e.code ?? '')) unexpected.push(`${e.code ?? 'untyped'}: ${e.message ?? String(e)}`);
+          })
           .finally(() => settled++);
         if (rand() < 0.05) setTimeout(() => controller.abort(new Error('random abort')), Math.floor(rand() * 50));
         all.push(p);
@@ -128,7 +133,7 @@ describe('engine lifecycle (real Weaviate)', () => {
       // Invariants, not throughput (the share that succeeds depends on the machine's speed):
       // every outcome is a result or one of the typed errors this load can cause.
       expect(outcomes['untyped'] ?? 0).toBe(0);
-      const allowed = ['ok', 'WEX_VALIDATION', 'WEX_QUEUE_FULL', 'WEX_DEADLINE_EXCEEDED', 'WEX_ABORTED'];
+      expect(unexpected).toEqual([]);
       expect(Object.keys(outcomes).filter((k) => !allowed.includes(k))).toEqual([]);
       expect(outcomes['ok'] ?? 0).toBeGreaterThan(0);
       expect(maxSockets).toBeLessThanOrEqual(6);

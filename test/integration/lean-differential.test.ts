@@ -13,6 +13,7 @@ import weaviate, { type WeaviateClient } from 'weaviate-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EMBEDDING_DIMENSIONS, SAMPLE_COLLECTION, embed, prng } from '../../src/data/sample.ts';
 import { createExecutor } from '../../src/engine/executor.ts';
+import { handedReplies } from '../../src/engine/reply-handoff.ts';
 import { silentLogger } from '../../src/log.ts';
 import { resolveTarget } from '../../src/pool/config.ts';
 import { createPool, type WeaviatePool } from '../../src/pool/create.ts';
@@ -305,8 +306,9 @@ describe('lean path = weaviate-client (real Weaviate, random specs)', () => {
     expect(full.vector).toEqual({ a: expect.any(Array) });
   });
 
-  it('through the engine with a worker (results cross a thread): the same answers as weaviate-client', async () => {
-    const engine = await createExecutor({ weaviate: target, workers: 1, minConnections: 1, maxConnections: 1, logger: silentLogger }, {});
+  it.each(['bytes', 'objects'] as const)('through the engine with a worker (results cross a thread, replyHandoff %s): the same answers as weaviate-client', async (replyHandoff) => {
+    const engine = await createExecutor({ weaviate: target, workers: 1, minConnections: 1, maxConnections: 1, replyHandoff, logger: silentLogger }, {});
+    const decodedBefore = handedReplies.decoded;
     try {
       const specs = fc.sample(fc.oneof(sampleSpec, extraSpec), { numRuns: 40, seed: 42 });
       let compared = 0;
@@ -323,6 +325,8 @@ describe('lean path = weaviate-client (real Weaviate, random specs)', () => {
         if ('value' in viaEngine) compared++;
       }
       expect(compared).toBeGreaterThan(30);
+      // bytes: every answered read was decoded on this thread from the worker's reply bytes; objects: none.
+      expect(handedReplies.decoded - decodedBefore).toBe(replyHandoff === 'bytes' ? compared : 0);
     } finally {
       await engine.close();
     }

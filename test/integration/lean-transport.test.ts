@@ -104,11 +104,7 @@ describe('lean path transport (real Weaviate)', () => {
       // A wrong key through the pooled client's own header building, once per path (the server
       // version is seeded, so neither makes a REST call that would fail on its own).
       const answer = async (path: 'lean' | 'client') => {
-        const saved = process.env['VECTOR_STORE_QUERY_PATH'];
-        process.env['VECTOR_STORE_QUERY_PATH'] = path;
-        const own = await createOwnChannelClient({ ...resolveTarget({ ...node.target }, {}), apiKey: new Secret('not-the-key') }, { keepaliveTimeMs: 300_000, keepaliveTimeoutMs: 20_000, queryTimeoutMs: 10_000 }, '1.39.0');
-        if (saved === undefined) delete process.env['VECTOR_STORE_QUERY_PATH'];
-        else process.env['VECTOR_STORE_QUERY_PATH'] = saved;
+        const own = await createOwnChannelClient({ ...resolveTarget({ ...node.target }, {}), apiKey: new Secret('not-the-key') }, { keepaliveTimeMs: 300_000, keepaliveTimeoutMs: 20_000, queryTimeoutMs: 10_000, queryPath: path }, '1.39.0');
         try {
           expect(leanPathOf(own.client) !== undefined).toBe(path === 'lean');
           const e = (await executeSpec(own.client, small as QuerySpec).catch((x: unknown) => x)) as Error;

@@ -133,3 +133,46 @@ describe('pool configuration', () => {
     expect(Object.isFrozen(POOL_DEFAULTS)).toBe(true);
   });
 });
+
+describe('query path, vectors and reply hand-off (issue 11 switches)', () => {
+  it('default to the lean path, number arrays and the bytes hand-off', () => {
+    const c = resolveExecutorConfig({}, {});
+    expect(c.pool.queryPath).toBe('lean');
+    expect(c.pool.vectors).toBe('array');
+    expect(c.replyHandoff).toBe('bytes');
+    expect(c.decodeSliceMs).toBe(1);
+  });
+
+  it('are typed options, and env still works; options win over env', () => {
+    const fromOptions = resolveExecutorConfig({ queryPath: 'client', vectors: 'float32', replyHandoff: 'objects' }, {});
+    expect([fromOptions.pool.queryPath, fromOptions.pool.vectors, fromOptions.replyHandoff]).toEqual(['client', 'float32', 'objects']);
+    const env = { VECTOR_STORE_QUERY_PATH: 'client', VECTOR_STORE_VECTORS: 'float32', VECTOR_STORE_REPLY_HANDOFF: 'objects' };
+    const fromEnv = resolveExecutorConfig({}, env);
+    expect([fromEnv.pool.queryPath, fromEnv.pool.vectors, fromEnv.replyHandoff]).toEqual(['client', 'float32', 'objects']);
+    const both = resolveExecutorConfig({ queryPath: 'lean', vectors: 'array', replyHandoff: 'bytes' }, env);
+    expect([both.pool.queryPath, both.pool.vectors, both.replyHandoff]).toEqual(['lean', 'array', 'bytes']);
+    // The pool on its own (no engine) takes the two connection-level switches too.
+    expect(resolvePoolConfig({ vectors: 'float32' }, { VECTOR_STORE_QUERY_PATH: 'client' })).toMatchObject({ queryPath: 'client', vectors: 'float32' });
+  });
+
+  it.each([
+    [{ queryPath: 'fast' }, "Expected `queryPath` to be one of 'lean', 'client', got `fast` (string)", 'option'],
+    [{ vectors: 'f16' }, "Expected `vectors` to be one of 'array', 'float32', got `f16` (string)", 'option'],
+    [{ replyHandoff: 'json' }, "Expected `replyHandoff` to be one of 'bytes', 'objects', got `json` (string)", 'option'],
+    [{ decodeSliceMs: -1 }, 'Expected `decodeSliceMs` to be a finite number >= 0 and <= 2147483647 (ms), got `-1` (number)', 'option'],
+  ])('reject a bad option %j with a ConfigError naming it and the value', (options, message, key) => {
+    const e = configError(() => resolveExecutorConfig(options as never, {}));
+    expect(e.message).toBe(message);
+    expect(e.details[key]).toBe(Object.keys(options)[0]);
+  });
+
+  it.each([
+    [{ VECTOR_STORE_QUERY_PATH: 'fast' }, "Expected `VECTOR_STORE_QUERY_PATH` to be one of 'lean', 'client', got `fast` (string)"],
+    [{ VECTOR_STORE_VECTORS: 'number' }, "Expected `VECTOR_STORE_VECTORS` to be one of 'array', 'float32', got `number` (string)"],
+    [{ VECTOR_STORE_REPLY_HANDOFF: 'json' }, "Expected `VECTOR_STORE_REPLY_HANDOFF` to be one of 'bytes', 'objects', got `json` (string)"],
+  ])('reject a bad env %j with a ConfigError naming the variable and the value', (env, message) => {
+    const e = configError(() => resolveExecutorConfig({}, env));
+    expect(e.message).toBe(message);
+    expect(e.details['variable']).toBe(Object.keys(env)[0]);
+  });
+});
