@@ -13,7 +13,6 @@
  *      handshake per query beside the pooled engine over TLS.
  * Nothing is asserted: every figure is printed, and written to JSON and Markdown in --out.
  */
-import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
@@ -29,13 +28,11 @@ import type { PoolOptions, WeaviateOptions } from '../src/pool/config.ts';
 import { resolveTarget, type WeaviateTarget } from '../src/pool/config.ts';
 import { createPool } from '../src/pool/create.ts';
 import type { ConsistencyLevel, QuerySpec } from '../src/query/spec.ts';
-import { REQUEST_TIMEOUT_MS, type Contender } from './contenders.ts';
-import { executeSpec } from '../src/query/execute.ts';
-import { createOwnChannelClient } from '../src/weaviate/client.ts';
+import { connectPerRequestSocket, REQUEST_TIMEOUT_MS, type Contender } from './contenders.ts';
 import { fetchServerVersion } from '../src/weaviate/meta.ts';
 import { closedLoop, openLoop, processCpuMs, type CellMeasure, type MeasureContext } from './load.ts';
-import { aggregate, consoleTables, markdownTables } from './report.ts';
-import { smallQuery, type CellResult } from './scenarios.ts';
+import { aggregate, consoleTables, gitCommit, markdownTables } from './report.ts';
+import { smallQuery, withContender, type CellResult } from './scenarios.ts';
 
 interface ClusterProfile {
   name: 'smoke' | 'quick' | 'full';
@@ -113,32 +110,9 @@ function engineContender(id: string, label: string, options: PoolOptions & Recor
  * pool's own clients are seeded, so the cost measured is the connection's, not a /v1/meta call.
  */
 function tlsConnectPerRequest(target: Readonly<WeaviateTarget>, version: string): Contender {
-  return {
-    id: 'tls-connect-per-request',
-    label: 'new client, socket and TLS handshake per query',
-    async start() {},
-    async query(spec) {
-      const own = await createOwnChannelClient(target, { keepaliveTimeMs: 300_000, keepaliveTimeoutMs: 20_000, queryTimeoutMs: REQUEST_TIMEOUT_MS }, version);
-      try {
-        await own.waitReady(AbortSignal.timeout(REQUEST_TIMEOUT_MS));
-        return await executeSpec(own.client, spec, AbortSignal.timeout(REQUEST_TIMEOUT_MS));
-      } finally {
-        await own.close();
-      }
-    },
-    async stop() {},
-  };
+  return connectPerRequestSocket(target, { id: 'tls-connect-per-request', label: 'new client, socket and TLS handshake per query', version });
 }
 
-async function run<T>(c: Contender, fn: (c: Contender) => Promise<T>): Promise<T> {
-  (globalThis as { gc?: () => void }).gc?.();
-  await c.start();
-  try {
-    return await fn(c);
-  } finally {
-    await c.stop();
-  }
-}
 
 function fmt(m: CellMeasure): string {
   return `${m.throughput.toFixed(0)} req/s, p50 ${(m.latency.p50_us / 1000).toFixed(2)} ms, p99 ${(m.latency.p99_us / 1000).toFixed(2)} ms, client CPU ${m.clientCpuMsPerQuery.toFixed(3)} ms/q` +
@@ -165,26 +139,17 @@ async function idleServerCpu(pids: readonly (number | undefined)[], ms = 3000): 
   return before === null || after === null ? null : Math.round(((after - before) / (ms / 1000)) * 10) / 10;
 }
 
-function commit(): string {
-  try {
-    const sha = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
-    const dirty = execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
-    return dirty ? `${sha}+local changes` : sha;
-  } catch {
-    return 'unknown';
-  }
-}
 
 export async function runClusterBench(p: ClusterProfile, slowMs: number, outDir: string, say: (l: string) => void) {
   const started = Date.now();
   // Taken at the start: the tree may change while the bench runs.
-  const atStart = { commit: commit(), loadavg: loadavg().map((x) => Math.round(x * 100) / 100) };
+  const atStart = { commit: gitCommit(), loadavg: loadavg().map((x) => Math.round(x * 100) / 100) };
   const step = (name: string) => say(`\n== ${name} (${((Date.now() - started) / 1000).toFixed(0)} s elapsed)`);
   const results: ClusterCell[] = [];
   const closed = async (scenario: string, ctx: MeasureContext, make: () => ReturnType<typeof engineContender> | Contender, concurrency: number, query: (i: number) => QuerySpec, rep: number) => {
     const c = make();
     let extras: EngineExtras | undefined;
-    const measure = await run(c, async (cc) => {
+    const measure = await withContender(c, async (cc) => {
       const m = await closedLoop(ctx, (i) => cc.query(query(i), 'normal'), { concurrency, warmupMs: p.warmupMs, durationMs: p.durationMs });
       if ('extras' in cc) extras = await (cc as ReturnType<typeof engineContender>).extras();
       return m;
@@ -256,7 +221,7 @@ export async function runClusterBench(p: ClusterProfile, slowMs: number, outDir:
         for (const v of variants) {
           const c = engineContender(v.id, v.label, { ...engineOpts, weaviate: { nodes: viaProxy }, ...v.options });
           let extras: EngineExtras | undefined;
-          const r = await run(c, async (cc) => {
+          const r = await withContender(c, async (cc) => {
             const out = await openLoop(ctx, [{ name: 'all', rate, send: (i) => cc.query(withConsistency('ONE')(i), 'normal') }], { warmupMs: p.warmupMs, durationMs: p.durationMs, drainMs: 12_000 });
             extras = await c.extras();
             return out;

@@ -67,13 +67,16 @@ export function connectPerRequest(target: Readonly<WeaviateTarget>): Contender {
  * so the stock "new client per query" above reuses one socket; this one pays the TCP and HTTP/2
  * handshakes as a client in another runtime would (and fetches /v1/meta on first use).
  */
-export function connectPerRequestSocket(target: Readonly<WeaviateTarget>): Contender {
+export function connectPerRequestSocket(
+  target: Readonly<WeaviateTarget>,
+  o: { id?: string; label?: string; version?: string } = {},
+): Contender {
   return {
-    id: 'connect-per-request-socket',
-    label: 'new client and socket per query',
+    id: o.id ?? 'connect-per-request-socket',
+    label: o.label ?? 'new client and socket per query',
     async start() {},
     async query(spec) {
-      const own = await createOwnChannelClient(target, { keepaliveTimeMs: 300_000, keepaliveTimeoutMs: 20_000, queryTimeoutMs: REQUEST_TIMEOUT_MS });
+      const own = await createOwnChannelClient(target, { keepaliveTimeMs: 300_000, keepaliveTimeoutMs: 20_000, queryTimeoutMs: REQUEST_TIMEOUT_MS }, o.version);
       try {
         await own.waitReady(AbortSignal.timeout(REQUEST_TIMEOUT_MS));
         return await executeSpec(own.client, spec, AbortSignal.timeout(REQUEST_TIMEOUT_MS));

@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 /**
  * Tables (console and Markdown), the JSON file with everything, the HTML report with HDR
  * percentile-distribution plots (inline SVG, no network needed), and the targets: each one
@@ -338,4 +339,15 @@ export function html(meta: Record<string, unknown>, rows: Row[], targets: Target
 <p>Latency: closed-loop cells measure send to answer; fixed-rate and lane-isolation cells measure from the scheduled send time (coordinated omission corrected); HTTP cells are autocannon's closed-loop figures (no correction applied).</p>
 ${sections.join('\n')}
 <details><summary>Run metadata as JSON</summary><pre>${esc(JSON.stringify(meta, null, 2))}</pre></details></body></html>`;
+}
+
+/** The checked-out commit, `+local changes` when tracked files differ from it. */
+export function gitCommit(): string {
+  try {
+    const sha = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    const dirty = execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    return dirty ? `${sha}+local changes` : sha;
+  } catch {
+    return 'unknown';
+  }
 }

@@ -6,7 +6,6 @@
  * scenario with ratios to the single-client baseline and the targets (measured, met or not),
  * and writes a JSON file with everything and an HTML report with HDR percentile plots.
  */
-import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
@@ -15,7 +14,7 @@ import { DEFAULT_SAMPLE_SIZE } from '../src/data/sample.ts';
 import { resolveTarget, type WeaviateTarget } from '../src/pool/config.ts';
 import { fetchServerVersion } from '../src/weaviate/meta.ts';
 import { httpLevel } from './http.ts';
-import { aggregate, consoleTables, evaluateTargets, html, markdownTables, targetsTable, type Row, type Target } from './report.ts';
+import { aggregate, consoleTables, evaluateTargets, gitCommit, html, markdownTables, targetsTable, type Row, type Target } from './report.ts';
 import { withSampleWeaviate } from './setup.ts';
 import { PROFILES, fixedRate, laneIsolation, largeAtLoad, largeResults, saturation, type CellResult, type Profile, type RunContext } from './scenarios.ts';
 
@@ -38,15 +37,6 @@ export interface BenchResult {
   files: { json: string; html: string; markdown: string };
 }
 
-function commit(): string {
-  try {
-    const sha = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
-    const dirty = execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
-    return dirty ? `${sha}+local changes` : sha;
-  } catch {
-    return 'unknown';
-  }
-}
 
 export async function runBench(o: BenchOptions): Promise<BenchResult> {
   const p = PROFILES[o.profile];
@@ -98,7 +88,7 @@ export async function runBench(o: BenchOptions): Promise<BenchResult> {
   const targets = evaluateTargets(rows, cpus().length);
   const meta = {
     date: new Date().toISOString(),
-    commit: commit(),
+    commit: gitCommit(),
     profile: p.name,
     command: `npm run bench${p.name === 'full' ? '' : ` -- --${p.name}`}`,
     machine: { cpus: cpus().length, model: cpus()[0]?.model, memoryGiB: Math.round(totalmem() / 2 ** 30) },

@@ -95,7 +95,7 @@ function rotate<T>(items: T[], by: number): T[] {
   return [...items.slice(k), ...items.slice(0, k)];
 }
 
-async function withContender<T>(c: Contender, fn: (c: Contender) => Promise<T>): Promise<T> {
+export async function withContender<T>(c: Contender, fn: (c: Contender) => Promise<T>): Promise<T> {
   // Start every cell from a collected heap (node --expose-gc), so peak RSS belongs to this cell.
   (globalThis as { gc?: () => void }).gc?.();
   await c.start();
