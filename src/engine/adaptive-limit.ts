@@ -101,7 +101,7 @@ export interface AdaptiveLimitOptions {
   guardMinSamples?: number;
   /** Multiplier of the guard's ceiling when the protected tail is above target (AIMD decrease). @default 0.75 */
   guardBackoff?: number;
-  /** Slots added to the guard's ceiling per decision with the tail within target (AIMD increase). @default 0.5 */
+  /** Slots added to the guard's ceiling per decision with the tail at or below its base (AIMD increase). @default 0.25 */
   guardIncrease?: number;
 }
 
@@ -126,7 +126,7 @@ export const ADAPTIVE_DEFAULTS: Readonly<Omit<AdaptiveLimitConfig, 'initialLimit
   guardIntervalMs: 1000,
   guardMinSamples: 40,
   guardBackoff: 0.75,
-  guardIncrease: 0.5,
+  guardIncrease: 0.25,
 });
 
 const KEYS = [
@@ -363,8 +363,8 @@ export class AdaptiveLimit {
    * manner of Envoy's adaptive concurrency and SLO-driven controllers): at most once per
    * `guardIntervalMs`, once at least `guardMinSamples` protected round trips that started after
    * the limit last changed have ended within the last `guardWindowMs`, their p99 is compared
-   * with base x `guardTolerance`. Above: ceiling = min(ceiling, limit) x `guardBackoff`. Within:
-   * ceiling = min(ceiling + `guardIncrease`, limit + 1, maxLimit). Gradient2's 100 ms windows
+   * with base x `guardTolerance`. Above: ceiling = min(ceiling, limit) x `guardBackoff`. At or
+   * below the base: ceiling = min(ceiling + `guardIncrease`, limit + 1, maxLimit). Between: hold. Gradient2's 100 ms windows
    * cannot judge a p99 (a p99 needs ~100 requests, 2 s of a 50 req/s lane), hence its own pace;
    * only requests that started after a change are judged, so one slow second is not cut twice.
    */
@@ -396,9 +396,11 @@ export class AdaptiveLimit {
     if (tail > this.#guardBase * c.guardTolerance) {
       this.#guardCuts++;
       this.#guardCeiling = Math.max(c.minLimit, Math.min(this.#guardCeiling, before) * c.guardBackoff);
-    } else {
+    } else if (tail <= this.#guardBase) {
       this.#guardCeiling = Math.min(c.maxLimit, before + 1, this.#guardCeiling + c.guardIncrease);
     }
+    // Between base and target: hold (a dead band; growing there let the limit climb 0.5 a second
+    // into a tail that was within a noisy target, bench/RESULTS.md 13:39Z).
     this.#note(now, before, 'guard');
   }
 
