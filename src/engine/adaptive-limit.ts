@@ -376,6 +376,8 @@ export class AdaptiveLimit {
       // Only requests that started after the pin measure the protected lane at low load.
       if (this.#probeStart !== undefined && startAt < this.#probeStart) return;
       this.#guardProbe.push(rttMs);
+      // Bounded: a probe whose own lane is idle stays open while the protected lane runs on.
+      if (this.#guardProbe.length > this.config.guardProbeSamples) this.#guardProbe.shift();
       if (this.#probeOwnDone) this.#maybeEndProbe(now);
       return;
     }

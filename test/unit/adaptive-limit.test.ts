@@ -220,6 +220,14 @@ describe('AdaptiveLimit (Gradient2)', () => {
       // Ended at the bound; 1 protected sample is fewer than guardMinSamples (40): no base.
       expect(slow.limit.snapshot()).toMatchObject({ probing: false, guard_base_ms: null });
       expect(harness({ probeSamples: 10 }).limit.snapshot().guard_ceiling).toBeUndefined();
+      // A probe whose own lane has no traffic keeps only the last guardProbeSamples protected round trips.
+      const idle = harness({ protect: ['critical'], probeSamples: 10, guardProbeSamples: 50 });
+      for (let i = 0; i < 5000; i++) {
+        idle.advance(20);
+        idle.limit.addGuardSample(i < 4950 ? 1000 : 10);
+      }
+      for (let i = 0; i < 10; i++) idle.limit.addSample(5, 1);
+      expect(idle.limit.snapshot()).toMatchObject({ probing: false, guard_base_ms: 10 });
     });
   });
 
