@@ -81,8 +81,9 @@ export interface TracePoint {
   gradient: number;
   probing: boolean;
   /** With `protect`: the protected lanes' RTT p90 now and at the probe (null otherwise). */
-  guard_rtt_ms: number | null;
+  guard_tail_ms: number | null;
   guard_base_ms: number | null;
+  guard_ceiling: number | null;
 }
 
 /**
@@ -109,7 +110,7 @@ export async function overloadTrial(
         trace.push({
           t_ms: Math.round(performance.now() - t0), limit: l.adaptive?.limit ?? l.max_concurrency ?? 0, in_flight: l.in_flight, queued: l.queued,
           short_rtt_ms: l.adaptive?.short_rtt_ms ?? null, long_rtt_ms: l.adaptive?.long_rtt_ms ?? null, gradient: l.adaptive?.gradient ?? 1, probing: l.adaptive?.probing ?? false,
-          guard_rtt_ms: l.adaptive?.guard_rtt_ms ?? null, guard_base_ms: l.adaptive?.guard_base_ms ?? null,
+          guard_tail_ms: l.adaptive?.guard_tail_ms ?? null, guard_base_ms: l.adaptive?.guard_base_ms ?? null, guard_ceiling: l.adaptive?.guard_ceiling ?? null,
         });
       }, () => {});
     }, o.traceEveryMs);

@@ -45,6 +45,13 @@
  *   (or stays flooded for minutes, as the long average drifts up) would take the flooded RTT as
  *   normal and never cut. Envoy re-measures every 60 s with 15 % jitter; we do not jitter (one
  *   process, no herd to spread). `probeSamples: 0` turns probing off (pure Gradient2).
+ * - the tail guard (`protect`, on by default for a lane other than `critical`): the lane's own
+ *   RTT stayed at ~2.9 ms whether it held 1 or 4 slots while critical p99 doubled, so Gradient2
+ *   on it cannot see the tail it makes other lanes pay. The probe also measures the protected
+ *   lanes' p99 with this lane pinned at its probe limit (the base, learnt, never told); an AIMD
+ *   ceiling then moves the limit once a second on the protected p99 of the last seconds (see
+ *   addGuardSample). The guard's target is relative to the base, so it holds the protected tail
+ *   near what it is with this lane at 1 slot, not what it is with this lane idle.
  */
 import * as v from '../validate.ts';
 
@@ -76,22 +83,31 @@ export interface AdaptiveLimitOptions {
   /** Time between probes, ms. @default 60_000 (Envoy) */
   probeIntervalMs?: number;
   /**
-   * Lanes whose latency this limit also answers to (e.g. `['critical']`): their round trips' p90
-   * over the last `guardSamples`, against its value measured while this lane was pinned by its
-   * probe, gives a second gradient; the smaller of the two moves the limit. For a lane of cheap
-   * queries whose own RTT hardly rises while a protected lane's tail does. @default [] (off)
+   * Lanes whose tail latency this limit also answers to (the tail guard, below). Default: the
+   * `critical` lane when it exists and is not this lane (lanes.ts); `[]` turns the guard off.
    */
   protect?: readonly string[];
-  /** Protected-lane samples in the p90 (and collected during a probe, which waits up to 1 s for them). @default 20 */
-  guardSamples?: number;
+  /** The guard's target: the protected lanes' p99 measured during the probe x this. @default 1.25 */
+  guardTolerance?: number;
+  /** Protected-lane round trips the probe collects for its p99 (it waits up to `guardProbeMaxMs` for them). @default 100 */
+  guardProbeSamples?: number;
+  /** Longest a probe waits for protected samples once it has its own, ms. @default 3000 */
+  guardProbeMaxMs?: number;
+  /** The guard looks at protected round trips that ended within this horizon, ms. @default 3000 */
+  guardWindowMs?: number;
+  /** ...and decides at most once per this, ms. @default 1000 */
+  guardIntervalMs?: number;
+  /** ...on at least this many round trips that started after the limit last changed. @default 40 */
+  guardMinSamples?: number;
+  /** Multiplier of the guard's ceiling when the protected tail is above target (AIMD decrease). @default 0.75 */
+  guardBackoff?: number;
+  /** Slots added to the guard's ceiling per decision with the tail at or below its base (AIMD increase). @default 0.25 */
+  guardIncrease?: number;
 }
 
 export type AdaptiveLimitConfig = Required<AdaptiveLimitOptions>;
 
-/** Longest a probe waits for protected-lane samples once it has its own, ms. */
-const GUARD_PROBE_MAX_MS = 1000;
-
-export const ADAPTIVE_DEFAULTS: Readonly<Omit<AdaptiveLimitConfig, 'initialLimit' | 'maxLimit' | 'protect' | 'guardSamples'>> = Object.freeze({
+export const ADAPTIVE_DEFAULTS: Readonly<Omit<AdaptiveLimitConfig, 'initialLimit' | 'maxLimit' | 'protect'>> = Object.freeze({
   minLimit: 1,
   smoothing: 0.2,
   tolerance: 1.25,
@@ -103,11 +119,20 @@ export const ADAPTIVE_DEFAULTS: Readonly<Omit<AdaptiveLimitConfig, 'initialLimit
   probeLimit: 1,
   probeSamples: 50,
   probeIntervalMs: 60_000,
+  guardTolerance: 1.25,
+  guardProbeSamples: 100,
+  guardProbeMaxMs: 3000,
+  guardWindowMs: 3000,
+  guardIntervalMs: 1000,
+  guardMinSamples: 40,
+  guardBackoff: 0.75,
+  guardIncrease: 0.25,
 });
 
 const KEYS = [
   'initialLimit', 'minLimit', 'maxLimit', 'smoothing', 'tolerance', 'queueSize', 'longWindow', 'windowSamples', 'windowMs', 'backoff',
-  'probeLimit', 'probeSamples', 'probeIntervalMs', 'protect', 'guardSamples',
+  'probeLimit', 'probeSamples', 'probeIntervalMs', 'protect', 'guardTolerance', 'guardProbeSamples', 'guardProbeMaxMs', 'guardWindowMs',
+  'guardIntervalMs', 'guardMinSamples', 'guardBackoff', 'guardIncrease',
 ];
 
 /** Validate `adaptive` options of a lane with `slots` slots (max and initial default to them). */
@@ -135,7 +160,14 @@ export function resolveAdaptive(name: string, options: AdaptiveLimitOptions, slo
     probeSamples: o['probeSamples'] === undefined ? ADAPTIVE_DEFAULTS.probeSamples : v.integer(at('probeSamples'), o['probeSamples'], 0),
     probeIntervalMs: num('probeIntervalMs', 1000, 86_400_000),
     protect: o['protect'] === undefined ? [] : protectOf(at('protect'), o['protect']),
-    guardSamples: o['guardSamples'] === undefined ? 20 : v.integer(at('guardSamples'), o['guardSamples'], 5, 10_000),
+    guardTolerance: num('guardTolerance', 1, 10),
+    guardProbeSamples: int('guardProbeSamples', ADAPTIVE_DEFAULTS.guardProbeSamples),
+    guardProbeMaxMs: num('guardProbeMaxMs', 0, 60_000),
+    guardWindowMs: num('guardWindowMs', 100, 600_000),
+    guardIntervalMs: num('guardIntervalMs', 0, 600_000),
+    guardMinSamples: int('guardMinSamples', ADAPTIVE_DEFAULTS.guardMinSamples),
+    guardBackoff: num('guardBackoff', 0.1, 0.99),
+    guardIncrease: num('guardIncrease', 0.01, 100),
   };
   if (!(config.minLimit <= config.initialLimit && config.initialLimit <= config.maxLimit)) {
     v.conflict(`\`${name}\` needs minLimit <= initialLimit <= maxLimit, got ${config.minLimit}, ${config.initialLimit}, ${config.maxLimit}`, { option: name });
@@ -148,10 +180,10 @@ function protectOf(source: v.Source, value: unknown): readonly string[] {
   return Object.freeze([...(value as string[])]);
 }
 
-/** p90 of a few numbers (nearest rank). */
-function p90(xs: readonly number[]): number {
+/** p99 of some numbers (nearest rank: of 100 the 99th, of 40-100 the largest or next to it). */
+function p99(xs: readonly number[]): number {
   const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.ceil(0.9 * s.length) - 1)]!;
+  return s[Math.min(s.length - 1, Math.max(0, Math.ceil(0.99 * s.length) - 1))]!;
 }
 
 /** One change of the (integer) limit, for stats. */
@@ -190,10 +222,17 @@ export interface AdaptiveLimitSnapshot {
   /** Mean RTT of the last no-load probe, ms (null before the first). */
   no_load_rtt_ms: number | null;
   probes: number;
-  /** With `protect`: the protected lanes' RTT p90 now and at no load (the probe), ms, and their gradient. */
-  guard_rtt_ms?: number | null;
+  /**
+   * With `protect` (the tail guard): the protected lanes' p99 at the guard's last decision, their
+   * p99 during the last probe (the base), the target (base x guardTolerance), ms; the guard's
+   * ceiling on the limit (slots, unrounded); its decisions and how many cut the ceiling.
+   */
+  guard_tail_ms?: number | null;
   guard_base_ms?: number | null;
-  guard_gradient?: number;
+  guard_target_ms?: number | null;
+  guard_ceiling?: number;
+  guard_decisions?: number;
+  guard_cuts?: number;
   /** Up to the last 10 changes, oldest first. */
   recent_changes: { at_ms: number; from: number; to: number; short_rtt_ms: number; long_rtt_ms: number; gradient: number; reason: string }[];
 }
@@ -227,25 +266,39 @@ export class AdaptiveLimit {
   #nextProbeAt = Number.POSITIVE_INFINITY;
   #probeStart: number | undefined;
   #probeOwnDone = false;
-  // The guard: protected lanes' recent RTTs, and their p90 measured during the last probe.
-  readonly #guardRing: number[] = [];
-  #guardNext = 0;
+  // The tail guard: protected lanes' recent round trips (start and end times), their p99 measured
+  // during the last probe (the base), and the ceiling it keeps on the limit (AIMD).
+  #guardRecent: { startAt: number; endAt: number; rttMs: number }[] = [];
   readonly #guardProbe: number[] = [];
   #guardBase: number | undefined;
-  #guardGradient = 1;
+  #guardCeiling: number;
+  #guardTail: number | undefined;
+  #guardLastDecision = Number.NEGATIVE_INFINITY;
+  #guardDecisions = 0;
+  #guardCuts = 0;
+  /**
+   * When the guard (or a probe) last changed the limit: the guard judges only requests that
+   * started after it. Gradient2's changes do not reset it, or a limit the gradient moves every
+   * few windows would starve the guard of samples.
+   */
+  #changedAt = Number.NEGATIVE_INFINITY;
 
   constructor(config: AdaptiveLimitConfig, now: () => number) {
     this.config = config;
     this.#now = now;
     this.#estimate = config.initialLimit;
+    this.#guardCeiling = config.maxLimit;
     this.#probing = config.probeSamples > 0;
     if (this.#probing) this.#probeStart = now();
   }
 
-  /** The cap in force: the estimate rounded down, never below minLimit (while probing: probeLimit). */
+  /**
+   * The cap in force: the smaller of the estimate and the guard's ceiling, rounded down, never
+   * below minLimit (while probing: probeLimit).
+   */
   get limit(): number {
     if (this.#probing) return Math.max(this.config.minLimit, Math.min(this.config.probeLimit, this.config.maxLimit));
-    return Math.max(this.config.minLimit, Math.floor(this.#estimate));
+    return Math.max(this.config.minLimit, Math.floor(Math.min(this.#estimate, this.#guardCeiling)));
   }
 
   /**
@@ -303,30 +356,66 @@ export class AdaptiveLimit {
 
   /**
    * One finished request of a protected lane (`protect`), its round trip in ms. During a probe
-   * it measures the protected lane's latency with this lane pinned low; otherwise it joins the
-   * ring whose p90 is compared with that at each window's end.
+   * it measures the protected lane's tail with this lane pinned low (the base); otherwise it
+   * feeds the tail guard.
+   *
+   * The tail guard (AIMD on a ceiling over this lane's limit, driven by another lane's p99, in the
+   * manner of Envoy's adaptive concurrency and SLO-driven controllers): at most once per
+   * `guardIntervalMs`, once at least `guardMinSamples` protected round trips that started after
+   * the limit last changed have ended within the last `guardWindowMs`, their p99 is compared
+   * with base x `guardTolerance`. Above: ceiling = min(ceiling, limit) x `guardBackoff`. At or
+   * below the base: ceiling = min(ceiling + `guardIncrease`, limit + 1, maxLimit). Between: hold. Gradient2's 100 ms windows
+   * cannot judge a p99 (a p99 needs ~100 requests, 2 s of a 50 req/s lane), hence its own pace;
+   * only requests that started after a change are judged, so one slow second is not cut twice.
    */
   addGuardSample(rttMs: number): void {
     if (this.config.protect.length === 0 || !Number.isFinite(rttMs) || rttMs < 0) return;
+    const now = this.#now();
+    const startAt = now - rttMs;
     if (this.#probing) {
       // Only requests that started after the pin measure the protected lane at low load.
-      if (this.#probeStart !== undefined && this.#now() - rttMs < this.#probeStart) return;
+      if (this.#probeStart !== undefined && startAt < this.#probeStart) return;
       this.#guardProbe.push(rttMs);
-      if (this.#probeOwnDone) this.#maybeEndProbe(this.#now());
+      // Bounded: a probe whose own lane is idle stays open while the protected lane runs on.
+      if (this.#guardProbe.length > this.config.guardProbeSamples) this.#guardProbe.shift();
+      if (this.#probeOwnDone) this.#maybeEndProbe(now);
       return;
     }
-    if (this.#guardRing.length < this.config.guardSamples) this.#guardRing.push(rttMs);
-    else this.#guardRing[this.#guardNext] = rttMs;
-    this.#guardNext = (this.#guardNext + 1) % this.config.guardSamples;
+    if (this.#guardBase === undefined) return;
+    const recent = this.#guardRecent;
+    recent.push({ startAt, endAt: now, rttMs });
+    const horizon = now - this.config.guardWindowMs;
+    if (recent[0]!.endAt < horizon || recent.length > 20_000) this.#guardRecent = recent.filter((r) => r.endAt >= horizon).slice(-10_000);
+    if (now - this.#guardLastDecision < this.config.guardIntervalMs) return;
+    const judged = this.#guardRecent.filter((r) => r.startAt >= this.#changedAt).map((r) => r.rttMs);
+    if (judged.length < this.config.guardMinSamples) return;
+    this.#guardLastDecision = now;
+    this.#guardDecisions++;
+    const tail = p99(judged);
+    this.#guardTail = tail;
+    const before = this.limit;
+    const c = this.config;
+    if (tail > this.#guardBase * c.guardTolerance) {
+      this.#guardCuts++;
+      this.#guardCeiling = Math.max(c.minLimit, Math.min(this.#guardCeiling, before) * c.guardBackoff);
+    } else if (tail <= this.#guardBase) {
+      this.#guardCeiling = Math.min(c.maxLimit, before + 1, this.#guardCeiling + c.guardIncrease);
+    }
+    // Between base and target: hold (a dead band; growing there let the limit climb 0.5 a second
+    // into a tail that was within a noisy target, bench/RESULTS.md 13:39Z).
+    this.#note(now, before, 'guard');
   }
 
   #maybeEndProbe(now: number): void {
-    const guarded = this.config.protect.length > 0;
-    if (guarded && this.#guardProbe.length < this.config.guardSamples && now - (this.#probeStart ?? now) < GUARD_PROBE_MAX_MS) return;
-    if (guarded && this.#guardProbe.length >= 5) {
-      this.#guardBase = p90(this.#guardProbe);
-      this.#guardRing.length = 0;
-      this.#guardNext = 0;
+    const c = this.config;
+    // Wait for the protected lane's samples only if it is active (one came in already), and not
+    // longer than guardProbeMaxMs: a probe never holds the lane at its pin for long.
+    const waiting = this.#guardProbe.length > 0 && this.#guardProbe.length < c.guardProbeSamples && now - (this.#probeStart ?? now) < c.guardProbeMaxMs;
+    if (c.protect.length > 0 && waiting) return;
+    if (c.protect.length > 0 && this.#guardProbe.length >= c.guardMinSamples) {
+      this.#guardBase = p99(this.#guardProbe);
+      this.#guardRecent = [];
+      this.#guardCeiling = c.maxLimit;
     }
     const before = this.limit;
     const noLoad = this.#probeSum / this.#probeCount;
@@ -336,13 +425,14 @@ export class AdaptiveLimit {
     // The long average restarts from the no-load RTT (as if warmed up).
     this.#long = noLoad;
     this.#longCount = Math.max(this.#longCount, 10);
-    this.#nextProbeAt = now + this.config.probeIntervalMs;
+    this.#nextProbeAt = now + c.probeIntervalMs;
     this.#note(now, before, 'probe');
   }
 
   #note(now: number, before: number, reason: LimitChange['reason']): void {
     const after = this.limit;
     if (after === before) return;
+    if (reason !== 'gradient') this.#changedAt = now;
     this.#changes++;
     this.#recent.push({ atMs: now, from: before, to: after, shortRttMs: this.#short ?? 0, longRttMs: this.#long ?? 0, gradient: this.#gradient, reason });
     if (this.#recent.length > 10) this.#recent.shift();
@@ -377,13 +467,6 @@ export class AdaptiveLimit {
         return;
       }
       this.#gradient = Math.max(0.5, Math.min(1, (c.tolerance * long) / Math.max(short, 1e-6)));
-      if (this.#guardBase !== undefined && this.#guardRing.length >= Math.ceil(c.guardSamples / 2)) {
-        this.#guardGradient = Math.max(0.5, Math.min(1, (c.tolerance * this.#guardBase) / Math.max(p90(this.#guardRing), 1e-6)));
-        if (this.#guardGradient < this.#gradient) {
-          this.#gradient = this.#guardGradient;
-          reason = 'guard';
-        }
-      }
       const next = this.#estimate * this.#gradient + c.queueSize;
       this.#estimate = Math.max(c.minLimit, Math.min(c.maxLimit, this.#estimate * (1 - c.smoothing) + next * c.smoothing));
     }
@@ -406,7 +489,14 @@ export class AdaptiveLimit {
       no_load_rtt_ms: this.#noLoad === undefined ? null : round(this.#noLoad),
       probes: this.#probes,
       ...(this.config.protect.length
-        ? { guard_rtt_ms: this.#guardRing.length ? round(p90(this.#guardRing)) : null, guard_base_ms: this.#guardBase === undefined ? null : round(this.#guardBase), guard_gradient: round(this.#guardGradient) }
+        ? {
+            guard_tail_ms: this.#guardTail === undefined ? null : round(this.#guardTail),
+            guard_base_ms: this.#guardBase === undefined ? null : round(this.#guardBase),
+            guard_target_ms: this.#guardBase === undefined ? null : round(this.#guardBase * this.config.guardTolerance),
+            guard_ceiling: round(this.#guardCeiling),
+            guard_decisions: this.#guardDecisions,
+            guard_cuts: this.#guardCuts,
+          }
         : {}),
       recent_changes: this.#recent.map((r) => ({
         at_ms: Math.round(r.atMs), from: r.from, to: r.to, short_rtt_ms: round(r.shortRttMs), long_rtt_ms: round(r.longRttMs), gradient: round(r.gradient), reason: r.reason,

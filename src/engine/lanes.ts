@@ -38,7 +38,9 @@ export interface LaneOptions {
   dedicatedWorkers?: number;
   /**
    * A concurrency limit found from this lane's measured latency (Gradient2, src/engine/adaptive-limit.ts):
-   * the lane's slots shrink when its latency rises and grow back while it stays stable.
+   * the lane's slots shrink when its latency rises and grow back while it stays stable, and, when
+   * a `critical` lane exists, also when critical work's p99 rises above 1.25x its value measured
+   * with this lane pinned low (the tail guard; `{ protect: [] }` turns it off).
    * `maxConcurrency` still caps it. `true` for the defaults, or options. @default false
    */
   adaptive?: boolean | AdaptiveLimitOptions;
@@ -129,7 +131,7 @@ export function resolveLanes(options: Record<string, LaneOptions> | undefined, s
       defaultDeadlineMs:
         lane.defaultDeadlineMs === undefined ? undefined : v.number(at('defaultDeadlineMs'), lane.defaultDeadlineMs, { min: 0, exclusiveMin: true }),
       dedicatedWorkers: lane.dedicatedWorkers === undefined ? 0 : v.integer(at('dedicatedWorkers'), lane.dedicatedWorkers, 0, 64),
-      adaptive: adaptiveOf(name, lane, slots),
+      adaptive: adaptiveOf(name, lane, slots, Object.keys(merged)),
       coalesce: lane.coalesce === undefined ? false : v.boolean(at('coalesce'), lane.coalesce),
       batchWrites: lane.batchWrites === undefined || lane.batchWrites === false ? undefined : resolveWriteBatch(`lanes.${name}.batchWrites`, lane.batchWrites),
     });
@@ -145,14 +147,21 @@ export function resolveLanes(options: Record<string, LaneOptions> | undefined, s
   return lanes;
 }
 
-/** A lane's adaptive limit options, validated; max defaults to the lane's usable slots. */
-function adaptiveOf(name: string, lane: LaneOptions, slots: number): AdaptiveLimitConfig | undefined {
+/**
+ * A lane's adaptive limit options, validated; max defaults to the lane's usable slots. The tail
+ * guard (`protect`) defaults to the `critical` lane when there is one and this lane is another:
+ * a limit driven by the lane's own latency cannot see the tail it makes critical work pay
+ * (bench/RESULTS.md, 2026-11-26), and keeping critical latency is what lanes are for.
+ */
+function adaptiveOf(name: string, lane: LaneOptions, slots: number, laneNames: readonly string[]): AdaptiveLimitConfig | undefined {
   const a = lane.adaptive;
   if (a === undefined || a === false) return undefined;
   const at = `lanes.${name}.adaptive`;
   if (a !== true && (typeof a !== 'object' || a === null || Array.isArray(a))) v.fail({ name: at, kind: 'option' }, 'a boolean or an object', a);
   const usable = lane.maxConcurrency === undefined ? slots : Math.min(slots, Number(lane.maxConcurrency));
-  return resolveAdaptive(at, a === true ? {} : a, usable);
+  const options: AdaptiveLimitOptions = a === true ? {} : a;
+  const protect = name !== 'critical' && laneNames.includes('critical') ? ['critical'] : [];
+  return resolveAdaptive(at, options.protect === undefined ? { ...options, protect } : options, usable);
 }
 
 /**

@@ -87,9 +87,9 @@ describe('adaptive lanes in the scheduler', () => {
     expect(pure.criticalMs).toBe(fixed.criticalMs);
   }, 60_000);
 
-  it('with protect, the scheduler feeds the protected lane\'s round trips to the limit (probe base, then the ring)', async () => {
+  it('by default (a critical lane exists) the scheduler feeds critical round trips to the tail guard: probe base, then the guard', async () => {
     const clock = new FakeClock();
-    const scheduler = new Scheduler(resolveLanes({ normal: { adaptive: { protect: ['critical'], probeSamples: 5, guardSamples: 5 } } }, 8), 8, clock);
+    const scheduler = new Scheduler(resolveLanes({ normal: { adaptive: { probeSamples: 5, guardProbeSamples: 5, guardMinSamples: 5 } } }, 8), 8, clock);
     const work = (ms: number) => () => new Promise<void>((resolve) => clock.setTimeout(resolve, ms));
     const submit = (lane: string, ms: number) => scheduler.submit(work(ms), { lane, deadlineAt: clock.now() + 60_000 });
     const normalDone = Promise.all(Array.from({ length: 5 }, () => submit('normal', 2))); // the probe: pinned at 1, one after another
@@ -98,13 +98,14 @@ describe('adaptive lanes in the scheduler', () => {
     await clock.advance(50);
     await Promise.all([normalDone, criticalDone]);
     const a = () => scheduler.stats().find((l) => l.name === 'normal')!.adaptive!;
-    expect(a()).toMatchObject({ probing: false, probes: 1, no_load_rtt_ms: 2, guard_base_ms: 7, guard_rtt_ms: null });
-    // After the probe, protected round trips go to the ring; failed ones do not.
-    const more = Promise.all(Array.from({ length: 3 }, () => submit('critical', 9)));
+    expect(a()).toMatchObject({ probing: false, probes: 1, no_load_rtt_ms: 2, guard_base_ms: 7, guard_target_ms: 8.75, guard_tail_ms: null, limit: 2 });
+    // After the probe, critical round trips at 9 ms (above 1.25 x 7) cut the limit; a failed one is not a sample.
+    await scheduler.submit(() => Promise.reject(new Error('boom')), { lane: 'critical', deadlineAt: clock.now() + 60_000 }).catch(() => undefined);
+    const more = Promise.all(Array.from({ length: 5 }, () => submit('critical', 9)));
     await clock.advance(20);
     await more;
-    await scheduler.submit(() => Promise.reject(new Error('boom')), { lane: 'critical', deadlineAt: clock.now() + 60_000 }).catch(() => undefined);
-    expect(a().guard_rtt_ms).toBe(9);
+    expect(a()).toMatchObject({ guard_tail_ms: 9, guard_cuts: 1, guard_decisions: 1, limit: 1 });
+    expect(a().recent_changes.at(-1)).toMatchObject({ from: 2, to: 1, reason: 'guard' });
     const closed = scheduler.close({ timeoutMs: 0 });
     await clock.advance(100);
     await closed;
@@ -121,6 +122,11 @@ describe('adaptive lanes in the scheduler', () => {
     expect(() => resolveLanes({ normal: { adaptive: { protect: ['critcal'] } } }, 8)).toThrow(/protect` names `critcal`, which is not a lane \(lanes: critical, normal\)/);
     expect(() => resolveLanes({ normal: { adaptive: { protect: ['normal'] } } }, 8)).toThrow(/the lane itself/);
     expect(resolveLanes({ normal: { adaptive: { protect: ['critical'] } } }, 8).find((l) => l.name === 'normal')!.adaptive!.protect).toEqual(['critical']);
+    // The tail guard is on by default for an adaptive lane other than critical; `protect: []` turns it off.
+    expect(lanes.find((l) => l.name === 'normal')!.adaptive!.protect).toEqual(['critical']);
+    expect(lanes.find((l) => l.name === 'normal')!.adaptive).toMatchObject({ guardTolerance: 1.25, guardWindowMs: 3000, guardMinSamples: 40, guardBackoff: 0.75 });
+    expect(resolveLanes({ normal: { adaptive: { protect: [] } } }, 8).find((l) => l.name === 'normal')!.adaptive!.protect).toEqual([]);
+    expect(resolveLanes({ critical: { adaptive: true } }, 8).find((l) => l.name === 'critical')!.adaptive!.protect).toEqual([]);
     expect(() => resolveLanes({ normal: { adaptive: 'yes' as never } }, 8)).toThrow(/lanes\.normal\.adaptive/);
   });
 });

@@ -130,52 +130,105 @@ describe('AdaptiveLimit (Gradient2)', () => {
     expect(probed.limit.snapshot().no_load_rtt_ms!).toBeLessThan(7);
   });
 
-  it('with `protect`, a protected lane whose tail rises cuts the limit while the lane\'s own RTT stays flat', () => {
-    const probeThen = (h: ReturnType<typeof harness>) => {
-      for (let i = 0; i < 10; i++) h.limit.addSample(5, 1); // the probe, pinned at 1: 5 ms
+  describe('the tail guard (`protect`)', () => {
+    /** A guarded limit whose probe (10 own samples at 5 ms, 50 protected ones: 49 at 10 ms, one at 12) ended: base p99 12 ms, target 15. */
+    function probed(options: AdaptiveLimitOptions = {}) {
+      const h = harness({ protect: ['critical'], initialLimit: 8, probeSamples: 10, guardProbeSamples: 50, ...options });
+      h.advance(10);
+      h.limit.addGuardSample(10); // the protected lane is active: the probe will wait for 50
+      for (let i = 0; i < 10; i++) h.limit.addSample(5, 1);
+      expect(h.limit.snapshot().probing).toBe(true);
+      h.advance(5);
+      h.limit.addGuardSample(60); // started before the probe pinned the lane: left out
+      for (let i = 0; i < 48; i++) {
+        h.advance(20);
+        h.limit.addGuardSample(10);
+      }
+      h.advance(20);
+      h.limit.addGuardSample(12);
+      return h;
+    }
+    /** One second of the protected lane: 50 round trips, 20 ms apart, the first `slow` of them at `slowMs`, the rest at 10 ms. */
+    const second = (h: ReturnType<typeof harness>, slow: number, slowMs: number) => {
+      for (let i = 0; i < 50; i++) {
+        h.advance(20);
+        h.limit.addGuardSample(i < slow ? slowMs : 10);
+      }
     };
-    const guarded = harness({ protect: ['critical'], initialLimit: 8, probeSamples: 10 });
-    const plain = harness({ initialLimit: 8, probeSamples: 10 });
-    probeThen(guarded);
-    probeThen(plain);
-    expect(plain.limit.snapshot().probing).toBe(false);
-    expect(guarded.limit.snapshot().probing).toBe(true); // waits for the protected lane's samples
-    guarded.limit.addGuardSample(40); // started before the pin (40 ms ago, at 0): left out
-    guarded.advance(50);
-    guarded.limit.addGuardSample(60); // also started before the probe
-    for (let i = 0; i < 20; i++) guarded.limit.addGuardSample(8 + (i % 5)); // p90 = 12
-    expect(guarded.limit.snapshot()).toMatchObject({ probing: false, guard_base_ms: 12, no_load_rtt_ms: 5 });
-    for (let w = 0; w < 30; w++) {
-      for (let i = 0; i < 5; i++) guarded.limit.addGuardSample(30); // the protected tail: 2.5x
-      guarded.window(5);
-      plain.window(5);
-    }
-    expect(plain.limit.limit).toBeGreaterThanOrEqual(8); // its own RTT says nothing is wrong
-    expect(guarded.limit.limit).toBeLessThan(3);
-    const s = guarded.limit.snapshot();
-    expect(s).toMatchObject({ guard_rtt_ms: 30, guard_base_ms: 12, guard_gradient: 0.5, gradient: 0.5 });
-    expect(s.recent_changes.at(-1)).toMatchObject({ reason: 'guard' });
-    expect(plain.limit.snapshot().guard_rtt_ms).toBeUndefined();
-    // Once the protected tail is back to its probe value the limit grows again.
-    for (let w = 0; w < 60; w++) {
-      for (let i = 0; i < 5; i++) guarded.limit.addGuardSample(12);
-      guarded.window(5);
-    }
-    expect(guarded.limit.limit).toBeGreaterThanOrEqual(3);
-  });
 
-  it('a probe waits at most 1 s for protected samples; without them the guard stays off', () => {
-    const h = harness({ protect: ['critical'], initialLimit: 8, probeSamples: 10 });
-    for (let i = 0; i < 10; i++) h.limit.addSample(5, 1);
-    expect(h.limit.snapshot().probing).toBe(true);
-    h.advance(1001);
-    h.limit.addSample(5, 1);
-    expect(h.limit.snapshot()).toMatchObject({ probing: false, guard_base_ms: null });
-    for (let w = 0; w < 20; w++) {
-      for (let i = 0; i < 5; i++) h.limit.addGuardSample(1000);
-      h.window(5);
-    }
-    expect(h.limit.limit).toBeGreaterThanOrEqual(8);
+    it('learns its base from the probe and cuts the limit on the protected p99 while the lane\'s own RTT stays flat', () => {
+      const h = probed();
+      expect(h.limit.snapshot()).toMatchObject({ probing: false, no_load_rtt_ms: 5, guard_base_ms: 12, guard_target_ms: 15, guard_tail_ms: null, guard_ceiling: 16 });
+      expect(h.limit.limit).toBe(8);
+      // 2 of 50 at 30 ms: the p50 stays at 10 ms, a p90 too; the p99 is 30 ms, above 15.
+      second(h, 2, 30);
+      expect(h.limit.limit).toBe(6); // 8 x 0.75
+      expect(h.limit.snapshot()).toMatchObject({ guard_tail_ms: 30, guard_cuts: 1, guard_decisions: 1 });
+      expect(h.limit.snapshot().recent_changes.at(-1)).toMatchObject({ from: 8, to: 6, reason: 'guard' });
+      for (let k = 0; k < 10; k++) second(h, 2, 30);
+      expect(h.limit.limit).toBe(1);
+      // Gradient2 on the lane's own RTT, flat at 5 ms, would hold it.
+      for (let w = 0; w < 20; w++) h.window(5, 8);
+      expect(h.limit.limit).toBe(1);
+      expect(h.limit.snapshot().estimate).toBeGreaterThanOrEqual(8);
+    });
+
+    it('grows back a quarter slot per decision with the tail at or below its base, holds between base and target', () => {
+      const h = probed();
+      for (let k = 0; k < 12; k++) second(h, 2, 30);
+      expect(h.limit.limit).toBe(1);
+      second(h, 0, 0);
+      expect(h.limit.snapshot().guard_ceiling).toBeLessThanOrEqual(2);
+      for (let k = 0; k < 40; k++) second(h, 0, 0);
+      expect(h.limit.limit).toBe(8); // back to the estimate: the ceiling no longer binds
+      expect(h.limit.snapshot().guard_ceiling).toBeLessThanOrEqual(9);
+      // Two slow requests in a 3 s horizon of 150 make the p99: 14 ms is above the base (12) and within the target (15): hold.
+      const ceiling = h.limit.snapshot().guard_ceiling;
+      const decisions = h.limit.snapshot().guard_decisions!;
+      second(h, 2, 14);
+      expect(h.limit.snapshot()).toMatchObject({ guard_ceiling: ceiling, guard_decisions: decisions + 1, guard_tail_ms: 14 });
+      expect(h.limit.limit).toBe(8);
+    });
+
+    it('judges only requests that started after the limit changed, at most once per interval', () => {
+      const h = probed();
+      second(h, 2, 30);
+      expect(h.limit.limit).toBe(6);
+      // Slow answers to requests that started before the cut: not judged, no second cut.
+      for (let i = 0; i < 60; i++) {
+        h.advance(20);
+        h.limit.addGuardSample(2000);
+      }
+      expect(h.limit.snapshot()).toMatchObject({ guard_cuts: 1, guard_decisions: 1 });
+      expect(h.limit.limit).toBe(6);
+    });
+
+    it('a probe waits for protected samples only while the protected lane is active, and at most guardProbeMaxMs', () => {
+      const quiet = harness({ protect: ['critical'], probeSamples: 10 });
+      for (let i = 0; i < 10; i++) quiet.limit.addSample(5, 1);
+      expect(quiet.limit.snapshot()).toMatchObject({ probing: false, guard_base_ms: null });
+      // No base: the guard stays off.
+      for (let k = 0; k < 3; k++) second(quiet, 10, 1000);
+      expect(quiet.limit.snapshot()).toMatchObject({ guard_decisions: 0, guard_tail_ms: null });
+      const slow = harness({ protect: ['critical'], probeSamples: 10 });
+      slow.advance(10);
+      slow.limit.addGuardSample(10);
+      for (let i = 0; i < 10; i++) slow.limit.addSample(5, 1);
+      expect(slow.limit.snapshot().probing).toBe(true);
+      slow.advance(3001);
+      slow.limit.addSample(5, 1);
+      // Ended at the bound; 1 protected sample is fewer than guardMinSamples (40): no base.
+      expect(slow.limit.snapshot()).toMatchObject({ probing: false, guard_base_ms: null });
+      expect(harness({ probeSamples: 10 }).limit.snapshot().guard_ceiling).toBeUndefined();
+      // A probe whose own lane has no traffic keeps only the last guardProbeSamples protected round trips.
+      const idle = harness({ protect: ['critical'], probeSamples: 10, guardProbeSamples: 50 });
+      for (let i = 0; i < 5000; i++) {
+        idle.advance(20);
+        idle.limit.addGuardSample(i < 4950 ? 1000 : 10);
+      }
+      for (let i = 0; i < 10; i++) idle.limit.addSample(5, 1);
+      expect(idle.limit.snapshot()).toMatchObject({ probing: false, guard_base_ms: 10 });
+    });
   });
 
   it('rejects bad options with a ConfigError naming them', () => {
@@ -184,6 +237,8 @@ describe('AdaptiveLimit (Gradient2)', () => {
     expect(() => resolveAdaptive('lanes.normal.adaptive', { smoothing: 2 }, 8)).toThrow(/lanes\.normal\.adaptive\.smoothing/);
     expect(() => resolveAdaptive('lanes.normal.adaptive', { bogus: 1 } as never, 8)).toThrow(/bogus/);
     expect(() => resolveAdaptive('lanes.normal.adaptive', { protect: 'critical' } as never, 8)).toThrow(/lanes\.normal\.adaptive\.protect/);
-    expect(() => resolveAdaptive('lanes.normal.adaptive', { guardSamples: 2 }, 8)).toThrow(/guardSamples/);
+    expect(() => resolveAdaptive('lanes.normal.adaptive', { guardMinSamples: 0 }, 8)).toThrow(/lanes\.normal\.adaptive\.guardMinSamples/);
+    expect(() => resolveAdaptive('lanes.normal.adaptive', { guardBackoff: 1 }, 8)).toThrow(/guardBackoff/);
+    expect(() => resolveAdaptive('lanes.normal.adaptive', { guardTolerance: 0.9 }, 8)).toThrow(/guardTolerance/);
   });
 });
