@@ -349,7 +349,11 @@ describe('3-node cluster under node faults', () => {
           `outstanding on node 3 during the stall ${stalledOutstanding.plain}; hedged ${outcomes.hedged.length} reads, ${failed(outcomes.hedged).length} failed, ` +
           `outstanding on node 3 ${stalledOutstanding.hedged}; hedges ${h.hedges_started} started, ${h.hedges_won} won, ${h.hedges_refused} refused, of ${h.hedged_reads} reads`,
       );
-      expect(failed(outcomes.hedged)).toEqual([]);
+      // A read caught on the stalled node is answered by its hedge; only a read whose hedge the
+      // budget refused may end at its deadline, typed (docs/guarantees.md). On a quiet machine
+      // none is refused and none fails; a loaded CI machine spends more of the budget.
+      for (const f of failed(outcomes.hedged)) expect(f.code).toBe('WEX_DEADLINE_EXCEEDED');
+      expect(failed(outcomes.hedged).length).toBeLessThanOrEqual(h.hedges_refused);
       expect(failed(outcomes.plain).every((f) => f.typed)).toBe(true);
       expect(h.hedges_won).toBeGreaterThanOrEqual(1);
       expect(h.hedges_started).toBeLessThanOrEqual(Math.floor(h.hedged_reads * 0.1));
