@@ -10,7 +10,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import weaviate from 'weaviate-client';
-import { createExecutor } from '../../src/engine/executor.ts';
+import { createExecutor, type Executor } from '../../src/engine/executor.ts';
 import { isExecutorError } from '../../src/errors.ts';
 import { startCluster, type WeaviateCluster } from '../../src/launcher/node.ts';
 import { createPool } from '../../src/pool/create.ts';
@@ -64,6 +64,16 @@ interface Outcome {
   typed: boolean;
 }
 
+/** The cluster's nodes as the executor takes them; node 3's gRPC may go through a proxy's port. */
+function nodesOf(c: WeaviateCluster, node3GrpcPort?: number): { host: string; httpPort: number; grpcPort: number }[] {
+  return c.nodes.map((n, i) => ({ host: n.host, httpPort: n.httpPort, grpcPort: i === 2 && node3GrpcPort !== undefined ? node3GrpcPort : n.grpcPort }));
+}
+
+/** The read every test sends: 5 objects of the replicated collection at consistency ONE. */
+function readOne(engine: Executor, deadlineMs?: number) {
+  return engine.query({ kind: 'fetchObjects', collection: COLLECTION, limit: 5, consistencyLevel: 'ONE' }, deadlineMs !== undefined ? { deadlineMs } : {});
+}
+
 /**
  * `count` readers, each sending its next read when the previous one settles, every read watched
  * with its own bound (`hungAfterMs`): a read still pending then counts as hung, never awaited forever.
@@ -101,7 +111,7 @@ function watchedReaders(read: () => Promise<{ objects: unknown[] }>, hungAfterMs
 describe('3-node cluster under node faults', () => {
   it('a node killed (SIGKILL) and restarted: reads keep succeeding, 0 hung, 0 untyped; the node is ejected, readmitted, and its pool is back to min', async () => {
     const c = cluster!;
-    const nodes = c.nodes.map((n) => ({ host: n.host, httpPort: n.httpPort, grpcPort: n.grpcPort }));
+    const nodes = nodesOf(c);
     await using engine = await createExecutor(
       {
         weaviate: { nodes },
@@ -128,7 +138,7 @@ describe('3-node cluster under node faults', () => {
     expect((await nodeStats()).map((n) => n.health)).toEqual(['healthy', 'healthy', 'healthy']);
 
     // Light bounded load: 4 readers, each read watched with its own bound (deadline + 5 s).
-    const load = watchedReaders(() => engine.query({ kind: 'fetchObjects', collection: COLLECTION, limit: 5, consistencyLevel: 'ONE' }, { deadlineMs: 3000 }), 8000);
+    const load = watchedReaders(() => readOne(engine, 3000), 8000);
     try {
       await sleep(1500);
       const killedAt = Date.now();
@@ -191,7 +201,7 @@ describe('3-node cluster under node faults', () => {
 
   it('a node frozen (SIGSTOP) and resumed: 0 hung, 0 untyped, only its in-flight reads end at their deadline; it is ejected and readmitted', async () => {
     const c = cluster!;
-    const nodes = c.nodes.map((n) => ({ host: n.host, httpPort: n.httpPort, grpcPort: n.grpcPort }));
+    const nodes = nodesOf(c);
     await using engine = await createExecutor(
       {
         weaviate: { nodes },
@@ -206,7 +216,7 @@ describe('3-node cluster under node faults', () => {
       {},
     );
     const nodeStats = async (): Promise<NodeStats[]> => ((await engine.stats()).workers[0]?.pool as { nodes?: NodeStats[] } | null)?.nodes ?? [];
-    const load = watchedReaders(() => engine.query({ kind: 'fetchObjects', collection: COLLECTION, limit: 5, consistencyLevel: 'ONE' }, { deadlineMs: 2000 }), 7000);
+    const load = watchedReaders(() => readOne(engine, 2000), 7000);
     try {
       await sleep(1000);
       c.nodes[2]!.pause();
@@ -264,7 +274,7 @@ describe('3-node cluster under node faults', () => {
 
   it('starts with the first node down: reads go to the others, the node joins when it is back', async () => {
     const c = cluster!;
-    const nodes = c.nodes.map((n) => ({ host: n.host, httpPort: n.httpPort, grpcPort: n.grpcPort }));
+    const nodes = nodesOf(c);
     await c.nodes[0]!.kill('SIGKILL');
     try {
       // If node 1 led the cluster's Raft, schema reads wait for a new leader: let the cluster settle first.
@@ -277,7 +287,7 @@ describe('3-node cluster under node faults', () => {
       );
       const nodeStats = async (): Promise<NodeStats[]> => ((await engine.stats()).workers[0]?.pool as { nodes?: NodeStats[] } | null)?.nodes ?? [];
       expect((await nodeStats()).map((n) => n.health)).toEqual(['ejected', 'healthy', 'healthy']);
-      const reads = await Promise.all(Array.from({ length: 20 }, () => engine.query({ kind: 'fetchObjects', collection: COLLECTION, limit: 5, consistencyLevel: 'ONE' }, { deadlineMs: 3000 })));
+      const reads = await Promise.all(Array.from({ length: 20 }, () => readOne(engine, 3000)));
       expect(reads.every((r) => r.objects.length === 5)).toBe(true);
       // With one replica of three down, QUORUM reads and ONE writes succeed.
       const quorum = await engine.query({ kind: 'bm25', collection: SAMPLE_COLLECTION, query: '삼성전자', limit: 3, consistencyLevel: 'QUORUM' }, { deadlineMs: 5000 });
@@ -295,7 +305,7 @@ describe('3-node cluster under node faults', () => {
         const n = (await nodeStats())[0];
         return n?.health === 'healthy' && (n.pool?.total_connections ?? 0) >= 1;
       }, { timeoutMs: 40_000, intervalMs: 200, what: 'node 1 joined' });
-      const more = await Promise.all(Array.from({ length: 30 }, () => engine.query({ kind: 'fetchObjects', collection: COLLECTION, limit: 5, consistencyLevel: 'ONE' })));
+      const more = await Promise.all(Array.from({ length: 30 }, () => readOne(engine)));
       expect(more.every((r) => r.objects.length === 5)).toBe(true);
       expect((await nodeStats())[0]!.pool!.total_requests).toBeGreaterThan(0);
     } finally {
@@ -308,7 +318,7 @@ describe('3-node cluster under node faults', () => {
     // Node 3's gRPC behind the tests' proxy, which can hold every byte (sockets stay open: a black hole).
     const proxy = new ToxicProxy(c.nodes[2]!.host, c.nodes[2]!.grpcPort);
     await proxy.start();
-    const nodes = c.nodes.map((n, i) => ({ host: n.host, httpPort: n.httpPort, grpcPort: i === 2 ? proxy.port : n.grpcPort }));
+    const nodes = nodesOf(c, proxy.port);
     const options = (hedge: boolean) => ({
       weaviate: { nodes }, workers: 1, minConnections: 1, maxConnections: 4,
       // Budget 10 %: hedging after the p95 spends ~5 % on ordinary reads, so 5 % would leave no headroom for the stalled ones.
@@ -317,7 +327,7 @@ describe('3-node cluster under node faults', () => {
     try {
       await using plain = await createExecutor(options(false), {});
       await using hedged = await createExecutor(options(true), {});
-      const read = (engine: typeof plain) => engine.query({ kind: 'fetchObjects', collection: COLLECTION, limit: 5, consistencyLevel: 'ONE' }, { deadlineMs: 2000 });
+      const read = (engine: typeof plain) => readOne(engine, 2000);
       const poolOf = async (engine: typeof plain) => (await engine.stats()).workers[0]!.pool!;
       // Warm-up: each engine learns its lane's p95 (>= 20 reads) and every node's latency.
       for (let i = 0; i < 60; i++) await Promise.all([read(plain), read(hedged)]);
@@ -367,11 +377,11 @@ describe('3-node cluster under node faults', () => {
     const c = cluster!;
     const proxy = new ToxicProxy(c.nodes[2]!.host, c.nodes[2]!.grpcPort);
     await proxy.start();
-    const nodes = c.nodes.map((n, i) => ({ host: n.host, httpPort: n.httpPort, grpcPort: i === 2 ? proxy.port : n.grpcPort }));
+    const nodes = nodesOf(c, proxy.port);
     try {
       await using engine = await createExecutor({ weaviate: { nodes }, workers: 1, minConnections: 1, maxConnections: 4 }, {});
       const requests = async () => ((await engine.stats()).workers[0]!.pool!.nodes ?? []).map((n) => n.pool?.total_requests ?? 0);
-      const read = () => engine.query({ kind: 'fetchObjects', collection: COLLECTION, limit: 5, consistencyLevel: 'ONE' }, { deadlineMs: 3000 });
+      const read = () => readOne(engine, 3000);
       for (let i = 0; i < 30; i++) await read();
       proxy.latencyMs = 50;
       const before = await requests();
@@ -423,7 +433,7 @@ describe('3-node cluster under node faults', () => {
       c.nodes[2]!.resume();
       const readmittedAfterMs = await waitFor(async () => (await nodeStats())[2]?.health === 'healthy', { timeoutMs: 60_000, intervalMs: 250, what: 'node 3 readmitted' });
       console.log(`cluster status input: node 3 frozen, ejected by /v1/nodes ${ejectedAfterMs} ms later (${ejected.last_reason}); readmitted ${readmittedAfterMs} ms after resume`);
-      const reads = await Promise.all(Array.from({ length: 12 }, () => engine.query({ kind: 'fetchObjects', collection: COLLECTION, limit: 5, consistencyLevel: 'ONE' }, { deadlineMs: 5000 })));
+      const reads = await Promise.all(Array.from({ length: 12 }, () => readOne(engine, 5000)));
       expect(reads.every((r) => r.objects.length === 5)).toBe(true);
     } finally {
       c.nodes[2]!.resume();
