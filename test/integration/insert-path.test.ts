@@ -81,8 +81,9 @@ describe('insertMany on a pooled connection', () => {
       const stock = await c.collections.use(STOCK).data.insertMany(withBad as never);
       expect(Object.keys(lean.errors).map(Number).sort((a, b) => a - b)).toEqual(Object.keys(stock.errors).map(Number).sort((a, b) => a - b));
       expect(Object.keys(lean.errors).length).toBeGreaterThanOrEqual(1);
-      // Messages equal but for the collection's name and the server's internal doc ids.
-      const norm = (m: string) => m.replaceAll(LEAN, STOCK).replace(/doc id \d+/g, 'doc id N');
+      // The same cause per object: the message's last clause (the path before it names the
+      // collection, internal doc ids and the HNSW levels the server happened to walk).
+      const norm = (m: string) => m.slice(m.lastIndexOf(': ') + 2);
       for (const [index, error] of Object.entries(stock.errors)) {
         expect(norm(lean.errors[Number(index)]!.message)).toBe(norm(error.message));
       }
