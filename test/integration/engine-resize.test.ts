@@ -28,7 +28,10 @@ describe('resize with real workers', () => {
       );
       const sockets = () => countEstablished(port);
       await waitFor(async () => sockets() === (await engine.stats()).total_connections, { what: 'sockets = total at start' });
-      proxy.latencyMs = 300;
+      // 600 ms each way: the open takes 2-3 round trips (HTTP/2 settings, health check), ~3 s,
+      // well inside connectTimeoutMs, and long enough to be seen under way on a busy machine
+      // (at 300 ms, since the proxy adds pure latency instead of throttling, it was missed once).
+      proxy.latencyMs = 600;
       expect((await rejectionOf(engine.run('exit'))).code).toBe('WEX_WORKER_CRASHED');
       // The replacement registered and is opening its sub-pool (not ready yet).
       await waitFor(async () => {
