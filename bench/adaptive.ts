@@ -83,10 +83,10 @@ export async function adaptiveVsStatic(
     for (const kind of order) {
       const r = await overloadTrial(target, ctx, settingOf(kind), {
         criticalRate: o.criticalRate, normalRate, targetP99Ms: t.targetP99Ms, trialMs: o.compareMs, warmupMs: o.warmupMs, progress: (l) => o.say(`  rep ${rep} ${kind}:${l}`),
-        ...(kind !== 'static' ? { traceEveryMs: 100 } : {}),
+        traceEveryMs: 100,
       });
       const { trace, ...trial } = r;
-      runs.push({ rep, kind, trial, ...(kind !== 'static' ? { trace } : {}) });
+      runs.push({ rep, kind, trial, trace });
       if (kind !== 'static') o.say(`    ${traceSummary(trace, trial)}`);
     }
   }

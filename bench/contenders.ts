@@ -13,6 +13,7 @@ import { createExecutor, type Executor } from '../src/engine/executor.ts';
 import { silentLogger } from '../src/log.ts';
 import type { LaneOptions } from '../src/engine/lanes.ts';
 import type { EngineStats } from '../src/engine/stats.ts';
+import type { LaneStats } from '../src/engine/scheduler.ts';
 import type { PoolOptions, WeaviateTarget } from '../src/pool/config.ts';
 import type { ExecutorOptions } from '../src/engine/config.ts';
 import { createPool, type WeaviatePool } from '../src/pool/create.ts';
@@ -30,6 +31,8 @@ export interface Contender {
   stop(): Promise<void>;
   /** The engine's stats snapshot (engine contenders only), e.g. to report where an adaptive limit settled. */
   stats?(): Promise<EngineStats>;
+  /** The lanes alone (main thread, no worker round trip): cheap enough to sample every 100 ms. */
+  laneStats?(): Record<string, LaneStats>;
 }
 
 /** The time-out a service would put on a query: the same for every contender. */
@@ -161,6 +164,9 @@ export function engine(target: Readonly<WeaviateTarget>, s: EngineSetting): Cont
     },
     stats() {
       return executor!.stats();
+    },
+    laneStats() {
+      return executor!.laneStats();
     },
     async stop() {
       await executor?.close();

@@ -101,18 +101,20 @@ export async function overloadTrial(
   const trace: TracePoint[] = [];
   const t0 = performance.now();
   let timer: NodeJS.Timeout | undefined;
-  if (o.traceEveryMs && c.stats) {
-    const stats = c.stats.bind(c);
+  // The trace reads the lanes on the main thread (laneStats: no worker round trip, no merged
+  // histograms). Sampling the full stats() every 100 ms raised a static cap-1 trial's critical
+  // p99 from 20 to 33-36 ms in the same run (bench/RESULTS.md, 2026-11-26 15:04Z), and only the
+  // adaptive trials were traced; now both contenders are, cheaply.
+  if (o.traceEveryMs && c.laneStats) {
+    const laneStats = c.laneStats.bind(c);
     timer = setInterval(() => {
-      void stats().then((s) => {
-        const l = s.lanes['normal'];
-        if (!l) return;
-        trace.push({
-          t_ms: Math.round(performance.now() - t0), limit: l.adaptive?.limit ?? l.max_concurrency ?? 0, in_flight: l.in_flight, queued: l.queued,
-          short_rtt_ms: l.adaptive?.short_rtt_ms ?? null, long_rtt_ms: l.adaptive?.long_rtt_ms ?? null, gradient: l.adaptive?.gradient ?? 1, probing: l.adaptive?.probing ?? false,
-          guard_tail_ms: l.adaptive?.guard_tail_ms ?? null, guard_base_ms: l.adaptive?.guard_base_ms ?? null, guard_ceiling: l.adaptive?.guard_ceiling ?? null,
-        });
-      }, () => {});
+      const l = laneStats()['normal'];
+      if (!l) return;
+      trace.push({
+        t_ms: Math.round(performance.now() - t0), limit: l.adaptive?.limit ?? l.max_concurrency ?? 0, in_flight: l.in_flight, queued: l.queued,
+        short_rtt_ms: l.adaptive?.short_rtt_ms ?? null, long_rtt_ms: l.adaptive?.long_rtt_ms ?? null, gradient: l.adaptive?.gradient ?? 1, probing: l.adaptive?.probing ?? false,
+        guard_tail_ms: l.adaptive?.guard_tail_ms ?? null, guard_base_ms: l.adaptive?.guard_base_ms ?? null, guard_ceiling: l.adaptive?.guard_ceiling ?? null,
+      });
     }, o.traceEveryMs);
   }
   let res;

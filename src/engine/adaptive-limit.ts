@@ -48,8 +48,10 @@
  * - the tail guard (`protect`, on by default for a lane other than `critical`): the lane's own
  *   RTT stayed at ~2.9 ms whether it held 1 or 4 slots while critical p99 doubled, so Gradient2
  *   on it cannot see the tail it makes other lanes pay. The probe also measures the protected
- *   lanes' p99 with this lane pinned at its probe limit (the base, learnt, never told); an AIMD
- *   ceiling then moves the limit once a second on the protected p99 of the last seconds (see
+ *   lanes' p99 with this lane pinned at its probe limit (the base, learnt, never told); a
+ *   ceiling over the limit then starts at the probe's limit and, once a second, steps one slot
+ *   up while the protected p99 stays within 1.25x the base, or is cut when it does not, after
+ *   which it waits 5 s (doubling per cut in a row, up to 60 s) before trying a slot more (see
  *   addGuardSample). The guard's target is relative to the base, so it holds the protected tail
  *   near what it is with this lane at 1 slot, not what it is with this lane idle.
  */
@@ -99,10 +101,12 @@ export interface AdaptiveLimitOptions {
   guardIntervalMs?: number;
   /** ...on at least this many round trips that started after the limit last changed. @default 40 */
   guardMinSamples?: number;
-  /** Multiplier of the guard's ceiling when the protected tail is above target (AIMD decrease). @default 0.75 */
+  /** Multiplier of the guard's ceiling when the protected tail is above target (at least one slot down). @default 0.75 */
   guardBackoff?: number;
-  /** Slots added to the guard's ceiling per decision with the tail at or below its base (AIMD increase). @default 0.25 */
-  guardIncrease?: number;
+  /** After a cut, the guard waits this long before it tries one slot more; each cut in a row doubles the wait. @default 5000 */
+  guardRetryMs?: number;
+  /** ...up to this, ms. @default 60_000 */
+  guardRetryMaxMs?: number;
 }
 
 export type AdaptiveLimitConfig = Required<AdaptiveLimitOptions>;
@@ -126,13 +130,15 @@ export const ADAPTIVE_DEFAULTS: Readonly<Omit<AdaptiveLimitConfig, 'initialLimit
   guardIntervalMs: 1000,
   guardMinSamples: 40,
   guardBackoff: 0.75,
-  guardIncrease: 0.25,
+  guardRetryMs: 5000,
+  guardRetryMaxMs: 60_000,
 });
 
 const KEYS = [
   'initialLimit', 'minLimit', 'maxLimit', 'smoothing', 'tolerance', 'queueSize', 'longWindow', 'windowSamples', 'windowMs', 'backoff',
   'probeLimit', 'probeSamples', 'probeIntervalMs', 'protect', 'guardTolerance', 'guardProbeSamples', 'guardProbeMaxMs', 'guardWindowMs',
-  'guardIntervalMs', 'guardMinSamples', 'guardBackoff', 'guardIncrease',
+  'guardIntervalMs', 'guardMinSamples', 'guardBackoff', 'guardRetryMs',
+  'guardRetryMaxMs',
 ];
 
 /** Validate `adaptive` options of a lane with `slots` slots (max and initial default to them). */
@@ -167,10 +173,14 @@ export function resolveAdaptive(name: string, options: AdaptiveLimitOptions, slo
     guardIntervalMs: num('guardIntervalMs', 0, 600_000),
     guardMinSamples: int('guardMinSamples', ADAPTIVE_DEFAULTS.guardMinSamples),
     guardBackoff: num('guardBackoff', 0.1, 0.99),
-    guardIncrease: num('guardIncrease', 0.01, 100),
+    guardRetryMs: num('guardRetryMs', 0, 3_600_000),
+    guardRetryMaxMs: num('guardRetryMaxMs', 0, 3_600_000),
   };
   if (!(config.minLimit <= config.initialLimit && config.initialLimit <= config.maxLimit)) {
     v.conflict(`\`${name}\` needs minLimit <= initialLimit <= maxLimit, got ${config.minLimit}, ${config.initialLimit}, ${config.maxLimit}`, { option: name });
+  }
+  if (config.guardRetryMs > config.guardRetryMaxMs) {
+    v.conflict(`\`${name}\` needs guardRetryMs <= guardRetryMaxMs, got ${config.guardRetryMs}, ${config.guardRetryMaxMs}`, { option: name });
   }
   return Object.freeze(config);
 }
@@ -233,6 +243,8 @@ export interface AdaptiveLimitSnapshot {
   guard_ceiling?: number;
   guard_decisions?: number;
   guard_cuts?: number;
+  /** ms until the guard may try one slot more (0: it may now; it also needs the tail within target). */
+  guard_retry_in_ms?: number;
   /** Up to the last 10 changes, oldest first. */
   recent_changes: { at_ms: number; from: number; to: number; short_rtt_ms: number; long_rtt_ms: number; gradient: number; reason: string }[];
 }
@@ -276,6 +288,12 @@ export class AdaptiveLimit {
   #guardLastDecision = Number.NEGATIVE_INFINITY;
   #guardDecisions = 0;
   #guardCuts = 0;
+  /** The guard tries one slot more only from this time on (after a cut: retry wait, doubling). */
+  #guardUpAt = Number.NEGATIVE_INFINITY;
+  #guardRetryMs: number;
+  /** The ceiling the last cut came down from, and good decisions in a row since then at or above it. */
+  #guardFailedAt = Number.POSITIVE_INFINITY;
+  #guardHeld = 0;
   /**
    * When the guard (or a probe) last changed the limit: the guard judges only requests that
    * started after it. Gradient2's changes do not reset it, or a limit the gradient moves every
@@ -288,6 +306,7 @@ export class AdaptiveLimit {
     this.#now = now;
     this.#estimate = config.initialLimit;
     this.#guardCeiling = config.maxLimit;
+    this.#guardRetryMs = config.guardRetryMs;
     this.#probing = config.probeSamples > 0;
     if (this.#probing) this.#probeStart = now();
   }
@@ -359,14 +378,27 @@ export class AdaptiveLimit {
    * it measures the protected lane's tail with this lane pinned low (the base); otherwise it
    * feeds the tail guard.
    *
-   * The tail guard (AIMD on a ceiling over this lane's limit, driven by another lane's p99, in the
-   * manner of Envoy's adaptive concurrency and SLO-driven controllers): at most once per
+   * The tail guard (a ceiling over this lane's limit, driven by another lane's p99, in the
+   * manner of SLO-driven controllers and TCP's probing with backoff): at most once per
    * `guardIntervalMs`, once at least `guardMinSamples` protected round trips that started after
    * the limit last changed have ended within the last `guardWindowMs`, their p99 is compared
-   * with base x `guardTolerance`. Above: ceiling = min(ceiling, limit) x `guardBackoff`. At or
-   * below the base: ceiling = min(ceiling + `guardIncrease`, limit + 1, maxLimit). Between: hold. Gradient2's 100 ms windows
-   * cannot judge a p99 (a p99 needs ~100 requests, 2 s of a 50 req/s lane), hence its own pace;
-   * only requests that started after a change are judged, so one slow second is not cut twice.
+   * with base x `guardTolerance`.
+   * - Above the target: a cut, ceiling = min(ceiling, limit) x `guardBackoff` (at least one slot
+   *   down, never below minLimit), and no step up for `guardRetryMs`, doubled by each cut in a
+   *   row up to `guardRetryMaxMs`.
+   * - Within it: once the retry wait has passed, one slot more (while the ceiling is what holds
+   *   the limit). A ceiling that was cut from holds three decisions: the wait is back to
+   *   `guardRetryMs`.
+   * The ceiling starts at the probe's limit once the first base is learnt and climbs on evidence.
+   * Why a retry wait and not a steady additive increase (the previous rule, bench/RESULTS.md
+   * 13:31-13:48Z): a p99 needs ~1 s of protected traffic to judge, so a ceiling that steps into
+   * a level whose tail is too high pays it for a second or more each time; with the level below
+   * the best one, growing every few seconds spent a third of a trial above it. The doubling wait
+   * bounds that share (one second per retry wait); the protected p99 of a whole run is set by
+   * the level held, not by the probes.
+   * Gradient2's 100 ms windows cannot judge a p99 (a p99 needs ~100 requests, 2 s of a 50 req/s
+   * lane), hence its own pace; only requests that started after a change are judged, so one slow
+   * second is not cut twice.
    */
   addGuardSample(rttMs: number): void {
     if (this.config.protect.length === 0 || !Number.isFinite(rttMs) || rttMs < 0) return;
@@ -395,14 +427,26 @@ export class AdaptiveLimit {
     this.#guardTail = tail;
     const before = this.limit;
     const c = this.config;
+    const ceiling = Math.min(Math.floor(this.#guardCeiling), before);
     if (tail > this.#guardBase * c.guardTolerance) {
       this.#guardCuts++;
-      this.#guardCeiling = Math.max(c.minLimit, Math.min(this.#guardCeiling, before) * c.guardBackoff);
-    } else if (tail <= this.#guardBase) {
-      this.#guardCeiling = Math.min(c.maxLimit, before + 1, this.#guardCeiling + c.guardIncrease);
+      this.#guardHeld = 0;
+      this.#guardUpAt = now + this.#guardRetryMs;
+      if (ceiling > c.minLimit) {
+        this.#guardFailedAt = ceiling;
+        this.#guardCeiling = Math.max(c.minLimit, Math.min(ceiling - 1, Math.floor(ceiling * c.guardBackoff)));
+        this.#guardRetryMs = Math.min(c.guardRetryMaxMs, this.#guardRetryMs * 2);
+      }
+    } else {
+      if (ceiling >= this.#guardFailedAt && ++this.#guardHeld >= 3) {
+        this.#guardRetryMs = c.guardRetryMs;
+        this.#guardFailedAt = Number.POSITIVE_INFINITY;
+      }
+      // One slot more only where the ceiling is what holds the limit (not Gradient2's estimate).
+      if (now >= this.#guardUpAt && Math.floor(this.#guardCeiling) <= before && this.#guardCeiling < c.maxLimit) {
+        this.#guardCeiling = Math.min(c.maxLimit, Math.floor(this.#guardCeiling) + 1);
+      }
     }
-    // Between base and target: hold (a dead band; growing there let the limit climb 0.5 a second
-    // into a tail that was within a noisy target, bench/RESULTS.md 13:39Z).
     this.#note(now, before, 'guard');
   }
 
@@ -413,9 +457,11 @@ export class AdaptiveLimit {
     const waiting = this.#guardProbe.length > 0 && this.#guardProbe.length < c.guardProbeSamples && now - (this.#probeStart ?? now) < c.guardProbeMaxMs;
     if (c.protect.length > 0 && waiting) return;
     if (c.protect.length > 0 && this.#guardProbe.length >= c.guardMinSamples) {
+      // The first base: the ceiling starts at the probe's limit and climbs on evidence. Later
+      // probes re-learn the base and keep the ceiling.
+      if (this.#guardBase === undefined) this.#guardCeiling = Math.max(c.minLimit, Math.min(c.probeLimit, c.maxLimit));
       this.#guardBase = p99(this.#guardProbe);
       this.#guardRecent = [];
-      this.#guardCeiling = c.maxLimit;
     }
     const before = this.limit;
     const noLoad = this.#probeSum / this.#probeCount;
@@ -496,6 +542,7 @@ export class AdaptiveLimit {
             guard_ceiling: round(this.#guardCeiling),
             guard_decisions: this.#guardDecisions,
             guard_cuts: this.#guardCuts,
+            guard_retry_in_ms: Math.max(0, Math.round(this.#guardUpAt - this.#now())),
           }
         : {}),
       recent_changes: this.#recent.map((r) => ({

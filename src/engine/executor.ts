@@ -23,7 +23,7 @@ import { splitShares, type Dispatcher, type WorkerConnections } from './dispatch
 import { InlineDispatcher } from './inline-dispatcher.ts';
 import { WorkerDispatcher } from './worker-dispatcher.ts';
 import { epochNow, type TaskMessage, type TaskReply } from './protocol.ts';
-import { Scheduler, type WorkContext } from './scheduler.ts';
+import { Scheduler, type LaneStats, type WorkContext } from './scheduler.ts';
 import { loadTaskModule } from './task-module.ts';
 import type { ExecutorFor } from './tasks.ts';
 import { buildEngineStats, type EngineStats } from './stats.ts';
@@ -363,12 +363,24 @@ export class Executor implements AsyncDisposable {
       autoscale: this.config.autoscale ? { ...this.config.autoscale, utilization: this.#autoscaleState.utilization, last_change: this.#autoscaleState.lastChange } : null,
     });
     stats.query_costs = this.#scheduler.costs();
-    for (const lane of Object.values(stats.lanes)) {
-      lane.coalesced = this.#coalescer.hits(lane.name);
-      const batcher = this.#batchers.get(lane.name);
-      if (batcher) lane.write_batches = { batches: batcher.counts.batches, joined: batcher.counts.joined };
-    }
+    for (const lane of Object.values(stats.lanes)) this.#decorateLane(lane);
     return stats;
+  }
+
+  /**
+   * The lanes alone (queued, in flight, limits, counters, adaptive state), read on the main
+   * thread without asking the workers: cheap enough to sample every 100 ms under load, where a
+   * full `stats()` (a round trip to every worker and merged histograms) is not.
+   */
+  laneStats(): Record<string, LaneStats> {
+    return Object.fromEntries(this.#scheduler.stats().map((lane) => [lane.name, this.#decorateLane(lane)]));
+  }
+
+  #decorateLane(lane: LaneStats): LaneStats {
+    lane.coalesced = this.#coalescer.hits(lane.name);
+    const batcher = this.#batchers.get(lane.name);
+    if (batcher) lane.write_batches = { batches: batcher.counts.batches, joined: batcher.counts.joined };
+    return lane;
   }
 
   /** Every connection of every worker, with the note's per-connection metrics. */

@@ -98,13 +98,19 @@ describe('adaptive lanes in the scheduler', () => {
     await clock.advance(50);
     await Promise.all([normalDone, criticalDone]);
     const a = () => scheduler.stats().find((l) => l.name === 'normal')!.adaptive!;
-    expect(a()).toMatchObject({ probing: false, probes: 1, no_load_rtt_ms: 2, guard_base_ms: 7, guard_target_ms: 8.75, guard_tail_ms: null, limit: 2 });
-    // After the probe, critical round trips at 9 ms (above 1.25 x 7) cut the limit; a failed one is not a sample.
+    // The guard starts at the probe's limit and climbs on evidence: critical round trips at 7 ms are within 1.25 x 7.
+    expect(a()).toMatchObject({ probing: false, probes: 1, no_load_rtt_ms: 2, guard_base_ms: 7, guard_target_ms: 8.75, guard_tail_ms: null, limit: 1 });
+    const good = Promise.all(Array.from({ length: 5 }, () => submit('critical', 7)));
+    await clock.advance(20);
+    await good;
+    expect(a()).toMatchObject({ guard_tail_ms: 7, guard_cuts: 0, guard_decisions: 1, limit: 2 });
+    await clock.advance(1000);
+    // Then critical round trips at 9 ms (above the target) cut the limit; a failed one is not a sample.
     await scheduler.submit(() => Promise.reject(new Error('boom')), { lane: 'critical', deadlineAt: clock.now() + 60_000 }).catch(() => undefined);
     const more = Promise.all(Array.from({ length: 5 }, () => submit('critical', 9)));
     await clock.advance(20);
     await more;
-    expect(a()).toMatchObject({ guard_tail_ms: 9, guard_cuts: 1, guard_decisions: 1, limit: 1 });
+    expect(a()).toMatchObject({ guard_tail_ms: 9, guard_cuts: 1, guard_decisions: 2, limit: 1 });
     expect(a().recent_changes.at(-1)).toMatchObject({ from: 2, to: 1, reason: 'guard' });
     const closed = scheduler.close({ timeoutMs: 0 });
     await clock.advance(100);

@@ -156,14 +156,30 @@ describe('AdaptiveLimit (Gradient2)', () => {
       }
     };
 
-    it('learns its base from the probe and cuts the limit on the protected p99 while the lane\'s own RTT stays flat', () => {
+    /** Good seconds (no slow protected requests) until the limit reaches `to`; returns how many it took. */
+    const climb = (h: ReturnType<typeof harness>, to: number) => {
+      let k = 0;
+      while (h.limit.limit < to && k < 100) {
+        second(h, 0, 0);
+        k++;
+      }
+      return k;
+    };
+
+    it('learns its base from the probe, starts at the probe\'s limit, climbs one slot per decision within target and cuts on the protected p99 while the lane\'s own RTT stays flat', () => {
       const h = probed();
-      expect(h.limit.snapshot()).toMatchObject({ probing: false, no_load_rtt_ms: 5, guard_base_ms: 12, guard_target_ms: 15, guard_tail_ms: null, guard_ceiling: 16 });
+      expect(h.limit.snapshot()).toMatchObject({ probing: false, no_load_rtt_ms: 5, guard_base_ms: 12, guard_target_ms: 15, guard_tail_ms: null, guard_ceiling: 1 });
+      expect(h.limit.limit).toBe(1);
+      // One slot per decision (one a second here) while the tail is within target, up to Gradient2's 8.
+      expect(climb(h, 8)).toBe(7);
+      second(h, 0, 0);
+      // The ceiling stops one slot above the limit it no longer holds.
+      expect(h.limit.snapshot().guard_ceiling).toBe(9);
       expect(h.limit.limit).toBe(8);
       // 2 of 50 at 30 ms: the p50 stays at 10 ms, a p90 too; the p99 is 30 ms, above 15.
       second(h, 2, 30);
       expect(h.limit.limit).toBe(6); // 8 x 0.75
-      expect(h.limit.snapshot()).toMatchObject({ guard_tail_ms: 30, guard_cuts: 1, guard_decisions: 1 });
+      expect(h.limit.snapshot()).toMatchObject({ guard_tail_ms: 30, guard_cuts: 1 });
       expect(h.limit.snapshot().recent_changes.at(-1)).toMatchObject({ from: 8, to: 6, reason: 'guard' });
       for (let k = 0; k < 10; k++) second(h, 2, 30);
       expect(h.limit.limit).toBe(1);
@@ -173,34 +189,51 @@ describe('AdaptiveLimit (Gradient2)', () => {
       expect(h.limit.snapshot().estimate).toBeGreaterThanOrEqual(8);
     });
 
-    it('grows back a quarter slot per decision with the tail at or below its base, holds between base and target', () => {
+    it('after a cut waits guardRetryMs before one slot more, doubling per cut in a row, back to guardRetryMs once the cut level holds', () => {
       const h = probed();
-      for (let k = 0; k < 12; k++) second(h, 2, 30);
-      expect(h.limit.limit).toBe(1);
-      second(h, 0, 0);
-      expect(h.limit.snapshot().guard_ceiling).toBeLessThanOrEqual(2);
-      for (let k = 0; k < 40; k++) second(h, 0, 0);
-      expect(h.limit.limit).toBe(8); // back to the estimate: the ceiling no longer binds
-      expect(h.limit.snapshot().guard_ceiling).toBeLessThanOrEqual(9);
-      // Two slow requests in a 3 s horizon of 150 make the p99: 14 ms is above the base (12) and within the target (15): hold.
-      const ceiling = h.limit.snapshot().guard_ceiling;
-      const decisions = h.limit.snapshot().guard_decisions!;
-      second(h, 2, 14);
-      expect(h.limit.snapshot()).toMatchObject({ guard_ceiling: ceiling, guard_decisions: decisions + 1, guard_tail_ms: 14 });
-      expect(h.limit.limit).toBe(8);
+      climb(h, 4);
+      second(h, 2, 30); // cut 4 -> 3; no step up for 5 s
+      expect(h.limit.limit).toBe(3);
+      expect(h.limit.snapshot().guard_retry_in_ms).toBeGreaterThan(4000);
+      for (let k = 0; k < 4; k++) second(h, 0, 0);
+      expect(h.limit.limit).toBe(3); // within target, but the wait holds it
+      expect(climb(h, 4)).toBeLessThanOrEqual(2);
+      second(h, 2, 30); // 4 failed again: cut, and now 10 s
+      expect(h.limit.limit).toBe(3);
+      for (let k = 0; k < 9; k++) second(h, 0, 0);
+      expect(h.limit.limit).toBe(3);
+      expect(climb(h, 4)).toBeLessThanOrEqual(2);
+      // 4 holds three decisions: the next cut waits 5 s again, not 20.
+      for (let k = 0; k < 3; k++) second(h, 0, 0);
+      expect(h.limit.limit).toBeGreaterThanOrEqual(4);
+      const at = h.limit.limit;
+      second(h, 2, 30);
+      expect(h.limit.limit).toBe(Math.max(1, Math.min(at - 1, Math.floor(at * 0.75))));
+      expect(h.limit.snapshot().guard_retry_in_ms).toBeLessThanOrEqual(5000);
+      expect(climb(h, at)).toBeLessThanOrEqual(7);
+      // A tail above target at the lowest limit: no cut below minLimit, but no step up either for a while.
+      const low = probed();
+      second(low, 2, 30);
+      expect(low.limit.limit).toBe(1);
+      second(low, 0, 0);
+      expect(low.limit.limit).toBe(1);
+      expect(climb(low, 2)).toBeGreaterThanOrEqual(3);
     });
 
     it('judges only requests that started after the limit changed, at most once per interval', () => {
       const h = probed();
+      climb(h, 4);
+      const cuts = h.limit.snapshot().guard_cuts;
       second(h, 2, 30);
-      expect(h.limit.limit).toBe(6);
+      expect(h.limit.limit).toBe(3);
+      const decisions = h.limit.snapshot().guard_decisions;
       // Slow answers to requests that started before the cut: not judged, no second cut.
       for (let i = 0; i < 60; i++) {
         h.advance(20);
         h.limit.addGuardSample(2000);
       }
-      expect(h.limit.snapshot()).toMatchObject({ guard_cuts: 1, guard_decisions: 1 });
-      expect(h.limit.limit).toBe(6);
+      expect(h.limit.snapshot()).toMatchObject({ guard_cuts: cuts! + 1, guard_decisions: decisions });
+      expect(h.limit.limit).toBe(3);
     });
 
     it('a probe waits for protected samples only while the protected lane is active, and at most guardProbeMaxMs', () => {
@@ -240,5 +273,6 @@ describe('AdaptiveLimit (Gradient2)', () => {
     expect(() => resolveAdaptive('lanes.normal.adaptive', { guardMinSamples: 0 }, 8)).toThrow(/lanes\.normal\.adaptive\.guardMinSamples/);
     expect(() => resolveAdaptive('lanes.normal.adaptive', { guardBackoff: 1 }, 8)).toThrow(/guardBackoff/);
     expect(() => resolveAdaptive('lanes.normal.adaptive', { guardTolerance: 0.9 }, 8)).toThrow(/guardTolerance/);
+    expect(() => resolveAdaptive('lanes.normal.adaptive', { guardRetryMs: 9000, guardRetryMaxMs: 8000 }, 8)).toThrow(/guardRetryMs <= guardRetryMaxMs/);
   });
 });
