@@ -58,6 +58,12 @@ describe('engine lifecycle (real Weaviate)', () => {
     expect(s.counters.retries).toBeGreaterThanOrEqual(1);
     expect(s.current_active + s.current_idle).toBe(s.total_connections);
     expect(s.total_connections_created - s.total_connections_closed).toBe(s.total_connections);
+    // laneStats() (main thread only, no worker round trip) agrees with stats() on the lanes when nothing moves.
+    const lanes = engine.laneStats();
+    expect(Object.keys(lanes).sort()).toEqual(Object.keys(s.lanes).sort());
+    for (const [name, lane] of Object.entries(lanes)) {
+      expect(lane).toMatchObject({ name, admitted: s.lanes[name]!.admitted, completed: s.lanes[name]!.completed, in_flight: 0, queued: 0 });
+    }
     await waitFor(() => sockets() === 2, { what: 'sockets = 2' });
   });
 
