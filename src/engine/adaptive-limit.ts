@@ -48,9 +48,10 @@
  * - the tail guard (`protect`, on by default for a lane other than `critical`): the lane's own
  *   RTT stayed at ~2.9 ms whether it held 1 or 4 slots while critical p99 doubled, so Gradient2
  *   on it cannot see the tail it makes other lanes pay. The probe also measures the protected
- *   lanes' p99 with this lane pinned at its probe limit (the base, learnt, never told); a
- *   ceiling over the limit then starts at the probe's limit and, once a second, steps one slot
- *   up while the protected p99 stays within 1.25x the base, or is cut when it does not, after
+ *   lanes' round trips with this lane pinned at its probe limit (their p99, pooled with later
+ *   stretches at that limit, is the base: learnt, never told); a ceiling over the limit then
+ *   starts at the probe's limit and, once a second, steps one slot up while the protected p99
+ *   (of >= 100 round trips) stays within 1.25x the base, or is cut when it does not, after
  *   which it waits 5 s (doubling per cut in a row, up to 60 s) before trying a slot more (see
  *   addGuardSample). The guard's target is relative to the base, so it holds the protected tail
  *   near what it is with this lane at 1 slot, not what it is with this lane idle.
@@ -89,17 +90,17 @@ export interface AdaptiveLimitOptions {
    * `critical` lane when it exists and is not this lane (lanes.ts); `[]` turns the guard off.
    */
   protect?: readonly string[];
-  /** The guard's target: the protected lanes' p99 measured during the probe x this. @default 1.25 */
+  /** The guard's target: the base (the protected lanes' p99 with this lane at its probe limit) x this. @default 1.25 */
   guardTolerance?: number;
   /** Protected-lane round trips the probe collects for its p99 (it waits up to `guardProbeMaxMs` for them). @default 100 */
   guardProbeSamples?: number;
   /** Longest a probe waits for protected samples once it has its own, ms. @default 3000 */
   guardProbeMaxMs?: number;
-  /** The guard looks at protected round trips that ended within this horizon, ms. @default 3000 */
+  /** The guard looks at protected round trips that ended within this horizon, ms. @default 10_000 */
   guardWindowMs?: number;
   /** ...and decides at most once per this, ms. @default 1000 */
   guardIntervalMs?: number;
-  /** ...on at least this many round trips that started after the limit last changed. @default 40 */
+  /** ...on at least this many round trips that started after the limit last changed (a p99 of fewer is mostly noise). @default 100 */
   guardMinSamples?: number;
   /** Multiplier of the guard's ceiling when the protected tail is above target (at least one slot down). @default 0.75 */
   guardBackoff?: number;
@@ -126,9 +127,9 @@ export const ADAPTIVE_DEFAULTS: Readonly<Omit<AdaptiveLimitConfig, 'initialLimit
   guardTolerance: 1.25,
   guardProbeSamples: 100,
   guardProbeMaxMs: 3000,
-  guardWindowMs: 3000,
+  guardWindowMs: 10_000,
   guardIntervalMs: 1000,
-  guardMinSamples: 40,
+  guardMinSamples: 100,
   guardBackoff: 0.75,
   guardRetryMs: 5000,
   guardRetryMaxMs: 60_000,
@@ -251,6 +252,11 @@ export interface AdaptiveLimitSnapshot {
 
 const round = (x: number, digits = 3) => Math.round(x * 10 ** digits) / 10 ** digits;
 
+/** Protected round trips at the probe limit that the base is the p99 of (~10 s of a 50 req/s lane). */
+const BASE_SAMPLES = 500;
+/** Fewest protected round trips a probe needs to learn a base from (or guardProbeSamples, if fewer). */
+const PROBE_MIN_SAMPLES = 40;
+
 export class AdaptiveLimit {
   readonly config: AdaptiveLimitConfig;
   readonly #now: () => number;
@@ -295,6 +301,15 @@ export class AdaptiveLimit {
   #guardFailedAt = Number.POSITIVE_INFINITY;
   #guardHeld = 0;
   /**
+   * Protected round trips measured with this lane at its probe limit (the probe's, and later ones
+   * that started and ended at that limit), newest last, at most BASE_SAMPLES and none older
+   * than probeIntervalMs: the base is their p99. One probe's p99 (~100 requests, 2 s) varied
+   * 13-37 ms between trials; pooling every stretch at the probe limit steadies it.
+   */
+  #baseSamples: { endAt: number; rttMs: number }[] = [];
+  /** When the limit last changed, for any reason. */
+  #limitChangedAt = Number.NEGATIVE_INFINITY;
+  /**
    * When the guard (or a probe) last changed the limit: the guard judges only requests that
    * started after it. Gradient2's changes do not reset it, or a limit the gradient moves every
    * few windows would starve the guard of samples.
@@ -316,7 +331,7 @@ export class AdaptiveLimit {
    * below minLimit (while probing: probeLimit).
    */
   get limit(): number {
-    if (this.#probing) return Math.max(this.config.minLimit, Math.min(this.config.probeLimit, this.config.maxLimit));
+    if (this.#probing) return this.#probeLimit();
     return Math.max(this.config.minLimit, Math.floor(Math.min(this.#estimate, this.#guardCeiling)));
   }
 
@@ -414,6 +429,7 @@ export class AdaptiveLimit {
       return;
     }
     if (this.#guardBase === undefined) return;
+    if (this.limit === this.#probeLimit() && startAt >= this.#limitChangedAt) this.#addBaseSample(now, rttMs);
     const recent = this.#guardRecent;
     recent.push({ startAt, endAt: now, rttMs });
     const horizon = now - this.config.guardWindowMs;
@@ -425,14 +441,17 @@ export class AdaptiveLimit {
     this.#guardDecisions++;
     const tail = p99(judged);
     this.#guardTail = tail;
+    if (this.#baseSamples.length > 0) this.#guardBase = p99(this.#baseSamples.map((x) => x.rttMs));
     const before = this.limit;
     const c = this.config;
     const ceiling = Math.min(Math.floor(this.#guardCeiling), before);
     if (tail > this.#guardBase * c.guardTolerance) {
       this.#guardCuts++;
       this.#guardHeld = 0;
-      this.#guardUpAt = now + this.#guardRetryMs;
+      // Above target at the lowest limit: nothing to cut, and no evidence against the level above
+      // (at the probe limit the round trips feed the base instead).
       if (ceiling > c.minLimit) {
+        this.#guardUpAt = now + this.#guardRetryMs;
         this.#guardFailedAt = ceiling;
         this.#guardCeiling = Math.max(c.minLimit, Math.min(ceiling - 1, Math.floor(ceiling * c.guardBackoff)));
         this.#guardRetryMs = Math.min(c.guardRetryMaxMs, this.#guardRetryMs * 2);
@@ -456,11 +475,12 @@ export class AdaptiveLimit {
     // longer than guardProbeMaxMs: a probe never holds the lane at its pin for long.
     const waiting = this.#guardProbe.length > 0 && this.#guardProbe.length < c.guardProbeSamples && now - (this.#probeStart ?? now) < c.guardProbeMaxMs;
     if (c.protect.length > 0 && waiting) return;
-    if (c.protect.length > 0 && this.#guardProbe.length >= c.guardMinSamples) {
+    if (c.protect.length > 0 && this.#guardProbe.length >= Math.min(PROBE_MIN_SAMPLES, c.guardProbeSamples)) {
       // The first base: the ceiling starts at the probe's limit and climbs on evidence. Later
-      // probes re-learn the base and keep the ceiling.
-      if (this.#guardBase === undefined) this.#guardCeiling = Math.max(c.minLimit, Math.min(c.probeLimit, c.maxLimit));
-      this.#guardBase = p99(this.#guardProbe);
+      // probes add to the base's samples and keep the ceiling.
+      if (this.#guardBase === undefined) this.#guardCeiling = this.#probeLimit();
+      for (const rtt of this.#guardProbe) this.#addBaseSample(now, rtt);
+      this.#guardBase = p99(this.#baseSamples.map((x) => x.rttMs));
       this.#guardRecent = [];
     }
     const before = this.limit;
@@ -475,9 +495,23 @@ export class AdaptiveLimit {
     this.#note(now, before, 'probe');
   }
 
+  #probeLimit(): number {
+    return Math.max(this.config.minLimit, Math.min(this.config.probeLimit, this.config.maxLimit));
+  }
+
+  #addBaseSample(now: number, rttMs: number): void {
+    const xs = this.#baseSamples;
+    xs.push({ endAt: now, rttMs });
+    const oldest = now - this.config.probeIntervalMs;
+    let drop = Math.max(0, xs.length - BASE_SAMPLES);
+    while (drop < xs.length && xs[drop]!.endAt < oldest) drop++;
+    if (drop > 0) xs.splice(0, drop);
+  }
+
   #note(now: number, before: number, reason: LimitChange['reason']): void {
     const after = this.limit;
     if (after === before) return;
+    this.#limitChangedAt = now;
     if (reason !== 'gradient') this.#changedAt = now;
     this.#changes++;
     this.#recent.push({ atMs: now, from: before, to: after, shortRttMs: this.#short ?? 0, longRttMs: this.#long ?? 0, gradient: this.#gradient, reason });

@@ -130,7 +130,7 @@ describe('adaptive lanes in the scheduler', () => {
     expect(resolveLanes({ normal: { adaptive: { protect: ['critical'] } } }, 8).find((l) => l.name === 'normal')!.adaptive!.protect).toEqual(['critical']);
     // The tail guard is on by default for an adaptive lane other than critical; `protect: []` turns it off.
     expect(lanes.find((l) => l.name === 'normal')!.adaptive!.protect).toEqual(['critical']);
-    expect(lanes.find((l) => l.name === 'normal')!.adaptive).toMatchObject({ guardTolerance: 1.25, guardWindowMs: 3000, guardMinSamples: 40, guardBackoff: 0.75 });
+    expect(lanes.find((l) => l.name === 'normal')!.adaptive).toMatchObject({ guardTolerance: 1.25, guardWindowMs: 10_000, guardMinSamples: 100, guardBackoff: 0.75 });
     expect(resolveLanes({ normal: { adaptive: { protect: [] } } }, 8).find((l) => l.name === 'normal')!.adaptive!.protect).toEqual([]);
     expect(resolveLanes({ critical: { adaptive: true } }, 8).find((l) => l.name === 'critical')!.adaptive!.protect).toEqual([]);
     expect(() => resolveLanes({ normal: { adaptive: 'yes' as never } }, 8)).toThrow(/lanes\.normal\.adaptive/);

@@ -133,7 +133,7 @@ describe('AdaptiveLimit (Gradient2)', () => {
   describe('the tail guard (`protect`)', () => {
     /** A guarded limit whose probe (10 own samples at 5 ms, 50 protected ones: 49 at 10 ms, one at 12) ended: base p99 12 ms, target 15. */
     function probed(options: AdaptiveLimitOptions = {}) {
-      const h = harness({ protect: ['critical'], initialLimit: 8, probeSamples: 10, guardProbeSamples: 50, ...options });
+      const h = harness({ protect: ['critical'], initialLimit: 8, probeSamples: 10, guardProbeSamples: 50, guardMinSamples: 40, guardWindowMs: 3000, ...options });
       h.advance(10);
       h.limit.addGuardSample(10); // the protected lane is active: the probe will wait for 50
       for (let i = 0; i < 10; i++) h.limit.addSample(5, 1);
@@ -211,13 +211,13 @@ describe('AdaptiveLimit (Gradient2)', () => {
       expect(h.limit.limit).toBe(Math.max(1, Math.min(at - 1, Math.floor(at * 0.75))));
       expect(h.limit.snapshot().guard_retry_in_ms).toBeLessThanOrEqual(5000);
       expect(climb(h, at)).toBeLessThanOrEqual(7);
-      // A tail above target at the lowest limit: no cut below minLimit, but no step up either for a while.
+      // At the probe's limit there is nothing to cut: its round trips feed the base (the p99 of the
+      // probe's and these, 2 of 100 at 30 ms), and the tail is judged against that.
       const low = probed();
+      low.advance(100);
       second(low, 2, 30);
-      expect(low.limit.limit).toBe(1);
-      second(low, 0, 0);
-      expect(low.limit.limit).toBe(1);
-      expect(climb(low, 2)).toBeGreaterThanOrEqual(3);
+      expect(low.limit.snapshot()).toMatchObject({ guard_base_ms: 30, guard_tail_ms: 30, guard_cuts: 0, guard_retry_in_ms: 0 });
+      expect(low.limit.limit).toBe(2);
     });
 
     it('judges only requests that started after the limit changed, at most once per interval', () => {
@@ -250,7 +250,7 @@ describe('AdaptiveLimit (Gradient2)', () => {
       expect(slow.limit.snapshot().probing).toBe(true);
       slow.advance(3001);
       slow.limit.addSample(5, 1);
-      // Ended at the bound; 1 protected sample is fewer than guardMinSamples (40): no base.
+      // Ended at the bound; 1 protected sample is fewer than a probe needs (40): no base.
       expect(slow.limit.snapshot()).toMatchObject({ probing: false, guard_base_ms: null });
       expect(harness({ probeSamples: 10 }).limit.snapshot().guard_ceiling).toBeUndefined();
       // A probe whose own lane has no traffic keeps only the last guardProbeSamples protected round trips.
