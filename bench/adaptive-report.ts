@@ -129,11 +129,14 @@ function comparisonSections(c: Comparison): string {
       const trace = r.trace!;
       const at = (p: TracePoint) => p.t_ms / 1000;
       const ceiling = trace.filter((p) => p.guard_ceiling !== null).map((p): [number, number] => [at(p), p.guard_ceiling!]);
+      // The ceiling starts at all the lane's slots (e.g. 32) and would flatten the limit's line:
+      // the axis stops at twice the most the limit or in flight reached, the ceiling above is drawn at the top.
+      const yMax = Math.max(4, 2 * Math.max(...trace.map((p) => Math.max(p.limit, p.in_flight))));
       const chart = lineChart(`rep ${r.rep} ${r.kind}: the normal lane`, [
         { name: 'limit', points: trace.map((p) => [at(p), p.limit]) },
         { name: 'in flight', points: trace.map((p) => [at(p), p.in_flight]) },
         { name: 'guard ceiling', points: ceiling, dash: true },
-      ], { x: 'seconds since the engine started (warm-up included)', y: 'slots' });
+      ], { x: 'seconds since the engine started (warm-up included)', y: `slots; a ceiling above ${yMax} drawn at the top`, yMax });
       const probing = trace.filter((p) => p.probing).length;
       return `<div class="trace" data-rep="${r.rep}" data-kind="${esc(r.kind)}"><h3>rep ${r.rep}, ${esc(r.kind)}</h3>${chart}<p>${esc(traceSummary(trace, r.trial))}; probing in ${probing} of ${trace.length} samples.</p></div>`;
     });

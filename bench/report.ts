@@ -349,11 +349,21 @@ export function metaDetails(meta: Record<string, unknown>): string {
   return `<details><summary>Run metadata as JSON</summary><pre>${esc(JSON.stringify(meta, null, 2))}</pre></details>`;
 }
 
+/** A round step for about `n` ticks up to `max` (1, 2 or 5 x a power of ten). */
+function niceStep(max: number, n: number): number {
+  const raw = Math.max(max, 1e-9) / n;
+  const p = Math.pow(10, Math.floor(Math.log10(raw)));
+  return [1, 2, 5, 10].map((k) => k * p).find((st) => st >= raw)!;
+}
+
 /**
  * Lines over a shared x axis (linear scales from 0), as an inline SVG: `points` are [x, y];
- * a dashed series is drawn dashed. Each line carries `data-series` and `data-points` for readers.
+ * a dashed series is drawn dashed. With `yMax`, values above it are drawn at the top edge. Each
+ * line carries `data-series` and `data-points` for readers.
  */
-export function lineChart(title: string, series: { name: string; points: [number, number][]; dash?: boolean }[], axes: { x: string; y: string }): string {
+export function lineChart(
+  title: string, series: { name: string; points: [number, number][]; dash?: boolean }[], axes: { x: string; y: string; yMax?: number },
+): string {
   const W = 800;
   const H = 260;
   const L = 50;
@@ -361,18 +371,18 @@ export function lineChart(title: string, series: { name: string; points: [number
   const R = 150; // legend column on the right
   const drawn = series.filter((s) => s.points.length);
   if (!drawn.length) return '';
-  const xMax = Math.max(...drawn.flatMap((s) => s.points.map(([x]) => x)), 1e-9);
-  const yTop = Math.max(...drawn.flatMap((s) => s.points.map(([, y]) => y)), 1);
-  const step = Math.pow(10, Math.floor(Math.log10(yTop))) * (yTop / Math.pow(10, Math.floor(Math.log10(yTop))) > 5 ? 2 : 1);
-  const yMax = Math.ceil(yTop / step) * step;
-  const sx = (x: number) => L + (x / xMax) * (W - L - R);
-  const sy = (y: number) => H - B - (y / yMax) * (H - B - 20);
+  const xTop = Math.max(...drawn.flatMap((s) => s.points.map(([x]) => x)), 1e-9);
+  const yTop = axes.yMax ?? Math.max(...drawn.flatMap((s) => s.points.map(([, y]) => y)), 1);
+  const xStep = niceStep(xTop, 6);
+  const yStep = niceStep(yTop, 5);
+  const yMax = Math.ceil(yTop / yStep - 1e-9) * yStep;
+  const sx = (x: number) => L + (x / xTop) * (W - L - R);
+  const sy = (y: number) => H - B - (Math.min(y, yMax) / yMax) * (H - B - 20);
   const grid: string[] = [];
-  for (let y = 0; y <= yMax * 1.0001; y += step) {
+  for (let y = 0; y <= yMax + yStep / 2; y += yStep) {
     grid.push(`<line x1="${L}" y1="${sy(y).toFixed(1)}" x2="${W - R}" y2="${sy(y).toFixed(1)}" stroke="#ddd"/><text x="${L - 6}" y="${(sy(y) + 4).toFixed(1)}" font-size="11" text-anchor="end">${+y.toPrecision(3)}</text>`);
   }
-  for (let k = 0; k <= 5; k++) {
-    const x = (xMax * k) / 5;
+  for (let x = 0; x <= xTop + 1e-9; x += xStep) {
     grid.push(`<text x="${sx(x).toFixed(1)}" y="${H - B + 16}" font-size="11" text-anchor="middle">${+x.toPrecision(3)}</text>`);
   }
   grid.push(`<text x="${(L + W - R) / 2}" y="${H - 4}" font-size="11" text-anchor="middle">${esc(axes.x)}</text>`);

@@ -113,7 +113,7 @@ export function parseLanesEnv(text: string): Record<string, LaneOptions> {
         case 'adaptive': lane.adaptive = v.boolean(at, value); break;
         case 'coalesce': lane.coalesce = v.boolean(at, value); break;
         case 'batch': lane.batchWrites = v.boolean(at, value); break;
-        default: v.fail(source, `keys among weight, reserved, concurrency, queue, deadline, workers, adaptive, coalesce, batch, adaptive.<option> (${ADAPTIVE_ENV_KEYS.join(', ')})`, kv);
+        default: v.fail(source, 'keys among weight, reserved, concurrency, queue, deadline, workers, adaptive, coalesce, batch, adaptive.<option>', kv);
       }
     }
     if (Object.keys(adaptive).length) {
