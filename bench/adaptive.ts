@@ -16,10 +16,12 @@
  *    The adaptive trials also sample the lane (limit, in flight, RTT inputs) every 100 ms.
  * 2. Each feature on and off, side by side: coalescing (duplicate-heavy reads), write batching
  *    (many one-object inserts), cost-aware lanes (a hybrid lane against a bm25 lane).
- * Writes bench/results/adaptive-<time>.json (or --out) and prints Markdown tables.
+ * Writes bench/results/adaptive-<time>.json (or --out), the HTML report next to it (same name,
+ * .html: bench/adaptive-report.ts) and prints Markdown tables.
  */
 import { writeFile, mkdir } from 'node:fs/promises';
 import { execSync } from 'node:child_process';
+import { cpus, totalmem } from 'node:os';
 import { parseArgs } from 'node:util';
 import { createExecutor, type Executor } from '../src/engine/executor.ts';
 import type { AdaptiveLimitOptions } from '../src/engine/adaptive-limit.ts';
@@ -29,9 +31,13 @@ import { resolveTarget, type WeaviateTarget } from '../src/pool/config.ts';
 import type { QuerySpec } from '../src/query/spec.ts';
 import { engine, REQUEST_TIMEOUT_MS, type EngineSetting } from './contenders.ts';
 import { closedLoop, type CellMeasure, type MeasureContext } from './load.ts';
+import { adaptiveHtml, traceSummary, type AdaptiveRun, type AdaptiveSettings } from './adaptive-report.ts';
+import { gitCommit } from './report.ts';
 import { criticalQuery, smallQuery } from './scenarios.ts';
 import { withSampleWeaviate } from './setup.ts';
 import { lanesEnv, overloadTrial, tune, type TracePoint, type Trial, type TuneResult } from './tune.ts';
+import { DEFAULT_SAMPLE_SIZE } from '../src/data/sample.ts';
+import { fetchServerVersion } from '../src/weaviate/meta.ts';
 
 type Say = (l: string) => void;
 
@@ -103,18 +109,6 @@ export async function adaptiveVsStatic(
     return { kind: v.kind, options: v.options, goodput, criticalP99Ms, goodputRatio, met: goodputRatio >= 0.9 && criticalP99Ms <= t.targetP99Ms };
   });
   return { tune: t, runs, variants: variantResults, staticMean, adaptiveMean, goodputRatio, goodputMet, latencyMet, met: goodputMet && latencyMet };
-}
-
-/** Where the limit spent the measured part of a trial: time-weighted by samples. */
-export function traceSummary(trace: TracePoint[], trial: Trial): string {
-  if (trace.length === 0) return 'no trace';
-  const limits = trace.map((p) => p.limit);
-  const hist = new Map<number, number>();
-  for (const l of limits) hist.set(l, (hist.get(l) ?? 0) + 1);
-  const top = [...hist.entries()].sort((a, b) => b[1] - a[1]).slice(0, 4).map(([l, n]) => `${l}: ${Math.round((n / limits.length) * 100)} %`).join(', ');
-  const e = trial.adaptiveEnd;
-  return `limit over the trial (share of 100 ms samples): ${top}; mean in flight ${mean(trace.map((p) => p.in_flight)).toFixed(1)}; ` +
-    `end: limit ${e?.limit ?? '-'}, RTT short ${e?.short_rtt_ms ?? '-'} / long ${e?.long_rtt_ms ?? '-'} / no-load ${e?.no_load_rtt_ms ?? '-'} ms, ${e?.changes ?? 0} changes`;
 }
 
 export function printComparison(c: Comparison, say: Say): void {
@@ -248,31 +242,45 @@ async function main(): Promise<void> {
   const rawVariants: unknown = values['adaptive-options'] === undefined ? [] : JSON.parse(values['adaptive-options']);
   const variants = (Array.isArray(rawVariants) ? rawVariants : [rawVariants]) as AdaptiveLimitOptions[];
   const say = (l: string) => console.log(l);
+  const t0 = Date.now();
   const started = new Date().toISOString();
-  let commit = 'unknown';
-  try {
-    commit = execSync('git rev-parse --short HEAD', { encoding: 'utf8' }).trim();
-  } catch { /* not a git checkout */ }
+  const commit = gitCommit();
   say(`bench:adaptive ${process.argv.slice(2).join(' ')} at ${started}, commit ${commit}, load ${execSync('uptime', { encoding: 'utf8' }).trim()}`);
+  const settings: AdaptiveSettings = {
+    reps, trialMs: quick ? 4000 : 10_000, warmupMs: quick ? 1000 : 2000, compareMs: quick ? 8000 : 20_000, featureMs: quick ? 4000 : 10_000,
+    criticalRate: Number(values['critical-rate']), only: values.only ?? null,
+  };
   await withSampleWeaviate(say, async (weaviate) => {
     const target = resolveTarget({ ...weaviate.target }, {});
     const ctx: MeasureContext = { serverPid: weaviate.node?.pid, grpcPort: target.grpcPort };
-    const out: { started: string; commit: string; quick: boolean; comparison?: Comparison; features?: FeatureRow[] } = { started, commit, quick };
+    const out: AdaptiveRun = { started, commit, quick };
     if (values.only !== 'features') {
-      out.comparison = await adaptiveVsStatic(target, ctx, {
-        criticalRate: Number(values['critical-rate']), quick, reps, trialMs: quick ? 4000 : 10_000, warmupMs: quick ? 1000 : 2000, compareMs: quick ? 8000 : 20_000, say, variants,
-      });
+      out.comparison = await adaptiveVsStatic(target, ctx, { ...settings, quick, say, variants });
       printComparison(out.comparison, say);
     }
     if (values.only !== 'adaptive') {
       say('\n## features on and off');
-      out.features = await features(target, ctx, { warmupMs: quick ? 1000 : 2000, durationMs: quick ? 4000 : 10_000, say });
+      out.features = await features(target, ctx, { warmupMs: settings.warmupMs, durationMs: settings.featureMs, say });
       printFeatures(out.features, say);
     }
+    // The same keys as the main bench's meta (bench/report.ts settingsTable reads them).
+    out.meta = {
+      date: started,
+      commit,
+      command: `npm run bench:adaptive -- ${process.argv.slice(2).join(' ')}`.trim().replace(/ --$/, ''),
+      machine: { cpus: cpus().length, model: cpus()[0]?.model, memoryGiB: Math.round(totalmem() / 2 ** 30) },
+      node: process.version,
+      weaviate: { version: await fetchServerVersion(target, 5000).catch(() => 'unknown'), sameHost: ['127.0.0.1', 'localhost'].includes(target.host) },
+      data: `m_asset_schema, ${DEFAULT_SAMPLE_SIZE} objects, 64-dim vectors`,
+      durationS: Math.round((Date.now() - t0) / 1000),
+      settings,
+    };
     await mkdir(new URL('./results/', import.meta.url), { recursive: true });
     const file = values.out ?? new URL(`./results/adaptive-${started.replace(/[:.]/g, '-')}.json`, import.meta.url).pathname;
     await writeFile(file, JSON.stringify(out, null, 1));
-    say(`\nwrote ${file}`);
+    const report = file.replace(/(\.json)?$/, '.html');
+    await writeFile(report, adaptiveHtml(out));
+    say(`\nwrote ${file}\nHTML: ${report}`);
   });
 }
 

@@ -246,7 +246,7 @@ export function targetsTable(targets: Target[]): string {
 
 const PERCENTILES = [0, 50, 75, 90, 95, 98, 99, 99.5, 99.9, 99.95, 99.99, 99.999];
 const COLORS = ['#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd', '#8c564b', '#e377c2', '#17becf'];
-const esc = (s: string) => s.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]!);
+export const esc = (s: string) => s.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]!);
 
 /** x = -log10(1 - p): 90 % -> 1, 99 % -> 2, 99.9 % -> 3 ... */
 function xOf(p: number): number {
@@ -289,8 +289,11 @@ function plot(title: string, series: { name: string; histograms: string[] }[]): 
     `${grid.join('')}${paths.join('')}<text x="${L}" y="12" font-size="12">${esc(title)} (latency by percentile, log scales)</text></svg></figure>`;
 }
 
-/** The run's settings a reader needs first: when, what code, which machine and server, how long each cell ran. */
-export function settingsTable(meta: Record<string, unknown>): string {
+/**
+ * The run's settings a reader needs first: when, what code, which machine and server, how long
+ * each cell ran; `extra` rows follow (a bench of another shape says how its trials ran).
+ */
+export function settingsTable(meta: Record<string, unknown>, extra: [string, string][] = []): string {
   const m = meta as {
     date?: string; commit?: string; command?: string; node?: string; data?: string; durationS?: number;
     machine?: { cpus?: number; model?: string; memoryGiB?: number };
@@ -306,7 +309,8 @@ export function settingsTable(meta: Record<string, unknown>): string {
     ['node', m.node ?? '-'],
     ['weaviate', m.weaviate ? `${m.weaviate.version ?? '?'}${m.weaviate.sameHost ? ', on the same host (shares its CPUs)' : ''}` : '-'],
     ['data', m.data ?? '-'],
-    ['cells', p ? `${p.reps ?? '?'} rep(s) of ${p.durationMs ?? '?'} ms after ${p.warmupMs ?? '?'} ms warm-up; concurrencies ${(p.concurrencies ?? []).join(', ')}; critical ${p.criticalRate ?? '?'} req/s` : '-'],
+    ...(p ? [['cells', `${p.reps ?? '?'} rep(s) of ${p.durationMs ?? '?'} ms after ${p.warmupMs ?? '?'} ms warm-up; concurrencies ${(p.concurrencies ?? []).join(', ')}; critical ${p.criticalRate ?? '?'} req/s`] as [string, string]] : []),
+    ...extra,
     ['took', m.durationS !== undefined ? `${m.durationS} s` : '-'],
   ];
   return `<table class="settings">${entries.map(([k, v]) => `<tr><th>${esc(k)}</th><td data-setting="${esc(k)}">${esc(v)}</td></tr>`).join('')}</table>`;
@@ -316,29 +320,95 @@ export function settingsTable(meta: Record<string, unknown>): string {
 export function contendersTable(rows: Row[]): string {
   const seen = new Map<string, string>();
   for (const r of rows) if (!seen.has(r.contender)) seen.set(r.contender, r.label);
-  return `<table class="settings"><tr><th>contender</th><th>settings</th></tr>${[...seen].map(([c, l]) => `<tr><td>${esc(c)}</td><td>${esc(l)}</td></tr>`).join('')}</table>`;
+  return htmlTable(['contender', 'settings'], [...seen], 'class="settings"');
+}
+
+/** A table from header cells and rows of text (escaped here); the first column left-aligned. */
+export function htmlTable(head: string[], rows: string[][], attrs = ''): string {
+  return `<table${attrs ? ` ${attrs}` : ''}><tr>${head.map((h) => `<th>${esc(h)}</th>`).join('')}</tr>${rows.map((r) => `<tr>${r.map((c) => `<td>${esc(c)}</td>`).join('')}</tr>`).join('')}</table>`;
+}
+
+/** The report's opening section: each target measured, met or not, and how many were met. */
+export function targetsSection(targets: Target[]): string {
+  const rows = targets.map((t) => `<tr><td>${esc(t.goal)}</td><td>${esc(t.measured)}</td><td class="${t.met ? 'ok' : 'no'}">${t.met === null ? 'n/a' : t.met ? 'met' : 'not met'}</td></tr>`).join('');
+  const met = targets.filter((t) => t.met === true).length;
+  const judged = targets.filter((t) => t.met !== null).length;
+  return `<section id="targets"><h2>Targets: ${met} of ${judged} met</h2><table><tr><th>target</th><th>measured</th><th></th></tr>${rows}</table></section>`;
+}
+
+/** A whole self-contained report page (inline style, no network), headed by `title`. */
+export function page(title: string, body: string): string {
+  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${esc(title)}</title>
+<style>body{font-family:system-ui,sans-serif;margin:2em;max-width:1100px}table{border-collapse:collapse;margin:.5em 0}td,th{border:1px solid #ccc;padding:3px 8px;font-size:13px;text-align:right}td:first-child,th:first-child{text-align:left}table.settings td{text-align:left}.ok{color:#080}.no{color:#b00;font-weight:bold}pre{background:#f6f6f6;padding:1em}</style></head><body>
+<h1>${esc(title)}</h1>
+${body}</body></html>`;
+}
+
+/** The run's metadata, folded away at the end of a report. */
+export function metaDetails(meta: Record<string, unknown>): string {
+  return `<details><summary>Run metadata as JSON</summary><pre>${esc(JSON.stringify(meta, null, 2))}</pre></details>`;
+}
+
+/** A round step for about `n` ticks up to `max` (1, 2 or 5 x a power of ten). */
+function niceStep(max: number, n: number): number {
+  const raw = Math.max(max, 1e-9) / n;
+  const p = Math.pow(10, Math.floor(Math.log10(raw)));
+  return [1, 2, 5, 10].map((k) => k * p).find((st) => st >= raw)!;
+}
+
+/**
+ * Lines over a shared x axis (linear scales from 0), as an inline SVG: `points` are [x, y];
+ * a dashed series is drawn dashed. With `yMax`, values above it are drawn at the top edge. Each
+ * line carries `data-series` and `data-points` for readers.
+ */
+export function lineChart(
+  title: string, series: { name: string; points: [number, number][]; dash?: boolean }[], axes: { x: string; y: string; yMax?: number },
+): string {
+  const W = 800;
+  const H = 260;
+  const L = 50;
+  const B = 36;
+  const R = 150; // legend column on the right
+  const drawn = series.filter((s) => s.points.length);
+  if (!drawn.length) return '';
+  const xTop = Math.max(...drawn.flatMap((s) => s.points.map(([x]) => x)), 1e-9);
+  const yTop = axes.yMax ?? Math.max(...drawn.flatMap((s) => s.points.map(([, y]) => y)), 1);
+  const xStep = niceStep(xTop, 6);
+  const yStep = niceStep(yTop, 5);
+  const yMax = Math.ceil(yTop / yStep - 1e-9) * yStep;
+  const sx = (x: number) => L + (x / xTop) * (W - L - R);
+  const sy = (y: number) => H - B - (Math.min(y, yMax) / yMax) * (H - B - 20);
+  const grid: string[] = [];
+  for (let y = 0; y <= yMax + yStep / 2; y += yStep) {
+    grid.push(`<line x1="${L}" y1="${sy(y).toFixed(1)}" x2="${W - R}" y2="${sy(y).toFixed(1)}" stroke="#ddd"/><text x="${L - 6}" y="${(sy(y) + 4).toFixed(1)}" font-size="11" text-anchor="end">${+y.toPrecision(3)}</text>`);
+  }
+  for (let x = 0; x <= xTop + 1e-9; x += xStep) {
+    grid.push(`<text x="${sx(x).toFixed(1)}" y="${H - B + 16}" font-size="11" text-anchor="middle">${+x.toPrecision(3)}</text>`);
+  }
+  grid.push(`<text x="${(L + W - R) / 2}" y="${H - 4}" font-size="11" text-anchor="middle">${esc(axes.x)}</text>`);
+  const lines = drawn.map((s, i) => {
+    const color = COLORS[i % COLORS.length]!;
+    const d = s.points.map(([x, y], k) => `${k ? 'L' : 'M'}${sx(x).toFixed(1)},${sy(y).toFixed(1)}`).join(' ');
+    return `<path d="${d}" fill="none" stroke="${color}" stroke-width="1.5"${s.dash ? ' stroke-dasharray="5 4"' : ''} data-series="${esc(s.name)}" data-points="${s.points.length}"/>` +
+      `<text x="${W - R + 12}" y="${30 + 16 * i}" font-size="11" fill="${color}">${esc(s.name)}</text>`;
+  });
+  return `<figure><svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" role="img" aria-label="${esc(title)}">` +
+    `${grid.join('')}${lines.join('')}<text x="${L}" y="12" font-size="12">${esc(title)} (${esc(axes.y)})</text></svg></figure>`;
 }
 
 export function html(meta: Record<string, unknown>, rows: Row[], targets: Target[]): string {
   const sections: string[] = [];
   for (const [title, list] of cellsOf(rows)) {
-    const head = `<tr>${COLUMNS.map(([h]) => `<th>${esc(h)}</th>`).join('')}</tr>`;
-    const body = list.map((r) => `<tr>${COLUMNS.map(([, f]) => `<td>${esc(f(r))}</td>`).join('')}</tr>`).join('');
+    const table = htmlTable(COLUMNS.map(([h]) => h), list.map((r) => COLUMNS.map(([, f]) => f(r))));
     const chart = plot(title, list.map((r) => ({ name: r.contender, histograms: r.histograms })));
-    sections.push(`<section><h2>${esc(title)}</h2><table>${head}${body}</table>${chart}</section>`);
+    sections.push(`<section><h2>${esc(title)}</h2>${table}${chart}</section>`);
   }
-  const targetRows = targets.map((t) => `<tr><td>${esc(t.goal)}</td><td>${esc(t.measured)}</td><td class="${t.met ? 'ok' : 'no'}">${t.met === null ? 'n/a' : t.met ? 'met' : 'not met'}</td></tr>`).join('');
-  const met = targets.filter((t) => t.met === true).length;
-  const judged = targets.filter((t) => t.met !== null).length;
-  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>weaviate-executor bench</title>
-<style>body{font-family:system-ui,sans-serif;margin:2em;max-width:1100px}table{border-collapse:collapse;margin:.5em 0}td,th{border:1px solid #ccc;padding:3px 8px;font-size:13px;text-align:right}td:first-child,th:first-child{text-align:left}table.settings td{text-align:left}.ok{color:#080}.no{color:#b00;font-weight:bold}pre{background:#f6f6f6;padding:1em}</style></head><body>
-<h1>weaviate-executor bench</h1>
-<section id="targets"><h2>Targets: ${met} of ${judged} met</h2><table><tr><th>target</th><th>measured</th><th></th></tr>${targetRows}</table></section>
+  return page('weaviate-executor bench', `${targetsSection(targets)}
 <section id="settings"><h2>Settings</h2>${settingsTable(meta)}
 <h3>Contenders</h3>${contendersTable(rows)}</section>
 <p>Latency: closed-loop cells measure send to answer; fixed-rate and lane-isolation cells measure from the scheduled send time (coordinated omission corrected); HTTP cells are autocannon's closed-loop figures (no correction applied).</p>
 ${sections.join('\n')}
-<details><summary>Run metadata as JSON</summary><pre>${esc(JSON.stringify(meta, null, 2))}</pre></details></body></html>`;
+${metaDetails(meta)}`);
 }
 
 /** The checked-out commit, `+local changes` when tracked files differ from it. */

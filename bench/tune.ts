@@ -11,6 +11,7 @@
  *    them, and a sizing advice from Little's law next to the note's rule of thumb.
  */
 import { parseArgs } from 'node:util';
+import { formatLanesEnv } from '../src/engine/lanes.ts';
 import { resolveTarget, type WeaviateTarget } from '../src/pool/config.ts';
 import { engine, type EngineSetting } from './contenders.ts';
 import { closedLoop, openLoop, type MeasureContext } from './load.ts';
@@ -44,19 +45,9 @@ export interface TuneResult {
   sizing: { rate: number; littleL: number; slots: number; maxConnections: number; minConnections: number; ruleOfThumb: { users: number; min: number; max: number } };
 }
 
+/** The setting's lanes as a VECTOR_STORE_LANES value (adaptive options included). */
 export function lanesEnv(s: EngineSetting): string {
-  const parts: string[] = [];
-  for (const [name, lane] of Object.entries(s.lanes ?? {})) {
-    const kv = [
-      lane.weight !== undefined ? `weight=${lane.weight}` : '',
-      lane.reserved !== undefined ? `reserved=${lane.reserved}` : '',
-      lane.maxConcurrency !== undefined ? `concurrency=${lane.maxConcurrency}` : '',
-      lane.maxQueue !== undefined ? `queue=${lane.maxQueue}` : '',
-      lane.adaptive ? 'adaptive=1' : '',
-    ].filter(Boolean);
-    if (kv.length) parts.push(`${name}:${kv.join(',')}`);
-  }
-  return parts.join(';');
+  return formatLanesEnv(s.lanes ?? {});
 }
 
 export function settingEnv(s: EngineSetting): string {

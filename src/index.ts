@@ -14,7 +14,7 @@ export type { ExecutorOptions, EngineOptions, ExecutorConfig, ReplyHandoff } fro
 export type { QueryPath, VectorFormat } from './wire/options.ts';
 export { resolveExecutorConfig, ENGINE_ENV } from './engine/config.ts';
 export type { LaneOptions, LaneConfig } from './engine/lanes.ts';
-export { DEFAULT_LANES, parseLanesEnv } from './engine/lanes.ts';
+export { DEFAULT_LANES, formatLanesEnv, parseLanesEnv } from './engine/lanes.ts';
 export type { EngineStats, EngineCounters, WorkerSummary } from './engine/stats.ts';
 export type { LaneStats } from './engine/scheduler.ts';
 export type { TaskContext, TaskFunction } from './engine/task-runner.ts';

@@ -39,7 +39,8 @@ export function checkStartConfig(env: Env = process.env): CheckedStartConfig {
   const target = w.nodes
     ? `Weaviate cluster of ${w.nodes.length} nodes (${w.nodes.map((n) => `${n.host}:${n.httpPort}`).join(', ')})${security}`
     : env['WEAVIATE_HOST'] || env['WEAVIATE_PORT'] ? `Weaviate at ${w.host}:${w.httpPort}${security}` : 'a local Weaviate (started here)';
-  const lanes = config.lanes.map((l) => `${l.name}${l.adaptive ? ' (adaptive)' : ''}`).join(', ');
+  // An adaptive lane says which lanes its tail guard answers to (`protect`, default critical), as resolved.
+  const lanes = config.lanes.map((l) => `${l.name}${l.adaptive ? ` (adaptive${l.adaptive.protect.length ? `, guards ${l.adaptive.protect.join('|')}` : ''})` : ''}`).join(', ');
   return {
     summary: `${target}; connections ${p.minConnections}..${p.maxConnections}, ${config.workers} worker(s), lanes ${lanes}; HTTP on ${server.host}:${server.port}`,
     warnings,

@@ -3,6 +3,7 @@
  * engine line, one row per lane (with the limit in force and where it comes from), one row per
  * worker, errors by code. A pure function of the snapshot.
  */
+import type { AdaptiveLimitSnapshot } from '../engine/adaptive-limit.ts';
 import type { EngineStats } from '../engine/stats.ts';
 
 const num = (x: number | null | undefined, digits = 0) => (x === null || x === undefined || !Number.isFinite(x) ? '-' : x.toFixed(digits));
@@ -25,6 +26,27 @@ export function laneLimit(l: EngineStats['lanes'][string]): string {
   return `${value} ${source}`;
 }
 
+/**
+ * An adaptive lane's limit, its inputs and its last change; with the tail guard (`protect`), a
+ * second line: the protected p99 at its last decision against its target (and the base it came
+ * from), its ceiling over the limit, its decisions and cuts.
+ */
+export function adaptiveLines(lane: string, a: AdaptiveLimitSnapshot): string[] {
+  const last = a.recent_changes.at(-1);
+  const lines = [
+    `${lane}: limit ${a.limit} (${a.min_limit}..${a.max_limit}, estimate ${num(a.estimate, 2)})${a.probing ? ', probing' : ''}, ` +
+      `RTT short ${num(a.short_rtt_ms, 1)} / long ${num(a.long_rtt_ms, 1)} / no-load ${num(a.no_load_rtt_ms, 1)} ms, gradient ${num(a.gradient, 2)}, ` +
+      `${a.changes} change(s)${last ? `, last ${last.from} -> ${last.to} (${last.reason})` : ''}, ${a.probes} probe(s)`,
+  ];
+  if (a.guard_ceiling !== undefined) {
+    lines.push(
+      `  tail guard: protected p99 ${num(a.guard_tail_ms, 1)} ms vs target ${num(a.guard_target_ms, 1)} ms (base ${num(a.guard_base_ms, 1)} ms), ` +
+        `ceiling ${num(a.guard_ceiling, 2)} slots, ${a.guard_decisions ?? 0} decision(s), ${a.guard_cuts ?? 0} cut(s)`,
+    );
+  }
+  return lines;
+}
+
 export function formatStats(s: EngineStats): string {
   const out: string[] = [];
   const c = s.counters;
@@ -43,13 +65,7 @@ export function formatStats(s: EngineStats): string {
   const adaptive = Object.values(s.lanes).filter((l) => l.adaptive);
   if (adaptive.length) {
     out.push('', 'Adaptive limits');
-    for (const l of adaptive) {
-      const a = l.adaptive!;
-      const last = a.recent_changes.at(-1);
-      out.push(
-        `  ${l.name}: limit ${a.limit} (${a.min_limit}..${a.max_limit}), RTT short ${num(a.short_rtt_ms, 1)} ms / long ${num(a.long_rtt_ms, 1)} ms, gradient ${num(a.gradient, 2)}, ${a.changes} change(s)${last ? `, last ${last.from} -> ${last.to} (${last.reason})` : ''}`,
-      );
-    }
+    for (const l of adaptive) out.push(...adaptiveLines(l.name, l.adaptive!).map((x) => `  ${x}`));
   }
   const coalesced = Object.values(s.lanes).filter((l) => (l.coalesced ?? 0) > 0);
   if (coalesced.length) out.push('', `Coalesced reads: ${coalesced.map((l) => `${l.name} ${l.coalesced}`).join(', ')}`);

@@ -142,9 +142,13 @@ const KEYS = [
   'guardRetryMaxMs',
 ];
 
-/** Validate `adaptive` options of a lane with `slots` slots (max and initial default to them). */
-export function resolveAdaptive(name: string, options: AdaptiveLimitOptions, slots: number): AdaptiveLimitConfig {
-  const at = (k: string): v.Source => ({ name: `${name}.${k}`, kind: 'option' });
+/**
+ * Validate `adaptive` options of a lane with `slots` slots (max and initial default to them).
+ * `at` names where an option came from in errors (VECTOR_STORE_LANES names its own keys).
+ */
+export function resolveAdaptive(
+  name: string, options: AdaptiveLimitOptions, slots: number, at = (k: string): v.Source => ({ name: `${name}.${k}`, kind: 'option' }),
+): AdaptiveLimitConfig {
   v.knownKeys({ name, kind: 'option' }, options as Record<string, unknown>, KEYS);
   const o = options as Record<string, unknown>;
   const int = (k: string, fallback: number) => (o[k] === undefined ? fallback : v.integer(at(k), o[k], 1));

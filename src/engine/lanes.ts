@@ -16,7 +16,7 @@
  *   free slot at once even while normal work floods. `maxConcurrency` caps a lane's slots.
  */
 import * as v from '../validate.ts';
-import { resolveAdaptive, type AdaptiveLimitConfig, type AdaptiveLimitOptions } from './adaptive-limit.ts';
+import { ADAPTIVE_DEFAULTS, resolveAdaptive, type AdaptiveLimitConfig, type AdaptiveLimitOptions } from './adaptive-limit.ts';
 import { resolveWriteBatch, type WriteBatchConfig, type WriteBatchOptions } from './write-batcher.ts';
 
 export interface LaneOptions {
@@ -81,19 +81,28 @@ const LANE_NAME = /^[a-z][a-z0-9_-]{0,31}$/;
 
 /**
  * `VECTOR_STORE_LANES`: `name:key=value,...;name:...` with keys weight, reserved, concurrency,
- * queue, deadline (seconds), workers (dedicated worker threads), adaptive (1/0: a limit from latency), coalesce (1/0: join identical reads), batch (1/0: micro-batch small writes).
- * Example: `critical:weight=8,reserved=2,workers=1;normal:queue=20000;batch:weight=0.5`.
+ * queue, deadline (seconds), workers (dedicated worker threads), adaptive (1/0: a limit from latency), coalesce (1/0: join identical reads), batch (1/0: micro-batch small writes),
+ * and `adaptive.<option>=value` for each option of the adaptive limit (AdaptiveLimitOptions, by its
+ * name: `adaptive.tolerance=1.3`, `adaptive.probeSamples=0`; giving one turns `adaptive` on), where
+ * `adaptive.protect` is a `|`-separated list of lanes (`adaptive.protect=critical|bulk`; empty: the
+ * tail guard off). Example: `critical:weight=8,reserved=2,workers=1;normal:queue=20000,adaptive.protect=;batch:weight=0.5`.
  */
 export function parseLanesEnv(text: string): Record<string, LaneOptions> {
   const source: v.Source = { name: 'VECTOR_STORE_LANES', kind: 'env' };
   const out: Record<string, LaneOptions> = {};
+  const adaptiveGiven = new Map<string, Record<string, unknown>>();
   for (const part of text.split(';').map((s) => s.trim()).filter(Boolean)) {
     const [name, rest = ''] = part.split(':', 2) as [string, string?];
     if (!LANE_NAME.test(name.trim())) v.fail(source, 'lanes as `name:key=value,...;...` with lower-case names', part);
     const lane: LaneOptions = {};
+    const adaptive: Record<string, unknown> = {};
     for (const kv of rest.split(',').map((s) => s.trim()).filter(Boolean)) {
       const [key, value] = kv.split('=', 2) as [string, string?];
       const at = { name: `VECTOR_STORE_LANES (${name.trim()}.${key})`, kind: 'env' as const };
+      if (key.startsWith('adaptive.')) {
+        adaptive[key.slice('adaptive.'.length)] = adaptiveEnvValue(at, key.slice('adaptive.'.length), value);
+        continue;
+      }
       switch (key) {
         case 'weight': lane.weight = v.number(at, value, { min: 0, exclusiveMin: true }); break;
         case 'reserved': lane.reserved = v.integer(at, value, 0); break;
@@ -104,12 +113,77 @@ export function parseLanesEnv(text: string): Record<string, LaneOptions> {
         case 'adaptive': lane.adaptive = v.boolean(at, value); break;
         case 'coalesce': lane.coalesce = v.boolean(at, value); break;
         case 'batch': lane.batchWrites = v.boolean(at, value); break;
-        default: v.fail(source, 'keys among weight, reserved, concurrency, queue, deadline, workers, adaptive, coalesce, batch', kv);
+        default: v.fail(source, 'keys among weight, reserved, concurrency, queue, deadline, workers, adaptive, coalesce, batch, adaptive.<option>', kv);
       }
+    }
+    if (Object.keys(adaptive).length) {
+      const lanePrefix = `VECTOR_STORE_LANES (${name.trim()}.adaptive`;
+      if (lane.adaptive === false) {
+        v.conflict(`\`${lanePrefix})\` is off (adaptive=0) but adaptive options are given (${Object.keys(adaptive).map((k) => `adaptive.${k}`).join(', ')})`, { variable: 'VECTOR_STORE_LANES', lane: name.trim() });
+      }
+      // Bounds checked here, so that a bad value names the variable; the lane's slots are not known
+      // yet (max and initial default to them in resolveLanes), so any large count stands in.
+      resolveAdaptive(`${lanePrefix})`, adaptive as AdaptiveLimitOptions, Number.MAX_SAFE_INTEGER, (k) => ({ name: `${lanePrefix}.${k})`, kind: 'env' }));
+      lane.adaptive = adaptive as AdaptiveLimitOptions;
+      adaptiveGiven.set(name.trim(), adaptive);
     }
     out[name.trim()] = lane;
   }
+  // `protect` names lanes: those of the variable plus the ones that always exist.
+  const names = new Set([...Object.keys(DEFAULT_LANES), ...Object.keys(out)]);
+  for (const [name, options] of adaptiveGiven) {
+    for (const p of (options['protect'] as string[] | undefined) ?? []) {
+      if (p === name || !names.has(p)) {
+        v.fail({ name: `VECTOR_STORE_LANES (${name}.adaptive.protect)`, kind: 'env' }, `other lanes (${[...names].filter((n) => n !== name).join(', ')}) separated by |`, (options['protect'] as string[]).join('|'));
+      }
+    }
+  }
   return out;
+}
+
+/** The adaptive options settable as `adaptive.<name>` in VECTOR_STORE_LANES: all of AdaptiveLimitOptions. */
+const ADAPTIVE_ENV_KEYS: readonly string[] = ['initialLimit', 'maxLimit', ...Object.keys(ADAPTIVE_DEFAULTS), 'protect'];
+
+/** One `adaptive.<key>=value`: a number, or for `protect` a `|`-separated list of lane names (empty = none). */
+function adaptiveEnvValue(at: v.Source, key: string, value: string | undefined): number | string[] {
+  if (!ADAPTIVE_ENV_KEYS.includes(key)) v.fail(at, `an adaptive option (${ADAPTIVE_ENV_KEYS.join(', ')})`, key);
+  if (key !== 'protect') {
+    // Bounds (and integer-ness) are resolveAdaptive's, checked by the caller under this name.
+    const n = value === undefined || value.trim() === '' ? Number.NaN : Number(value.trim());
+    return Number.isFinite(n) ? n : v.fail(at, 'a number', value);
+  }
+  const names = (value ?? '').split('|').map((s) => s.trim());
+  if (names.length === 1 && names[0] === '') return [];
+  if (names.some((n) => !LANE_NAME.test(n))) v.fail(at, 'lane names separated by | (empty: the tail guard off)', value);
+  return names;
+}
+
+/**
+ * Lanes as a `VECTOR_STORE_LANES` value (the inverse of parseLanesEnv for what the variable can
+ * say; lanes with nothing set are left out). `batchWrites` options other than on/off are not
+ * expressible there and come out as `batch=1`.
+ */
+export function formatLanesEnv(lanes: Readonly<Record<string, LaneOptions>>): string {
+  const parts: string[] = [];
+  for (const [name, lane] of Object.entries(lanes)) {
+    const kv: string[] = [];
+    if (lane.weight !== undefined) kv.push(`weight=${lane.weight}`);
+    if (lane.reserved !== undefined) kv.push(`reserved=${lane.reserved}`);
+    if (lane.maxConcurrency !== undefined) kv.push(`concurrency=${lane.maxConcurrency}`);
+    if (lane.maxQueue !== undefined) kv.push(`queue=${lane.maxQueue}`);
+    if (lane.defaultDeadlineMs !== undefined) kv.push(`deadline=${lane.defaultDeadlineMs / 1000}`);
+    if (lane.dedicatedWorkers !== undefined) kv.push(`workers=${lane.dedicatedWorkers}`);
+    if (lane.adaptive) {
+      kv.push('adaptive=1');
+      if (lane.adaptive !== true) {
+        for (const [k, value] of Object.entries(lane.adaptive)) kv.push(`adaptive.${k}=${Array.isArray(value) ? value.join('|') : String(value)}`);
+      }
+    }
+    if (lane.coalesce) kv.push('coalesce=1');
+    if (lane.batchWrites) kv.push('batch=1');
+    if (kv.length) parts.push(`${name}:${kv.join(',')}`);
+  }
+  return parts.join(';');
 }
 
 /** Defaults merged with the user's lanes (critical and normal always exist), validated. */

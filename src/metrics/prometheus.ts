@@ -11,6 +11,7 @@
  *   registerExecutorMetrics(executor, { registry });   // then serve registry.metrics()
  */
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { AdaptiveLimitSnapshot } from '../engine/adaptive-limit.ts';
 import type { EngineStats } from '../engine/stats.ts';
 import type { Executor } from '../engine/executor.ts';
 import type { NodeStats } from '../cluster/multi-pool.ts';
@@ -123,16 +124,33 @@ export function registerExecutorMetrics(source: MetricsSource, options: Executor
   counter('lane_coalesced_total', 'Reads answered by joining an identical read in flight', ['lane'], (s, set) =>
     Object.values(s.lanes).forEach((l) => set({ lane: l.name }, l.coalesced ?? 0)),
   );
-  // Adaptive limits (lanes with `adaptive`; src/engine/adaptive-limit.ts): the cap and its inputs.
-  const adaptiveLanes = (s: EngineStats) => Object.values(s.lanes).filter((l) => l.adaptive);
-  gauge('lane_adaptive_limit', 'Adaptive concurrency limit of a lane now (slots)', ['lane'], (s, set) => adaptiveLanes(s).forEach((l) => set({ lane: l.name }, l.adaptive!.limit)));
-  gauge('lane_adaptive_rtt_seconds', 'Inputs of a lane\'s adaptive limit: short (last window) and long (average) round-trip time', ['lane', 'window'], (s, set) =>
-    adaptiveLanes(s).forEach((l) => {
-      if (l.adaptive!.short_rtt_ms !== null) set({ lane: l.name, window: 'short' }, l.adaptive!.short_rtt_ms / 1000);
-      if (l.adaptive!.long_rtt_ms !== null) set({ lane: l.name, window: 'long' }, l.adaptive!.long_rtt_ms / 1000);
+  // Adaptive limits (lanes with `adaptive`; src/engine/adaptive-limit.ts): the cap, its inputs and
+  // the tail guard's (lanes with `protect`). Figures a lane does not have yet (null) are left out.
+  const adaptiveLanes = (s: EngineStats) => Object.values(s.lanes).flatMap((l) => (l.adaptive ? [{ lane: l.name, a: l.adaptive }] : []));
+  const perAdaptive = (pick: (a: AdaptiveLimitSnapshot) => number | boolean | null | undefined, divisor = 1) =>
+    (s: EngineStats, set: (labels: Record<string, string>, v: number) => void) => adaptiveLanes(s).forEach(({ lane, a }) => {
+      const v = pick(a);
+      if (v !== null && v !== undefined) set({ lane }, Number(v) / divisor);
+    });
+  gauge('lane_adaptive_limit', 'Adaptive concurrency limit of a lane now (slots)', ['lane'], perAdaptive((a) => a.limit));
+  gauge('lane_adaptive_estimate', 'Unrounded estimate behind a lane\'s adaptive limit (slots)', ['lane'], perAdaptive((a) => a.estimate));
+  gauge('lane_adaptive_rtt_seconds', 'Inputs of a lane\'s adaptive limit: short (last window), long (average) and no-load (last probe) round-trip time', ['lane', 'window'], (s, set) =>
+    adaptiveLanes(s).forEach(({ lane, a }) => {
+      if (a.short_rtt_ms !== null) set({ lane, window: 'short' }, a.short_rtt_ms / 1000);
+      if (a.long_rtt_ms !== null) set({ lane, window: 'long' }, a.long_rtt_ms / 1000);
+      if (a.no_load_rtt_ms !== null) set({ lane, window: 'no_load' }, a.no_load_rtt_ms / 1000);
     }),
   );
-  counter('lane_adaptive_limit_changes_total', 'Changes of a lane\'s adaptive limit', ['lane'], (s, set) => adaptiveLanes(s).forEach((l) => set({ lane: l.name }, l.adaptive!.changes)));
+  gauge('lane_adaptive_gradient', 'Gradient of a lane\'s adaptive limit at its last window (1 = no queueing seen, down to 0.5)', ['lane'], perAdaptive((a) => a.gradient));
+  gauge('lane_adaptive_probing', '1 while a lane\'s adaptive limit is pinned to measure no-load latency, else 0', ['lane'], perAdaptive((a) => a.probing));
+  counter('lane_adaptive_limit_changes_total', 'Changes of a lane\'s adaptive limit', ['lane'], perAdaptive((a) => a.changes));
+  counter('lane_adaptive_probes_total', 'No-load probes a lane\'s adaptive limit completed', ['lane'], perAdaptive((a) => a.probes));
+  gauge('lane_adaptive_guard_tail_seconds', 'Tail guard: p99 of the protected lanes at its last decision', ['lane'], perAdaptive((a) => a.guard_tail_ms, 1000));
+  gauge('lane_adaptive_guard_base_seconds', 'Tail guard: p99 of the protected lanes during the last probe (the base)', ['lane'], perAdaptive((a) => a.guard_base_ms, 1000));
+  gauge('lane_adaptive_guard_target_seconds', 'Tail guard: the protected p99 it holds to (base x guardTolerance)', ['lane'], perAdaptive((a) => a.guard_target_ms, 1000));
+  gauge('lane_adaptive_guard_ceiling', 'Tail guard: its ceiling over the adaptive limit (slots, unrounded)', ['lane'], perAdaptive((a) => a.guard_ceiling));
+  counter('lane_adaptive_guard_decisions_total', 'Tail guard: decisions taken', ['lane'], perAdaptive((a) => a.guard_decisions));
+  counter('lane_adaptive_guard_cuts_total', 'Tail guard: decisions that cut its ceiling (protected p99 above target)', ['lane'], perAdaptive((a) => a.guard_cuts));
   counter('errors_total', 'Errors by code', ['code'], (s, set) => Object.entries(s.counters.errors_by_code).forEach(([code, n]) => set({ code }, n)));
   counter('retries_total', 'Requests retried after a worker crash', [], (s, set) => set({}, s.counters.retries));
   counter('worker_crashes_total', 'Worker threads that died', [], (s, set) => set({}, s.counters.worker_crashes));

@@ -3,7 +3,8 @@
  * self-contained page (inline CSS and JS, no network but its own stats route) that polls
  * `pool/stats` (relative to itself, so it works under any prefix) and shows, per lane, what is
  * queued and running, the limit in force (static cap, dedicated workers or adaptive, with the
- * adaptive limit's RTT inputs), shed/rejected/failed counts, latency over time (the mean of each
+ * adaptive limit's RTT inputs and its tail guard: the protected p99 against its target, and the
+ * guard's ceiling), shed/rejected/failed counts, a table of each adaptive limit's state, latency over time (the mean of each
  * poll interval, exact from the HDR counts and means, and the p99 since start), connections per
  * worker and errors by code. Numbers carry `data-lane` / `data-field` attributes so that tests
  * (and scrapers) can read them. Options in the query string: `?interval=ms` (default 1000).
@@ -70,8 +71,13 @@ const PAGE = String.raw`<!doctype html>
   <section class="wide">
     <h2>Lanes</h2>
     <table id="lanes"><thead><tr>
-      <th>lane</th><th>queued</th><th>in flight</th><th>limit</th><th></th><th>adaptive RTT short / long ms</th>
+      <th>lane</th><th>queued</th><th>in flight</th><th>limit</th><th></th><th title="the tail guard: p99 of the protected lanes at its last decision / its target (ms)">guard p99 / target ms</th><th title="the tail guard's ceiling over the adaptive limit (slots)">guard ceiling</th><th>adaptive RTT short / long ms</th>
       <th>p50 ms</th><th>p99 ms</th><th>completed</th><th>coalesced</th><th>failed</th><th>shed</th><th>rejected</th><th>aborted</th>
+    </tr></thead><tbody></tbody></table>
+    <h2 style="margin-top:14px">Adaptive limits</h2>
+    <table id="adaptive"><thead><tr>
+      <th>lane</th><th>limit</th><th>estimate</th><th>bounds</th><th>state</th><th>RTT short / long / no-load ms</th><th>gradient</th><th>changes</th><th>last change</th><th>probes</th>
+      <th>guard base / target ms</th><th>guard decisions / cuts</th>
     </tr></thead><tbody></tbody></table>
   </section>
   <section>
@@ -80,7 +86,7 @@ const PAGE = String.raw`<!doctype html>
     <div class="legend" id="latency-legend"></div>
   </section>
   <section>
-    <h2>In flight and limit per lane (limit dashed)</h2>
+    <h2>In flight and limit per lane (limit and tail guard ceiling dashed)</h2>
     <svg class="chart" id="limit-chart" viewBox="0 0 600 180" preserveAspectRatio="none"></svg>
     <div class="legend" id="limit-legend"></div>
   </section>
@@ -173,6 +179,9 @@ const PAGE = String.raw`<!doctype html>
       var lim = limitOf(l);
       tr.appendChild(cell(name, 'limit', lim ? lim[0] : '-'));
       tr.appendChild(el('td', { 'class': 'src', 'data-lane': name, 'data-field': 'limit_source' }, lim ? lim[1] : 'none'));
+      var g = guardOf(l);
+      tr.appendChild(cell(name, 'guard_tail_target', g ? fmt(g.guard_tail_ms, 1) + ' / ' + fmt(g.guard_target_ms, 1) : '-', g && g.guard_tail_ms !== null && g.guard_target_ms !== null && g.guard_tail_ms > g.guard_target_ms ? 'nonzero' : undefined));
+      tr.appendChild(cell(name, 'guard_ceiling', g ? fmt(g.guard_ceiling, 2) : '-'));
       tr.appendChild(cell(name, 'adaptive_rtt', l.adaptive ? fmt(l.adaptive.short_rtt_ms, 1) + ' / ' + fmt(l.adaptive.long_rtt_ms, 1) : '-'));
       tr.appendChild(cell(name, 'p50_ms', ms(l.end_to_end.p50_us)));
       tr.appendChild(cell(name, 'p99_ms', ms(l.end_to_end.p99_us)));
@@ -182,6 +191,39 @@ const PAGE = String.raw`<!doctype html>
       tr.appendChild(cell(name, 'shed', l.shed, l.shed ? 'nonzero' : undefined));
       tr.appendChild(cell(name, 'rejected_full', l.rejected_full, l.rejected_full ? 'nonzero' : undefined));
       tr.appendChild(cell(name, 'aborted', l.aborted));
+      body.appendChild(tr);
+    });
+  }
+
+  // The adaptive limit's tail guard, when the lane has one (its snapshot then carries guard_ceiling).
+  function guardOf(l) { return l.adaptive && l.adaptive.guard_ceiling !== undefined ? l.adaptive : null; }
+
+  function renderAdaptive(s) {
+    var body = document.querySelector('#adaptive tbody');
+    body.textContent = '';
+    var names = Object.keys(s.lanes).filter(function (name) { return s.lanes[name].adaptive; });
+    if (!names.length) {
+      var tr0 = el('tr');
+      tr0.appendChild(el('td', { colspan: 12, 'class': 'empty' }, 'no lane has an adaptive limit'));
+      body.appendChild(tr0);
+    }
+    names.forEach(function (name) {
+      var a = s.lanes[name].adaptive;
+      var g = guardOf(s.lanes[name]);
+      var last = a.recent_changes.length ? a.recent_changes[a.recent_changes.length - 1] : null;
+      var tr = el('tr', { 'data-lane': name });
+      tr.appendChild(el('td', {}, name));
+      tr.appendChild(cell(name, 'adaptive_limit', a.limit));
+      tr.appendChild(cell(name, 'estimate', fmt(a.estimate, 2)));
+      tr.appendChild(cell(name, 'bounds', a.min_limit + '..' + a.max_limit));
+      tr.appendChild(cell(name, 'state', a.probing ? 'probing' : 'adjusting'));
+      tr.appendChild(cell(name, 'rtt', fmt(a.short_rtt_ms, 1) + ' / ' + fmt(a.long_rtt_ms, 1) + ' / ' + fmt(a.no_load_rtt_ms, 1)));
+      tr.appendChild(cell(name, 'gradient', fmt(a.gradient, 2)));
+      tr.appendChild(cell(name, 'changes', a.changes));
+      tr.appendChild(cell(name, 'last_change', last ? last.from + ' \u2192 ' + last.to + ' (' + last.reason + ')' : '-'));
+      tr.appendChild(cell(name, 'probes', a.probes));
+      tr.appendChild(cell(name, 'guard_base_target', g ? fmt(g.guard_base_ms, 1) + ' / ' + fmt(g.guard_target_ms, 1) : 'off'));
+      tr.appendChild(cell(name, 'guard_decisions', g ? g.guard_decisions + ' / ' + g.guard_cuts : '-'));
       body.appendChild(tr);
     });
   }
@@ -243,7 +285,8 @@ const PAGE = String.raw`<!doctype html>
         mean = (e.count * e.mean_us - p.end_to_end.count * p.end_to_end.mean_us) / (e.count - p.end_to_end.count) / 1000;
       }
       var lim = limitOf(l);
-      point.lanes[name] = { mean: mean, p99: e.count ? e.p99_us / 1000 : null, inFlight: l.in_flight, limit: lim ? lim[0] : null };
+      var g = guardOf(l);
+      point.lanes[name] = { mean: mean, p99: e.count ? e.p99_us / 1000 : null, inFlight: l.in_flight, limit: lim ? lim[0] : null, ceiling: g ? g.guard_ceiling : null };
     });
     history.push(point);
     if (history.length > KEEP) history.shift();
@@ -314,6 +357,9 @@ const PAGE = String.raw`<!doctype html>
       if (values(name, 'limit').some(function (v) { return v !== null; })) {
         lim.push({ name: name + ':limit', label: name + ' limit', color: color(i), dash: true, values: values(name, 'limit') });
       }
+      if (values(name, 'ceiling').some(function (v) { return v !== null; })) {
+        lim.push({ name: name + ':guard_ceiling', label: name + ' guard ceiling', color: color(i + 3), dash: true, values: values(name, 'ceiling') });
+      }
     });
     chart('latency-chart', 'latency-legend', lat, true);
     chart('limit-chart', 'limit-legend', lim, false);
@@ -344,6 +390,7 @@ const PAGE = String.raw`<!doctype html>
         st.className = '';
         renderKpis(s);
         renderLanes(s);
+        renderAdaptive(s);
         renderWorkers(s);
         renderErrors(s);
         renderCharts(s);

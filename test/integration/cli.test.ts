@@ -82,6 +82,10 @@ describe('weaviate-executor CLI', () => {
     const lanes = await run(['start'], envWith({ VECTOR_STORE_LANES: 'normal:adaptive=maybe' }), 30_000);
     expect(lanes.code).toBe(2);
     expect(lanes.stderr).toContain('VECTOR_STORE_LANES (normal.adaptive)');
+    const adaptiveOption = await run(['start'], envWith({ VECTOR_STORE_LANES: 'normal:adaptive.protect=critical,adaptive.tolerance=0.5' }), 30_000);
+    expect(adaptiveOption.code).toBe(2);
+    expect(adaptiveOption.stderr).toContain('WEX_CONFIG_INVALID');
+    expect(adaptiveOption.stderr).toContain('VECTOR_STORE_LANES (normal.adaptive.tolerance)');
     const http = await run(['start'], envWith({ VECTOR_STORE_HTTP_PORT: '99999' }), 30_000);
     expect(http.code).toBe(2);
     expect(http.stderr).toContain('VECTOR_STORE_HTTP_PORT');
@@ -123,7 +127,9 @@ describe('weaviate-executor CLI', () => {
 
   it('start runs the whole thing; stats reads it (pretty and --json); SIGTERM stops it', async () => {
     const port = await freePort();
-    const env = { ...weaviateEnv(), VECTOR_STORE_HTTP_PORT: String(port), VECTOR_STORE_MAX_CONNECTIONS: '2', VECTOR_STORE_MIN_CONNECTIONS: '1', VECTOR_STORE_WORKERS: '1', VECTOR_STORE_LANES: 'normal:adaptive=1' };
+    const env = { ...weaviateEnv(), VECTOR_STORE_HTTP_PORT: String(port), VECTOR_STORE_MAX_CONNECTIONS: '2', VECTOR_STORE_MIN_CONNECTIONS: '1', VECTOR_STORE_WORKERS: '1',
+      // An adaptive option from the environment (the tail guard's protect, as the default would set it, and a tolerance).
+      VECTOR_STORE_LANES: 'normal:adaptive=1,adaptive.protect=critical,adaptive.tolerance=1.3' };
     const child = spawn(process.execPath, [BIN, 'start'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
     children.add(child);
     let out = '';
@@ -143,7 +149,7 @@ describe('weaviate-executor CLI', () => {
     });
     expect(ready, out).toBe(true);
     expect(out).toContain('Configuration valid:');
-    expect(out).toContain('normal (adaptive)');
+    expect(out).toContain('normal (adaptive, guards critical)');
 
     // Some traffic: two searches on the critical lane through its HTTP route.
     for (let i = 0; i < 2; i++) {
@@ -155,10 +161,11 @@ describe('weaviate-executor CLI', () => {
     }
     const raw = await run(['stats', '--json', '--url', `http://127.0.0.1:${port}`], envWith({}));
     expect(raw.code, raw.stderr).toBe(0);
-    const stats = JSON.parse(raw.stdout) as { lanes: Record<string, { completed: number; adaptive: { limit: number } | null }>; worker_count: number };
+    const stats = JSON.parse(raw.stdout) as { lanes: Record<string, { completed: number; adaptive: { limit: number; guard_ceiling?: number } | null }>; worker_count: number };
     // The start command ran the note's example query on the critical lane, then ours.
     expect(stats.lanes['critical']!.completed).toBe(3);
     expect(stats.lanes['normal']!.adaptive!.limit).toBeGreaterThanOrEqual(1);
+    expect(stats.lanes['normal']!.adaptive!.guard_ceiling).toBeGreaterThanOrEqual(1); // the guard is on
     expect(stats.worker_count).toBe(1);
 
     const pretty = await run(['stats'], envWith({ VECTOR_STORE_HTTP_PORT: String(port) }));
@@ -167,6 +174,8 @@ describe('weaviate-executor CLI', () => {
     expect(pretty.stdout).toMatch(/^ {2}critical\s+0\s+0\s+-\s+[\d.]+\s+[\d.]+\s+3\s/m);
     expect(pretty.stdout).toMatch(/^ {2}normal\s+0\s+0\s+\d+ adaptive\b/m);
     expect(pretty.stdout).toContain('Adaptive limits');
+    expect(pretty.stdout).toMatch(/^ {2}normal: limit \d+ \(\d+\.\.\d+, estimate [\d.]+\)/m);
+    expect(pretty.stdout).toMatch(/^ {4}tail guard: protected p99 (-|[\d.]+) ms vs target (-|[\d.]+) ms \(base (-|[\d.]+) ms\), ceiling [\d.]+ slots, \d+ decision\(s\), \d+ cut\(s\)$/m);
 
     child.kill('SIGTERM');
     const code = await Promise.race([exited, new Promise<string>((resolve) => setTimeout(() => resolve('still running'), 30_000))]);

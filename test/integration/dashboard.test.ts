@@ -111,6 +111,18 @@ describe('dashboard', () => {
     expect(text).toContain(`weaviate_executor_lane_adaptive_limit_changes_total{lane="normal"} ${a.changes}`);
     expect(text).toMatch(/weaviate_executor_lane_adaptive_rtt_seconds\{lane="normal",window="short"\} [\d.e-]+/);
     expect(text).toMatch(/weaviate_executor_lane_coalesced_total\{lane="normal"\} 0/);
+    // The tail guard (on by default: a critical lane exists): its ceiling and counters equal the
+    // stats (the load has stopped, so they no longer move); tail, base and target only once known.
+    expect(a.guard_ceiling).toBeDefined();
+    expect(text).toContain(`weaviate_executor_lane_adaptive_guard_ceiling{lane="normal"} ${a.guard_ceiling}`);
+    expect(text).toContain(`weaviate_executor_lane_adaptive_guard_decisions_total{lane="normal"} ${a.guard_decisions}`);
+    expect(text).toContain(`weaviate_executor_lane_adaptive_guard_cuts_total{lane="normal"} ${a.guard_cuts}`);
+    for (const [metric, ms] of [['tail', a.guard_tail_ms], ['base', a.guard_base_ms], ['target', a.guard_target_ms]] as const) {
+      if (ms === null || ms === undefined) expect(text).not.toContain(`weaviate_executor_lane_adaptive_guard_${metric}_seconds{lane="normal"}`);
+      else expect(text).toMatch(new RegExp(`weaviate_executor_lane_adaptive_guard_${metric}_seconds\\{lane="normal"\\} [\\d.e-]+`));
+    }
+    expect(text).toContain(`weaviate_executor_lane_adaptive_estimate{lane="normal"} ${a.estimate}`);
+    expect(text).toContain(`weaviate_executor_lane_adaptive_probing{lane="normal"} ${a.probing ? 1 : 0}`);
   });
 
   it('renders in headless Chromium, agrees with the stats, and its numbers move while load runs', async () => {
@@ -134,6 +146,29 @@ describe('dashboard', () => {
       expect(limit).toBeLessThanOrEqual(afterFirst.slots);
       expect(field(first, 'critical', 'limit_source')).toBe('none');
       expect(field(first, 'normal', 'p99_ms')).toMatch(/^\d+\.\d$/);
+      // The tail guard next to the limit (normal protects critical by default): protected p99 /
+      // target ('-' until the first probe and decision), and its ceiling within the lane's bounds.
+      expect(field(first, 'normal', 'guard_tail_target')).toMatch(/^(\d+\.\d|-) \/ (\d+\.\d|-)$/);
+      const ceiling = Number(field(first, 'normal', 'guard_ceiling'));
+      expect(field(first, 'normal', 'guard_ceiling')).toMatch(/^\d+\.\d\d$/);
+      expect(ceiling).toBeGreaterThanOrEqual(1);
+      expect(ceiling).toBeLessThanOrEqual(afterFirst.slots);
+      expect(field(first, 'critical', 'guard_tail_target')).toBe('-');
+      expect(field(first, 'critical', 'guard_ceiling')).toBe('-');
+      // The adaptive limits table: every input of the normal lane's limit, read before our own read.
+      const a1 = afterFirst.lanes['normal']!.adaptive!;
+      expect(field(first, 'normal', 'estimate')).toMatch(/^\d+\.\d\d$/);
+      expect(field(first, 'normal', 'bounds')).toBe(`${a1.min_limit}..${a1.max_limit}`);
+      expect(field(first, 'normal', 'state')).toMatch(/^(probing|adjusting)$/);
+      expect(field(first, 'normal', 'rtt')).toMatch(/^(\d+\.\d|-) \/ (\d+\.\d|-) \/ (\d+\.\d|-)$/);
+      expect(field(first, 'normal', 'gradient')).toMatch(/^\d\.\d\d$/);
+      expect(Number(field(first, 'normal', 'changes'))).toBeLessThanOrEqual(a1.changes);
+      expect(Number(field(first, 'normal', 'probes'))).toBeLessThanOrEqual(a1.probes);
+      expect(field(first, 'normal', 'guard_base_target')).toMatch(/^(\d+\.\d|-) \/ (\d+\.\d|-)$/);
+      const [decisions, cuts] = field(first, 'normal', 'guard_decisions')!.split(' / ').map(Number) as [number, number];
+      expect(decisions).toBeLessThanOrEqual(a1.guard_decisions!);
+      expect(cuts).toBeLessThanOrEqual(decisions);
+      expect(first).not.toMatch(/<tr data-lane="critical"><td>critical<\/td><td data-lane="critical" data-field="adaptive_limit"/);
       // Connections per worker: the one worker's row, with its open connections.
       const worker = afterFirst.workers[0]!;
       expect(new RegExp(`data-worker="${worker.thread_id}" data-field="connections">(\\d+)<`).exec(first)?.[1]).toBe(String(worker.pool!.total_connections));
@@ -142,6 +177,7 @@ describe('dashboard', () => {
       // The charts have lines made of several points.
       expect(Number(/data-series="normal:in_flight" data-points="(\d+)"/.exec(first)?.[1])).toBeGreaterThanOrEqual(2);
       expect(first).toMatch(/data-series="normal:mean" data-points="\d+"/);
+      expect(Number(/data-series="normal:guard_ceiling" data-points="(\d+)"/.exec(first)?.[1])).toBeGreaterThanOrEqual(2);
 
       const second = await chromium(['--virtual-time-budget=3000', '--dump-dom', page]);
       const c2 = Number(field(second, 'normal', 'completed'));

@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { ConfigError, DeadlineExceededError, QueueFullError, ShutdownError, AbortError } from '../../src/errors.ts';
-import { LaneQueue, parseLanesEnv, pickLane, resolveLanes, type LaneOptions, type LaneView } from '../../src/engine/lanes.ts';
+import { LaneQueue, formatLanesEnv, parseLanesEnv, pickLane, resolveLanes, type LaneOptions, type LaneView } from '../../src/engine/lanes.ts';
 import { Scheduler, type WorkContext } from '../../src/engine/scheduler.ts';
 import { FakeClock, flush } from '../support/fake-clock.ts';
 
@@ -113,6 +113,56 @@ describe('lane configuration', () => {
     expect(() => parseLanesEnv('critical:weight=-1')).toThrow(/VECTOR_STORE_LANES \(critical\.weight\).*-1/);
     expect(() => parseLanesEnv('critical:speed=9')).toThrow(ConfigError);
     expect(() => resolveLanes({ normal: { reserved: 10 } }, 10)).toThrow(/reserve/);
+  });
+
+  it('VECTOR_STORE_LANES sets every adaptive option as adaptive.<option>, protect as a |-list, and formats back', () => {
+    const lanes = parseLanesEnv(
+      'normal:queue=200,adaptive=1,adaptive.protect=critical|bulk,adaptive.tolerance=1.3,adaptive.minLimit=2,adaptive.maxLimit=6,adaptive.probeSamples=0,adaptive.guardBackoff=0.5;' +
+        'bulk:adaptive.protect=,adaptive.windowMs=250',
+    );
+    expect(lanes).toEqual({
+      normal: { maxQueue: 200, adaptive: { protect: ['critical', 'bulk'], tolerance: 1.3, minLimit: 2, maxLimit: 6, probeSamples: 0, guardBackoff: 0.5 } },
+      // An adaptive option alone turns the limit on; an empty protect turns the tail guard off.
+      bulk: { adaptive: { protect: [], windowMs: 250 } },
+    });
+    const [, normal, bulk] = resolveLanes(lanes, 16);
+    expect(normal!.adaptive).toMatchObject({ protect: ['critical', 'bulk'], tolerance: 1.3, minLimit: 2, maxLimit: 6, initialLimit: 2, probeSamples: 0, guardBackoff: 0.5 });
+    expect(bulk!.adaptive).toMatchObject({ protect: [], windowMs: 250, maxLimit: 16 });
+    // Without protect the default stands (critical guarded), as with `adaptive=1`.
+    expect(resolveLanes(parseLanesEnv('normal:adaptive.tolerance=1.5'), 8)[1]!.adaptive!.protect).toEqual(['critical']);
+    // Every option of AdaptiveLimitOptions has a key.
+    const all = 'initialLimit=2,minLimit=1,maxLimit=4,smoothing=0.3,tolerance=1.4,queueSize=1,longWindow=600,windowSamples=20,windowMs=200,backoff=0.8,' +
+      'probeLimit=2,probeSamples=10,probeIntervalMs=30000,protect=critical,guardTolerance=1.5,guardProbeSamples=50,guardProbeMaxMs=2000,guardWindowMs=2000,' +
+      'guardIntervalMs=500,guardMinSamples=20,guardBackoff=0.6,guardIncrease=0.5';
+    const parsed = parseLanesEnv(`normal:${all.split(',').map((kv) => `adaptive.${kv}`).join(',')}`);
+    expect(Object.keys(parsed['normal']!.adaptive as object).sort()).toEqual(Object.keys(resolveLanes(parsed, 8)[1]!.adaptive!).sort());
+    // formatLanesEnv is the inverse (tune and bench:adaptive print settings with it).
+    for (const text of ['critical:weight=8,reserved=2,deadline=1.5;normal:queue=200,adaptive=1,adaptive.protect=critical|bulk,adaptive.tolerance=1.3;bulk:adaptive=1,adaptive.protect=']) {
+      expect(formatLanesEnv(parseLanesEnv(text))).toBe(text);
+    }
+  });
+
+  it('a bad adaptive value in VECTOR_STORE_LANES is a ConfigError naming the variable, the lane and the key', () => {
+    const error = (text: string) => {
+      try {
+        parseLanesEnv(text);
+      } catch (e) {
+        expect(e).toBeInstanceOf(ConfigError);
+        return (e as Error).message;
+      }
+      throw new Error(`no error for ${text}`);
+    };
+    expect(error('normal:adaptive.tolerance=0.5')).toMatch(/^Expected `VECTOR_STORE_LANES \(normal\.adaptive\.tolerance\)` to be a finite number >= 1 and <= 10, got `0.5`/);
+    expect(error('normal:adaptive.tolerance=abc')).toMatch(/`VECTOR_STORE_LANES \(normal\.adaptive\.tolerance\)` to be a number, got `abc`/);
+    expect(error('normal:adaptive.tolerance')).toMatch(/`VECTOR_STORE_LANES \(normal\.adaptive\.tolerance\)` to be a number/);
+    expect(error('normal:adaptive.minLimit=1.5')).toMatch(/`VECTOR_STORE_LANES \(normal\.adaptive\.minLimit\)` to be an integer >= 1, got `1.5`/);
+    expect(error('normal:adaptive.probeSamples=-1')).toMatch(/`VECTOR_STORE_LANES \(normal\.adaptive\.probeSamples\)` to be an integer >= 0/);
+    expect(error('normal:adaptive.speed=3')).toMatch(/`VECTOR_STORE_LANES \(normal\.adaptive\.speed\)` to be an adaptive option \(initialLimit, maxLimit, minLimit, .*protect\)/);
+    expect(error('normal:adaptive.minLimit=4,adaptive.maxLimit=2')).toMatch(/`VECTOR_STORE_LANES \(normal\.adaptive\)` needs minLimit <= initialLimit <= maxLimit, got 4, 4, 2/);
+    expect(error('normal:adaptive.protect=Critical')).toMatch(/`VECTOR_STORE_LANES \(normal\.adaptive\.protect\)` to be lane names separated by \|/);
+    expect(error('normal:adaptive.protect=bulk')).toMatch(/`VECTOR_STORE_LANES \(normal\.adaptive\.protect\)` to be other lanes \(critical\) separated by \|, got `bulk`/);
+    expect(error('normal:adaptive.protect=critical|normal')).toMatch(/normal\.adaptive\.protect.*got `critical\|normal`/);
+    expect(error('normal:adaptive=0,adaptive.tolerance=1.3')).toMatch(/`VECTOR_STORE_LANES \(normal\.adaptive\)` is off \(adaptive=0\) but adaptive options are given \(adaptive\.tolerance\)/);
   });
 });
 

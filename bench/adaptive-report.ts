@@ -1,0 +1,167 @@
+/**
+ * The HTML report of `npm run bench:adaptive` (bench/adaptive.ts), a pure function of its JSON
+ * file: the targets of issue 13 first (measured, met or not), the run's settings, the per-rep
+ * table, tune's sweep, the adaptive lane's limit over time per trial (inline SVG, no network) and
+ * the features on and off. Re-render a recorded run with `node bench/render.ts <adaptive-*.json>`.
+ */
+import type { Comparison, FeatureRow } from './adaptive.ts';
+import { esc, htmlTable, lineChart, metaDetails, page, settingsTable, targetsSection, type Target } from './report.ts';
+import type { TracePoint, Trial } from './tune.ts';
+import { formatLanesEnv } from '../src/engine/lanes.ts';
+import type { EngineSetting } from './contenders.ts';
+
+/** What bench:adaptive writes (runs before `meta` was recorded have only started, commit, quick). */
+export interface AdaptiveRun {
+  started: string;
+  commit: string;
+  quick: boolean;
+  /** The run's settings, as the main bench's `meta` (date, command, machine, node, weaviate, data, durationS) plus the trial lengths. */
+  meta?: Record<string, unknown> & { settings?: AdaptiveSettings };
+  comparison?: Comparison;
+  features?: FeatureRow[];
+}
+
+export interface AdaptiveSettings {
+  reps: number;
+  /** tune's trials, ms after warmupMs. */
+  trialMs: number;
+  warmupMs: number;
+  /** Each comparison trial, ms after warmupMs. */
+  compareMs: number;
+  /** Each feature cell, ms after warmupMs. */
+  featureMs: number;
+  criticalRate: number;
+  only: string | null;
+}
+
+/** tune's lanesEnv without importing tune (and the engine) into a pure module. */
+const lanesEnv = (s: EngineSetting) => formatLanesEnv(s.lanes ?? {});
+const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
+const f = (x: number | null | undefined, digits: number) => (x === null || x === undefined || !Number.isFinite(x) ? '-' : x.toFixed(digits));
+
+/** Where the limit spent the measured part of a trial: time-weighted by samples. */
+export function traceSummary(trace: TracePoint[], trial: Trial): string {
+  if (trace.length === 0) return 'no trace';
+  const limits = trace.map((p) => p.limit);
+  const hist = new Map<number, number>();
+  for (const l of limits) hist.set(l, (hist.get(l) ?? 0) + 1);
+  const top = [...hist.entries()].sort((a, b) => b[1] - a[1]).slice(0, 4).map(([l, n]) => `${l}: ${Math.round((n / limits.length) * 100)} %`).join(', ');
+  const e = trial.adaptiveEnd;
+  return `limit over the trial (share of 100 ms samples): ${top}; mean in flight ${mean(trace.map((p) => p.in_flight)).toFixed(1)}; ` +
+    `end: limit ${e?.limit ?? '-'}, RTT short ${e?.short_rtt_ms ?? '-'} / long ${e?.long_rtt_ms ?? '-'} / no-load ${e?.no_load_rtt_ms ?? '-'} ms, ${e?.changes ?? 0} changes`;
+}
+
+/** Issue 13's done criterion as two targets, from the comparison's means over repetitions. */
+export function adaptiveTargets(c: Comparison | undefined): Target[] {
+  const goodputGoal = 'adaptive normal goodput >= 90 % of the best static setting\'s (same overload mix, interleaved)';
+  const latencyGoal = 'adaptive critical p99 within the target (1.5x idle critical p99)';
+  if (!c) {
+    const absent = 'not run (--only features)';
+    return [
+      { id: 'adaptive-goodput', goal: goodputGoal, measured: absent, value: null, met: null, note: '' },
+      { id: 'adaptive-critical-p99', goal: latencyGoal, measured: absent, value: null, met: null, note: '' },
+    ];
+  }
+  const reps = c.runs.filter((r) => r.kind === 'adaptive').length;
+  return [
+    {
+      id: 'adaptive-goodput', goal: goodputGoal, value: c.goodputRatio, met: c.goodputMet, note: '',
+      measured: `adaptive ${c.adaptiveMean.goodput.toFixed(0)} vs best static ${c.staticMean.goodput.toFixed(0)} req/s (means of ${reps} rep(s)): ${(c.goodputRatio * 100).toFixed(0)} %`,
+    },
+    {
+      id: 'adaptive-critical-p99', goal: latencyGoal, value: c.adaptiveMean.criticalP99Ms, met: c.latencyMet, note: '',
+      measured: `adaptive ${c.adaptiveMean.criticalP99Ms.toFixed(2)} ms vs target ${c.tune.targetP99Ms} ms (idle ${c.tune.idleCriticalP99Ms.toFixed(2)} ms); best static ${c.staticMean.criticalP99Ms.toFixed(2)} ms`,
+    },
+  ];
+}
+
+function settingRows(run: AdaptiveRun): [string, string][] {
+  const s = run.meta?.settings;
+  const c = run.comparison;
+  const rows: [string, string][] = [];
+  if (s) {
+    rows.push(['trials', `${s.reps} rep(s) per contender, ABBA order; each ${s.compareMs} ms after ${s.warmupMs} ms warm-up; tune's trials ${s.trialMs} ms; feature cells ${s.featureMs} ms`]);
+  }
+  if (c) {
+    const best = c.tune.best.setting;
+    const adaptive = c.runs.find((r) => r.kind === 'adaptive')?.trial.setting;
+    rows.push(
+      ['critical', `${c.tune.criticalRate} req/s open loop; target p99 ${c.tune.targetP99Ms} ms = 1.5x idle ${c.tune.idleCriticalP99Ms.toFixed(2)} ms`],
+      ['normal', `offered at ${c.tune.normalRate.toFixed(0)} req/s open loop (2x the most a shape served; the default engine's first figure: ${c.tune.capacity.toFixed(0)} req/s)`],
+      ['best static', `${best.workers} worker(s) x ${best.connections} connections, VECTOR_STORE_LANES="${lanesEnv(best)}" (${c.tune.best.meets ? 'meets the target in tune' : 'no static setting met the target in tune: lowest critical p99'})`],
+    );
+    if (adaptive) rows.push(['adaptive', `${adaptive.workers} worker(s) x ${adaptive.connections} connections, VECTOR_STORE_LANES="${lanesEnv(adaptive)}"`]);
+    for (const v of c.variants) rows.push([v.kind, JSON.stringify(v.options)]);
+  }
+  return rows;
+}
+
+function comparisonSections(c: Comparison): string {
+  const perRep = htmlTable(
+    ['rep', 'contender', 'critical p50 ms', 'critical p99 ms', 'meets target', 'normal goodput req/s', 'normal errors', 'adaptive limit at end'],
+    c.runs.map((r) => [
+      String(r.rep), r.kind, f(r.trial.criticalP50Ms, 2), f(r.trial.criticalP99Ms, 2), r.trial.meets ? 'yes' : 'no', f(r.trial.normalServed, 0), String(r.trial.normalErrors),
+      r.trial.adaptiveEnd ? `${r.trial.adaptiveEnd.limit} (${r.trial.adaptiveEnd.changes} changes)` : '-',
+    ]),
+    'id="per-rep"',
+  );
+  const means = htmlTable(
+    ['contender', 'normal goodput req/s', 'x best static', 'critical p99 ms', 'criterion'],
+    [
+      ['best static', f(c.staticMean.goodput, 0), '1.00', f(c.staticMean.criticalP99Ms, 2), ''],
+      ['adaptive', f(c.adaptiveMean.goodput, 0), f(c.goodputRatio, 2), f(c.adaptiveMean.criticalP99Ms, 2), c.met ? 'met' : 'not met'],
+      ...c.variants.map((v) => [`${v.kind} ${JSON.stringify(v.options)}`, f(v.goodput, 0), f(v.goodputRatio, 2), f(v.criticalP99Ms, 2), v.met ? 'would meet' : 'would not meet']),
+    ],
+    'id="means"',
+  );
+  const t = c.tune;
+  const sweep = htmlTable(
+    ['workers', 'connections', 'lanes', 'critical p50 ms', 'critical p99 ms', 'normal served req/s', 'meets', ''],
+    [
+      ...t.trials.map((x) => [String(x.setting.workers), String(x.setting.connections), lanesEnv(x.setting), f(x.criticalP50Ms, 2), f(x.criticalP99Ms, 2), f(x.normalServed, 0), x.meets ? 'yes' : 'no', sameTrial(x, t.best) ? 'best' : '']),
+      [String(t.adaptive.setting.workers), String(t.adaptive.setting.connections), lanesEnv(t.adaptive.setting), f(t.adaptive.criticalP50Ms, 2), f(t.adaptive.criticalP99Ms, 2), f(t.adaptive.normalServed, 0), t.adaptive.meets ? 'yes' : 'no', 'adaptive (not a candidate)'],
+    ],
+    'id="tune"',
+  );
+  const traces = c.runs
+    .filter((r) => r.trace && r.trace.length)
+    .map((r) => {
+      const trace = r.trace!;
+      const at = (p: TracePoint) => p.t_ms / 1000;
+      const ceiling = trace.filter((p) => p.guard_ceiling !== null).map((p): [number, number] => [at(p), p.guard_ceiling!]);
+      // The ceiling starts at all the lane's slots (e.g. 32) and would flatten the limit's line:
+      // the axis stops at twice the most the limit or in flight reached, the ceiling above is drawn at the top.
+      const yMax = Math.max(4, 2 * Math.max(...trace.map((p) => Math.max(p.limit, p.in_flight))));
+      const chart = lineChart(`rep ${r.rep} ${r.kind}: the normal lane`, [
+        { name: 'limit', points: trace.map((p) => [at(p), p.limit]) },
+        { name: 'in flight', points: trace.map((p) => [at(p), p.in_flight]) },
+        { name: 'guard ceiling', points: ceiling, dash: true },
+      ], { x: 'seconds since the engine started (warm-up included)', y: `slots; a ceiling above ${yMax} drawn at the top`, yMax });
+      const probing = trace.filter((p) => p.probing).length;
+      return `<div class="trace" data-rep="${r.rep}" data-kind="${esc(r.kind)}"><h3>rep ${r.rep}, ${esc(r.kind)}</h3>${chart}<p>${esc(traceSummary(trace, r.trial))}; probing in ${probing} of ${trace.length} samples.</p></div>`;
+    });
+  return `<section id="comparison"><h2>Best static setting against the adaptive limit, per repetition</h2>${perRep}
+<h3>Means over repetitions</h3>${means}</section>
+<section id="tune-sweep"><h2>tune's sweep (static settings under the overload mix)</h2>
+<p>Capacity ${t.capacity.toFixed(0)} req/s, service time ${t.serviceTimeMs.toFixed(2)} ms, critical p99 at idle ${t.idleCriticalP99Ms.toFixed(2)} ms, target ${t.targetP99Ms} ms. The best static setting is the one meeting the target with the most normal goodput (else the lowest critical p99).</p>${sweep}</section>
+<section id="traces"><h2>The adaptive limit over time</h2><p>Sampled every 100 ms: the limit in force, the lane's requests in flight and the tail guard's ceiling over the limit (dashed; unrounded).</p>${traces.join('\n') || '<p>no traces recorded</p>'}</section>`;
+}
+
+const sameTrial = (a: Trial, b: Trial) => JSON.stringify(a.setting) === JSON.stringify(b.setting) && a.normalServed === b.normalServed && a.criticalP99Ms === b.criticalP99Ms;
+
+function featuresSection(rows: FeatureRow[]): string {
+  return `<section id="features"><h2>Features on and off</h2>${htmlTable(
+    ['feature', 'mode', 'throughput', 'p50 ms', 'p99 ms', 'server CPU ms per unit', 'note'],
+    rows.map((r) => [r.feature, r.mode, `${r.throughput.toFixed(0)} ${r.unit}`, f(r.p50Ms, 2), f(r.p99Ms, 2), f(r.serverCpuMsPerUnit, 3), r.note]),
+    'id="features-table"',
+  )}</section>`;
+}
+
+export function adaptiveHtml(run: AdaptiveRun): string {
+  const meta = { date: run.started, commit: run.commit, command: `npm run bench:adaptive${run.quick ? ' -- --quick' : ''} (other options not recorded)`, ...run.meta };
+  return page('weaviate-executor bench:adaptive', `${targetsSection(adaptiveTargets(run.comparison))}
+<section id="settings"><h2>Settings</h2>${settingsTable(meta, settingRows(run))}</section>
+${run.comparison ? comparisonSections(run.comparison) : ''}
+${run.features ? featuresSection(run.features) : ''}
+${metaDetails(meta)}`);
+}

@@ -1,0 +1,83 @@
+/**
+ * bench:adaptive's HTML report, rendered from a recorded run (test/fixtures/bench-adaptive-quick.json:
+ * `npm run bench:adaptive -- --quick --reps 1`, 2026-11-26 15:01Z, bench/RESULTS.md). The figures
+ * are the fixture's; what is checked is that the report opens with issue 13's targets and the
+ * settings, and that every table and trace of the run is in it.
+ */
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { adaptiveHtml, adaptiveTargets, type AdaptiveRun } from '../../bench/adaptive-report.ts';
+
+const run = JSON.parse(readFileSync(new URL('../fixtures/bench-adaptive-quick.json', import.meta.url), 'utf8')) as AdaptiveRun;
+const c = run.comparison!;
+const section = (html: string, id: string) => {
+  const from = html.indexOf(`<section id="${id}">`);
+  expect(from, id).toBeGreaterThan(0);
+  return html.slice(from, html.indexOf('</section>', from));
+};
+const rows = (table: string) => (table.match(/<tr>/g) ?? []).length - 1; // minus the header
+
+describe('bench:adaptive report', () => {
+  it('opens with the two targets of issue 13, met or not as the run judged them, then the settings', () => {
+    const html = adaptiveHtml(run);
+    expect(html).toMatch(/^<!doctype html>/);
+    const body = html.slice(html.indexOf('<body>'));
+    expect(body.indexOf('<section id="targets">')).toBeGreaterThan(0);
+    expect(body.indexOf('<section id="targets">')).toBeLessThan(body.indexOf('<section id="settings">'));
+    expect(body.indexOf('<section id="settings">')).toBeLessThan(body.indexOf('<section id="comparison">'));
+    const targets = section(html, 'targets');
+    const met = [c.goodputMet, c.latencyMet].filter(Boolean).length;
+    expect(targets).toContain(`<h2>Targets: ${met} of 2 met</h2>`);
+    const verdicts = [...targets.matchAll(/<td class="(?:ok|no)">(met|not met)<\/td>/g)].map((m) => m[1]);
+    expect(verdicts).toEqual([c.goodputMet ? 'met' : 'not met', c.latencyMet ? 'met' : 'not met']);
+    expect(targets).toContain(`${(c.goodputRatio * 100).toFixed(0)} %`);
+    expect(targets).toContain(`target ${c.tune.targetP99Ms} ms`);
+    expect(adaptiveTargets(c).map((t) => t.id)).toEqual(['adaptive-goodput', 'adaptive-critical-p99']);
+
+    const settings = section(html, 'settings');
+    expect(settings).toContain(`data-setting="commit">${run.commit}<`);
+    expect(settings).toMatch(/data-setting="machine">\d+ CPU\(s\)/);
+    expect(settings).toMatch(/data-setting="trials">1 rep\(s\) per contender/);
+    expect(settings).toMatch(/data-setting="best static">\d+ worker\(s\) x \d+ connections, VECTOR_STORE_LANES=&quot;critical:/);
+    expect(html).not.toMatch(/https?:\/\/(?!www\.w3\.org)/); // opens with no network
+  });
+
+  it('has the per-rep table, the means, tune\'s sweep, a limit trace per adaptive trial and the features table', () => {
+    const html = adaptiveHtml(run);
+    const perRep = /<table id="per-rep">.*?<\/table>/s.exec(html)![0];
+    expect(rows(perRep)).toBe(c.runs.length);
+    for (const r of c.runs) expect(perRep).toContain(`<tr><td>${r.rep}</td><td>${r.kind}</td><td>${r.trial.criticalP50Ms.toFixed(2)}</td>`);
+    expect(rows(/<table id="means">.*?<\/table>/s.exec(html)![0])).toBe(2 + c.variants.length);
+    const sweep = /<table id="tune">.*?<\/table>/s.exec(html)![0];
+    expect(rows(sweep)).toBe(c.tune.trials.length + 1);
+    expect(sweep.match(/<td>best<\/td>/g)).toHaveLength(1);
+    expect(sweep).toContain('adaptive (not a candidate)');
+    const traced = c.runs.filter((r) => r.trace?.length);
+    expect(traced.length).toBeGreaterThan(0);
+    const traces = section(html, 'traces');
+    expect(traces.match(/<svg /g)).toHaveLength(traced.length);
+    for (const r of traced) {
+      const one = traces.slice(traces.indexOf(`data-rep="${r.rep}" data-kind="${r.kind}"`));
+      expect(one).toMatch(new RegExp(`data-series="limit" data-points="${r.trace!.length}"`));
+      expect(one).toMatch(new RegExp(`data-series="in flight" data-points="${r.trace!.length}"`));
+      expect(one).toMatch(new RegExp(`data-series="guard ceiling" data-points="${r.trace!.filter((p) => p.guard_ceiling !== null).length}"`));
+    }
+    const features = /<table id="features-table">.*?<\/table>/s.exec(html)![0];
+    expect(rows(features)).toBe(run.features!.length);
+    expect(features).toContain('<td>write batching (32 callers, 1-object inserts)</td><td>on</td>');
+  });
+
+  it('renders a features-only run (targets not judged) and a run recorded before the report existed (no meta)', () => {
+    const { comparison: _c, ...featuresOnly } = run;
+    const html = adaptiveHtml(featuresOnly);
+    expect(section(html, 'targets')).toContain('<h2>Targets: 0 of 0 met</h2>');
+    expect(section(html, 'targets').match(/not run \(--only features\)/g)).toHaveLength(2);
+    expect(html).not.toContain('<section id="comparison">');
+    expect(html).toContain('<section id="features">');
+    const { meta: _m, features: _f, ...old } = run;
+    const oldHtml = adaptiveHtml(old);
+    expect(oldHtml).toContain('data-setting="machine">-<');
+    expect(oldHtml).toContain('(other options not recorded)');
+    expect(oldHtml).toContain('<section id="traces">');
+  });
+});
