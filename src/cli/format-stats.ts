@@ -41,7 +41,8 @@ export function adaptiveLines(lane: string, a: AdaptiveLimitSnapshot): string[] 
   if (a.guard_ceiling !== undefined) {
     lines.push(
       `  tail guard: protected p99 ${num(a.guard_tail_ms, 1)} ms vs target ${num(a.guard_target_ms, 1)} ms (base ${num(a.guard_base_ms, 1)} ms), ` +
-        `ceiling ${num(a.guard_ceiling, 2)} slots, ${a.guard_decisions ?? 0} decision(s), ${a.guard_cuts ?? 0} cut(s)`,
+        `ceiling ${num(a.guard_ceiling, 2)} slots, ${a.guard_decisions ?? 0} decision(s), ${a.guard_cuts ?? 0} cut(s)` +
+        `${a.guard_retry_in_ms ? `, next step up in ${(a.guard_retry_in_ms / 1000).toFixed(1)} s` : ''}`,
     );
   }
   return lines;

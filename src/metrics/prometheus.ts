@@ -146,9 +146,10 @@ export function registerExecutorMetrics(source: MetricsSource, options: Executor
   counter('lane_adaptive_limit_changes_total', 'Changes of a lane\'s adaptive limit', ['lane'], perAdaptive((a) => a.changes));
   counter('lane_adaptive_probes_total', 'No-load probes a lane\'s adaptive limit completed', ['lane'], perAdaptive((a) => a.probes));
   gauge('lane_adaptive_guard_tail_seconds', 'Tail guard: p99 of the protected lanes at its last decision', ['lane'], perAdaptive((a) => a.guard_tail_ms, 1000));
-  gauge('lane_adaptive_guard_base_seconds', 'Tail guard: p99 of the protected lanes during the last probe (the base)', ['lane'], perAdaptive((a) => a.guard_base_ms, 1000));
+  gauge('lane_adaptive_guard_base_seconds', 'Tail guard: p99 of the protected lanes with this lane at its probe limit (the base)', ['lane'], perAdaptive((a) => a.guard_base_ms, 1000));
   gauge('lane_adaptive_guard_target_seconds', 'Tail guard: the protected p99 it holds to (base x guardTolerance)', ['lane'], perAdaptive((a) => a.guard_target_ms, 1000));
-  gauge('lane_adaptive_guard_ceiling', 'Tail guard: its ceiling over the adaptive limit (slots, unrounded)', ['lane'], perAdaptive((a) => a.guard_ceiling));
+  gauge('lane_adaptive_guard_ceiling', 'Tail guard: its ceiling over the adaptive limit (slots)', ['lane'], perAdaptive((a) => a.guard_ceiling));
+  gauge('lane_adaptive_guard_retry_in_seconds', 'Tail guard: time until it may try one slot more after its last cut (0: it may)', ['lane'], perAdaptive((a) => a.guard_retry_in_ms, 1000));
   counter('lane_adaptive_guard_decisions_total', 'Tail guard: decisions taken', ['lane'], perAdaptive((a) => a.guard_decisions));
   counter('lane_adaptive_guard_cuts_total', 'Tail guard: decisions that cut its ceiling (protected p99 above target)', ['lane'], perAdaptive((a) => a.guard_cuts));
   counter('errors_total', 'Errors by code', ['code'], (s, set) => Object.entries(s.counters.errors_by_code).forEach(([code, n]) => set({ code }, n)));

@@ -19,7 +19,7 @@ function source() {
         adaptive: {
           limit: 2, estimate: 2.625, min_limit: 1, max_limit: 8, short_rtt_ms: 3.5, long_rtt_ms: 2.75, gradient: 0.982, windows: 30, app_limited_windows: 2,
           changes: 7, probing: false, no_load_rtt_ms: 2.25, probes: 1, guard_tail_ms: 31.5, guard_base_ms: 18, guard_target_ms: 22.5, guard_ceiling: 2.25,
-          guard_decisions: 9, guard_cuts: 3, recent_changes: [],
+          guard_decisions: 9, guard_cuts: 3, guard_retry_in_ms: 2500, recent_changes: [],
         },
       },
       // Adaptive, guard on, before its first window and probe: its null figures are left out.
@@ -91,6 +91,7 @@ describe('prometheus metrics', () => {
     expect(series('lane_adaptive_guard_ceiling')).toEqual(['weaviate_executor_lane_adaptive_guard_ceiling{lane="normal"} 2.25', 'weaviate_executor_lane_adaptive_guard_ceiling{lane="bulk"} 8']);
     expect(series('lane_adaptive_guard_decisions_total')).toContain('weaviate_executor_lane_adaptive_guard_decisions_total{lane="normal"} 9');
     expect(series('lane_adaptive_guard_cuts_total')).toContain('weaviate_executor_lane_adaptive_guard_cuts_total{lane="normal"} 3');
+    expect(series('lane_adaptive_guard_retry_in_seconds')).toContain('weaviate_executor_lane_adaptive_guard_retry_in_seconds{lane="normal"} 2.5');
     expect(text).not.toMatch(/lane_adaptive_[a-z_]+\{lane="critical"/); // no adaptive limit: no series
     expect(text).toContain('# TYPE weaviate_executor_lane_adaptive_guard_ceiling gauge');
     expect(text).toContain('# TYPE weaviate_executor_lane_adaptive_guard_cuts_total counter');
