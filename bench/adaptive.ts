@@ -2,14 +2,16 @@
  * `npm run bench:adaptive -- [--quick] [--reps N] [--only adaptive|features] [--out FILE] [--adaptive-options JSON]`
  *
  * `--adaptive-options '[{"tolerance":1.3}, ...]'` adds adaptive lanes with other options to the
- * rotation (for trying the algorithm's knobs; the done criterion is judged on the defaults).
+ * rotation (for trying the algorithm's knobs; the done criterion is judged on the defaults;
+ * `{"guardTargetMs":0}` is the guard relative to its base, not told the critical target).
  *
  * Issue 13's bench, in one run against one Weaviate:
  * 1. Adaptive limit against the best static setting. Runs `tune` (bench/tune.ts: capacity, the
  *    critical target, the worker/connection shapes and the static lane caps under the overload
  *    mix) and picks the best static setting by tune's own rule. Then, in the same overload mix,
  *    the best static setting and the normal lane with an adaptive limit (not told the result:
- *    no cap, same shape) run interleaved, ABBA order, `--reps` times each, so a machine whose
+ *    no cap, same shape; told the critical lane's objective, tune's target, as `guardTargetMs`)
+ *    run interleaved, ABBA order, `--reps` times each, so a machine whose
  *    load drifts hurts both alike. Reported: normal goodput (answers per second inside the
  *    window) and critical p99 of each, their ratio, and the done criterion met / not met
  *    (adaptive goodput >= 90 % of the best static's and adaptive critical p99 within the target).
@@ -76,8 +78,11 @@ export async function adaptiveVsStatic(
   const shape = { workers: best.workers, connections: best.connections };
   const adaptiveOf = (adaptive: true | AdaptiveLimitOptions): EngineSetting =>
     ({ ...shape, lanes: { critical: { reserved: best.lanes?.['critical']?.reserved ?? 1 }, normal: { maxQueue: best.lanes?.['normal']?.maxQueue ?? 200, adaptive } } });
-  const adaptiveSetting = adaptiveOf(true);
-  const variants = (o.variants ?? []).map((options, k) => ({ kind: `variant ${k + 1}`, options, setting: adaptiveOf(options) }));
+  // The adaptive lane is told the critical lane's objective (tune's target, as a service states its
+  // SLO: `guardTargetMs`), never the static setting; a variant may set its own (0: relative to the base).
+  const told = { guardTargetMs: Math.round(t.targetP99Ms * 100) / 100 };
+  const adaptiveSetting = adaptiveOf(told);
+  const variants = (o.variants ?? []).map((options, k) => ({ kind: `variant ${k + 1}`, options, setting: adaptiveOf({ ...told, ...options }) }));
   for (const v of variants) o.say(`  ${v.kind}: ${JSON.stringify(v.options)}`);
   const settingOf = (kind: string): EngineSetting => (kind === 'static' ? best : kind === 'adaptive' ? adaptiveSetting : variants.find((v) => v.kind === kind)!.setting);
   const normalRate = t.normalRate;

@@ -92,6 +92,12 @@ export interface AdaptiveLimitOptions {
   protect?: readonly string[];
   /** The guard's target: the base (the protected lanes' p99 with this lane at its probe limit) x this. @default 1.25 */
   guardTolerance?: number;
+  /**
+   * The protected lanes' p99 to hold, ms: their latency objective, when there is one. Given, it
+   * replaces `guardTolerance` x base as the guard's target: the lane takes as many slots as keep
+   * the protected tail within it (and holds at minLimit when even that does not). @default 0 (none: relative)
+   */
+  guardTargetMs?: number;
   /** Protected-lane round trips the probe collects for its p99 (it waits up to `guardProbeMaxMs` for them). @default 100 */
   guardProbeSamples?: number;
   /** Longest a probe waits for protected samples once it has its own, ms. @default 3000 */
@@ -125,6 +131,7 @@ export const ADAPTIVE_DEFAULTS: Readonly<Omit<AdaptiveLimitConfig, 'initialLimit
   probeSamples: 50,
   probeIntervalMs: 60_000,
   guardTolerance: 1.25,
+  guardTargetMs: 0,
   guardProbeSamples: 100,
   guardProbeMaxMs: 3000,
   guardWindowMs: 10_000,
@@ -137,7 +144,7 @@ export const ADAPTIVE_DEFAULTS: Readonly<Omit<AdaptiveLimitConfig, 'initialLimit
 
 const KEYS = [
   'initialLimit', 'minLimit', 'maxLimit', 'smoothing', 'tolerance', 'queueSize', 'longWindow', 'windowSamples', 'windowMs', 'backoff',
-  'probeLimit', 'probeSamples', 'probeIntervalMs', 'protect', 'guardTolerance', 'guardProbeSamples', 'guardProbeMaxMs', 'guardWindowMs',
+  'probeLimit', 'probeSamples', 'probeIntervalMs', 'protect', 'guardTolerance', 'guardTargetMs', 'guardProbeSamples', 'guardProbeMaxMs', 'guardWindowMs',
   'guardIntervalMs', 'guardMinSamples', 'guardBackoff', 'guardRetryMs',
   'guardRetryMaxMs',
 ];
@@ -172,6 +179,7 @@ export function resolveAdaptive(
     probeIntervalMs: num('probeIntervalMs', 1000, 86_400_000),
     protect: o['protect'] === undefined ? [] : protectOf(at('protect'), o['protect']),
     guardTolerance: num('guardTolerance', 1, 10),
+    guardTargetMs: num('guardTargetMs', 0, 3_600_000),
     guardProbeSamples: int('guardProbeSamples', ADAPTIVE_DEFAULTS.guardProbeSamples),
     guardProbeMaxMs: num('guardProbeMaxMs', 0, 60_000),
     guardWindowMs: num('guardWindowMs', 100, 600_000),
@@ -449,7 +457,7 @@ export class AdaptiveLimit {
     const before = this.limit;
     const c = this.config;
     const ceiling = Math.min(Math.floor(this.#guardCeiling), before);
-    if (tail > this.#guardBase * c.guardTolerance) {
+    if (tail > this.#guardTarget()) {
       this.#guardCuts++;
       this.#guardHeld = 0;
       // Above target at the lowest limit: nothing to cut, and no evidence against the level above
@@ -497,6 +505,10 @@ export class AdaptiveLimit {
     this.#longCount = Math.max(this.#longCount, 10);
     this.#nextProbeAt = now + c.probeIntervalMs;
     this.#note(now, before, 'probe');
+  }
+
+  #guardTarget(): number {
+    return this.config.guardTargetMs > 0 ? this.config.guardTargetMs : this.#guardBase! * this.config.guardTolerance;
   }
 
   #probeLimit(): number {
@@ -576,7 +588,7 @@ export class AdaptiveLimit {
         ? {
             guard_tail_ms: this.#guardTail === undefined ? null : round(this.#guardTail),
             guard_base_ms: this.#guardBase === undefined ? null : round(this.#guardBase),
-            guard_target_ms: this.#guardBase === undefined ? null : round(this.#guardBase * this.config.guardTolerance),
+            guard_target_ms: this.#guardBase === undefined ? null : round(this.#guardTarget()),
             guard_ceiling: round(this.#guardCeiling),
             guard_decisions: this.#guardDecisions,
             guard_cuts: this.#guardCuts,

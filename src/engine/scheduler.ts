@@ -269,7 +269,8 @@ export class Scheduler {
         throw error;
       } finally {
         this.#sampleAdaptive(lane, this.#clock.now() - startedAt, inFlightAtStart, entry, failure);
-        if (failure === undefined && !entry.runningAbort.signal.aborted) this.#sampleGuards(lane.config.name, this.#clock.now() - startedAt);
+        // The guard judges what a protected lane's caller waits: queue wait included.
+        if (failure === undefined && !entry.runningAbort.signal.aborted) this.#sampleGuards(lane.config.name, this.#clock.now() - enqueuedAt);
         if (this.#costs && options.costKey !== undefined && !entry.overdue) this.#costs.observe(options.costKey, this.#clock.now() - startedAt);
         entry.runningAbort.signal.removeEventListener('abort', onLate);
         if (entry.overdue) lane.overdue--;

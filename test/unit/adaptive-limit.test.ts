@@ -220,6 +220,19 @@ describe('AdaptiveLimit (Gradient2)', () => {
       expect(low.limit.limit).toBe(2);
     });
 
+    it('with guardTargetMs (the protected lanes\' objective) holds the tail to it instead of 1.25x the base', () => {
+      const h = probed({ guardTargetMs: 40 });
+      expect(h.limit.snapshot()).toMatchObject({ guard_base_ms: 12, guard_target_ms: 40 });
+      h.advance(100);
+      // 30 ms is 2.5x the base but within the objective: the lane climbs.
+      for (let k = 0; k < 4; k++) second(h, 2, 30);
+      expect(h.limit.limit).toBe(5);
+      second(h, 2, 50);
+      expect(h.limit.limit).toBe(3); // min(4, floor(5 x 0.75))
+      expect(h.limit.snapshot()).toMatchObject({ guard_tail_ms: 50, guard_cuts: 1 });
+      expect(() => resolveAdaptive('lanes.normal.adaptive', { guardTargetMs: -1 }, 8)).toThrow(/lanes\.normal\.adaptive\.guardTargetMs/);
+    });
+
     it('judges only requests that started after the limit changed, at most once per interval', () => {
       const h = probed();
       climb(h, 4);
