@@ -98,6 +98,12 @@ export interface AdaptiveLimitOptions {
    * the protected tail within it (and holds at minLimit when even that does not). @default 0 (none: relative)
    */
   guardTargetMs?: number;
+  /**
+   * The guard steps one slot up only while the protected p99 is at most this fraction of its
+   * target; between that and the target it holds. @default 0.8 (with the relative target:
+   * at or below the base itself)
+   */
+  guardHeadroom?: number;
   /** Protected-lane round trips the probe collects for its p99 (it waits up to `guardProbeMaxMs` for them). @default 100 */
   guardProbeSamples?: number;
   /** Longest a probe waits for protected samples once it has its own, ms. @default 3000 */
@@ -132,6 +138,7 @@ export const ADAPTIVE_DEFAULTS: Readonly<Omit<AdaptiveLimitConfig, 'initialLimit
   probeIntervalMs: 60_000,
   guardTolerance: 1.25,
   guardTargetMs: 0,
+  guardHeadroom: 0.8,
   guardProbeSamples: 100,
   guardProbeMaxMs: 3000,
   guardWindowMs: 10_000,
@@ -144,7 +151,7 @@ export const ADAPTIVE_DEFAULTS: Readonly<Omit<AdaptiveLimitConfig, 'initialLimit
 
 const KEYS = [
   'initialLimit', 'minLimit', 'maxLimit', 'smoothing', 'tolerance', 'queueSize', 'longWindow', 'windowSamples', 'windowMs', 'backoff',
-  'probeLimit', 'probeSamples', 'probeIntervalMs', 'protect', 'guardTolerance', 'guardTargetMs', 'guardProbeSamples', 'guardProbeMaxMs', 'guardWindowMs',
+  'probeLimit', 'probeSamples', 'probeIntervalMs', 'protect', 'guardTolerance', 'guardTargetMs', 'guardHeadroom', 'guardProbeSamples', 'guardProbeMaxMs', 'guardWindowMs',
   'guardIntervalMs', 'guardMinSamples', 'guardBackoff', 'guardRetryMs',
   'guardRetryMaxMs',
 ];
@@ -180,6 +187,7 @@ export function resolveAdaptive(
     protect: o['protect'] === undefined ? [] : protectOf(at('protect'), o['protect']),
     guardTolerance: num('guardTolerance', 1, 10),
     guardTargetMs: num('guardTargetMs', 0, 3_600_000),
+    guardHeadroom: num('guardHeadroom', 0.1, 1),
     guardProbeSamples: int('guardProbeSamples', ADAPTIVE_DEFAULTS.guardProbeSamples),
     guardProbeMaxMs: num('guardProbeMaxMs', 0, 60_000),
     guardWindowMs: num('guardWindowMs', 100, 600_000),
@@ -473,8 +481,10 @@ export class AdaptiveLimit {
         this.#guardRetryMs = c.guardRetryMs;
         this.#guardFailedAt = Number.POSITIVE_INFINITY;
       }
-      // One slot more only where the ceiling is what holds the limit (not Gradient2's estimate).
-      if (now >= this.#guardUpAt && Math.floor(this.#guardCeiling) <= before && this.#guardCeiling < c.maxLimit) {
+      // One slot more only with headroom below the target, and only where the ceiling is what
+      // holds the limit (not Gradient2's estimate). Between headroom and target: hold.
+      const headroom = tail <= this.#guardTarget() * c.guardHeadroom;
+      if (headroom && now >= this.#guardUpAt && Math.floor(this.#guardCeiling) <= before && this.#guardCeiling < c.maxLimit) {
         this.#guardCeiling = Math.min(c.maxLimit, Math.floor(this.#guardCeiling) + 1);
       }
     }

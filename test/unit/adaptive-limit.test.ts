@@ -227,6 +227,11 @@ describe('AdaptiveLimit (Gradient2)', () => {
       // 30 ms is 2.5x the base but within the objective: the lane climbs.
       for (let k = 0; k < 4; k++) second(h, 2, 30);
       expect(h.limit.limit).toBe(5);
+      // Within the objective but above 0.8 of it (guardHeadroom): hold.
+      const decisions = h.limit.snapshot().guard_decisions!;
+      second(h, 2, 35);
+      expect(h.limit.snapshot()).toMatchObject({ guard_tail_ms: 35, guard_decisions: decisions + 1, guard_cuts: 0 });
+      expect(h.limit.limit).toBe(5);
       second(h, 2, 50);
       expect(h.limit.limit).toBe(3); // min(4, floor(5 x 0.75))
       expect(h.limit.snapshot()).toMatchObject({ guard_tail_ms: 50, guard_cuts: 1 });
