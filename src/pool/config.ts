@@ -388,7 +388,8 @@ function resolveNodeAdaptiveOption(option: unknown, env: Env, slots: number): Re
   if (f.source.kind === 'env' || typeof f.value === 'boolean') return resolveNodeAdaptive(f.source.name, v.boolean(f.source, f.value), slots);
   if (typeof f.value !== 'object' || f.value === null || Array.isArray(f.value)) v.fail(f.source, 'a boolean or an object of adaptive limit options', f.value);
   const o = v.plainObject(f.source, f.value);
-  if (o['protect'] !== undefined) v.fail({ name: 'nodeAdaptive.protect', kind: 'option' }, 'unset (a node limit has no tail guard; it answers to the node\'s own latency)', o['protect']);
+  // [] is what a resolved configuration holds (workers resolve the main thread's config again).
+  if (o['protect'] !== undefined && !(Array.isArray(o['protect']) && o['protect'].length === 0)) v.fail({ name: 'nodeAdaptive.protect', kind: 'option' }, 'unset (a node limit has no tail guard; it answers to the node\'s own latency)', o['protect']);
   return resolveNodeAdaptive('nodeAdaptive', o as AdaptiveLimitOptions, slots);
 }
 

@@ -330,6 +330,8 @@ describe('nodeAdaptive configuration', () => {
     expect(resolvePoolConfig({ nodeAdaptive: false }, { VECTOR_STORE_NODE_ADAPTIVE: 'true' }).nodeAdaptive).toBeUndefined();
     const on = resolvePoolConfig({ nodeAdaptive: true, maxConnections: 5, maxStreamsPerConnection: 4 }, {}).nodeAdaptive!;
     expect(on).toMatchObject({ maxLimit: 20, minLimit: 1, initialLimit: 2, probeSamples: 50, protect: [] });
+    // A worker resolves the main thread's resolved configuration again: the same limit comes out.
+    expect(resolvePoolConfig({ nodeAdaptive: on }, {}).nodeAdaptive).toEqual(on);
     expect(resolvePoolConfig({}, { VECTOR_STORE_NODE_ADAPTIVE: '1' }).nodeAdaptive).toMatchObject({ initialLimit: 2 });
     expect(resolvePoolConfig({}, { VECTOR_STORE_NODE_ADAPTIVE: 'off' }).nodeAdaptive).toBeUndefined();
     expect(resolvePoolConfig({ nodeAdaptive: { tolerance: 1.5, probeSamples: 0 } }, {}).nodeAdaptive).toMatchObject({ tolerance: 1.5, probeSamples: 0 });
