@@ -424,7 +424,7 @@ describe('3-node cluster under node faults', () => {
     // Round robin is blind to load: whatever moves reads off the slow node here is the limit.
     // min = max: every connection is open before the load (an open's health check is a stream too).
     const base = { weaviate: { nodes }, workers: 1, minConnections: 2, maxConnections: 2, maxStreamsPerConnection: 4, balancing: 'round-robin' as const, healthCheckIntervalMs: 600_000, healthCheckTimeoutMs: 10_000 };
-    type Run = { served: number[]; failed: number; peaks: number[]; limits: number[][]; overLimit: string[] };
+    type Run = { served: number[]; failed: number; peaks: number[]; limits: number[][]; overLimit: string[]; samples: number };
     const run = async (nodeAdaptive: boolean): Promise<Run> => {
       // A shorter no-load probe than the default 50 requests: at 60 ms each on node 3 the default
       // would take half the run.
@@ -472,7 +472,7 @@ describe('3-node cluster under node faults', () => {
       const after = final.map((n) => n.pool?.total_requests ?? 0);
       if (nodeAdaptive) console.log(`node limits at the end: ${JSON.stringify(final.map((n) => ({ node: n.node, ...n.adaptive, recent_changes: n.adaptive?.recent_changes.slice(-4) })))}`);
       const half = history.slice(Math.floor(history.length / 2));
-      return { served: after.map((x, i) => x - before[i]!), failed, peaks, limits: [0, 1, 2].map((i) => half.map((h) => h.limits[i]!)), overLimit };
+      return { served: after.map((x, i) => x - before[i]!), failed, peaks, limits: [0, 1, 2].map((i) => half.map((h) => h.limits[i]!)), overLimit, samples: history.length };
     };
     try {
       const off = await run(false);
@@ -481,7 +481,7 @@ describe('3-node cluster under node faults', () => {
       const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
       console.log(
         `node limits: node 3 at 60 ms per chunk; off: served ${off.served.join(' / ')} (${(share(off) * 100).toFixed(1)} % on node 3), wire peaks ${off.peaks.join(' / ')}, ${off.failed} failed; ` +
-          `on: served ${on.served.join(' / ')} (${(share(on) * 100).toFixed(1)} %), wire peaks ${on.peaks.join(' / ')}, mean limits (second half) ${on.limits.map((l) => mean(l).toFixed(2)).join(' / ')}, ${on.failed} failed, ${on.overLimit.length} over-limit samples`,
+          `on: served ${on.served.join(' / ')} (${(share(on) * 100).toFixed(1)} %), wire peaks ${on.peaks.join(' / ')}, mean limits (second half) ${on.limits.map((l) => mean(l).toFixed(2)).join(' / ')}, ${on.failed} failed, ${on.overLimit.length} over-limit samples of ${on.samples}`,
       );
       expect(on.overLimit).toEqual([]);
       expect(on.limits[2]!.length).toBeGreaterThan(10);
