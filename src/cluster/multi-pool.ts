@@ -57,6 +57,7 @@ const ID_STRIDE = 1_000_000;
  * never get the requests that show it is fast again.
  */
 const LATENCY_STALE_MS = 5_000;
+const NO_NODES: ReadonlySet<number> = new Set();
 
 export interface NodeStats {
   node: string;
@@ -327,6 +328,7 @@ export class MultiNodePool<C> implements ConnectionSource<C> {
       timeoutMs: Math.max(0, deadline - this.#clock.now()),
       signal,
       onTimeout: () => this.#limitTimeout(timeoutMs),
+      anyFree: () => this.#anyBelowLimit(),
     });
   }
 
@@ -343,7 +345,14 @@ export class MultiNodePool<C> implements ConnectionSource<C> {
   /** A node slot may have freed (a request ended, a limit rose, a node came back): serve the waiters. */
   #offerSlots(): void {
     if (this.#slotWaiters.size === 0) return;
-    this.#slotWaiters.offer(() => this.#slots.some((s) => this.#belowLimit(s)));
+    // No node can take anybody now (all unreachable): each waiter fails at once, as a new caller would.
+    if (this.#candidates(NO_NODES).length === 0) this.#slotWaiters.offer();
+    else this.#slotWaiters.offer(() => this.#anyBelowLimit());
+  }
+
+  /** Some node a caller may be sent to (eligible, reachable) is below its limit. */
+  #anyBelowLimit(): boolean {
+    return this.#candidates(NO_NODES).some((s) => this.#belowLimit(s));
   }
 
   /**
@@ -352,7 +361,7 @@ export class MultiNodePool<C> implements ConnectionSource<C> {
    */
   canHedge(used: ReadonlySet<number>): boolean {
     if (!this.config.nodeAdaptive) return true;
-    return this.#candidates(new Set()).some((s) => !used.has(s.index) && this.#belowLimit(s));
+    return this.#candidates(NO_NODES).some((s) => !used.has(s.index) && this.#belowLimit(s));
   }
 
   #ended(slot: NodeSlot<C>, suspect: boolean, startedAt: number, inFlight: number, caller: AbortSignal | undefined): void {

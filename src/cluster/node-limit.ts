@@ -86,6 +86,8 @@ export interface SlotWaitOptions {
   signal?: AbortSignal | undefined;
   /** The error a time-out rejects with (the multi-pool's TimeoutError, as a connection wait's). */
   onTimeout: () => Error;
+  /** Is some node below its limit at all? (`offer`'s check: a queue that cannot be served is not walked.) */
+  anyFree?: () => boolean;
 }
 
 /**
@@ -141,7 +143,8 @@ export class NodeSlotQueue<T> {
       }, Math.max(0, options.timeoutMs));
       signal?.addEventListener('abort', onAbort, { once: true });
       this.#waiters.push(waiter);
-      this.offer();
+      // Served in order: this caller only if those before it cannot use what is free.
+      this.offer(options.anyFree);
     });
   }
 
