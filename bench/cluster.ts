@@ -1,5 +1,5 @@
 /**
- * `npm run bench:cluster [-- --quick | --smoke] [--out DIR] [--slow-ms N]`
+ * `npm run bench:cluster [-- --quick | --smoke] [--out DIR] [--slow-ms N] [--service-ms N] [--only slow-node]`
  *
  * Issue 12's figures in one run, every server started here by the launcher and stopped after:
  *   A. scale-out: the engine on one node beside the engine on a 3-node cluster (the sample data in
@@ -8,7 +8,11 @@
  *   B. one node slowed (its gRPC behind the TCP proxy of src/launcher/toxic-proxy.ts, `--slow-ms`
  *      each way), open loop at a fixed rate: hedged reads on and off (p50, p99, the extra load
  *      hedging added against its budget), and the balancing policies, least-loaded (P2C over
- *      outstanding x latency EWMA) against round robin, with the share each node served.
+ *      outstanding x latency EWMA) against round robin, with the share each node served; each also
+ *      with per-node adaptive limits (`nodeAdaptive`) on. With `--service-ms N` (> 0) the same
+ *      again with node 3 of small capacity instead (the proxy passes one chunk towards it at a
+ *      time, N ms each: its latency grows with its load, where `--slow-ms` only lengthens its path).
+ *      `--only slow-node` runs B alone (after one closed-loop cell to size its rate).
  *   C. TLS (a node started over TLS with an API key, CA given by config): a new client and TLS
  *      handshake per query beside the pooled engine over TLS.
  * Nothing is asserted: every figure is printed, and written to JSON and Markdown in --out.
@@ -58,7 +62,11 @@ const PROFILES: Record<ClusterProfile['name'], ClusterProfile> = {
 interface EngineExtras {
   /** Requests each node's pool served over the cell (warm-up included), when several nodes. */
   servedPerNode?: number[];
-  hedging?: { hedged_reads: number; hedges_started: number; hedges_won: number; hedges_refused: number };
+  hedging?: { hedged_reads: number; hedges_started: number; hedges_won: number; hedges_refused: number; hedges_skipped_node_limit: number };
+  /** With nodeAdaptive: each node's limit at the end, summed over workers, and callers that waited for a node slot. */
+  nodeLimits?: number[];
+  nodeLimitWaited?: number;
+  nodeLimitTimeouts?: number;
 }
 
 interface ClusterCell extends CellResult {
@@ -94,7 +102,13 @@ function engineContender(id: string, label: string, options: PoolOptions & Recor
           hedges_started: h.reduce((a, x) => a + x.hedges_started, 0),
           hedges_won: h.reduce((a, x) => a + x.hedges_won, 0),
           hedges_refused: h.reduce((a, x) => a + x.hedges_refused, 0),
+          hedges_skipped_node_limit: h.reduce((a, x) => a + (x.hedges_skipped_node_limit ?? 0), 0),
         };
+      }
+      if (nodes?.some((n) => n.adaptive)) {
+        out.nodeLimits = nodes.map((_, i) => pools.reduce((a, p) => a + (p.nodes?.[i]?.adaptive?.limit ?? 0), 0));
+        out.nodeLimitWaited = pools.reduce((a, p) => a + (p.node_limit?.waited ?? 0), 0);
+        out.nodeLimitTimeouts = pools.reduce((a, p) => a + (p.node_limit?.timeouts ?? 0), 0);
       }
       return out;
     },
@@ -140,7 +154,7 @@ async function idleServerCpu(pids: readonly (number | undefined)[], ms = 3000): 
 }
 
 
-export async function runClusterBench(p: ClusterProfile, slowMs: number, outDir: string, say: (l: string) => void) {
+export async function runClusterBench(p: ClusterProfile, slowMs: number, outDir: string, say: (l: string) => void, serviceMs = 0, only?: 'slow-node') {
   const started = Date.now();
   // Taken at the start: the tree may change while the bench runs.
   const atStart = { commit: gitCommit(), loadavg: loadavg().map((x) => Math.round(x * 100) / 100) };
@@ -154,7 +168,7 @@ export async function runClusterBench(p: ClusterProfile, slowMs: number, outDir:
       if ('extras' in cc) extras = await (cc as ReturnType<typeof engineContender>).extras();
       return m;
     });
-    say(`  [${scenario}] c=${concurrency} ${c.id}: ${fmt(measure)}${extras?.servedPerNode ? `; served per node ${extras.servedPerNode.join('/')}` : ''}`);
+    say(`  [${scenario}] c=${concurrency} ${c.id}: ${fmt(measure)}${extras?.servedPerNode ? `; served per node ${extras.servedPerNode.join('/')}` : ''}${extras?.nodeLimits ? `; node limits ${extras.nodeLimits.join('/')}, ${extras.nodeLimitWaited} waited for a node slot, ${extras.nodeLimitTimeouts} timed out` : ''}`);
     results.push({ scenario, cell: `c=${concurrency}`, contender: c.id, label: c.label, rep, params: { concurrency }, measure, ...(extras ? { extras } : {}) });
     return measure;
   };
@@ -162,21 +176,23 @@ export async function runClusterBench(p: ClusterProfile, slowMs: number, outDir:
   const idle: Record<string, number | null> = {};
 
   // ---- A. one node ----------------------------------------------------------------------------
-  step('A. the engine on one node');
-  let single: WeaviateNode | undefined = await startWeaviate({ stopTimeoutMs: 5000, onProgress: say });
-  try {
-    await loadSample(single.target, p.objects, undefined, say);
-    const ctx: MeasureContext = { serverPid: single.pid, grpcPort: single.grpcPort };
-    idle['1 node'] = await idleServerCpu([single.pid]);
-    say(`  idle server CPU: ${idle['1 node']} ms/s`);
-    for (let rep = 0; rep < p.reps; rep++) {
-      for (const c of p.concurrencies) {
-        await closed('scale-out', ctx, () => engineContender(`1-node-engine-1w-${p.connections}c`, 'engine, 1 worker, one node', { ...engineOpts, weaviate: { ...single!.target } }), c, smallQuery, rep);
+  if (!only) step('A. the engine on one node');
+  let single: WeaviateNode | undefined = only ? undefined : await startWeaviate({ stopTimeoutMs: 5000, onProgress: say });
+  if (single) {
+    try {
+      await loadSample(single.target, p.objects, undefined, say);
+      const ctx: MeasureContext = { serverPid: single.pid, grpcPort: single.grpcPort };
+      idle['1 node'] = await idleServerCpu([single.pid]);
+      say(`  idle server CPU: ${idle['1 node']} ms/s`);
+      for (let rep = 0; rep < p.reps; rep++) {
+        for (const c of p.concurrencies) {
+          await closed('scale-out', ctx, () => engineContender(`1-node-engine-1w-${p.connections}c`, 'engine, 1 worker, one node', { ...engineOpts, weaviate: { ...single!.target } }), c, smallQuery, rep);
+        }
       }
+    } finally {
+      await single.stop();
+      single = undefined;
     }
-  } finally {
-    await single.stop();
-    single = undefined;
   }
 
   // ---- A (cont.) and B. three nodes --------------------------------------------------------------
@@ -191,7 +207,13 @@ export async function runClusterBench(p: ClusterProfile, slowMs: number, outDir:
     const direct = nodeList((i) => n[i]!.grpcPort);
     idle['3 nodes'] = await idleServerCpu(n.map((x) => x.pid));
     say(`  idle server CPU: ${idle['3 nodes']} ms/s (3 processes)`);
-    for (let rep = 0; rep < p.reps; rep++) {
+    if (only) {
+      // B alone: one closed-loop cell sizes its open-loop rate, as A's cells do in a whole run.
+      const top = Math.max(...p.concurrencies);
+      const m = await closed('scale-out', ctx, () => engineContender(`3-node-engine-1w-${p.connections}c-ONE`, `engine, 1 worker, 3 nodes, consistency ONE`, { ...engineOpts, weaviate: { nodes: direct } }), top, withConsistency('ONE'), 0);
+      capacity = m.throughput;
+    }
+    for (let rep = 0; rep < (only ? 0 : p.reps); rep++) {
       for (const c of p.concurrencies) {
         for (const consistency of ['ONE', 'QUORUM'] as const) {
           const m = await closed('scale-out', ctx, () => engineContender(`3-node-engine-1w-${p.connections}c-${consistency}`, `engine, 1 worker, 3 nodes, ${p.connections} connections per node, consistency ${consistency}`, { ...engineOpts, weaviate: { nodes: direct } }), c, withConsistency(consistency), rep);
@@ -211,30 +233,41 @@ export async function runClusterBench(p: ClusterProfile, slowMs: number, outDir:
       const rate = Math.max(20, Math.round(capacity * p.slowRateFraction));
       const variants: { id: string; label: string; options: PoolOptions & Record<string, unknown> }[] = [
         { id: 'least-loaded', label: 'P2C over outstanding x latency EWMA, no hedging', options: { balancing: 'least-loaded' } },
+        { id: 'least-loaded+node-limit', label: 'P2C, per-node adaptive limits (nodeAdaptive)', options: { balancing: 'least-loaded', nodeAdaptive: true } },
         { id: 'least-loaded+hedge', label: 'P2C, hedged reads on the normal lane (budget 5 %)', options: { balancing: 'least-loaded', hedge: { lanes: ['normal'], maxExtraPercent: 5 } } },
         { id: 'round-robin', label: 'round robin, no hedging', options: { balancing: 'round-robin' } },
+        { id: 'round-robin+node-limit', label: 'round robin, per-node adaptive limits (nodeAdaptive)', options: { balancing: 'round-robin', nodeAdaptive: true } },
         { id: 'round-robin+hedge', label: 'round robin, hedged reads (budget 5 %)', options: { balancing: 'round-robin', hedge: { lanes: ['normal'], maxExtraPercent: 5 } } },
       ];
-      step(`B. node 3 slowed by ${slowMs} ms each way (TCP proxy): open loop at ${rate} req/s (${p.slowRateFraction} x the cluster's ${capacity.toFixed(0)} req/s), consistency ONE`);
-      proxy.latencyMs = slowMs;
-      for (let rep = 0; rep < p.reps; rep++) {
-        for (const v of variants) {
-          const c = engineContender(v.id, v.label, { ...engineOpts, weaviate: { nodes: viaProxy }, ...v.options });
-          let extras: EngineExtras | undefined;
-          const r = await withContender(c, async (cc) => {
-            const out = await openLoop(ctx, [{ name: 'all', rate, send: (i) => cc.query(withConsistency('ONE')(i), 'normal') }], { warmupMs: p.warmupMs, durationMs: p.durationMs, drainMs: 12_000 });
-            extras = await c.extras();
-            return out;
-          });
-          const measure = r.streams['all']!;
-          const h = extras?.hedging;
-          say(`  [slow-node] ${rate}/s ${c.id}: ${fmt(measure)}; served per node ${extras?.servedPerNode?.join('/')}` +
-            (h ? `; hedges ${h.hedges_started} of ${h.hedged_reads} reads (${((h.hedges_started / Math.max(1, h.hedged_reads)) * 100).toFixed(2)} %), won ${h.hedges_won}, refused ${h.hedges_refused}` : ''));
-          results.push({ scenario: 'slow-node', cell: `open ${rate}/s`, contender: c.id, label: c.label, rep, params: { rate, slowMs }, measure, ...(extras ? { extras } : {}) });
-        }
-        // Closed loop: what each policy can serve with a slow node in the set.
-        for (const v of variants.filter((x) => !x.id.includes('hedge'))) {
-          await closed('slow-node', ctx, () => engineContender(v.id, v.label, { ...engineOpts, weaviate: { nodes: viaProxy }, ...v.options }), Math.max(...p.concurrencies), withConsistency('ONE'), rep);
+      // Node 3 slowed two ways: a longer path (pure latency), then (with --service-ms) a small capacity.
+      const kinds = [
+        { scenario: 'slow-node', title: `node 3 slowed by ${slowMs} ms each way (TCP proxy)`, latencyMs: slowMs, serviceMs: 0 },
+        ...(serviceMs > 0 ? [{ scenario: 'small-node', title: `node 3 of small capacity: one chunk towards it at a time, ${serviceMs} ms each (TCP proxy)`, latencyMs: 0, serviceMs }] : []),
+      ];
+      for (const kind of kinds) {
+        step(`B. ${kind.title}: open loop at ${rate} req/s (${p.slowRateFraction} x the cluster's ${capacity.toFixed(0)} req/s), consistency ONE`);
+        proxy.latencyMs = kind.latencyMs;
+        proxy.serviceMs = kind.serviceMs;
+        for (let rep = 0; rep < p.reps; rep++) {
+          for (const v of variants) {
+            const c = engineContender(v.id, v.label, { ...engineOpts, weaviate: { nodes: viaProxy }, ...v.options });
+            let extras: EngineExtras | undefined;
+            const r = await withContender(c, async (cc) => {
+              const out = await openLoop(ctx, [{ name: 'all', rate, send: (i) => cc.query(withConsistency('ONE')(i), 'normal') }], { warmupMs: p.warmupMs, durationMs: p.durationMs, drainMs: 12_000 });
+              extras = await c.extras();
+              return out;
+            });
+            const measure = r.streams['all']!;
+            const h = extras?.hedging;
+            say(`  [${kind.scenario}] ${rate}/s ${c.id}: ${fmt(measure)}; served per node ${extras?.servedPerNode?.join('/')}` +
+              (h ? `; hedges ${h.hedges_started} of ${h.hedged_reads} reads (${((h.hedges_started / Math.max(1, h.hedged_reads)) * 100).toFixed(2)} %), won ${h.hedges_won}, refused ${h.hedges_refused}` : '') +
+              (extras?.nodeLimits ? `; node limits ${extras.nodeLimits.join('/')}, ${extras.nodeLimitWaited} waited for a node slot, ${extras.nodeLimitTimeouts} timed out` : ''));
+            results.push({ scenario: kind.scenario, cell: `open ${rate}/s`, contender: c.id, label: c.label, rep, params: { rate, slowMs: kind.latencyMs, serviceMs: kind.serviceMs }, measure, ...(extras ? { extras } : {}) });
+          }
+          // Closed loop: what each policy can serve with a slow node in the set.
+          for (const v of variants.filter((x) => !x.id.includes('hedge'))) {
+            await closed(kind.scenario, ctx, () => engineContender(v.id, v.label, { ...engineOpts, weaviate: { nodes: viaProxy }, ...v.options }), Math.max(...p.concurrencies), withConsistency('ONE'), rep);
+          }
         }
       }
     } finally {
@@ -245,31 +278,33 @@ export async function runClusterBench(p: ClusterProfile, slowMs: number, outDir:
   }
 
   // ---- C. TLS --------------------------------------------------------------------------------
-  step('C. TLS (CA given by config, API key): a new client and TLS handshake per query vs the pooled engine');
-  const certs = makeTestCerts();
-  const apiKey = `bench-${Math.random().toString(36).slice(2)}`;
-  try {
-    const tlsNode = await startWeaviate({
-      stopTimeoutMs: 5000, onProgress: say, apiKey: { key: apiKey },
-      tls: { certFile: certs.serverCertFile, keyFile: certs.serverKeyFile, caFile: certs.caFile, servername: certs.serverName },
-    });
+  if (!only) {
+    step('C. TLS (CA given by config, API key): a new client and TLS handshake per query vs the pooled engine');
+    const certs = makeTestCerts();
+    const apiKey = `bench-${Math.random().toString(36).slice(2)}`;
     try {
-      const options = { ...tlsNode.target, apiKey };
-      await loadSample(options, p.objects, undefined, say);
-      const ctx: MeasureContext = { serverPid: tlsNode.pid, grpcPort: tlsNode.grpcPort };
-      const resolved = resolveTarget(options, {});
-      const version = await fetchServerVersion(resolved, 5000);
-      for (let rep = 0; rep < p.reps; rep++) {
-        for (const c of p.tlsConcurrencies) {
-          await closed('tls', ctx, () => tlsConnectPerRequest(resolved, version), c, smallQuery, rep);
-          await closed('tls', ctx, () => engineContender(`tls-engine-1w-${p.connections}c`, 'engine over TLS, pooled connections', { ...engineOpts, weaviate: options }), c, smallQuery, rep);
+      const tlsNode = await startWeaviate({
+        stopTimeoutMs: 5000, onProgress: say, apiKey: { key: apiKey },
+        tls: { certFile: certs.serverCertFile, keyFile: certs.serverKeyFile, caFile: certs.caFile, servername: certs.serverName },
+      });
+      try {
+        const options = { ...tlsNode.target, apiKey };
+        await loadSample(options, p.objects, undefined, say);
+        const ctx: MeasureContext = { serverPid: tlsNode.pid, grpcPort: tlsNode.grpcPort };
+        const resolved = resolveTarget(options, {});
+        const version = await fetchServerVersion(resolved, 5000);
+        for (let rep = 0; rep < p.reps; rep++) {
+          for (const c of p.tlsConcurrencies) {
+            await closed('tls', ctx, () => tlsConnectPerRequest(resolved, version), c, smallQuery, rep);
+            await closed('tls', ctx, () => engineContender(`tls-engine-1w-${p.connections}c`, 'engine over TLS, pooled connections', { ...engineOpts, weaviate: options }), c, smallQuery, rep);
+          }
         }
+      } finally {
+        await tlsNode.stop();
       }
     } finally {
-      await tlsNode.stop();
+      certs.remove();
     }
-  } finally {
-    certs.remove();
   }
 
   const rows = aggregate(results);
@@ -277,11 +312,12 @@ export async function runClusterBench(p: ClusterProfile, slowMs: number, outDir:
     date: new Date().toISOString(),
     commit: atStart.commit,
     profile: p.name,
-    command: `npm run bench:cluster${p.name === 'full' ? '' : ` -- --${p.name}`}${slowMs !== 20 ? ` --slow-ms ${slowMs}` : ''}`,
+    command: `npm run bench:cluster${p.name === 'full' ? '' : ` -- --${p.name}`}${slowMs !== 20 ? ` --slow-ms ${slowMs}` : ''}${serviceMs > 0 ? ` --service-ms ${serviceMs}` : ''}${only ? ` --only ${only}` : ''}`,
     machine: { cpus: cpus().length, model: cpus()[0]?.model, memoryGiB: Math.round(totalmem() / 2 ** 30), loadavgAtStart: atStart.loadavg, loadavgAtEnd: loadavg().map((x) => Math.round(x * 100) / 100) },
     node: process.version,
     data: `m_asset_schema, ${p.objects} objects, 64-dim vectors`,
     slowMs,
+    serviceMs,
     idleServerCpuMsPerS: idle,
     durationS: Math.round((Date.now() - started) / 1000),
     profileSettings: p,
@@ -300,14 +336,16 @@ export async function runClusterBench(p: ClusterProfile, slowMs: number, outDir:
 }
 
 function extrasMarkdown(results: ClusterCell[]): string {
-  const lines = ['| scenario | cell | contender | served per node (node 3 slowed in slow-node) | share on node 3 | hedges / hedged reads | extra load | hedges won | refused by budget |', '|---|---|---|---|---:|---|---:|---:|---:|'];
+  const lines = ['| scenario | cell | contender | served per node (node 3 slowed in slow-node, small in small-node) | share on node 3 | node limits at the end (sum over workers) | waited for a node slot | hedges / hedged reads | extra load | hedges won | refused by budget | skipped at node limit |', '|---|---|---|---|---:|---|---:|---|---:|---:|---:|---:|'];
   for (const r of results) {
     const s = r.extras?.servedPerNode;
     const h = r.extras?.hedging;
     if (!s && !h) continue;
     const total = s ? s.reduce((a, b) => a + b, 0) : 0;
+    const l = r.extras?.nodeLimits;
     lines.push(`| ${r.scenario} | ${r.cell} | ${r.contender} | ${s ? s.join(' / ') : '-'} | ${s && total ? `${((s[2]! / total) * 100).toFixed(1)} %` : '-'} | ` +
-      `${h ? `${h.hedges_started} / ${h.hedged_reads}` : '-'} | ${h ? `${((h.hedges_started / Math.max(1, h.hedged_reads)) * 100).toFixed(2)} %` : '-'} | ${h ? h.hedges_won : '-'} | ${h ? h.hedges_refused : '-'} |`);
+      `${l ? l.join(' / ') : '-'} | ${l ? `${r.extras?.nodeLimitWaited ?? 0}${r.extras?.nodeLimitTimeouts ? ` (${r.extras.nodeLimitTimeouts} timed out)` : ''}` : '-'} | ` +
+      `${h ? `${h.hedges_started} / ${h.hedged_reads}` : '-'} | ${h ? `${((h.hedges_started / Math.max(1, h.hedged_reads)) * 100).toFixed(2)} %` : '-'} | ${h ? h.hedges_won : '-'} | ${h ? h.hedges_refused : '-'} | ${h ? h.hedges_skipped_node_limit : '-'} |`);
   }
   return lines.join('\n');
 }
@@ -319,14 +357,19 @@ async function main(): Promise<void> {
       smoke: { type: 'boolean', default: false },
       out: { type: 'string', default: 'bench/out' },
       'slow-ms': { type: 'string', default: '20' },
+      'service-ms': { type: 'string', default: '0' },
+      only: { type: 'string' },
     },
   });
   const profile = PROFILES[values.smoke ? 'smoke' : values.quick ? 'quick' : 'full'];
   const slowMs = Number(values['slow-ms']);
   if (!Number.isFinite(slowMs) || slowMs < 0) throw new Error(`--slow-ms must be a number of ms >= 0, got ${values['slow-ms']}`);
+  const serviceMs = Number(values['service-ms']);
+  if (!Number.isFinite(serviceMs) || serviceMs < 0) throw new Error(`--service-ms must be a number of ms >= 0, got ${values['service-ms']}`);
+  if (values.only !== undefined && values.only !== 'slow-node') throw new Error(`--only takes slow-node, got ${values.only}`);
   const say = (line: string) => console.log(line);
   say(`Cluster bench (${profile.name}) on ${cpus().length} cores, load average ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
-  await runClusterBench(profile, slowMs, values.out!, say);
+  await runClusterBench(profile, slowMs, values.out!, say, serviceMs, values.only as 'slow-node' | undefined);
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {

@@ -33,7 +33,9 @@ export { Secret, revealSecret } from './secret.ts';
 export type { WeaviateOptions } from './pool/config.ts';
 export type { ConsistencyLevel } from './query/spec.ts';
 export { CONSISTENCY_LEVELS } from './query/spec.ts';
-export { MultiNodePool, type NodeStats } from './cluster/multi-pool.ts';
+export { MultiNodePool, type NodeStats, type NodeLimitStats } from './cluster/multi-pool.ts';
+// Per-node adaptive limits (issue 13, `nodeAdaptive`): the options and the snapshot in node stats.
+export type { AdaptiveLimitOptions, AdaptiveLimitSnapshot } from './engine/adaptive-limit.ts';
 export { NODES_ENV, type NodeAddress } from './cluster/nodes.ts';
 export { OUTLIER_DEFAULTS, type OutlierConfig, type NodeHealth } from './cluster/outlier.ts';
 export { HEDGE_DEFAULTS, type HedgeConfig, type HedgeStats } from './cluster/hedge.ts';

@@ -8,7 +8,10 @@
  * Per worker thread (module state is per thread): each worker measures its own lanes' p95 from
  * the reads it ran (at least MIN_SAMPLES before any hedge), and keeps its own budget.
  * The second copy avoids the first copy's node through `hedgeScope` (an AsyncLocalStorage store
- * that src/cluster/multi-pool.ts reads when it picks a node).
+ * that src/cluster/multi-pool.ts reads when it picks a node). With per-node adaptive limits
+ * (`nodeAdaptive`), a hedge is sent only when a node other than the first copy's is below its
+ * limit (`admit`): a hedge that would wait for a node slot adds load where there is no room, so it
+ * is skipped and counted (`hedges_skipped_node_limit`), without using the budget.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Histogram } from 'hdr-histogram-js';
@@ -72,12 +75,15 @@ export interface HedgeStats {
   hedges_won: number;
   /** A hedge was due but the budget said no. */
   hedges_refused: number;
+  /** A hedge was due but no other node was below its adaptive limit (`nodeAdaptive`): not sent. */
+  hedges_skipped_node_limit: number;
 }
 
 export class Hedger {
   readonly #latency = new Map<string, Histogram>();
   #budget: HedgeBudget | undefined;
   wins = 0;
+  skippedAtLimit = 0;
 
   /** The delay after which a read of `lane` is hedged, or undefined (too few samples). */
   delayFor(lane: string, config: Readonly<HedgeConfig>): number | undefined {
@@ -88,16 +94,17 @@ export class Hedger {
 
   stats(): HedgeStats {
     const b = this.#budget;
-    return { hedged_reads: b?.reads ?? 0, hedges_started: b?.hedges ?? 0, hedges_won: this.wins, hedges_refused: b?.refused ?? 0 };
+    return { hedged_reads: b?.reads ?? 0, hedges_started: b?.hedges ?? 0, hedges_won: this.wins, hedges_refused: b?.refused ?? 0, hedges_skipped_node_limit: this.skippedAtLimit };
   }
 
   /**
    * Run `attempt` (one copy of the read, bounded by the signal it is given); after the lane's
    * p95, and if the budget allows, a second copy. First success wins; the other is aborted.
    * Fails only when every copy started failed (with the last error), or at once when the first
-   * fails before a second was started.
+   * fails before a second was started. `admit(scope)`, when given, is asked when the hedge is due:
+   * false skips it (no node for it now; src/cluster/multi-pool.ts `canHedge`).
    */
-  run<T>(lane: string, config: Readonly<HedgeConfig>, parent: AbortSignal, attempt: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  run<T>(lane: string, config: Readonly<HedgeConfig>, parent: AbortSignal, attempt: (signal: AbortSignal) => Promise<T>, admit?: (scope: HedgeScope) => boolean): Promise<T> {
     this.#budget ??= new HedgeBudget(config.maxExtraPercent);
     const budget = this.#budget;
     budget.onRead();
@@ -138,7 +145,12 @@ export class Hedger {
       if (delay !== undefined) {
         timer = setTimeout(() => {
           timer = undefined;
-          if (!settled && !parent.aborted && budget.tryHedge()) launch(true);
+          if (settled || parent.aborted) return;
+          if (admit && !admit(scope)) {
+            this.skippedAtLimit++;
+            return;
+          }
+          if (budget.tryHedge()) launch(true);
         }, delay);
       }
     }));

@@ -24,9 +24,18 @@
  *   it still is. Weaviate drops a node its gossip declared dead from /v1/nodes (measured: a
  *   frozen node vanished from the list ~6 s after SIGSTOP): a node listed before and missing now
  *   counts as not HEALTHY; a name never listed is left alone (a wrong name) and warned about once.
+ * - Per-node adaptive limits (opt-in, `nodeAdaptive`; src/cluster/node-limit.ts): one AdaptiveLimit
+ *   per node, fed by the node's round trips (lease got -> lease ended) and its requests in flight
+ *   (`outstanding`). Candidates are the nodes below their limit; with none, the caller waits in a
+ *   FIFO (NodeSlotQueue) for the first node slot, bounded by its time-out (TimeoutError, as a
+ *   connection wait) and its signal. A hedge's second copy is only sent when a node other than the
+ *   first copy's is below its limit (src/cluster/hedge.ts). Ejection and readmission leave a node's
+ *   limit as it was (its capacity did not change because it was out).
  */
 import { EventEmitter } from 'node:events';
-import { NoNodeAvailableError, PoolClosedError } from '../errors.ts';
+import { DeadlineExceededError, isExecutorError, NoNodeAvailableError, PoolClosedError, TimeoutError, WaitQueueFullError } from '../errors.ts';
+import { AdaptiveLimit, type AdaptiveLimitSnapshot } from '../engine/adaptive-limit.ts';
+import { belowLimit, forNodePool, NodeSlotQueue } from './node-limit.ts';
 import { backgroundTimer, systemClock, type Clock, type TimerHandle } from '../clock.ts';
 import { silentLogger, type Logger } from '../log.ts';
 import type { PoolConfig } from '../pool/config.ts';
@@ -36,7 +45,7 @@ import { withConnection, type SuspectableLease } from '../pool/with-connection.t
 import { chooseNode, updateEwma, type NodeLoad } from './choose.ts';
 import { nodeName, type NodeAddress } from './nodes.ts';
 import { OutlierDetector, type NodeHealth, type OutlierEvent } from './outlier.ts';
-import { hedgeScope, threadHedger } from './hedge.ts';
+import { hedgeScope, threadHedger, type HedgeScope } from './hedge.ts';
 import { httpGet } from '../weaviate/http-get.ts';
 import { authHeaders, restOrigin } from '../weaviate/target.ts';
 
@@ -48,6 +57,7 @@ const ID_STRIDE = 1_000_000;
  * never get the requests that show it is fast again.
  */
 const LATENCY_STALE_MS = 5_000;
+const NO_NODES: ReadonlySet<number> = new Set();
 
 export interface NodeStats {
   node: string;
@@ -65,7 +75,19 @@ export interface NodeStats {
   unreachable: boolean;
   /** Why its health last changed (e.g. '5 consecutive failures ...', 'the cluster reports it ...'), or null. */
   last_reason: string | null;
+  /** Per-node adaptive limit (`nodeAdaptive`): the limit now, its inputs (RTTs, gradient) and changes; null when off. */
+  adaptive: AdaptiveLimitSnapshot | null;
   pool: PoolStats | null;
+}
+
+/** Callers that found every node at its adaptive limit (`nodeAdaptive`), this worker. */
+export interface NodeLimitStats {
+  /** Waiting for a node slot now. */
+  waiting: number;
+  /** Had to wait, since start. */
+  waited: number;
+  /** Whose wait timed out (TimeoutError), since start. */
+  timeouts: number;
 }
 
 export interface MultiPoolEvents {
@@ -88,6 +110,8 @@ interface NodeSlot<C> {
   unlistedWarned: boolean;
   /** Aborted when the node turns unreachable: its waiters move to another node. */
   unreachable: AbortController;
+  /** Its adaptive concurrency limit (`nodeAdaptive`), or undefined. */
+  limit: AdaptiveLimit | undefined;
 }
 
 export interface MultiPoolDeps<C> {
@@ -115,6 +139,8 @@ export class MultiNodePool<C> implements ConnectionSource<C> {
   #requests = 0;
   /** Next turn of the 'round-robin' balancing (the comparison, not the default). */
   #turn = 0;
+  /** Callers waiting for a node below its adaptive limit (`nodeAdaptive`). */
+  readonly #slotWaiters: NodeSlotQueue<NodeSlot<C>>;
 
   constructor(config: Readonly<PoolConfig>, deps: MultiPoolDeps<C>) {
     this.config = config;
@@ -123,9 +149,13 @@ export class MultiNodePool<C> implements ConnectionSource<C> {
     this.#open = deps.openNode;
     this.#clock = deps.clock ?? systemClock;
     this.#log = deps.logger ?? silentLogger;
+    this.#slotWaiters = new NodeSlotQueue(this.#clock);
+    // Each node pool lends at most max x streams at once: the node's limit never goes above that.
+    const limitConfig = config.nodeAdaptive ? forNodePool(config.nodeAdaptive, this.#max * config.maxStreamsPerConnection) : undefined;
     this.#slots = deps.nodes.map((address, index) => ({
       index, address, name: nodeName(address), pool: undefined, starting: undefined, outstanding: 0,
       latencyEwmaMs: undefined, latencyAt: 0, lastOpenFailed: false, lastReason: null, listedOnce: false, unlistedWarned: false, unreachable: new AbortController(),
+      limit: limitConfig ? new AdaptiveLimit(limitConfig, () => this.#clock.now()) : undefined,
     }));
     this.detector = new OutlierDetector(this.#slots.length, config.outlierDetection, () => this.#clock.now(), (event) => {
       const name = this.#slots[event.node]!.name;
@@ -136,6 +166,8 @@ export class MultiNodePool<C> implements ConnectionSource<C> {
       // Readmitted: its old latency says nothing about the node that came back.
       if (event.to === 'healthy') this.#slots[event.node]!.latencyEwmaMs = undefined;
       this.events.emit('outlier', { ...event, name });
+      // The candidates changed: a waiter may now have a node (or none at all: it fails at once).
+      this.#offerSlots();
     });
   }
 
@@ -166,6 +198,7 @@ export class MultiNodePool<C> implements ConnectionSource<C> {
         slot.pool = pool;
         slot.lastOpenFailed = false;
         pool.events.on('transition', (e) => this.#onTransition(slot, e));
+        this.#offerSlots();
       })
       .finally(() => {
         slot.starting = undefined;
@@ -190,6 +223,7 @@ export class MultiNodePool<C> implements ConnectionSource<C> {
     const old = slot.unreachable;
     slot.unreachable = new AbortController();
     old.abort(new Error(`node ${slot.name} unreachable`));
+    this.#offerSlots();
   }
 
   #reachable(slot: NodeSlot<C>): boolean {
@@ -202,14 +236,29 @@ export class MultiNodePool<C> implements ConnectionSource<C> {
     return { index: slot.index, outstanding: slot.outstanding, latencyEwmaMs: fresh ? slot.latencyEwmaMs : undefined };
   }
 
-  /** The node for the next request, or undefined when none can take it. */
-  #pick(exclude: ReadonlySet<number>): NodeSlot<C> | undefined {
+  /** The nodes that may serve the next request, before the adaptive limits (empty: none can). */
+  #candidates(exclude: ReadonlySet<number>): NodeSlot<C>[] {
     const { nodes } = this.detector.eligible();
-    let candidates = nodes.map((i) => this.#slots[i]!).filter((s) => !exclude.has(s.index) && this.#reachable(s));
+    const candidates = nodes.map((i) => this.#slots[i]!).filter((s) => !exclude.has(s.index) && this.#reachable(s));
     // Every eligible node is unreachable: an ejected one that is reachable beats failing the caller.
-    if (candidates.length === 0) candidates = this.#slots.filter((s) => !exclude.has(s.index) && this.#reachable(s));
+    return candidates.length > 0 ? candidates : this.#slots.filter((s) => !exclude.has(s.index) && this.#reachable(s));
+  }
+
+  #belowLimit(slot: NodeSlot<C>): boolean {
+    return belowLimit({ inFlight: slot.outstanding, limit: slot.limit?.limit });
+  }
+
+  /**
+   * The node for the next request: undefined when none can take it, 'at-limit' when some could
+   * but every one of them is at its adaptive limit (the caller waits for a slot).
+   */
+  #pick(exclude: ReadonlySet<number>, hedge: HedgeScope | undefined): NodeSlot<C> | 'at-limit' | undefined {
+    let candidates = this.#candidates(exclude);
+    if (candidates.length === 0) return undefined;
+    // The node limit gates routing: a node at its limit is no candidate.
+    candidates = candidates.filter((s) => this.#belowLimit(s));
+    if (candidates.length === 0) return 'at-limit';
     // A hedged read's second copy goes to another node than the first (when there is one).
-    const hedge = hedgeScope();
     if (hedge && candidates.some((s) => !hedge.used.has(s.index))) candidates = candidates.filter((s) => !hedge.used.has(s.index));
     const index = this.config.balancing === 'round-robin'
       ? candidates[this.#turn++ % Math.max(1, candidates.length)]?.index
@@ -224,17 +273,27 @@ export class MultiNodePool<C> implements ConnectionSource<C> {
     const timeoutMs = options.timeoutMs ?? this.config.acquireTimeoutMs;
     const deadline = this.#clock.now() + timeoutMs;
     const tried = new Set<number>();
+    // Read here, in the caller's async context: a waiter is served later from another one.
+    const hedge = hedgeScope();
     for (;;) {
-      const slot = this.#pick(tried);
-      if (!slot?.pool) throw this.#noNode(tried);
+      // Callers already waiting for a node slot go first (FIFO): a new one queues behind them.
+      const picked = this.#slotWaiters.size > 0 ? 'at-limit' : this.#pick(tried, hedge);
+      let slot: NodeSlot<C>;
+      if (picked === 'at-limit') {
+        slot = await this.#waitForSlot(tried, hedge, deadline, timeoutMs, options.signal); // reserved (outstanding counted)
+      } else {
+        if (!picked?.pool) throw this.#noNode(tried);
+        slot = picked;
+        slot.outstanding++;
+      }
       const nodeSignal = slot.unreachable.signal;
       const signal = options.signal ? AbortSignal.any([options.signal, nodeSignal]) : nodeSignal;
-      slot.outstanding++;
       let lease: Lease<C>;
       try {
-        lease = await slot.pool.acquire({ timeoutMs: Math.max(1, deadline - this.#clock.now()), signal });
+        lease = await slot.pool!.acquire({ timeoutMs: Math.max(1, deadline - this.#clock.now()), signal });
       } catch (error) {
         slot.outstanding--;
+        this.#offerSlots();
         // The node turned unreachable while we waited: try another one within the caller's bound.
         if (nodeSignal.aborted && !options.signal?.aborted && deadline - this.#clock.now() > 0 && !this.#closed) {
           tried.add(slot.index);
@@ -242,12 +301,79 @@ export class MultiNodePool<C> implements ConnectionSource<C> {
         }
         throw error;
       }
-      return new NodeLease(lease, slot.index * ID_STRIDE, this.#clock.now(), (suspect, startedAt) => this.#ended(slot, suspect, startedAt));
+      // The node's in-flight count when this request started on it (itself included): the limit's input.
+      const inFlight = slot.outstanding;
+      const caller = options.signal;
+      return new NodeLease(lease, slot.index * ID_STRIDE, this.#clock.now(), (suspect, startedAt) => this.#ended(slot, suspect, startedAt, inFlight, caller));
     }
   }
 
-  #ended(slot: NodeSlot<C>, suspect: boolean, startedAt: number): void {
+  /**
+   * Every candidate node is at its adaptive limit: wait (FIFO) for the first node slot, bounded by
+   * the caller's time-out and signal. Resolves with the node reserved (its outstanding counted).
+   */
+  #waitForSlot(tried: ReadonlySet<number>, hedge: HedgeScope | undefined, deadline: number, timeoutMs: number, signal: AbortSignal | undefined): Promise<NodeSlot<C>> {
+    if (this.#slotWaiters.size >= this.config.maxWaiters) {
+      return Promise.reject(new WaitQueueFullError(`Too many callers waiting for a node below its concurrency limit (${this.#slotWaiters.size}, maxWaiters ${this.config.maxWaiters})`, { waiting: this.#slotWaiters.size, maxWaiters: this.config.maxWaiters }));
+    }
+    const take = () => {
+      if (this.#closed) return new PoolClosedError('The connection pool is closed', {});
+      const s = this.#pick(tried, hedge);
+      if (s === 'at-limit') return undefined;
+      if (!s?.pool) return this.#noNode(tried);
+      s.outstanding++;
+      return { node: s };
+    };
+    return this.#slotWaiters.wait(take, {
+      timeoutMs: Math.max(0, deadline - this.#clock.now()),
+      signal,
+      onTimeout: () => this.#limitTimeout(timeoutMs),
+      anyFree: () => this.#anyBelowLimit(),
+    });
+  }
+
+  /** The same error a connection wait gives (TimeoutError), with each node's in-flight count and limit. */
+  #limitTimeout(timeoutMs: number): TimeoutError {
+    const seconds = String(Number((timeoutMs / 1000).toFixed(3)));
+    const nodes = this.#slots.map((s) => ({ node: s.name, in_flight: s.outstanding, limit: s.limit?.limit ?? null, health: this.detector.state(s.index).health }));
+    return new TimeoutError(
+      `Failed to get connection within ${seconds} seconds: every node at its adaptive concurrency limit (${nodes.map((n) => `${n.node} ${n.in_flight}/${n.limit ?? '-'}${n.health === 'healthy' ? '' : ` ${n.health}`}`).join('; ')}; waiting ${this.#slotWaiters.size})`,
+      { timeoutMs, nodes, waiting: this.#slotWaiters.size },
+    );
+  }
+
+  /** A node slot may have freed (a request ended, a limit rose, a node came back): serve the waiters. */
+  #offerSlots(): void {
+    if (this.#slotWaiters.size === 0) return;
+    // No node can take anybody now (all unreachable): each waiter fails at once, as a new caller would.
+    if (this.#candidates(NO_NODES).length === 0) this.#slotWaiters.offer();
+    else this.#slotWaiters.offer(() => this.#anyBelowLimit());
+  }
+
+  /** Some node a caller may be sent to (eligible, reachable) is below its limit. */
+  #anyBelowLimit(): boolean {
+    return this.#candidates(NO_NODES).some((s) => this.#belowLimit(s));
+  }
+
+  /**
+   * May a hedged read's second copy go out now? Only to a node other than the first copy's that is
+   * eligible and below its adaptive limit (with limits off: any other eligible node, as before).
+   */
+  canHedge(used: ReadonlySet<number>): boolean {
+    if (!this.config.nodeAdaptive) return true;
+    return this.#candidates(NO_NODES).some((s) => !used.has(s.index) && this.#belowLimit(s));
+  }
+
+  #ended(slot: NodeSlot<C>, suspect: boolean, startedAt: number, inFlight: number, caller: AbortSignal | undefined): void {
     slot.outstanding--;
+    if (slot.limit) {
+      // Work the caller gave up on (aborted, a hedge that lost) says nothing about the node: left
+      // out. A deadline passed while it ran, or a transport failure, is a drop (AIMD cut).
+      const reason: unknown = caller?.aborted ? caller.reason : undefined;
+      const deadline = reason !== undefined && (reason instanceof DeadlineExceededError || (isExecutorError(reason) && reason.code === DeadlineExceededError.code));
+      if (reason === undefined || deadline) slot.limit.addSample(this.#clock.now() - startedAt, inFlight, suspect || deadline);
+    }
+    this.#offerSlots();
     if (suspect) {
       this.detector.onFailure(slot.index, 'transport failure under a lease');
     } else {
@@ -388,6 +514,7 @@ export class MultiNodePool<C> implements ConnectionSource<C> {
         ejected_for_ms: o.health === 'ejected' && o.ejectedUntil !== undefined ? Math.max(0, Math.round(o.ejectedUntil - now)) : 0,
         unreachable: !this.#reachable(s),
         last_reason: s.lastReason,
+        adaptive: s.limit?.snapshot() ?? null,
         pool: s.pool?.stats() ?? null,
       };
     });
@@ -427,7 +554,13 @@ export class MultiNodePool<C> implements ConnectionSource<C> {
       fallback_connection_open: pools.some((p) => p.fallback_connection_open),
       nodes,
       hedging: threadHedger.stats(),
+      ...(this.config.nodeAdaptive ? { node_limit: this.nodeLimitStats() } : {}),
     };
+  }
+
+  /** Callers that found every node at its limit (`nodeAdaptive`). */
+  nodeLimitStats(): NodeLimitStats {
+    return { waiting: this.#slotWaiters.size, waited: this.#slotWaiters.waited, timeouts: this.#slotWaiters.timeouts };
   }
 
   connections(): ConnectionInfo[] {
@@ -444,6 +577,7 @@ export class MultiNodePool<C> implements ConnectionSource<C> {
     this.#clock.clearTimeout(this.#probeTimer);
     // An in-flight /v1/nodes read (rare, bounded by the health-check time-out) is not awaited: it sees #closed.
     for (const slot of this.#slots) slot.unreachable.abort(new PoolClosedError('The connection pool is closed', {}));
+    this.#slotWaiters.rejectAll(new PoolClosedError('The connection pool is closed', {}));
     await Promise.allSettled(this.#slots.map((s) => s.starting));
     await Promise.all(this.#pools().map((p) => p.close(options)));
   }

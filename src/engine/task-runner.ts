@@ -27,7 +27,7 @@ import { RetryBudget } from './retry-budget.ts';
 import { withinLeaseScope } from '../lease-scope.ts';
 import { raceAbort } from '../abort.ts';
 import { classifyFailure } from '../weaviate/failure.ts';
-import { isHedged, threadHedger } from '../cluster/hedge.ts';
+import { isHedged, threadHedger, type HedgeScope } from '../cluster/hedge.ts';
 
 /** What a task function of the user's module receives next to the leased client and its args. */
 export interface TaskContext {
@@ -98,7 +98,7 @@ export class TaskRunner {
         try {
           // Hedged reads (opt-in per lane, several nodes only): src/cluster/hedge.ts.
           const value = await (isHedged(msg, pool)
-            ? threadHedger.run(msg.lane, pool.config.hedge, controller.signal, (signal) => this.#attempt(msg, pool, signal, t))
+            ? threadHedger.run(msg.lane, pool.config.hedge, controller.signal, (signal) => this.#attempt(msg, pool, signal, t), hedgeAdmission(pool))
             : this.#attempt(msg, pool, controller.signal, t));
           this.budget.onSuccess();
           this.completed++;
@@ -196,4 +196,10 @@ export function classify(error: unknown, signal: AbortSignal): unknown {
     return new QueryError(`Weaviate rejected the request: ${error.message}`, { weaviateError: error.name, ...(grpc ? { grpcCode: grpc } : {}) });
   }
   return error;
+}
+
+/** With per-node limits, a hedge goes out only to a node below its limit (src/cluster/multi-pool.ts `canHedge`). */
+function hedgeAdmission(pool: ConnectionSource<unknown>): ((scope: HedgeScope) => boolean) | undefined {
+  const canHedge = (pool as { canHedge?: (used: ReadonlySet<number>) => boolean }).canHedge;
+  return typeof canHedge === 'function' ? (scope) => canHedge.call(pool, scope.used) : undefined;
 }

@@ -1,13 +1,24 @@
 /**
  * A TCP proxy of the tests' own between the engine and Weaviate, in the spirit of toxiproxy:
- * it adds latency, stalls (holds every byte until released), or resets every connection on
- * command. Real sockets on both sides.
+ * it adds latency, limits capacity (one chunk towards the server at a time), stalls (holds every
+ * byte until released), or resets every connection on command. Real sockets on both sides.
  */
 import { connect, createServer, type Server, type Socket } from 'node:net';
 
 interface Pair {
+  id: number;
   client: Socket;
   upstream: Socket;
+}
+
+/**
+ * Sees the bytes each side sent, as the client sees them: a chunk towards the server ('up') when
+ * it arrives from the client, a chunk towards the client ('down') when it is written to the client;
+ * and each connection's end.
+ */
+export interface ProxyTap {
+  chunk(direction: 'up' | 'down', connection: number, chunk: Buffer): void;
+  closed(connection: number): void;
 }
 
 export class ToxicProxy {
@@ -15,6 +26,16 @@ export class ToxicProxy {
   readonly targetPort: number;
   /** Delay added to every chunk, in both directions, counted from its arrival (order is kept). */
   latencyMs = 0;
+  /**
+   * Capacity: chunks towards the server pass one at a time, each holding the line this long, across
+   * all connections (0: no limit). A node behind it serves like one with a fixed capacity: its
+   * latency grows with the requests it is given (queueing), unlike `latencyMs` (a longer path).
+   */
+  serviceMs = 0;
+  /** Optional observer of the bytes passed on (tests count HTTP/2 streams with it). */
+  tap: ProxyTap | undefined;
+  #lineFreeAt = 0;
+  #nextId = 0;
   #stalled = false;
   #held: (() => void)[] = [];
   #server: Server | undefined;
@@ -44,26 +65,37 @@ export class ToxicProxy {
   #accept(client: Socket): void {
     this.accepted++;
     const upstream = connect(this.targetPort, this.targetHost);
-    const pair: Pair = { client, upstream };
+    const pair: Pair = { id: this.#nextId++, client, upstream };
     this.#pairs.add(pair);
+    let ended = false;
     const end = () => {
       this.#pairs.delete(pair);
       client.destroy();
       upstream.destroy();
+      if (!ended) {
+        ended = true;
+        this.tap?.closed(pair.id);
+      }
     };
     client.on('error', end).on('close', end);
     upstream.on('error', end).on('close', end);
-    this.#forward(client, upstream);
-    this.#forward(upstream, client);
+    this.#forward(client, upstream, 'up', pair.id);
+    this.#forward(upstream, client, 'down', pair.id);
   }
 
-  #forward(from: Socket, to: Socket): void {
+  #forward(from: Socket, to: Socket, direction: 'up' | 'down', id: number): void {
     let chain = Promise.resolve();
     from.on('data', (chunk: Buffer) => {
+      if (direction === 'up') this.tap?.chunk('up', id, chunk);
       // Each chunk is due `latencyMs` after it ARRIVED (pure latency): waiting the full delay after
       // the previous chunk's delay would also cap the connection at one chunk per delay (a slow
       // AND throttled link). Order is kept: chunks go out in arrival order, none before it is due.
-      const due = performance.now() + this.latencyMs;
+      let due = performance.now() + this.latencyMs;
+      if (direction === 'up' && this.serviceMs > 0) {
+        // One chunk on the line at a time (all connections): it waits for the line, then holds it.
+        this.#lineFreeAt = Math.max(due, this.#lineFreeAt) + this.serviceMs;
+        due = this.#lineFreeAt;
+      }
       chain = chain
         .then(() => {
           const wait = due - performance.now();
@@ -71,7 +103,9 @@ export class ToxicProxy {
         })
         .then(() => (this.#stalled ? new Promise<void>((r) => this.#held.push(r)) : undefined))
         .then(() => {
-          if (!to.destroyed) to.write(chunk);
+          if (to.destroyed) return;
+          if (direction === 'down') this.tap?.chunk('down', id, chunk);
+          to.write(chunk);
         });
     });
   }

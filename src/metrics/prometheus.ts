@@ -97,6 +97,8 @@ export function registerExecutorMetrics(source: MetricsSource, options: Executor
     for (const w of s.workers) for (const n of w.pool?.nodes ?? []) out.set(n.node, (out.get(n.node) ?? 0) + pick(n));
     return out;
   };
+  const nodesWith = (s: EngineStats, keep: (n: NodeStats) => boolean): Set<string> =>
+    new Set(s.workers.flatMap((w) => (w.pool?.nodes ?? []).filter(keep).map((n) => n.node)));
   gauge('node_connections', 'Open connections per Weaviate node, all workers', ['node'], (s, set) =>
     byNode(s, (n) => n.pool?.total_connections ?? 0).forEach((v, node) => set({ node }, v)),
   );
@@ -109,6 +111,32 @@ export function registerExecutorMetrics(source: MetricsSource, options: Executor
   counter('node_ejections_total', 'Outlier ejections per node, summed over workers', ['node'], (s, set) =>
     byNode(s, (n) => n.total_ejections).forEach((v, node) => set({ node }, v)),
   );
+  // Per-node adaptive limits (nodeAdaptive; src/cluster/node-limit.ts): each worker has its own per node.
+  const limited = (n: NodeStats) => n.adaptive !== null && n.adaptive !== undefined;
+  gauge('node_adaptive_limit', 'Adaptive concurrency limit per Weaviate node, summed over workers (requests in flight allowed)', ['node'], (s, set) =>
+    byNode(s, (n) => n.adaptive?.limit ?? 0).forEach((v, node) => (nodesWith(s, limited).has(node) ? set({ node }, v) : undefined)),
+  );
+  gauge('node_adaptive_rtt_seconds', 'Inputs of a node\'s adaptive limit: short (last window) and long (average) round-trip time, mean over workers', ['node', 'window'], (s, set) => {
+    for (const window of ['short', 'long'] as const) {
+      const sums = new Map<string, { sum: number; n: number }>();
+      for (const w of s.workers) {
+        for (const n of w.pool?.nodes ?? []) {
+          const ms = window === 'short' ? n.adaptive?.short_rtt_ms : n.adaptive?.long_rtt_ms;
+          if (ms === null || ms === undefined) continue;
+          const e = sums.get(n.node) ?? { sum: 0, n: 0 };
+          sums.set(n.node, { sum: e.sum + ms, n: e.n + 1 });
+        }
+      }
+      sums.forEach((e, node) => set({ node, window }, e.sum / e.n / 1000));
+    }
+  });
+  counter('node_adaptive_limit_changes_total', 'Changes of the per-node adaptive limits, summed over workers', ['node'], (s, set) =>
+    byNode(s, (n) => n.adaptive?.changes ?? 0).forEach((v, node) => (nodesWith(s, limited).has(node) ? set({ node }, v) : undefined)),
+  );
+  gauge('node_limit_waiting', 'Requests waiting because every node is at its adaptive limit, all workers', [], (s, set) => {
+    const pools = s.workers.flatMap((w) => (w.pool?.node_limit ? [w.pool.node_limit] : []));
+    if (pools.length > 0) set({}, pools.reduce((a, p) => a + p.waiting, 0));
+  });
   counter('connections_created_total', 'Connections opened', [], (s, set) => set({}, s.total_connections_created));
   counter('connections_closed_total', 'Connections closed', [], (s, set) => set({}, s.total_connections_closed));
   counter('health_check_failures_total', 'Failed health checks', [], (s, set) => set({}, s.health_check_failures));

@@ -11,6 +11,8 @@ import { resolveTls, type TlsOptions } from '../weaviate/tls.ts';
 import { NODES_ENV, resolveNodes, type NodeAddress } from '../cluster/nodes.ts';
 import { OUTLIER_DEFAULTS, type OutlierConfig } from '../cluster/outlier.ts';
 import { HEDGE_DEFAULTS, type HedgeConfig } from '../cluster/hedge.ts';
+import { resolveNodeAdaptive } from '../cluster/node-limit.ts';
+import type { AdaptiveLimitConfig, AdaptiveLimitOptions } from '../engine/adaptive-limit.ts';
 import { QUERY_PATHS, VECTOR_FORMATS, type QueryPath, type VectorFormat } from '../wire/options.ts';
 
 // The target's type lives with the Weaviate code; re-exported here so existing imports keep working.
@@ -92,6 +94,15 @@ export interface PoolConfig {
    * (kept as the comparison bench/cluster.ts measures). @default 'least-loaded'
    */
   balancing: BalancingMode;
+  /**
+   * Several nodes: an adaptive concurrency limit per node (Gradient2 from that node's measured
+   * round trips, src/cluster/node-limit.ts), resolved; undefined when off. The node choice skips
+   * a node at its limit; with every node at its limit a request waits for the first free node
+   * slot (bounded like a connection wait). `true` takes the defaults of src/engine/adaptive-limit.ts
+   * (max: each node pool's slots); an object sets them. Env `VECTOR_STORE_NODE_ADAPTIVE` (true/false).
+   * @default undefined (off)
+   */
+  nodeAdaptive: Readonly<AdaptiveLimitConfig> | undefined;
   weaviate: Readonly<WeaviateTarget>;
 }
 
@@ -104,15 +115,17 @@ export type WeaviateOptions = Partial<Omit<WeaviateTarget, 'tls' | 'nodes' | 'ap
   nodes?: readonly (NodeAddress | string)[] | string | undefined;
 };
 
-export type PoolOptions = Partial<Omit<PoolConfig, 'weaviate' | 'outlierDetection' | 'hedge'>> & {
+export type PoolOptions = Partial<Omit<PoolConfig, 'weaviate' | 'outlierDetection' | 'hedge' | 'nodeAdaptive'>> & {
   weaviate?: WeaviateOptions;
   outlierDetection?: Partial<OutlierConfig>;
   hedge?: Partial<HedgeConfig>;
+  /** Per-node adaptive concurrency limits (several nodes): `true`, or the limit's options (`protect` excepted). @default false */
+  nodeAdaptive?: boolean | Omit<AdaptiveLimitOptions, 'protect'>;
 };
 
 export type BalancingMode = 'least-loaded' | 'round-robin';
 
-export const POOL_DEFAULTS: Readonly<Omit<PoolConfig, 'weaviate' | 'outlierDetection' | 'hedge'>> = Object.freeze({
+export const POOL_DEFAULTS: Readonly<Omit<PoolConfig, 'weaviate' | 'outlierDetection' | 'hedge' | 'nodeAdaptive'>> = Object.freeze({
   enabled: true,
   minConnections: 2,
   maxConnections: 10,
@@ -164,6 +177,7 @@ export const POOL_ENV = Object.freeze({
   VECTOR_STORE_REST_MAX_SOCKETS: 'restMaxSockets',
   VECTOR_STORE_QUERY_PATH: 'queryPath',
   VECTOR_STORE_VECTORS: 'vectors',
+  VECTOR_STORE_NODE_ADAPTIVE: 'nodeAdaptive',
 } as const);
 
 export const TARGET_ENV = Object.freeze({
@@ -257,7 +271,7 @@ export function resolveTarget(options: WeaviateOptions = {}, env: Env = process.
 
 export function resolvePoolConfig(options: PoolOptions = {}, env: Env = process.env): Readonly<PoolConfig> {
   v.plainObject({ name: 'pool options', kind: 'option' }, options);
-  const { weaviate, outlierDetection, hedge, ...rest } = options;
+  const { weaviate, outlierDetection, hedge, nodeAdaptive, ...rest } = options;
   v.knownKeys({ name: '', kind: 'option' }, rest, Object.keys(POOL_DEFAULTS));
   const field = (key: keyof typeof POOL_DEFAULTS) => pick(rest, '', key, env, envNameOf(POOL_ENV, key));
   const ms = (key: keyof typeof POOL_DEFAULTS, min: number, exclusiveMin: boolean): number => {
@@ -314,8 +328,10 @@ export function resolvePoolConfig(options: PoolOptions = {}, env: Env = process.
     vectors: oneOf('vectors', VECTOR_FORMATS),
     outlierDetection: resolveOutlier(outlierDetection),
     hedge: resolveHedge(hedge),
+    nodeAdaptive: undefined,
     weaviate: resolveTarget(weaviate, env),
   };
+  config.nodeAdaptive = resolveNodeAdaptiveOption(nodeAdaptive, env, config.maxConnections * config.maxStreamsPerConnection);
 
   // Conflicts between values, each named with both sides.
   const nameOf = (key: keyof typeof POOL_DEFAULTS) => field(key)?.source.name ?? key;
@@ -363,6 +379,18 @@ function resolveOutlier(option: unknown): Readonly<OutlierConfig> {
     v.conflict(`\`outlierDetection.baseEjectionMs\` (${config.baseEjectionMs}) must be <= \`outlierDetection.maxEjectionMs\` (${config.maxEjectionMs})`, { option: 'outlierDetection.baseEjectionMs' });
   }
   return Object.freeze(config);
+}
+
+/** `nodeAdaptive` (option: a boolean or the limit's options) or VECTOR_STORE_NODE_ADAPTIVE (a boolean). */
+function resolveNodeAdaptiveOption(option: unknown, env: Env, slots: number): Readonly<AdaptiveLimitConfig> | undefined {
+  const f = pick({ nodeAdaptive: option }, '', 'nodeAdaptive', env, envNameOf(POOL_ENV, 'nodeAdaptive'));
+  if (!f) return undefined;
+  if (f.source.kind === 'env' || typeof f.value === 'boolean') return resolveNodeAdaptive(f.source.name, v.boolean(f.source, f.value), slots);
+  if (typeof f.value !== 'object' || f.value === null || Array.isArray(f.value)) v.fail(f.source, 'a boolean or an object of adaptive limit options', f.value);
+  const o = v.plainObject(f.source, f.value);
+  // [] is what a resolved configuration holds (workers resolve the main thread's config again).
+  if (o['protect'] !== undefined && !(Array.isArray(o['protect']) && o['protect'].length === 0)) v.fail({ name: 'nodeAdaptive.protect', kind: 'option' }, 'unset (a node limit has no tail guard; it answers to the node\'s own latency)', o['protect']);
+  return resolveNodeAdaptive('nodeAdaptive', o as AdaptiveLimitOptions, slots);
 }
 
 function resolveHedge(option: unknown): Readonly<HedgeConfig> {

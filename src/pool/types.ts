@@ -76,6 +76,8 @@ export interface PoolStats {
   nodes?: import('../cluster/multi-pool.ts').NodeStats[];
   /** Several nodes: this thread's hedged reads (src/cluster/hedge.ts). */
   hedging?: import('../cluster/hedge.ts').HedgeStats;
+  /** Several nodes with `nodeAdaptive`: callers that found every node at its limit (this worker). */
+  node_limit?: import('../cluster/multi-pool.ts').NodeLimitStats;
 }
 
 /**

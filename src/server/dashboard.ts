@@ -96,6 +96,13 @@ const PAGE = String.raw`<!doctype html>
       <th>thread</th><th>state</th><th>connections</th><th>active</th><th>idle</th><th>in flight</th><th>completed</th><th>failed</th><th>loop p99 ms</th>
     </tr></thead><tbody></tbody></table>
   </section>
+  <section id="nodes-section" hidden>
+    <h2>Nodes (several nodes; limit: per-node adaptive, summed over workers)</h2>
+    <table id="nodes"><thead><tr>
+      <th>node</th><th>health</th><th>in flight</th><th>limit</th><th>RTT short / long ms</th><th>limit changes</th><th>served</th>
+    </tr></thead><tbody></tbody></table>
+    <p class="meta" id="nodes-waiting"></p>
+  </section>
   <section>
     <h2>Errors by code</h2>
     <table id="errors"><thead><tr><th>code</th><th>count</th><th>last interval</th></tr></thead><tbody></tbody></table>
@@ -252,6 +259,49 @@ const PAGE = String.raw`<!doctype html>
     });
   }
 
+  // Several nodes: each worker reports its nodes (src/cluster/multi-pool.ts); summed by node here.
+  function renderNodes(s) {
+    var byNode = {};
+    var order = [];
+    var waiting = 0;
+    var limited = false;
+    s.workers.forEach(function (w) {
+      var p = w.pool || {};
+      if (p.node_limit) { waiting += p.node_limit.waiting; limited = true; }
+      (p.nodes || []).forEach(function (n) {
+        var a = byNode[n.node];
+        if (!a) { a = byNode[n.node] = { health: {}, outstanding: 0, limit: null, short: [], long: [], changes: 0, served: 0 }; order.push(n.node); }
+        a.health[n.health] = true;
+        a.outstanding += n.outstanding;
+        a.served += n.pool ? n.pool.total_requests : 0;
+        if (n.adaptive) {
+          a.limit = (a.limit || 0) + n.adaptive.limit;
+          a.changes += n.adaptive.changes;
+          if (n.adaptive.short_rtt_ms !== null) a.short.push(n.adaptive.short_rtt_ms);
+          if (n.adaptive.long_rtt_ms !== null) a.long.push(n.adaptive.long_rtt_ms);
+        }
+      });
+    });
+    document.getElementById('nodes-section').hidden = order.length === 0;
+    var body = document.querySelector('#nodes tbody');
+    body.textContent = '';
+    var mean = function (xs) { return xs.length ? xs.reduce(function (x, y) { return x + y; }, 0) / xs.length : null; };
+    order.forEach(function (node) {
+      var a = byNode[node];
+      var tr = el('tr', { 'data-node': node });
+      var nodeCell = function (field, value, cls) { return el('td', { 'data-node': node, 'data-field': field, 'class': cls }, value); };
+      tr.appendChild(el('td', {}, node));
+      tr.appendChild(nodeCell('health', Object.keys(a.health).join(', '), a.health.healthy && Object.keys(a.health).length === 1 ? undefined : 'nonzero'));
+      tr.appendChild(nodeCell('in_flight', a.outstanding));
+      tr.appendChild(nodeCell('limit', a.limit === null ? '-' : a.limit));
+      tr.appendChild(nodeCell('adaptive_rtt', a.limit === null ? '-' : fmt(mean(a.short), 1) + ' / ' + fmt(mean(a.long), 1)));
+      tr.appendChild(nodeCell('limit_changes', a.limit === null ? '-' : a.changes));
+      tr.appendChild(nodeCell('served', a.served));
+      body.appendChild(tr);
+    });
+    document.getElementById('nodes-waiting').textContent = limited ? 'waiting for a node below its limit: ' + waiting : '';
+  }
+
   function renderErrors(s) {
     var body = document.querySelector('#errors tbody');
     body.textContent = '';
@@ -392,6 +442,7 @@ const PAGE = String.raw`<!doctype html>
         renderLanes(s);
         renderAdaptive(s);
         renderWorkers(s);
+        renderNodes(s);
         renderErrors(s);
         renderCharts(s);
         previous = s;

@@ -19,6 +19,7 @@ import { waitFor } from '../support/weaviate.ts';
 import { ensureSampleData } from '../../src/data/load.ts';
 import { SAMPLE_COLLECTION } from '../../src/data/sample.ts';
 import { ToxicProxy } from '../support/toxic-proxy.ts';
+import { H2StreamCounter } from '../support/h2-streams.ts';
 import { cleanEnv, startChild } from '../support/start-child.ts';
 import { httpGet } from '../../src/weaviate/http-get.ts';
 import { Registry } from 'prom-client';
@@ -406,6 +407,98 @@ describe('3-node cluster under node faults', () => {
       await proxy.close();
     }
   }, 120_000);
+
+  it('per-node adaptive limits: a node of small capacity gets a lower limit and a smaller share than with limits off; in flight on every node (counted at the wire) never above its limit', async () => {
+    const c = cluster!;
+    // Every node behind a proxy that counts its gRPC calls in flight at the wire (HTTP/2 streams);
+    // node 3's proxy lets one chunk towards the server through at a time, 60 ms each: a node of
+    // small capacity, whose latency grows with what it is given (pure latency would not queue).
+    // 60 ms, not less: the limit moves on the RATIO of loaded to no-load round trips, and on this
+    // shared machine a fast node's own round trip is 10-20 ms and grows with load too (at 20 ms
+    // per chunk both settled at 2).
+    const proxies = c.nodes.map((n) => new ToxicProxy(n.host, n.grpcPort));
+    const counters = proxies.map(() => new H2StreamCounter());
+    proxies.forEach((p, i) => (p.tap = counters[i]));
+    await Promise.all(proxies.map((p) => p.start()));
+    const nodes = c.nodes.map((n, i) => ({ host: n.host, httpPort: n.httpPort, grpcPort: proxies[i]!.port }));
+    // Round robin is blind to load: whatever moves reads off the slow node here is the limit.
+    // min = max: every connection is open before the load (an open's health check is a stream too).
+    const base = { weaviate: { nodes }, workers: 1, minConnections: 2, maxConnections: 2, maxStreamsPerConnection: 4, balancing: 'round-robin' as const, healthCheckIntervalMs: 600_000, healthCheckTimeoutMs: 10_000 };
+    type Run = { served: number[]; failed: number; peaks: number[]; limits: number[][]; overLimit: string[]; samples: number };
+    const run = async (nodeAdaptive: boolean): Promise<Run> => {
+      // A shorter no-load probe than the default 50 requests: at 60 ms each on node 3 the default
+      // would take half the run.
+      await using engine = await createExecutor({ ...base, nodeAdaptive: nodeAdaptive ? { probeSamples: 20 } : false }, {});
+      const nodeStats = async () => ((await engine.stats()).workers[0]!.pool!.nodes ?? []);
+      for (let i = 0; i < 30; i++) await readOne(engine, 3000);
+      proxies[2]!.serviceMs = 60;
+      const before = (await nodeStats()).map((n) => n.pool?.total_requests ?? 0);
+      for (const k of counters) k.takePeak();
+      let running = true;
+      let failed = 0;
+      // A moderate closed loop (8 readers, 10 ms between reads): the fast nodes have room, the slow one has not.
+      const reader = async () => {
+        while (running) {
+          await readOne(engine, 3000).catch(() => failed++);
+          await sleep(10);
+        }
+      };
+      const readers = Array.from({ length: 8 }, () => reader());
+      // Sampled while it runs: each node's limit (engine) and its wire peak since the last sample.
+      // A limit can fall while requests run above it, so a peak is held to the highest limit seen
+      // within the reads' deadline (3 s) before it.
+      const history: { at: number; limits: number[] }[] = [];
+      const peaks = [0, 0, 0];
+      const overLimit: string[] = [];
+      const started = Date.now();
+      while (Date.now() - started < 8000) {
+        await sleep(25);
+        const stats = await nodeStats();
+        const wire = counters.map((k) => k.takePeak());
+        wire.forEach((w, i) => (peaks[i] = Math.max(peaks[i]!, w)));
+        if (!nodeAdaptive) continue;
+        const now = Date.now();
+        history.push({ at: now, limits: stats.map((n) => n.adaptive!.limit) });
+        const recent = history.filter((h) => h.at >= now - 3500);
+        wire.forEach((w, i) => {
+          const envelope = Math.max(...recent.map((h) => h.limits[i]!));
+          if (w > envelope) overLimit.push(`node ${i + 1}: ${w} in flight at the wire, limit at most ${envelope} within 3.5 s`);
+        });
+      }
+      running = false;
+      await Promise.all(readers);
+      proxies[2]!.serviceMs = 0;
+      const final = await nodeStats();
+      const after = final.map((n) => n.pool?.total_requests ?? 0);
+      if (nodeAdaptive) console.log(`node limits at the end: ${JSON.stringify(final.map((n) => ({ node: n.node, ...n.adaptive, recent_changes: n.adaptive?.recent_changes.slice(-4) })))}`);
+      const half = history.slice(Math.floor(history.length / 2));
+      return { served: after.map((x, i) => x - before[i]!), failed, peaks, limits: [0, 1, 2].map((i) => half.map((h) => h.limits[i]!)), overLimit, samples: history.length };
+    };
+    try {
+      const off = await run(false);
+      const on = await run(true);
+      const share = (r: Run) => r.served[2]! / r.served.reduce((a, b) => a + b, 0);
+      const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
+      console.log(
+        `node limits: node 3 at 60 ms per chunk; off: served ${off.served.join(' / ')} (${(share(off) * 100).toFixed(1)} % on node 3), wire peaks ${off.peaks.join(' / ')}, ${off.failed} failed; ` +
+          `on: served ${on.served.join(' / ')} (${(share(on) * 100).toFixed(1)} %), wire peaks ${on.peaks.join(' / ')}, mean limits (second half) ${on.limits.map((l) => mean(l).toFixed(2)).join(' / ')}, ${on.failed} failed, ${on.overLimit.length} over-limit samples of ${on.samples}`,
+      );
+      expect(on.overLimit).toEqual([]);
+      expect(on.limits[2]!.length).toBeGreaterThan(10);
+      // Node 3's limit: never above either fast node's on average, and below theirs taken together. Not
+      // strictly below each: a fast node's round trips here grow with load too (the machine is
+      // shared), and one sat at 1 for a whole run once (1.00 / 4.04 / 1.00).
+      const slow = mean(on.limits[2]!);
+      expect(slow).toBeLessThanOrEqual(Math.min(mean(on.limits[0]!), mean(on.limits[1]!)));
+      expect(slow).toBeLessThan((mean(on.limits[0]!) + mean(on.limits[1]!)) / 2);
+      expect(share(on)).toBeLessThan(share(off));
+      // The counter sees real piles: without limits, round robin stacks more on the slow node than its limit ever allowed.
+      expect(off.peaks[2]!).toBeGreaterThan(Math.max(...on.limits[2]!));
+      expect(on.failed).toBe(0);
+    } finally {
+      await Promise.all(proxies.map((p) => p.close()));
+    }
+  }, 180_000);
 
   it("the cluster's /v1/nodes status is a second input: a node frozen without traffic is ejected by it (no transport failure seen), readmitted once it is HEALTHY again", async () => {
     const c = cluster!;
