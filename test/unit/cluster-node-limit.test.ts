@@ -7,15 +7,14 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import { HEDGE_DEFAULTS, Hedger, MIN_SAMPLES } from '../../src/cluster/hedge.ts';
-import { MultiNodePool } from '../../src/cluster/multi-pool.ts';
 import { belowLimit, forNodePool, NodeSlotQueue, underLimit } from '../../src/cluster/node-limit.ts';
 import { ConfigError, TimeoutError } from '../../src/errors.ts';
 import { registerExecutorMetrics } from '../../src/metrics/prometheus.ts';
 import { resolvePoolConfig, type PoolOptions } from '../../src/pool/config.ts';
-import { ConnectionPool } from '../../src/pool/pool.ts';
 import type { Lease } from '../../src/pool/types.ts';
 import { FakeClock, flush } from '../support/fake-clock.ts';
-import { ScriptedFactory, type FakeClient } from '../support/scripted-factory.ts';
+import type { FakeClient } from '../support/scripted-factory.ts';
+import { nodeOf, scriptedCluster } from '../support/scripted-cluster.ts';
 
 describe('underLimit / belowLimit', () => {
   it('keeps the nodes whose in-flight count is below their limit (no limit: always), in order', () => {
@@ -150,31 +149,12 @@ describe('NodeSlotQueue', () => {
 });
 
 function setup(extra: PoolOptions = {}) {
-  let seed = 7;
-  const clock = new FakeClock(() => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  });
-  const config = resolvePoolConfig(
-    {
-      minConnections: 1, maxConnections: 4, maxStreamsPerConnection: 2, acquireTimeoutMs: 5000,
-      weaviate: { nodes: 'a:8080:50051,b:8080:50051,c:8080:50051' },
-      nodeAdaptive: { probeSamples: 0, initialLimit: 2, minLimit: 1 },
-      ...extra,
-    },
-    {},
-  );
-  const factories = [0, 1, 2].map(() => new ScriptedFactory(clock));
-  const pool = new MultiNodePool<FakeClient>(config, {
-    nodes: config.weaviate.nodes!,
-    clock,
-    openNode: (i) => new ConnectionPool<FakeClient>({ ...config, weaviate: { ...config.weaviate, nodes: undefined } }, { factory: factories[i]!, clock }).start(),
-  });
-  return { clock, pool, config };
+  return scriptedCluster({
+    minConnections: 1, maxConnections: 4, maxStreamsPerConnection: 2, acquireTimeoutMs: 5000,
+    nodeAdaptive: { probeSamples: 0, initialLimit: 2, minLimit: 1 },
+    ...extra,
+  }, { seed: 7 });
 }
-const nodeOf = (lease: Lease<FakeClient>) => Math.floor(lease.connectionId / 1_000_000);
 
 describe('MultiNodePool with per-node adaptive limits', () => {
   it('skips a node at its limit; with every node at its limit a caller waits and takes the first slot that frees', async () => {

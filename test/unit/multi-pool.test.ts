@@ -1,40 +1,18 @@
 /** One pool per node (src/cluster/multi-pool.ts) with scripted nodes and a manual clock. */
 import { describe, expect, it } from 'vitest';
-import { MultiNodePool } from '../../src/cluster/multi-pool.ts';
 import { resolvePoolConfig } from '../../src/pool/config.ts';
-import { ConnectionPool } from '../../src/pool/pool.ts';
 import type { Lease } from '../../src/pool/types.ts';
-import { FakeClock, flush } from '../support/fake-clock.ts';
-import { ScriptedFactory, type FakeClient } from '../support/scripted-factory.ts';
+import { flush } from '../support/fake-clock.ts';
+import type { FakeClient } from '../support/scripted-factory.ts';
+import { nodeOf, scriptedCluster } from '../support/scripted-cluster.ts';
 
 function setup({ downAtStart = [] as number[], balancing = 'least-loaded' as 'least-loaded' | 'round-robin' } = {}) {
-  // mulberry32: a deterministic random source with a long period.
-  let seed = 3;
-  const clock = new FakeClock(() => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  });
-  const config = resolvePoolConfig(
-    {
-      minConnections: 1, maxConnections: 2, maxStreamsPerConnection: 1, acquireTimeoutMs: 5000, reconnectBaseMs: 50, reconnectMaxMs: 200,
-      weaviate: { nodes: 'a:8080:50051,b:8080:50051,c:8080:50051' },
-      balancing,
-      outlierDetection: { consecutiveFailures: 2, baseEjectionMs: 1000, maxEjectionMs: 5000 },
-    },
-    {},
-  );
-  const factories = [0, 1, 2].map(() => new ScriptedFactory(clock));
-  for (const i of downAtStart) factories[i]!.down = true;
-  const pool = new MultiNodePool<FakeClient>(config, {
-    nodes: config.weaviate.nodes!,
-    clock,
-    openNode: (i) => new ConnectionPool<FakeClient>({ ...config, weaviate: { ...config.weaviate, nodes: undefined } }, { factory: factories[i]!, clock }).start(),
-  });
-  return { clock, factories, pool };
+  return scriptedCluster({
+    minConnections: 1, maxConnections: 2, maxStreamsPerConnection: 1, acquireTimeoutMs: 5000, reconnectBaseMs: 50, reconnectMaxMs: 200,
+    balancing,
+    outlierDetection: { consecutiveFailures: 2, baseEjectionMs: 1000, maxEjectionMs: 5000 },
+  }, { seed: 3, downAtStart });
 }
-const nodeOf = (lease: Lease<FakeClient>) => Math.floor(lease.connectionId / 1_000_000);
 
 describe('MultiNodePool', () => {
   it('spreads concurrent leases over the nodes (each node its own pool, up to its max)', async () => {
