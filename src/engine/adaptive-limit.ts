@@ -307,6 +307,8 @@ export class AdaptiveLimit {
   // The tail guard: protected lanes' recent round trips (start and end times), their p99 measured
   // during the last probe (the base), and the ceiling it keeps on the limit (AIMD).
   #guardRecent: { startAt: number; endAt: number; rttMs: number }[] = [];
+  /** Entries of #guardRecent before this index ended outside the horizon (dropped in bulk, not per sample). */
+  #guardHead = 0;
   readonly #guardProbe: number[] = [];
   #guardBase: number | undefined;
   #guardCeiling: number;
@@ -453,9 +455,20 @@ export class AdaptiveLimit {
     const recent = this.#guardRecent;
     recent.push({ startAt, endAt: now, rttMs });
     const horizon = now - this.config.guardWindowMs;
-    if (recent[0]!.endAt < horizon || recent.length > 20_000) this.#guardRecent = recent.filter((r) => r.endAt >= horizon).slice(-10_000);
+    // Ended in order: skip the stale head (at most 10,000 kept), copy only when it is most of the array.
+    let head = Math.max(this.#guardHead, recent.length - 10_000);
+    while (head < recent.length && recent[head]!.endAt < horizon) head++;
+    if (head > 1024 && head * 2 > recent.length) {
+      this.#guardRecent = recent.slice(head);
+      head = 0;
+    }
+    this.#guardHead = head;
     if (now - this.#guardLastDecision < this.config.guardIntervalMs) return;
-    const judged = this.#guardRecent.filter((r) => r.startAt >= this.#changedAt).map((r) => r.rttMs);
+    const judged: number[] = [];
+    for (let i = this.#guardHead; i < this.#guardRecent.length; i++) {
+      const r = this.#guardRecent[i]!;
+      if (r.startAt >= this.#changedAt) judged.push(r.rttMs);
+    }
     if (judged.length < this.config.guardMinSamples) return;
     this.#guardLastDecision = now;
     this.#guardDecisions++;
@@ -504,6 +517,7 @@ export class AdaptiveLimit {
       for (const rtt of this.#guardProbe) this.#addBaseSample(now, rtt);
       this.#guardBase = p99(this.#baseSamples.map((x) => x.rttMs));
       this.#guardRecent = [];
+      this.#guardHead = 0;
     }
     const before = this.limit;
     const noLoad = this.#probeSum / this.#probeCount;
