@@ -123,6 +123,29 @@ export function confirmationCandidates(trials: readonly Trial[], targetP99Ms: nu
   return out;
 }
 
+/** At most this many settings are re-measured (each `confirmReps` trials). */
+const MAX_CONFIRMED = 6;
+
+/**
+ * When no re-measured setting met the target: the next settings to re-measure, two at a time, down
+ * the sweep's ranking (those that met the target in their one trial, most goodput first; then the
+ * lowest critical p99), leaving out those already re-measured; `room` bounds how many.
+ */
+export function nextCandidates(trials: readonly Trial[], confirmed: readonly Trial[], room: number): Trial[] {
+  const done = new Set(confirmed.map((t) => settingKey(t.setting)));
+  const left = trials.filter((t) => !done.has(settingKey(t.setting)));
+  const ranked = [
+    ...left.filter((t) => t.meets).sort((a, b) => b.normalServed - a.normalServed),
+    ...left.filter((t) => !t.meets).sort((a, b) => a.criticalP99Ms - b.criticalP99Ms),
+  ];
+  const out: Trial[] = [];
+  for (const t of ranked) {
+    if (out.length >= Math.min(2, Math.max(0, room))) break;
+    if (!out.some((o) => settingKey(o.setting) === settingKey(t.setting))) out.push(t);
+  }
+  return out;
+}
+
 /** One point of an adaptive lane's trace (bench/adaptive.ts samples it during a trial). */
 export interface TracePoint {
   t_ms: number;
@@ -266,18 +289,24 @@ export async function tune(
   const adaptive = await overload({ ...bestShape, lanes: { critical: { reserved: reserved[0]! }, normal: { maxQueue: queues[0]!, adaptive: true } } });
   const sweepBest = pickBest(trials);
 
-  // 2c. Confirmation: the pick and its neighbours again, interleaved, then the pick on pooled figures.
+  // 2c. Confirmation: the pick and its neighbours again, interleaved, then the pick on pooled
+  // figures; while none of those meets the target, the next settings down (bounded).
   const confirmReps = o.confirmReps ?? (o.quick ? 1 : 2);
-  const candidates = confirmationCandidates(trials, targetP99);
-  const repeats = candidates.map((t) => [t]);
-  if (confirmReps > 0) o.progress(`confirming ${candidates.length} candidate(s), ${confirmReps} more trial(s) each`);
-  for (let rep = 0; rep < confirmReps; rep++) {
-    const order = candidates.map((_, k) => k);
-    if (rep % 2 === 1) order.reverse();
-    for (const k of order) repeats[k]!.push(await overload(candidates[k]!.setting));
+  const confirmed: Trial[] = [];
+  let candidates = confirmationCandidates(trials, targetP99);
+  while (confirmReps > 0 && candidates.length > 0) {
+    o.progress(`confirming ${candidates.map((t) => `\`${lanesEnv(t.setting)}\``).join(', ')}: ${confirmReps} more trial(s) each`);
+    const repeats = candidates.map((t) => [t]);
+    for (let rep = 0; rep < confirmReps; rep++) {
+      const order = candidates.map((_, k) => k);
+      if (rep % 2 === 1) order.reverse();
+      for (const k of order) repeats[k]!.push(await overload(candidates[k]!.setting));
+    }
+    confirmed.push(...repeats.map((ts) => pooledTrial(ts, targetP99)));
+    for (const t of confirmed.slice(-candidates.length)) o.progress(`  pooled over ${t.pooled} trials: \`${lanesEnv(t.setting)}\` critical p99 ${t.criticalP99Ms.toFixed(2)} ms, normal served ${t.normalServed.toFixed(0)} req/s${t.meets ? '  (meets the target)' : ''}`);
+    candidates = confirmed.some((t) => t.meets) ? [] : nextCandidates(trials, confirmed, MAX_CONFIRMED - confirmed.length);
   }
-  const confirmed = repeats.map((ts) => pooledTrial(ts, targetP99));
-  const best = pickBest(confirmed);
+  const best = pickBest(confirmed.length > 0 ? confirmed : trials);
 
   // 3. Sizing: in-flight work L = arrival rate x time in system (Little's law), plus headroom.
   const rate = o.rate ?? capacity * 0.7;

@@ -3,7 +3,7 @@
  * one setting pool into one figure. Pure logic on hand-made trials; no server.
  */
 import { describe, expect, it } from 'vitest';
-import { confirmationCandidates, lanesEnv, pickBest, pooledTrial, type Trial } from '../../bench/tune.ts';
+import { confirmationCandidates, lanesEnv, nextCandidates, pickBest, pooledTrial, type Trial } from '../../bench/tune.ts';
 import { encode, newHistogram, recordMs } from '../../src/stats/histogram.ts';
 
 /** A trial of the normal lane capped at `cap` whose critical answers took `latenciesMs`. */
@@ -74,5 +74,28 @@ describe('tune: confirmation candidates', () => {
     const c = confirmationCandidates([a, again], target);
     expect(c.map((t) => lanesEnv(t.setting))).toEqual([lanesEnv(a.setting)]);
     expect(c[0]).toBe(again); // the one that served more is the pick
+  });
+});
+
+describe('tune: descending when no re-measured setting met the target', () => {
+  const target = 25;
+  const sweep = [
+    trial(4, 800, ms(100, 60), target),
+    trial(3, 700, ms(100, 24), target), // the sweep's pick, then missed on re-measure
+    trial(2, 600, ms(100, 22), target),
+    trial(1, 400, ms(100, 18), target),
+    trial(8, 900, ms(100, 30), target),
+  ];
+  it('goes on with the settings that met the target in the sweep, most goodput first, two at a time', () => {
+    const missed = [{ ...sweep[1]!, criticalP99Ms: 29, meets: false }];
+    expect(nextCandidates(sweep, missed, 5).map(capOf)).toEqual([2, 1]);
+    // Then the lowest critical p99 among those that did not meet it.
+    expect(nextCandidates(sweep, [...missed, sweep[2]!, sweep[3]!], 5).map(capOf)).toEqual([8, 4]);
+  });
+
+  it('stops at the bound', () => {
+    expect(nextCandidates(sweep, [], 1)).toHaveLength(1);
+    expect(nextCandidates(sweep, [], 0)).toEqual([]);
+    expect(nextCandidates(sweep, sweep, 5)).toEqual([]);
   });
 });
