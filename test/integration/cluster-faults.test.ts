@@ -556,6 +556,7 @@ describe('3-node cluster under node faults', () => {
         (await execFileP(process.execPath, [CLI, 'stats', '--url', url, ...args], { env: cleanEnv({}), timeout: 30_000 })).stdout;
       const json = JSON.parse(await stats('--json')) as { workers: { pool: { nodes?: NodeStats[] } | null }[] };
       const text = await stats();
+      console.log(`weaviate-executor stats, nodes section:\n${text.slice(text.indexOf('Nodes ('), text.indexOf('\nErrors by code'))}`);
       expect(text).toMatch(/^Nodes \(3; over 2 worker\(s\): counts and limits summed, latencies their mean, ms\)$/m);
       expect(text).toMatch(/^ {2}node +state +connections +outstanding +latency EWMA +ejections +limit +RTT short +RTT long +limit changes$/m);
       for (const n of c.nodes) {

@@ -16,6 +16,18 @@ interface Job {
   finish: () => void;
 }
 
+/** The ConfigError parseLanesEnv throws for `text` (WEX_CONFIG_INVALID); a failure when it throws none. */
+function lanesEnvError(text: string): ConfigError {
+  try {
+    parseLanesEnv(text);
+  } catch (e) {
+    expect(e).toBeInstanceOf(ConfigError);
+    expect((e as ConfigError).code).toBe('WEX_CONFIG_INVALID');
+    return e as ConfigError;
+  }
+  throw new Error(`no error for ${text}`);
+}
+
 function harness(lanes: Record<string, LaneOptions> | undefined, slots: number) {
   const clock = new FakeClock();
   const scheduler = new Scheduler(resolveLanes(lanes, slots), slots, clock);
@@ -145,15 +157,7 @@ describe('lane configuration', () => {
   });
 
   it('a bad adaptive value in VECTOR_STORE_LANES is a ConfigError naming the variable, the lane and the key', () => {
-    const error = (text: string) => {
-      try {
-        parseLanesEnv(text);
-      } catch (e) {
-        expect(e).toBeInstanceOf(ConfigError);
-        return (e as Error).message;
-      }
-      throw new Error(`no error for ${text}`);
-    };
+    const error = (text: string) => lanesEnvError(text).message;
     expect(error('normal:adaptive.tolerance=0.5')).toMatch(/^Expected `VECTOR_STORE_LANES \(normal\.adaptive\.tolerance\)` to be a finite number >= 1 and <= 10, got `0.5`/);
     expect(error('normal:adaptive.tolerance=abc')).toMatch(/`VECTOR_STORE_LANES \(normal\.adaptive\.tolerance\)` to be a number, got `abc`/);
     expect(error('normal:adaptive.tolerance')).toMatch(/`VECTOR_STORE_LANES \(normal\.adaptive\.tolerance\)` to be a number/);
@@ -166,6 +170,7 @@ describe('lane configuration', () => {
     expect(error('normal:adaptive.protect=critical|normal')).toMatch(/normal\.adaptive\.protect.*got `critical\|normal`/);
     expect(error('normal:adaptive=0,adaptive.tolerance=1.3')).toMatch(/`VECTOR_STORE_LANES \(normal\.adaptive\)` is off \(adaptive=0\) but adaptive options are given \(adaptive\.tolerance\)/);
   });
+
   it('VECTOR_STORE_LANES sets every write-batch option as batch.<option>; one alone turns batching on', () => {
     expect(parseLanesEnv('bulk:batch=1,batch.maxObjects=500,batch.maxDelayMs=2.5;normal:batch.maxDelayMs=0')).toEqual({
       bulk: { batchWrites: { maxObjects: 500, maxDelayMs: 2.5 } },
@@ -184,16 +189,7 @@ describe('lane configuration', () => {
   });
 
   it('a bad batch value in VECTOR_STORE_LANES is a ConfigError naming the variable, the lane, the option and the value', () => {
-    const error = (text: string) => {
-      try {
-        parseLanesEnv(text);
-      } catch (e) {
-        expect(e).toBeInstanceOf(ConfigError);
-        expect((e as ConfigError).code).toBe('WEX_CONFIG_INVALID');
-        return e as ConfigError;
-      }
-      throw new Error(`no error for ${text}`);
-    };
+    const error = lanesEnvError;
     const zero = error('bulk:batch.maxObjects=0');
     expect(zero.message).toBe('Expected `VECTOR_STORE_LANES (bulk.batch.maxObjects)` to be an integer between 1 and 10000, got `0` (number)');
     expect(zero.details).toMatchObject({ variable: 'VECTOR_STORE_LANES (bulk.batch.maxObjects)', value: 0 });
