@@ -108,6 +108,7 @@ export async function adaptiveVsStatic(
       const { trace, ...trial } = r;
       runs.push({ rep, kind, trial, trace });
       if (kind !== 'static') o.say(`    ${traceSummary(trace, trial)}`);
+      if (trial.traceCostMs) o.say(`    trace: ${trial.traceCostMs.samples} reads of the lanes, ${trial.traceCostMs.mean.toFixed(3)} ms each on average, at most ${trial.traceCostMs.max.toFixed(2)} ms`);
     }
   }
   const of = (k: string) => runs.filter((r) => r.kind === k).map((r) => r.trial);

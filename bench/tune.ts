@@ -35,6 +35,8 @@ export interface Trial {
   /** How many trials these figures pool (pooledTrial); absent for one trial. */
   pooled?: number;
   meets: boolean;
+  /** Traced trials: what each read of the lanes (laneStats) took on the main thread, ms. */
+  traceCostMs?: { mean: number; max: number; samples: number };
   /** Where the normal lane's adaptive limit stood at the end of the trial (adaptive trial only). */
   adaptiveEnd?: { limit: number; changes: number; short_rtt_ms: number | null; long_rtt_ms: number | null; no_load_rtt_ms: number | null } | undefined;
 }
@@ -175,6 +177,8 @@ export async function overloadTrial(
   const c = engine(target, setting);
   await c.start();
   const trace: TracePoint[] = [];
+  // What reading the lanes costs the main thread (it delays the requests behind it).
+  const traceCost = { total: 0, max: 0, n: 0 };
   const t0 = performance.now();
   let timer: NodeJS.Timeout | undefined;
   // The trace reads the lanes on the main thread (laneStats: no worker round trip, no merged
@@ -184,7 +188,12 @@ export async function overloadTrial(
   if (o.traceEveryMs && c.laneStats) {
     const laneStats = c.laneStats.bind(c);
     timer = setInterval(() => {
+      const t = performance.now();
       const l = laneStats()['normal'];
+      const took = performance.now() - t;
+      traceCost.total += took;
+      traceCost.max = Math.max(traceCost.max, took);
+      traceCost.n++;
       if (!l) return;
       trace.push({
         t_ms: Math.round(performance.now() - t0), limit: l.adaptive?.limit ?? l.max_concurrency ?? 0, in_flight: l.in_flight, queued: l.queued,
@@ -216,6 +225,7 @@ export async function overloadTrial(
     criticalHistogram: crit.histogram,
     meets: crit.latency.p99_us / 1000 <= o.targetP99Ms && crit.errors === 0,
     adaptiveEnd: a ? { limit: a.limit, changes: a.changes, short_rtt_ms: a.short_rtt_ms, long_rtt_ms: a.long_rtt_ms, no_load_rtt_ms: a.no_load_rtt_ms } : undefined,
+    ...(traceCost.n > 0 ? { traceCostMs: { mean: traceCost.total / traceCost.n, max: traceCost.max, samples: traceCost.n } } : {}),
     trace,
   };
   o.progress(`  ${lanesEnv(setting)}: critical p99 ${trial.criticalP99Ms.toFixed(2)} ms, normal served ${trial.normalServed.toFixed(0)} req/s${trial.meets ? '  (meets the target)' : ''}`);
