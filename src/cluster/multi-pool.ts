@@ -77,6 +77,8 @@ export interface NodeStats {
   last_reason: string | null;
   /** Per-node adaptive limit (`nodeAdaptive`): the limit now, its inputs (RTTs, gradient) and changes; null when off. */
   adaptive: AdaptiveLimitSnapshot | null;
+  /** Callers waiting for a slot under this node's limit because least-loaded chose it (`nodeAdaptive`; 0 otherwise). */
+  slot_waiting: number;
   pool: PoolStats | null;
 }
 
@@ -112,6 +114,8 @@ interface NodeSlot<C> {
   unreachable: AbortController;
   /** Its adaptive concurrency limit (`nodeAdaptive`), or undefined. */
   limit: AdaptiveLimit | undefined;
+  /** Callers P2C chose this node for that wait for a slot under its limit (`nodeAdaptive`, least-loaded). */
+  slotWaiting: number;
 }
 
 export interface MultiPoolDeps<C> {
@@ -155,7 +159,7 @@ export class MultiNodePool<C> implements ConnectionSource<C> {
     this.#slots = deps.nodes.map((address, index) => ({
       index, address, name: nodeName(address), pool: undefined, starting: undefined, outstanding: 0,
       latencyEwmaMs: undefined, latencyAt: 0, lastOpenFailed: false, lastReason: null, listedOnce: false, unlistedWarned: false, unreachable: new AbortController(),
-      limit: limitConfig ? new AdaptiveLimit(limitConfig, () => this.#clock.now()) : undefined,
+      limit: limitConfig ? new AdaptiveLimit(limitConfig, () => this.#clock.now()) : undefined, slotWaiting: 0,
     }));
     this.detector = new OutlierDetector(this.#slots.length, config.outlierDetection, () => this.#clock.now(), (event) => {
       const name = this.#slots[event.node]!.name;
@@ -233,7 +237,9 @@ export class MultiNodePool<C> implements ConnectionSource<C> {
 
   #load(slot: NodeSlot<C>): NodeLoad {
     const fresh = this.#clock.now() - slot.latencyAt <= LATENCY_STALE_MS;
-    return { index: slot.index, outstanding: slot.outstanding, latencyEwmaMs: fresh ? slot.latencyEwmaMs : undefined };
+    // Callers waiting for this node's slot are load on it too: P2C's cost then weighs a full node's
+    // queue against another node's latency (see #pick).
+    return { index: slot.index, outstanding: slot.outstanding + slot.slotWaiting, latencyEwmaMs: fresh ? slot.latencyEwmaMs : undefined };
   }
 
   /** The nodes that may serve the next request, before the adaptive limits (empty: none can). */
@@ -249,15 +255,28 @@ export class MultiNodePool<C> implements ConnectionSource<C> {
   }
 
   /**
+   * With node limits and P2C: P2C chooses among every candidate, full or not, and a caller whose
+   * node is at its limit waits for that node (docs/architecture.md, "Per-node limits"). Round robin
+   * (blind to load) and a hedge's second copy keep the gate: only nodes below their limit.
+   */
+  get #waitsForChosenNode(): boolean {
+    return this.config.nodeAdaptive !== undefined && this.config.balancing !== 'round-robin';
+  }
+
+  /**
    * The node for the next request: undefined when none can take it, 'at-limit' when some could
-   * but every one of them is at its adaptive limit (the caller waits for a slot).
+   * but every one of them is at its adaptive limit (the caller waits for a slot). When the caller
+   * waits for its chosen node (#waitsForChosenNode) the node returned may be at its limit.
    */
   #pick(exclude: ReadonlySet<number>, hedge: HedgeScope | undefined): NodeSlot<C> | 'at-limit' | undefined {
     let candidates = this.#candidates(exclude);
     if (candidates.length === 0) return undefined;
-    // The node limit gates routing: a node at its limit is no candidate.
-    candidates = candidates.filter((s) => this.#belowLimit(s));
-    if (candidates.length === 0) return 'at-limit';
+    // The node limit gates routing: a node at its limit is no candidate (except for P2C, which
+    // weighs a full node by its queue, waiters included, and the caller then waits for it).
+    if (!this.#waitsForChosenNode || (hedge !== undefined && hedge.used.size > 0)) {
+      candidates = candidates.filter((s) => this.#belowLimit(s));
+      if (candidates.length === 0) return 'at-limit';
+    }
     // A hedged read's second copy goes to another node than the first (when there is one).
     if (hedge && candidates.some((s) => !hedge.used.has(s.index))) candidates = candidates.filter((s) => !hedge.used.has(s.index));
     const index = this.config.balancing === 'round-robin'
@@ -276,11 +295,14 @@ export class MultiNodePool<C> implements ConnectionSource<C> {
     // Read here, in the caller's async context: a waiter is served later from another one.
     const hedge = hedgeScope();
     for (;;) {
-      // Callers already waiting for a node slot go first (FIFO): a new one queues behind them.
-      const picked = this.#slotWaiters.size > 0 ? 'at-limit' : this.#pick(tried, hedge);
+      // Callers already waiting for a node slot go first (FIFO): a new one queues behind them
+      // (with P2C: behind those waiting for the node it chose).
+      const picked = this.#slotWaiters.size > 0 && !this.#waitsForChosenNode ? 'at-limit' : this.#pick(tried, hedge);
       let slot: NodeSlot<C>;
       if (picked === 'at-limit') {
         slot = await this.#waitForSlot(tried, hedge, deadline, timeoutMs, options.signal); // reserved (outstanding counted)
+      } else if (picked?.pool && (!this.#belowLimit(picked) || picked.slotWaiting > 0)) {
+        slot = await this.#waitForNode(picked, tried, hedge, deadline, timeoutMs, options.signal); // reserved
       } else {
         if (!picked?.pool) throw this.#noNode(tried);
         slot = picked;
@@ -332,12 +354,61 @@ export class MultiNodePool<C> implements ConnectionSource<C> {
     });
   }
 
+  /**
+   * P2C chose `node` and it is at its limit (or others wait for it already): wait, in arrival
+   * order, for a slot on THAT node, bounded as #waitForSlot. Counted in its `slotWaiting` (and so in
+   * P2C's cost of it) while waiting. If the node stops being a candidate meanwhile (ejected,
+   * unreachable), the waiter chooses again by P2C and waits for the new choice.
+   */
+  #waitForNode(node: NodeSlot<C>, tried: ReadonlySet<number>, hedge: HedgeScope | undefined, deadline: number, timeoutMs: number, signal: AbortSignal | undefined): Promise<NodeSlot<C>> {
+    if (this.#slotWaiters.size >= this.config.maxWaiters) {
+      return Promise.reject(new WaitQueueFullError(`Too many callers waiting for a node below its concurrency limit (${this.#slotWaiters.size}, maxWaiters ${this.config.maxWaiters})`, { waiting: this.#slotWaiters.size, maxWaiters: this.config.maxWaiters }));
+    }
+    let chosen: NodeSlot<C> | undefined = node;
+    node.slotWaiting++;
+    const unpin = () => {
+      if (chosen) chosen.slotWaiting--;
+      chosen = undefined;
+    };
+    const take = () => {
+      if (this.#closed) {
+        unpin();
+        return new PoolClosedError('The connection pool is closed', {});
+      }
+      if (chosen && !this.#candidates(tried).includes(chosen)) unpin();
+      if (!chosen) {
+        const s = this.#pick(tried, hedge);
+        if (s === 'at-limit') return undefined;
+        if (!s?.pool) return this.#noNode(tried);
+        chosen = s;
+        s.slotWaiting++;
+      }
+      if (!this.#belowLimit(chosen)) return undefined;
+      const s = chosen;
+      unpin();
+      s.outstanding++;
+      return { node: s };
+    };
+    return this.#slotWaiters
+      .wait(take, {
+        timeoutMs: Math.max(0, deadline - this.#clock.now()),
+        signal,
+        onTimeout: () => this.#limitTimeout(timeoutMs, chosen),
+        anyFree: () => this.#anyBelowLimit(),
+      })
+      .catch((error: unknown) => {
+        unpin();
+        throw error;
+      });
+  }
+
   /** The same error a connection wait gives (TimeoutError), with each node's in-flight count and limit. */
-  #limitTimeout(timeoutMs: number): TimeoutError {
+  #limitTimeout(timeoutMs: number, chosen?: NodeSlot<C>): TimeoutError {
     const seconds = String(Number((timeoutMs / 1000).toFixed(3)));
-    const nodes = this.#slots.map((s) => ({ node: s.name, in_flight: s.outstanding, limit: s.limit?.limit ?? null, health: this.detector.state(s.index).health }));
+    const nodes = this.#slots.map((s) => ({ node: s.name, in_flight: s.outstanding, limit: s.limit?.limit ?? null, waiting: s.slotWaiting, health: this.detector.state(s.index).health }));
+    const what = chosen ? `node ${chosen.name} (chosen by least-loaded) at its adaptive concurrency limit` : 'every node at its adaptive concurrency limit';
     return new TimeoutError(
-      `Failed to get connection within ${seconds} seconds: every node at its adaptive concurrency limit (${nodes.map((n) => `${n.node} ${n.in_flight}/${n.limit ?? '-'}${n.health === 'healthy' ? '' : ` ${n.health}`}`).join('; ')}; waiting ${this.#slotWaiters.size})`,
+      `Failed to get connection within ${seconds} seconds: ${what} (${nodes.map((n) => `${n.node} ${n.in_flight}/${n.limit ?? '-'}${n.health === 'healthy' ? '' : ` ${n.health}`}`).join('; ')}; waiting ${this.#slotWaiters.size})`,
       { timeoutMs, nodes, waiting: this.#slotWaiters.size },
     );
   }
@@ -515,6 +586,7 @@ export class MultiNodePool<C> implements ConnectionSource<C> {
         unreachable: !this.#reachable(s),
         last_reason: s.lastReason,
         adaptive: s.limit?.snapshot() ?? null,
+        slot_waiting: s.slotWaiting,
         pool: s.pool?.stats() ?? null,
       };
     });
