@@ -114,9 +114,12 @@ interface NodeSlot<C> {
   unreachable: AbortController;
   /** Its adaptive concurrency limit (`nodeAdaptive`), or undefined. */
   limit: AdaptiveLimit | undefined;
-  /** Callers P2C chose this node for that wait for a slot under its limit (`nodeAdaptive`, least-loaded). */
-  slotWaiting: number;
+  /** Callers P2C chose this node for that wait (FIFO) for a slot under its limit (`nodeAdaptive`, least-loaded). */
+  waiters: NodeSlotQueue<NodeSlot<C>>;
 }
+
+/** A waiter's node stopped being a candidate (ejected, unreachable): it chooses again. Internal. */
+class ChooseAgain extends Error {}
 
 export interface MultiPoolDeps<C> {
   nodes: readonly NodeAddress[];
@@ -159,7 +162,7 @@ export class MultiNodePool<C> implements ConnectionSource<C> {
     this.#slots = deps.nodes.map((address, index) => ({
       index, address, name: nodeName(address), pool: undefined, starting: undefined, outstanding: 0,
       latencyEwmaMs: undefined, latencyAt: 0, lastOpenFailed: false, lastReason: null, listedOnce: false, unlistedWarned: false, unreachable: new AbortController(),
-      limit: limitConfig ? new AdaptiveLimit(limitConfig, () => this.#clock.now()) : undefined, slotWaiting: 0,
+      limit: limitConfig ? new AdaptiveLimit(limitConfig, () => this.#clock.now()) : undefined, waiters: new NodeSlotQueue(this.#clock),
     }));
     this.detector = new OutlierDetector(this.#slots.length, config.outlierDetection, () => this.#clock.now(), (event) => {
       const name = this.#slots[event.node]!.name;
@@ -239,7 +242,7 @@ export class MultiNodePool<C> implements ConnectionSource<C> {
     const fresh = this.#clock.now() - slot.latencyAt <= LATENCY_STALE_MS;
     // Callers waiting for this node's slot are load on it too: P2C's cost then weighs a full node's
     // queue against another node's latency (see #pick).
-    return { index: slot.index, outstanding: slot.outstanding + slot.slotWaiting, latencyEwmaMs: fresh ? slot.latencyEwmaMs : undefined };
+    return { index: slot.index, outstanding: slot.outstanding + slot.waiters.size, latencyEwmaMs: fresh ? slot.latencyEwmaMs : undefined };
   }
 
   /** The nodes that may serve the next request, before the adaptive limits (empty: none can). */
@@ -301,7 +304,7 @@ export class MultiNodePool<C> implements ConnectionSource<C> {
       let slot: NodeSlot<C>;
       if (picked === 'at-limit') {
         slot = await this.#waitForSlot(tried, hedge, deadline, timeoutMs, options.signal); // reserved (outstanding counted)
-      } else if (picked?.pool && (!this.#belowLimit(picked) || picked.slotWaiting > 0)) {
+      } else if (picked?.pool && (!this.#belowLimit(picked) || picked.waiters.size > 0)) {
         slot = await this.#waitForNode(picked, tried, hedge, deadline, timeoutMs, options.signal); // reserved
       } else {
         if (!picked?.pool) throw this.#noNode(tried);
@@ -335,9 +338,8 @@ export class MultiNodePool<C> implements ConnectionSource<C> {
    * the caller's time-out and signal. Resolves with the node reserved (its outstanding counted).
    */
   #waitForSlot(tried: ReadonlySet<number>, hedge: HedgeScope | undefined, deadline: number, timeoutMs: number, signal: AbortSignal | undefined): Promise<NodeSlot<C>> {
-    if (this.#slotWaiters.size >= this.config.maxWaiters) {
-      return Promise.reject(new WaitQueueFullError(`Too many callers waiting for a node below its concurrency limit (${this.#slotWaiters.size}, maxWaiters ${this.config.maxWaiters})`, { waiting: this.#slotWaiters.size, maxWaiters: this.config.maxWaiters }));
-    }
+    const full = this.#waitQueueFull();
+    if (full) return Promise.reject(full);
     const take = () => {
       if (this.#closed) return new PoolClosedError('The connection pool is closed', {});
       const s = this.#pick(tried, hedge);
@@ -356,68 +358,82 @@ export class MultiNodePool<C> implements ConnectionSource<C> {
 
   /**
    * P2C chose `node` and it is at its limit (or others wait for it already): wait, in arrival
-   * order, for a slot on THAT node, bounded as #waitForSlot. Counted in its `slotWaiting` (and so in
-   * P2C's cost of it) while waiting. If the node stops being a candidate meanwhile (ejected,
-   * unreachable), the waiter chooses again by P2C and waits for the new choice.
+   * order, in THAT node's queue for a slot under its limit, bounded as #waitForSlot. The queue's
+   * length counts in P2C's cost of the node (#load). A node that stops being a candidate meanwhile
+   * (ejected, unreachable) sends its waiters to choose again by P2C (and queue at the back of the
+   * new choice's queue, if it is full too). Per node, so a slot that frees serves the head of that
+   * node's queue without walking the others' waiters.
    */
-  #waitForNode(node: NodeSlot<C>, tried: ReadonlySet<number>, hedge: HedgeScope | undefined, deadline: number, timeoutMs: number, signal: AbortSignal | undefined): Promise<NodeSlot<C>> {
-    if (this.#slotWaiters.size >= this.config.maxWaiters) {
-      return Promise.reject(new WaitQueueFullError(`Too many callers waiting for a node below its concurrency limit (${this.#slotWaiters.size}, maxWaiters ${this.config.maxWaiters})`, { waiting: this.#slotWaiters.size, maxWaiters: this.config.maxWaiters }));
+  async #waitForNode(node: NodeSlot<C>, tried: ReadonlySet<number>, hedge: HedgeScope | undefined, deadline: number, timeoutMs: number, signal: AbortSignal | undefined): Promise<NodeSlot<C>> {
+    for (let chosen = node; ;) {
+      const full = this.#waitQueueFull();
+      if (full) throw full;
+      const take = () => {
+        if (this.#closed) return new PoolClosedError('The connection pool is closed', {});
+        if (!this.#candidates(tried).includes(chosen)) return new ChooseAgain();
+        if (!this.#belowLimit(chosen)) return undefined;
+        chosen.outstanding++;
+        return { node: chosen };
+      };
+      try {
+        return await chosen.waiters.wait(take, {
+          timeoutMs: Math.max(0, deadline - this.#clock.now()),
+          signal,
+          onTimeout: () => this.#limitTimeout(timeoutMs, chosen),
+          // A new waiter does not walk the queue of a full node.
+          anyFree: () => this.#belowLimit(chosen),
+        });
+      } catch (error) {
+        if (!(error instanceof ChooseAgain)) throw error;
+      }
+      const s = this.#pick(tried, hedge);
+      if (s === 'at-limit') return this.#waitForSlot(tried, hedge, deadline, timeoutMs, signal);
+      if (!s?.pool) throw this.#noNode(tried);
+      if (this.#belowLimit(s) && s.waiters.size === 0) {
+        s.outstanding++;
+        return s;
+      }
+      chosen = s;
     }
-    let chosen: NodeSlot<C> | undefined = node;
-    node.slotWaiting++;
-    const unpin = () => {
-      if (chosen) chosen.slotWaiting--;
-      chosen = undefined;
-    };
-    const take = () => {
-      if (this.#closed) {
-        unpin();
-        return new PoolClosedError('The connection pool is closed', {});
-      }
-      if (chosen && !this.#candidates(tried).includes(chosen)) unpin();
-      if (!chosen) {
-        const s = this.#pick(tried, hedge);
-        if (s === 'at-limit') return undefined;
-        if (!s?.pool) return this.#noNode(tried);
-        chosen = s;
-        s.slotWaiting++;
-      }
-      if (!this.#belowLimit(chosen)) return undefined;
-      const s = chosen;
-      unpin();
-      s.outstanding++;
-      return { node: s };
-    };
-    return this.#slotWaiters
-      .wait(take, {
-        timeoutMs: Math.max(0, deadline - this.#clock.now()),
-        signal,
-        onTimeout: () => this.#limitTimeout(timeoutMs, chosen),
-        anyFree: () => this.#anyBelowLimit(),
-      })
-      .catch((error: unknown) => {
-        unpin();
-        throw error;
-      });
+  }
+
+  /** Callers waiting for a node slot now, in every queue. */
+  #waitingForSlots(): number {
+    return this.#slots.reduce((a, s) => a + s.waiters.size, this.#slotWaiters.size);
+  }
+
+  #waitQueueFull(): WaitQueueFullError | undefined {
+    const waiting = this.#waitingForSlots();
+    if (waiting < this.config.maxWaiters) return undefined;
+    return new WaitQueueFullError(`Too many callers waiting for a node below its concurrency limit (${waiting}, maxWaiters ${this.config.maxWaiters})`, { waiting, maxWaiters: this.config.maxWaiters });
   }
 
   /** The same error a connection wait gives (TimeoutError), with each node's in-flight count and limit. */
   #limitTimeout(timeoutMs: number, chosen?: NodeSlot<C>): TimeoutError {
     const seconds = String(Number((timeoutMs / 1000).toFixed(3)));
-    const nodes = this.#slots.map((s) => ({ node: s.name, in_flight: s.outstanding, limit: s.limit?.limit ?? null, waiting: s.slotWaiting, health: this.detector.state(s.index).health }));
+    const nodes = this.#slots.map((s) => ({ node: s.name, in_flight: s.outstanding, limit: s.limit?.limit ?? null, waiting: s.waiters.size, health: this.detector.state(s.index).health }));
+    const waiting = this.#waitingForSlots();
     const what = chosen ? `node ${chosen.name} (chosen by least-loaded) at its adaptive concurrency limit` : 'every node at its adaptive concurrency limit';
     return new TimeoutError(
-      `Failed to get connection within ${seconds} seconds: ${what} (${nodes.map((n) => `${n.node} ${n.in_flight}/${n.limit ?? '-'}${n.health === 'healthy' ? '' : ` ${n.health}`}`).join('; ')}; waiting ${this.#slotWaiters.size})`,
-      { timeoutMs, nodes, waiting: this.#slotWaiters.size },
+      `Failed to get connection within ${seconds} seconds: ${what} (${nodes.map((n) => `${n.node} ${n.in_flight}/${n.limit ?? '-'}${n.health === 'healthy' ? '' : ` ${n.health}`}`).join('; ')}; waiting ${waiting})`,
+      { timeoutMs, nodes, waiting },
     );
   }
 
   /** A node slot may have freed (a request ended, a limit rose, a node came back): serve the waiters. */
   #offerSlots(): void {
+    let candidates: NodeSlot<C>[] | undefined;
+    // Waiters for a node P2C chose: served while that node is below its limit; all of them (to
+    // choose again) when it is no candidate any more.
+    for (const slot of this.#slots) {
+      if (slot.waiters.size === 0) continue;
+      candidates ??= this.#candidates(NO_NODES);
+      if (candidates.includes(slot)) slot.waiters.offer(() => this.#belowLimit(slot));
+      else slot.waiters.offer();
+    }
     if (this.#slotWaiters.size === 0) return;
     // No node can take anybody now (all unreachable): each waiter fails at once, as a new caller would.
-    if (this.#candidates(NO_NODES).length === 0) this.#slotWaiters.offer();
+    if ((candidates ?? this.#candidates(NO_NODES)).length === 0) this.#slotWaiters.offer();
     else this.#slotWaiters.offer(() => this.#anyBelowLimit());
   }
 
@@ -586,7 +602,7 @@ export class MultiNodePool<C> implements ConnectionSource<C> {
         unreachable: !this.#reachable(s),
         last_reason: s.lastReason,
         adaptive: s.limit?.snapshot() ?? null,
-        slot_waiting: s.slotWaiting,
+        slot_waiting: s.waiters.size,
         pool: s.pool?.stats() ?? null,
       };
     });
@@ -632,7 +648,9 @@ export class MultiNodePool<C> implements ConnectionSource<C> {
 
   /** Callers that found every node at its limit (`nodeAdaptive`). */
   nodeLimitStats(): NodeLimitStats {
-    return { waiting: this.#slotWaiters.size, waited: this.#slotWaiters.waited, timeouts: this.#slotWaiters.timeouts };
+    const queues = [this.#slotWaiters, ...this.#slots.map((s) => s.waiters)];
+    const sum = (k: 'size' | 'waited' | 'timeouts') => queues.reduce((a, q) => a + q[k], 0);
+    return { waiting: sum('size'), waited: sum('waited'), timeouts: sum('timeouts') };
   }
 
   connections(): ConnectionInfo[] {
@@ -649,7 +667,7 @@ export class MultiNodePool<C> implements ConnectionSource<C> {
     this.#clock.clearTimeout(this.#probeTimer);
     // An in-flight /v1/nodes read (rare, bounded by the health-check time-out) is not awaited: it sees #closed.
     for (const slot of this.#slots) slot.unreachable.abort(new PoolClosedError('The connection pool is closed', {}));
-    this.#slotWaiters.rejectAll(new PoolClosedError('The connection pool is closed', {}));
+    for (const q of [this.#slotWaiters, ...this.#slots.map((s) => s.waiters)]) q.rejectAll(new PoolClosedError('The connection pool is closed', {}));
     await Promise.allSettled(this.#slots.map((s) => s.starting));
     await Promise.all(this.#pools().map((p) => p.close(options)));
   }
