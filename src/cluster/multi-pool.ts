@@ -577,6 +577,12 @@ export class MultiNodePool<C> implements ConnectionSource<C> {
     this.#min = min ?? this.#min;
     this.#max = max ?? this.#max;
     for (const pool of this.#pools()) pool.resize({ min: this.#min, max: this.#max });
+    // Each node's limit follows its pool's new slots (the max it may lend at once).
+    if (this.config.nodeAdaptive) {
+      const bounds = forNodePool(this.config.nodeAdaptive, this.#max * this.config.maxStreamsPerConnection);
+      for (const slot of this.#slots) slot.limit?.setBounds(bounds.minLimit, bounds.maxLimit);
+      this.#offerSlots(); // a larger limit may admit waiters now
+    }
   }
 
   async checkNow(): Promise<{ checked: number; failed: number }> {

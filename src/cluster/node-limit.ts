@@ -45,25 +45,37 @@ export function underLimit<T extends NodeLimitView>(nodes: readonly T[]): T[] {
   return nodes.filter(belowLimit);
 }
 
+/** A node limit's resolved configuration. */
+export interface NodeAdaptiveConfig extends AdaptiveLimitConfig {
+  /**
+   * `maxLimit` was not given: each node's max is its node pool's slots, also after `resize()`
+   * (`maxLimit` then shows the engine-wide slots at start). Set by resolution; a resolved
+   * configuration passed in again keeps it.
+   */
+  maxLimitFromSlots: boolean;
+}
+
 /**
  * Validate `nodeAdaptive` (true or AdaptiveLimitOptions) as the option is named. Its `maxLimit`
  * defaults to `slots` (the engine-wide connection slots; each worker's multi-pool then caps it at
  * its own node pool's slots, see `forNodePool`). The tail guard is off: a node's limit answers to
- * that node's own latency, not to a lane's tail (`protect` is refused).
+ * that node's own latency, not to a lane's tail (`protect` is refused). `fromSlots` is a resolved
+ * configuration's `maxLimitFromSlots` (a worker resolves the main thread's configuration again).
  */
-export function resolveNodeAdaptive(name: string, value: boolean | AdaptiveLimitOptions, slots: number): AdaptiveLimitConfig | undefined {
+export function resolveNodeAdaptive(name: string, value: boolean | AdaptiveLimitOptions, slots: number, fromSlots?: boolean): NodeAdaptiveConfig | undefined {
   if (value === false) return undefined;
   const options: AdaptiveLimitOptions = value === true ? {} : value;
-  return resolveAdaptive(name, { ...options, protect: [] }, slots);
+  const config = resolveAdaptive(name, { ...options, protect: [] }, slots);
+  return Object.freeze({ ...config, maxLimitFromSlots: fromSlots ?? options.maxLimit === undefined });
 }
 
 /**
  * The limit's configuration for one node pool of `slots` slots (its max connections x streams per
  * connection): a node can never have more in flight than its pool lends, so the limit's max (and
- * initial, min) are capped there.
+ * initial, min) are capped there. Without a given `maxLimit` the max is the pool's slots.
  */
-export function forNodePool(config: AdaptiveLimitConfig, slots: number): AdaptiveLimitConfig {
-  const maxLimit = Math.max(1, Math.min(config.maxLimit, slots));
+export function forNodePool(config: AdaptiveLimitConfig & { maxLimitFromSlots?: boolean }, slots: number): AdaptiveLimitConfig {
+  const maxLimit = Math.max(1, config.maxLimitFromSlots ? slots : Math.min(config.maxLimit, slots));
   const minLimit = Math.min(config.minLimit, maxLimit);
   return Object.freeze({ ...config, maxLimit, minLimit, initialLimit: Math.max(minLimit, Math.min(config.initialLimit, maxLimit)) });
 }

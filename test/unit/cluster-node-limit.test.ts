@@ -376,6 +376,34 @@ describe('MultiNodePool with per-node adaptive limits', () => {
     await off.pool.close();
   });
 
+  it('resize() moves each node limit\'s max with its pool\'s slots (a given maxLimit still caps it); a limit above a smaller max comes down', async () => {
+    // 4 connections x 2 streams = 8 slots per node.
+    const { pool } = setup({ nodeAdaptive: { probeSamples: 0, initialLimit: 8, minLimit: 1 }, balancing: 'round-robin' });
+    await pool.start();
+    expect(pool.nodeStats().map((n) => [n.adaptive!.max_limit, n.adaptive!.limit])).toEqual([[8, 8], [8, 8], [8, 8]]);
+    pool.resize({ max: 6 }); // 12 slots per node
+    expect(pool.nodeStats().map((n) => n.adaptive!.max_limit)).toEqual([12, 12, 12]);
+    expect(pool.nodeStats()[0]!.adaptive!.limit).toBe(8); // a larger max lets it climb; it does not jump
+    pool.resize({ max: 2 }); // 4 slots per node
+    expect(pool.nodeStats().map((n) => [n.adaptive!.max_limit, n.adaptive!.limit])).toEqual([[4, 4], [4, 4], [4, 4]]);
+    // Admission follows at once: a node takes 4, not 8.
+    const leases = await Promise.all(Array.from({ length: 12 }, () => pool.acquire()));
+    expect(pool.nodeStats().map((n) => n.outstanding)).toEqual([4, 4, 4]);
+    for (const l of leases) l.release();
+    await pool.close();
+
+    const capped = setup({ nodeAdaptive: { probeSamples: 0, initialLimit: 2, minLimit: 1, maxLimit: 5 } });
+    await capped.pool.start();
+    expect(capped.pool.nodeStats()[0]!.adaptive!.max_limit).toBe(5);
+    capped.pool.resize({ max: 6 });
+    expect(capped.pool.nodeStats()[0]!.adaptive!.max_limit).toBe(5); // the given max holds
+    capped.pool.resize({ max: 1 });
+    expect(capped.pool.nodeStats()[0]!.adaptive!.max_limit).toBe(2);
+    capped.pool.resize({ max: 4 });
+    expect(capped.pool.nodeStats()[0]!.adaptive!.max_limit).toBe(5);
+    await capped.pool.close();
+  });
+
   it('stats: each node carries its limit snapshot; ejection keeps it', async () => {
     const { pool } = setup();
     await pool.start();
@@ -416,6 +444,13 @@ describe('nodeAdaptive configuration', () => {
     expect(on).toMatchObject({ maxLimit: 20, minLimit: 1, initialLimit: 2, probeSamples: 50, protect: [] });
     // A worker resolves the main thread's resolved configuration again: the same limit comes out.
     expect(resolvePoolConfig({ nodeAdaptive: on }, {}).nodeAdaptive).toEqual(on);
+    // Without a given maxLimit each node's max follows its pool's slots (also after resize()); a given one is kept.
+    expect(on.maxLimitFromSlots).toBe(true);
+    const given = resolvePoolConfig({ nodeAdaptive: { maxLimit: 7 } }, {}).nodeAdaptive!;
+    expect(given).toMatchObject({ maxLimit: 7, maxLimitFromSlots: false });
+    expect(resolvePoolConfig({ nodeAdaptive: given }, {}).nodeAdaptive).toEqual(given);
+    expect(forNodePool(on, 12).maxLimit).toBe(12);
+    expect(forNodePool(given, 12).maxLimit).toBe(7);
     expect(resolvePoolConfig({}, { VECTOR_STORE_NODE_ADAPTIVE: '1' }).nodeAdaptive).toMatchObject({ initialLimit: 2 });
     expect(resolvePoolConfig({}, { VECTOR_STORE_NODE_ADAPTIVE: 'off' }).nodeAdaptive).toBeUndefined();
     expect(resolvePoolConfig({ nodeAdaptive: { tolerance: 1.5, probeSamples: 0 } }, {}).nodeAdaptive).toMatchObject({ tolerance: 1.5, probeSamples: 0 });
