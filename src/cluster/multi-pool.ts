@@ -42,7 +42,7 @@ import type { PoolConfig } from '../pool/config.ts';
 import type { ConnectionPool, TransitionEvent } from '../pool/pool.ts';
 import type { AcquireOptions, ConnectionInfo, ConnectionSource, Lease, PoolStats } from '../pool/types.ts';
 import { withConnection, type SuspectableLease } from '../pool/with-connection.ts';
-import { chooseNode, updateEwma, type NodeLoad } from './choose.ts';
+import { chooseNode, costOf, updateEwma, type NodeLoad } from './choose.ts';
 import { nodeName, type NodeAddress } from './nodes.ts';
 import { OutlierDetector, type NodeHealth, type OutlierEvent } from './outlier.ts';
 import { hedgeScope, threadHedger, type HedgeScope } from './hedge.ts';
@@ -371,10 +371,17 @@ export class MultiNodePool<C> implements ConnectionSource<C> {
       const take = () => {
         if (this.#closed) return new PoolClosedError('The connection pool is closed', {});
         if (!this.#candidates(tried).includes(chosen)) return new ChooseAgain();
-        if (!this.#belowLimit(chosen)) return undefined;
-        chosen.outstanding++;
-        return { node: chosen };
+        const s = this.#belowLimit(chosen) ? chosen : this.#divertFrom(chosen, tried, true);
+        if (!s) return undefined;
+        s.outstanding++;
+        return { node: s };
       };
+      // Before queueing: a node with a free slot that is not dearer than this queue.
+      const now = this.#divertFrom(chosen, tried, false);
+      if (now) {
+        now.outstanding++;
+        return now;
+      }
       try {
         return await chosen.waiters.wait(take, {
           timeoutMs: Math.max(0, deadline - this.#clock.now()),
@@ -395,6 +402,36 @@ export class MultiNodePool<C> implements ConnectionSource<C> {
       }
       chosen = s;
     }
+  }
+
+  /**
+   * The node a caller waiting for `chosen` (full) may take instead: one below its limit, with
+   * nobody waiting for it, whose P2C cost with this caller, (in flight + 1) x latency EWMA, is
+   * below the cost of waiting in `chosen`'s queue, (in flight + waiters ahead + 1) x its EWMA
+   * (`queued`: the caller is one of its waiters already). So a free slot is not left idle while
+   * callers queue for a node that is no better, and a node much slower than the queue is worth
+   * still gets nobody. Undefined: keep waiting.
+   */
+  #divertFrom(chosen: NodeSlot<C>, tried: ReadonlySet<number>, queued: boolean): NodeSlot<C> | undefined {
+    let best: NodeSlot<C> | undefined;
+    let bestCost = Number.POSITIVE_INFINITY;
+    const loads = this.#candidates(tried).map((slot) => ({ slot, load: this.#load(slot) }));
+    const known = loads.map((x) => x.load.latencyEwmaMs).filter((x): x is number => x !== undefined);
+    const fallback = known.length > 0 ? Math.min(...known) : 1;
+    let waitCost = Number.POSITIVE_INFINITY;
+    for (const { slot, load } of loads) {
+      if (slot === chosen) {
+        waitCost = costOf({ ...load, outstanding: load.outstanding - (queued ? 1 : 0) }, fallback);
+        continue;
+      }
+      if (slot.waiters.size > 0 || !this.#belowLimit(slot)) continue;
+      const cost = costOf(load, fallback);
+      if (cost < bestCost) {
+        best = slot;
+        bestCost = cost;
+      }
+    }
+    return best && bestCost < waitCost ? best : undefined;
   }
 
   /** Callers waiting for a node slot now, in every queue. */
@@ -430,6 +467,12 @@ export class MultiNodePool<C> implements ConnectionSource<C> {
       candidates ??= this.#candidates(NO_NODES);
       if (candidates.includes(slot)) slot.waiters.offer(() => this.#belowLimit(slot));
       else slot.waiters.offer();
+    }
+    // A node left with a free slot and nobody waiting for it: the head of each other queue may
+    // take it if that is cheaper than waiting (#divertFrom). Heads only: those behind a head that
+    // stays would stay too (same costs).
+    if (candidates?.some((s) => s.waiters.size === 0 && this.#belowLimit(s))) {
+      for (const slot of this.#slots) if (slot.waiters.size > 0) slot.waiters.offer(undefined, 1);
     }
     if (this.#slotWaiters.size === 0) return;
     // No node can take anybody now (all unreachable): each waiter fails at once, as a new caller would.

@@ -164,10 +164,10 @@ export class NodeSlotQueue<T> {
    * A slot may have freed: serve waiters in arrival order. `anyFree()` says whether some node is
    * below its limit at all; serving stops when none is (so a long queue costs nothing per ended
    * request while every node is full). A waiter that cannot use the free slot (its exclusions) is
-   * passed over and keeps its place.
+   * passed over and keeps its place. `maxTries` bounds the waiters asked (1: the head only).
    */
-  offer(anyFree: () => boolean = () => true): void {
-    for (let i = 0; i < this.#waiters.length; ) {
+  offer(anyFree: () => boolean = () => true, maxTries = Number.POSITIVE_INFINITY): void {
+    for (let i = 0, tries = 0; i < this.#waiters.length && tries < maxTries; tries++) {
       if (!anyFree()) return;
       const waiter = this.#waiters[i]!;
       let result: TakeResult<T>;

@@ -326,6 +326,30 @@ describe('MultiNodePool with per-node adaptive limits', () => {
     expect((await Promise.all(callers)).filter((x) => x === 'WEX_POOL_CLOSED')).toHaveLength(stats.reduce((x, n) => x + n.slot_waiting, 0));
   });
 
+  it('least-loaded: a free slot is not left idle while callers queue for a node that is no better (the head of a queue takes it)', async () => {
+    const { pool, clock } = pinnedSetup();
+    await pool.start();
+    await warm(pool, clock, [1, 1, 1]);
+    const leases: Lease<FakeClient>[] = [];
+    void Promise.all(Array.from({ length: 9 }, () => pool.acquire().then((l) => leases.push(l))));
+    await flush();
+    // A full node's queue costs more than a free node as good: 6 in flight (2 each), 3 waiting.
+    expect(pool.nodeStats().map((n) => n.outstanding)).toEqual([2, 2, 2]);
+    expect(pool.stats().node_limit!.waiting).toBe(3);
+    for (let k = 3; k > 0; k--) {
+      // Free a slot where the fewest wait (none, after the first rounds): somebody takes it.
+      const stats = pool.nodeStats();
+      const node = stats.reduce((m, n, i) => (n.slot_waiting < stats[m]!.slot_waiting ? i : m), 0);
+      const i = leases.findIndex((l) => nodeOf(l) === node);
+      leases.splice(i, 1)[0]!.release();
+      await flush();
+      expect(pool.stats().node_limit!.waiting).toBe(k - 1);
+      expect(pool.nodeStats().reduce((a, n) => a + n.outstanding, 0)).toBe(6);
+    }
+    for (const l of leases) l.release();
+    await pool.close();
+  });
+
   it('least-loaded: a waiter whose node is ejected chooses again (and gets a node below its limit); round robin keeps the gate', async () => {
     const { pool, clock } = pinnedSetup();
     await pool.start();
