@@ -38,5 +38,7 @@ export { MultiNodePool, type NodeStats, type NodeLimitStats } from './cluster/mu
 export type { AdaptiveLimitOptions, AdaptiveLimitSnapshot } from './engine/adaptive-limit.ts';
 export { NODES_ENV, type NodeAddress } from './cluster/nodes.ts';
 export { OUTLIER_DEFAULTS, type OutlierConfig, type NodeHealth } from './cluster/outlier.ts';
+// Node stats merged over workers, as `weaviate-executor stats` and the node metrics show them.
+export { mergeNodes, mergeNodeLimit, type MergedNodeStats, type MergedNodeAdaptive } from './stats/nodes.ts';
 export { HEDGE_DEFAULTS, type HedgeConfig, type HedgeStats } from './cluster/hedge.ts';
 export { TLS_ENV, type TlsOptions, type TlsSettings } from './weaviate/tls.ts';

@@ -1,17 +1,19 @@
 /**
  * `weaviate-executor stats`: the stats snapshot (docs/stats.md) as a page a person reads: the
  * engine line, one row per lane (with the limit in force and where it comes from), one row per
- * worker, errors by code. A pure function of the snapshot.
+ * worker, one row per Weaviate node when there are several, errors by code. A pure function of the snapshot.
  */
 import type { AdaptiveLimitSnapshot } from '../engine/adaptive-limit.ts';
 import type { EngineStats } from '../engine/stats.ts';
+import { mergeNodeLimit, mergeNodes, type MergedNodeStats } from '../stats/nodes.ts';
 
 const num = (x: number | null | undefined, digits = 0) => (x === null || x === undefined || !Number.isFinite(x) ? '-' : x.toFixed(digits));
 const msOf = (us: number | undefined) => (us === undefined || !Number.isFinite(us) ? '-' : (us / 1000).toFixed(1));
 
-function table(head: string[], rows: string[][]): string[] {
+/** Columns padded to their widest cell: the first `left` columns (names, states) left-aligned, figures right-aligned. */
+function table(head: string[], rows: string[][], left = 1): string[] {
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ').trimEnd();
+  const line = (cells: string[]) => cells.map((c, i) => (i < left ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ').trimEnd();
   return [line(head), ...rows.map(line)];
 }
 
@@ -46,6 +48,55 @@ export function adaptiveLines(lane: string, a: AdaptiveLimitSnapshot): string[] 
     );
   }
   return lines;
+}
+
+/**
+ * A node's health over the workers that report it: `healthy` when it is in every one, else how
+ * many have it in each other state (`ejected 1/2, probing 1/2`), with the longest ejection still
+ * to run, and `unreachable` / `panic` where workers say so.
+ */
+export function nodeState(n: MergedNodeStats): string {
+  const parts: string[] = [];
+  if (n.health.healthy === n.workers) parts.push('healthy');
+  else {
+    if (n.health.ejected) parts.push(`ejected ${n.health.ejected}/${n.workers}${n.ejected_for_ms > 0 ? ` (${(n.ejected_for_ms / 1000).toFixed(1)} s left)` : ''}`);
+    if (n.health.probing) parts.push(`probing ${n.health.probing}/${n.workers}`);
+  }
+  if (n.unreachable) parts.push(`unreachable ${n.unreachable}/${n.workers}`);
+  if (n.panic) parts.push(`panic ${n.panic}/${n.workers}`);
+  return parts.join(', ');
+}
+
+/**
+ * Several Weaviate nodes: one row per node, merged over workers as the Prometheus exporter does
+ * (src/stats/nodes.ts): connections, outstanding requests, ejections and adaptive limits summed,
+ * latencies the mean; why a node is not healthy under the table; callers waiting for a node
+ * below its limit. Nothing (no lines) with a single node.
+ */
+export function nodeLines(workers: EngineStats['workers']): string[] {
+  const nodes = mergeNodes(workers);
+  if (nodes.length === 0) return [];
+  const reporting = Math.max(...nodes.map((n) => n.workers));
+  const adaptive = nodes.some((n) => n.adaptive);
+  const out = [`Nodes (${nodes.length}; over ${reporting} worker(s): counts and limits summed, latencies their mean, ms)`];
+  out.push(
+    ...table(
+      ['node', 'state', 'connections', 'outstanding', 'latency EWMA', 'ejections', ...(adaptive ? ['limit', 'RTT short', 'RTT long', 'limit changes'] : [])],
+      nodes.map((n) => [
+        n.node, nodeState(n), String(n.connections), String(n.outstanding), num(n.latency_ewma_ms, 1), String(n.total_ejections),
+        ...(adaptive
+          ? n.adaptive
+            ? [`${n.adaptive.limit}${n.adaptive.probing ? ' probing' : ''}`, num(n.adaptive.short_rtt_ms, 1), num(n.adaptive.long_rtt_ms, 1), String(n.adaptive.changes)]
+            : ['-', '-', '-', '-']
+          : []),
+      ]),
+      2,
+    ).map((x) => `  ${x}`),
+  );
+  for (const n of nodes) if (n.health.healthy < n.workers && n.last_reason) out.push(`  ${n.node}: ${n.last_reason}`);
+  const limit = mergeNodeLimit(workers);
+  if (limit) out.push(`  Node limits (nodeAdaptive): ${limit.waiting} waiting for a node below its limit now, ${limit.waited} waited since start, ${limit.timeouts} timed out`);
+  return out;
 }
 
 export function formatStats(s: EngineStats): string {
@@ -87,6 +138,8 @@ export function formatStats(s: EngineStats): string {
       ).map((x) => `  ${x}`),
     );
   }
+  const nodes = nodeLines(s.workers);
+  if (nodes.length) out.push('', ...nodes);
   const errors = Object.entries(c.errors_by_code).sort((a, b) => b[1] - a[1]);
   out.push('', errors.length ? 'Errors by code' : 'Errors by code: none');
   for (const [code, n] of errors) out.push(`  ${code.padEnd(28)} ${n}`);

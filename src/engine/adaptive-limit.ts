@@ -440,6 +440,10 @@ export class AdaptiveLimit {
    * - Above the target: a cut, ceiling = min(ceiling, limit) x `guardBackoff` (at least one slot
    *   down, never below minLimit), and no step up for `guardRetryMs`, doubled by each cut in a
    *   row up to `guardRetryMaxMs`.
+   * - Early: as soon as enough round trips since the last change are over the target that the
+   *   p99 of `guardMinSamples` would be (2 of 100), the cut is taken then, not at the 100th, and
+   *   not at the lowest limit (nothing to cut). Same decision, earlier: a level too high is left
+   *   after a few of its round trips over the target instead of ~2 s of them.
    * - Within it: once the retry wait has passed, one slot more (while the ceiling is what holds
    *   the limit). A ceiling that was cut from holds three decisions: the wait is back to
    *   `guardRetryMs`.
@@ -480,13 +484,27 @@ export class AdaptiveLimit {
       head = 0;
     }
     this.#guardHead = head;
-    if (now - this.#guardLastDecision < this.config.guardIntervalMs) return;
+    // An early cut: the p99 of guardMinSamples round trips is above the target as soon as more of
+    // them are (min - ceil(0.99 min) + 1: 2 of 100), so once that many since the last change are,
+    // the decision due at guardMinSamples is a cut whatever the rest: take it now. A level above
+    // the right one then costs ~2 round trips over the target instead of 100 (2 s at 50 req/s:
+    // a tenth of a 20 s bench trial, enough to move its p99; bench/RESULTS.md 2026-11-26 17:43Z).
+    const early = rttMs > this.#guardTarget() && startAt >= this.#changedAt && Math.min(Math.floor(this.#guardCeiling), this.limit) > this.config.minLimit;
+    if (!early && now - this.#guardLastDecision < this.config.guardIntervalMs) return;
     const judged: number[] = [];
     for (let i = this.#guardHead; i < this.#guardRecent.length; i++) {
       const r = this.#guardRecent[i]!;
       if (r.startAt >= this.#changedAt) judged.push(r.rttMs);
     }
-    if (judged.length < this.config.guardMinSamples) return;
+    const min = this.config.guardMinSamples;
+    if (judged.length < min) {
+      if (!early) return;
+      let over = 0;
+      for (const x of judged) if (x > this.#guardTarget()) over++;
+      if (over <= min - Math.ceil(0.99 * min)) return;
+    } else if (early && now - this.#guardLastDecision < this.config.guardIntervalMs) {
+      return; // enough samples for a decision: that one keeps its pace
+    }
     this.#guardLastDecision = now;
     this.#guardDecisions++;
     const tail = p99(judged);

@@ -17,7 +17,7 @@
  */
 import * as v from '../validate.ts';
 import { ADAPTIVE_DEFAULTS, resolveAdaptive, type AdaptiveLimitConfig, type AdaptiveLimitOptions } from './adaptive-limit.ts';
-import { resolveWriteBatch, type WriteBatchConfig, type WriteBatchOptions } from './write-batcher.ts';
+import { WRITE_BATCH_KEYS, resolveWriteBatch, type WriteBatchConfig, type WriteBatchOptions } from './write-batcher.ts';
 
 export interface LaneOptions {
   /** Relative share of dispatches when lanes compete. @default critical 4, others 1 */
@@ -51,7 +51,8 @@ export interface LaneOptions {
   coalesce?: boolean;
   /**
    * Small `insertMany` calls arriving close together are sent as one insert (src/engine/write-batcher.ts):
-   * `true` for the defaults (at most 200 objects, waiting at most 5 ms) or `{ maxObjects, maxDelayMs }`. @default false
+   * `true` for the defaults (at most 200 objects, waiting at most 5 ms) or `{ maxObjects, maxDelayMs }`
+   * (VECTOR_STORE_LANES: `batch=1`, or `batch.maxObjects=...,batch.maxDelayMs=...`). @default false
    */
   batchWrites?: boolean | WriteBatchOptions;
 }
@@ -82,25 +83,30 @@ const LANE_NAME = /^[a-z][a-z0-9_-]{0,31}$/;
 /**
  * `VECTOR_STORE_LANES`: `name:key=value,...;name:...` with keys weight, reserved, concurrency,
  * queue, deadline (seconds), workers (dedicated worker threads), adaptive (1/0: a limit from latency), coalesce (1/0: join identical reads), batch (1/0: micro-batch small writes),
- * and `adaptive.<option>=value` for each option of the adaptive limit (AdaptiveLimitOptions, by its
+ * `adaptive.<option>=value` for each option of the adaptive limit (AdaptiveLimitOptions, by its
  * name: `adaptive.tolerance=1.3`, `adaptive.probeSamples=0`; giving one turns `adaptive` on), where
  * `adaptive.protect` is a `|`-separated list of lanes (`adaptive.protect=critical|bulk`; empty: the
- * tail guard off). Example: `critical:weight=8,reserved=2,workers=1;normal:queue=20000,adaptive.protect=;batch:weight=0.5`.
+ * tail guard off), and `batch.<option>=value` for each option of write micro-batching
+ * (WriteBatchOptions: `batch.maxObjects=500,batch.maxDelayMs=2`; giving one turns `batch` on).
+ * Example: `critical:weight=8,reserved=2,workers=1;normal:queue=20000,adaptive.protect=;bulk:weight=0.5,batch.maxDelayMs=10`.
  */
 export function parseLanesEnv(text: string): Record<string, LaneOptions> {
   const source: v.Source = { name: 'VECTOR_STORE_LANES', kind: 'env' };
   const out: Record<string, LaneOptions> = {};
   const adaptiveGiven = new Map<string, Record<string, unknown>>();
   for (const part of text.split(';').map((s) => s.trim()).filter(Boolean)) {
-    const [name, rest = ''] = part.split(':', 2) as [string, string?];
-    if (!LANE_NAME.test(name.trim())) v.fail(source, 'lanes as `name:key=value,...;...` with lower-case names', part);
+    const [rawName, rest = ''] = part.split(':', 2) as [string, string?];
+    const name = rawName.trim();
+    if (!LANE_NAME.test(name)) v.fail(source, 'lanes as `name:key=value,...;...` with lower-case names', part);
     const lane: LaneOptions = {};
-    const adaptive: Record<string, unknown> = {};
+    const given: Record<EnvGroup, Record<string, unknown>> = { adaptive: {}, batch: {} };
     for (const kv of rest.split(',').map((s) => s.trim()).filter(Boolean)) {
       const [key, value] = kv.split('=', 2) as [string, string?];
-      const at = { name: `VECTOR_STORE_LANES (${name.trim()}.${key})`, kind: 'env' as const };
-      if (key.startsWith('adaptive.')) {
-        adaptive[key.slice('adaptive.'.length)] = adaptiveEnvValue(at, key.slice('adaptive.'.length), value);
+      const at = { name: `VECTOR_STORE_LANES (${name}.${key})`, kind: 'env' as const };
+      const dot = key.indexOf('.');
+      const group = key.slice(0, dot);
+      if (dot > 0 && isEnvGroup(group)) {
+        given[group][key.slice(dot + 1)] = envGroupValue(at, group, key.slice(dot + 1), value);
         continue;
       }
       switch (key) {
@@ -113,21 +119,23 @@ export function parseLanesEnv(text: string): Record<string, LaneOptions> {
         case 'adaptive': lane.adaptive = v.boolean(at, value); break;
         case 'coalesce': lane.coalesce = v.boolean(at, value); break;
         case 'batch': lane.batchWrites = v.boolean(at, value); break;
-        default: v.fail(source, 'keys among weight, reserved, concurrency, queue, deadline, workers, adaptive, coalesce, batch, adaptive.<option>', kv);
+        default: v.fail(source, 'keys among weight, reserved, concurrency, queue, deadline, workers, adaptive, coalesce, batch, adaptive.<option>, batch.<option>', kv);
       }
     }
-    if (Object.keys(adaptive).length) {
-      const lanePrefix = `VECTOR_STORE_LANES (${name.trim()}.adaptive`;
-      if (lane.adaptive === false) {
-        v.conflict(`\`${lanePrefix})\` is off (adaptive=0) but adaptive options are given (${Object.keys(adaptive).map((k) => `adaptive.${k}`).join(', ')})`, { variable: 'VECTOR_STORE_LANES', lane: name.trim() });
+    for (const group of ENV_GROUP_NAMES) {
+      const options = given[group];
+      if (Object.keys(options).length === 0) continue;
+      const { field } = ENV_GROUPS[group];
+      const prefix = `VECTOR_STORE_LANES (${name}.${group}`;
+      if (lane[field] === false) {
+        v.conflict(`\`${prefix})\` is off (${group}=0) but ${group} options are given (${Object.keys(options).map((k) => `${group}.${k}`).join(', ')})`, { variable: 'VECTOR_STORE_LANES', lane: name });
       }
-      // Bounds checked here, so that a bad value names the variable; the lane's slots are not known
-      // yet (max and initial default to them in resolveLanes), so any large count stands in.
-      resolveAdaptive(`${lanePrefix})`, adaptive as AdaptiveLimitOptions, Number.MAX_SAFE_INTEGER, (k) => ({ name: `${lanePrefix}.${k})`, kind: 'env' }));
-      lane.adaptive = adaptive as AdaptiveLimitOptions;
-      adaptiveGiven.set(name.trim(), adaptive);
+      // Bounds checked here, so that a bad value names the variable.
+      ENV_GROUPS[group].check(`${prefix})`, options, (k) => ({ name: `${prefix}.${k})`, kind: 'env' }));
+      (lane as Record<string, unknown>)[field] = options;
     }
-    out[name.trim()] = lane;
+    if (Object.keys(given.adaptive).length) adaptiveGiven.set(name, given.adaptive);
+    out[name] = lane;
   }
   // `protect` names lanes: those of the variable plus the ones that always exist.
   const names = new Set([...Object.keys(DEFAULT_LANES), ...Object.keys(out)]);
@@ -141,14 +149,36 @@ export function parseLanesEnv(text: string): Record<string, LaneOptions> {
   return out;
 }
 
-/** The adaptive options settable as `adaptive.<name>` in VECTOR_STORE_LANES: all of AdaptiveLimitOptions. */
-const ADAPTIVE_ENV_KEYS: readonly string[] = ['initialLimit', 'maxLimit', ...Object.keys(ADAPTIVE_DEFAULTS), 'protect'];
+/**
+ * Option groups VECTOR_STORE_LANES sets one option at a time, `<group>.<option>=value`: the lane
+ * field they fill, the options (all of the group's options type) and the check of their bounds.
+ */
+const ENV_GROUPS = {
+  adaptive: {
+    field: 'adaptive',
+    what: 'an adaptive option',
+    keys: ['initialLimit', 'maxLimit', ...Object.keys(ADAPTIVE_DEFAULTS), 'protect'],
+    // The lane's slots are not known yet (max and initial default to them in resolveLanes), so
+    // any large count stands in.
+    check: (name: string, o: Record<string, unknown>, at: (k: string) => v.Source) => resolveAdaptive(name, o as AdaptiveLimitOptions, Number.MAX_SAFE_INTEGER, at),
+  },
+  batch: {
+    field: 'batchWrites',
+    what: 'a batch option',
+    keys: WRITE_BATCH_KEYS,
+    check: (name: string, o: Record<string, unknown>, at: (k: string) => v.Source) => resolveWriteBatch(name, o as WriteBatchOptions, at),
+  },
+} as const satisfies Record<string, { field: keyof LaneOptions; what: string; keys: readonly string[]; check: unknown }>;
+type EnvGroup = keyof typeof ENV_GROUPS;
+const ENV_GROUP_NAMES = Object.keys(ENV_GROUPS) as EnvGroup[];
+const isEnvGroup = (s: string): s is EnvGroup => Object.hasOwn(ENV_GROUPS, s);
 
-/** One `adaptive.<key>=value`: a number, or for `protect` a `|`-separated list of lane names (empty = none). */
-function adaptiveEnvValue(at: v.Source, key: string, value: string | undefined): number | string[] {
-  if (!ADAPTIVE_ENV_KEYS.includes(key)) v.fail(at, `an adaptive option (${ADAPTIVE_ENV_KEYS.join(', ')})`, key);
+/** One `<group>.<key>=value`: a number, or for `adaptive.protect` a `|`-separated list of lane names (empty = none). */
+function envGroupValue(at: v.Source, group: EnvGroup, key: string, value: string | undefined): number | string[] {
+  const { keys, what } = ENV_GROUPS[group];
+  if (!(keys as readonly string[]).includes(key)) v.fail(at, `${what} (${keys.join(', ')})`, key);
   if (key !== 'protect') {
-    // Bounds (and integer-ness) are resolveAdaptive's, checked by the caller under this name.
+    // Bounds (and integer-ness) are the group's check, made by the caller under this name.
     const n = value === undefined || value.trim() === '' ? Number.NaN : Number(value.trim());
     return Number.isFinite(n) ? n : v.fail(at, 'a number', value);
   }
@@ -159,9 +189,10 @@ function adaptiveEnvValue(at: v.Source, key: string, value: string | undefined):
 }
 
 /**
- * Lanes as a `VECTOR_STORE_LANES` value (the inverse of parseLanesEnv for what the variable can
- * say; lanes with nothing set are left out). `batchWrites` options other than on/off are not
- * expressible there and come out as `batch=1`.
+ * Lanes as a `VECTOR_STORE_LANES` value, the inverse of parseLanesEnv: `parseLanesEnv(formatLanesEnv(x))`
+ * equals `x` for lanes the variable can state (whole milliseconds of deadline; an empty options
+ * object for `adaptive` or `batchWrites`, which means the defaults, comes back as `true`). A lane
+ * with nothing set is written as its bare name, so that it still exists.
  */
 export function formatLanesEnv(lanes: Readonly<Record<string, LaneOptions>>): string {
   const parts: string[] = [];
@@ -173,17 +204,22 @@ export function formatLanesEnv(lanes: Readonly<Record<string, LaneOptions>>): st
     if (lane.maxQueue !== undefined) kv.push(`queue=${lane.maxQueue}`);
     if (lane.defaultDeadlineMs !== undefined) kv.push(`deadline=${lane.defaultDeadlineMs / 1000}`);
     if (lane.dedicatedWorkers !== undefined) kv.push(`workers=${lane.dedicatedWorkers}`);
-    if (lane.adaptive) {
-      kv.push('adaptive=1');
-      if (lane.adaptive !== true) {
-        for (const [k, value] of Object.entries(lane.adaptive)) kv.push(`adaptive.${k}=${Array.isArray(value) ? value.join('|') : String(value)}`);
-      }
-    }
-    if (lane.coalesce) kv.push('coalesce=1');
-    if (lane.batchWrites) kv.push('batch=1');
-    if (kv.length) parts.push(`${name}:${kv.join(',')}`);
+    formatGroup(kv, 'adaptive', lane.adaptive);
+    if (lane.coalesce !== undefined) kv.push(`coalesce=${lane.coalesce ? 1 : 0}`);
+    formatGroup(kv, 'batch', lane.batchWrites);
+    parts.push(kv.length ? `${name}:${kv.join(',')}` : name);
   }
   return parts.join(';');
+}
+
+/** `<group>=1` or `=0`, then `<group>.<option>=value` for each option given. */
+function formatGroup(kv: string[], group: EnvGroup, value: boolean | object | undefined): void {
+  if (value === undefined) return;
+  kv.push(`${group}=${value === false ? 0 : 1}`);
+  if (typeof value !== 'object') return;
+  for (const [k, x] of Object.entries(value)) {
+    if (x !== undefined) kv.push(`${group}.${k}=${Array.isArray(x) ? x.join('|') : String(x)}`);
+  }
 }
 
 /** Defaults merged with the user's lanes (critical and normal always exist), validated. */

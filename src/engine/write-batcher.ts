@@ -1,5 +1,6 @@
 /**
- * Write micro-batching (opt-in per lane: `batchWrites`, env `batch=1`): small `insertMany`
+ * Write micro-batching (opt-in per lane: `batchWrites`, env `batch=1` or
+ * `batch.maxObjects=...,batch.maxDelayMs=...`): small `insertMany`
  * calls to the same collection and tenant that arrive within `maxDelayMs` of the first are sent
  * as one `insertMany` of at most `maxObjects` objects. Each caller gets its own InsertResult:
  * its own uuids and its own per-object errors, indexed in its own objects.
@@ -24,12 +25,21 @@ export interface WriteBatchOptions {
 
 export type WriteBatchConfig = Required<WriteBatchOptions>;
 
-export function resolveWriteBatch(name: string, options: WriteBatchOptions | true): WriteBatchConfig {
+/** Every option of WriteBatchOptions (VECTOR_STORE_LANES sets each as `batch.<option>=value`). */
+export const WRITE_BATCH_KEYS: readonly (keyof WriteBatchOptions)[] = ['maxObjects', 'maxDelayMs'];
+
+/**
+ * Options validated once, defaults filled in. `at` names each option in errors: `<name>.<option>`
+ * by default, a VECTOR_STORE_LANES source when the values came from the environment.
+ */
+export function resolveWriteBatch(
+  name: string, options: WriteBatchOptions | true, at = (k: string): v.Source => ({ name: `${name}.${k}`, kind: 'option' }),
+): WriteBatchConfig {
   const o = (options === true ? {} : v.plainObject({ name, kind: 'option' }, options)) as Record<string, unknown>;
-  v.knownKeys({ name, kind: 'option' }, o, ['maxObjects', 'maxDelayMs']);
+  v.knownKeys({ name, kind: 'option' }, o, WRITE_BATCH_KEYS);
   return Object.freeze({
-    maxObjects: o['maxObjects'] === undefined ? 200 : v.integer({ name: `${name}.maxObjects`, kind: 'option' }, o['maxObjects'], 1, 10_000),
-    maxDelayMs: o['maxDelayMs'] === undefined ? 5 : v.number({ name: `${name}.maxDelayMs`, kind: 'option' }, o['maxDelayMs'], { min: 0, max: 10_000 }),
+    maxObjects: o['maxObjects'] === undefined ? 200 : v.integer(at('maxObjects'), o['maxObjects'], 1, 10_000),
+    maxDelayMs: o['maxDelayMs'] === undefined ? 5 : v.number(at('maxDelayMs'), o['maxDelayMs'], { min: 0, max: 10_000 }),
   });
 }
 

@@ -14,7 +14,7 @@ import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { AdaptiveLimitSnapshot } from '../engine/adaptive-limit.ts';
 import type { EngineStats } from '../engine/stats.ts';
 import type { Executor } from '../engine/executor.ts';
-import type { NodeStats } from '../cluster/multi-pool.ts';
+import { mergeNodeLimit, mergeNodes, type MergedNodeStats } from '../stats/nodes.ts';
 
 /**
  * Histogram buckets, seconds: 1 ms to 30 s (the default deadline), dense below 100 ms where
@@ -91,51 +91,29 @@ export function registerExecutorMetrics(source: MetricsSource, options: Executor
   gauge('worker_event_loop_delay_p99_seconds', 'Event-loop delay p99 per worker thread', ['worker'], (s, set) =>
     s.workers.forEach((w) => set({ worker: String(w.thread_id) }, w.event_loop_delay_p99_us / 1e6)),
   );
-  // Several nodes (weaviate.nodes): each worker's multi-pool reports its nodes; summed by node here.
-  const byNode = (s: EngineStats, pick: (n: NodeStats) => number): Map<string, number> => {
-    const out = new Map<string, number>();
-    for (const w of s.workers) for (const n of w.pool?.nodes ?? []) out.set(n.node, (out.get(n.node) ?? 0) + pick(n));
-    return out;
-  };
-  const nodesWith = (s: EngineStats, keep: (n: NodeStats) => boolean): Set<string> =>
-    new Set(s.workers.flatMap((w) => (w.pool?.nodes ?? []).filter(keep).map((n) => n.node)));
-  gauge('node_connections', 'Open connections per Weaviate node, all workers', ['node'], (s, set) =>
-    byNode(s, (n) => n.pool?.total_connections ?? 0).forEach((v, node) => set({ node }, v)),
-  );
-  gauge('node_outstanding', 'Requests holding or waiting for a connection, per node', ['node'], (s, set) =>
-    byNode(s, (n) => n.outstanding).forEach((v, node) => set({ node }, v)),
-  );
-  gauge('node_ejected', 'Workers that have the node ejected or on probation now', ['node'], (s, set) =>
-    byNode(s, (n) => (n.health === 'healthy' ? 0 : 1)).forEach((v, node) => set({ node }, v)),
-  );
-  counter('node_ejections_total', 'Outlier ejections per node, summed over workers', ['node'], (s, set) =>
-    byNode(s, (n) => n.total_ejections).forEach((v, node) => set({ node }, v)),
-  );
+  // Several nodes (weaviate.nodes): each worker's multi-pool reports its nodes; merged by node here
+  // (src/stats/nodes.ts: counts and limits summed over workers, round trips their mean), as the CLI shows them.
+  const perNode = (pick: (n: MergedNodeStats) => number | null | undefined) =>
+    (s: EngineStats, set: (labels: Record<string, string>, v: number) => void) => mergeNodes(s.workers).forEach((n) => {
+      const v = pick(n);
+      if (v !== null && v !== undefined) set({ node: n.node }, v);
+    });
+  gauge('node_connections', 'Open connections per Weaviate node, all workers', ['node'], perNode((n) => n.connections));
+  gauge('node_outstanding', 'Requests holding or waiting for a connection, per node', ['node'], perNode((n) => n.outstanding));
+  gauge('node_ejected', 'Workers that have the node ejected or on probation now', ['node'], perNode((n) => n.workers - n.health.healthy));
+  counter('node_ejections_total', 'Outlier ejections per node, summed over workers', ['node'], perNode((n) => n.total_ejections));
   // Per-node adaptive limits (nodeAdaptive; src/cluster/node-limit.ts): each worker has its own per node.
-  const limited = (n: NodeStats) => n.adaptive !== null && n.adaptive !== undefined;
-  gauge('node_adaptive_limit', 'Adaptive concurrency limit per Weaviate node, summed over workers (requests in flight allowed)', ['node'], (s, set) =>
-    byNode(s, (n) => n.adaptive?.limit ?? 0).forEach((v, node) => (nodesWith(s, limited).has(node) ? set({ node }, v) : undefined)),
-  );
+  gauge('node_adaptive_limit', 'Adaptive concurrency limit per Weaviate node, summed over workers (requests in flight allowed)', ['node'], perNode((n) => n.adaptive?.limit));
   gauge('node_adaptive_rtt_seconds', 'Inputs of a node\'s adaptive limit: short (last window) and long (average) round-trip time, mean over workers', ['node', 'window'], (s, set) => {
-    for (const window of ['short', 'long'] as const) {
-      const sums = new Map<string, { sum: number; n: number }>();
-      for (const w of s.workers) {
-        for (const n of w.pool?.nodes ?? []) {
-          const ms = window === 'short' ? n.adaptive?.short_rtt_ms : n.adaptive?.long_rtt_ms;
-          if (ms === null || ms === undefined) continue;
-          const e = sums.get(n.node) ?? { sum: 0, n: 0 };
-          sums.set(n.node, { sum: e.sum + ms, n: e.n + 1 });
-        }
-      }
-      sums.forEach((e, node) => set({ node, window }, e.sum / e.n / 1000));
+    for (const { node, adaptive: a } of mergeNodes(s.workers)) {
+      if (a?.short_rtt_ms !== null && a?.short_rtt_ms !== undefined) set({ node, window: 'short' }, a.short_rtt_ms / 1000);
+      if (a?.long_rtt_ms !== null && a?.long_rtt_ms !== undefined) set({ node, window: 'long' }, a.long_rtt_ms / 1000);
     }
   });
-  counter('node_adaptive_limit_changes_total', 'Changes of the per-node adaptive limits, summed over workers', ['node'], (s, set) =>
-    byNode(s, (n) => n.adaptive?.changes ?? 0).forEach((v, node) => (nodesWith(s, limited).has(node) ? set({ node }, v) : undefined)),
-  );
+  counter('node_adaptive_limit_changes_total', 'Changes of the per-node adaptive limits, summed over workers', ['node'], perNode((n) => n.adaptive?.changes));
   gauge('node_limit_waiting', 'Requests waiting because every node is at its adaptive limit, all workers', [], (s, set) => {
-    const pools = s.workers.flatMap((w) => (w.pool?.node_limit ? [w.pool.node_limit] : []));
-    if (pools.length > 0) set({}, pools.reduce((a, p) => a + p.waiting, 0));
+    const limit = mergeNodeLimit(s.workers);
+    if (limit) set({}, limit.waiting);
   });
   counter('connections_created_total', 'Connections opened', [], (s, set) => set({}, s.total_connections_created));
   counter('connections_closed_total', 'Connections closed', [], (s, set) => set({}, s.total_connections_closed));

@@ -54,6 +54,11 @@ describe('bench plumbing (smoke)', () => {
       criticalRate: 10, users: 10, trialMs: 300, warmupMs: 100, quick: true, progress: () => {},
     });
     expect(r.trials.length).toBe(4);
+    // The pick is re-measured (quick: one more trial per candidate) and made on pooled figures.
+    expect(r.confirmed!.length).toBeGreaterThanOrEqual(1);
+    expect(r.confirmed!.every((t) => t.pooled === 2)).toBe(true);
+    expect(r.confirmed!.map((t) => lanesEnv(t.setting))).toContain(lanesEnv(r.sweepBest!.setting));
+    expect(r.confirmed).toContain(r.best);
     expect(r.env).toMatch(/^VECTOR_STORE_WORKERS=\d+ VECTOR_STORE_MAX_CONNECTIONS=\d+ VECTOR_STORE_LANES="[^"]+"$/);
     const lanes = /VECTOR_STORE_LANES="([^"]+)"/.exec(r.env)![1]!;
     expect(lanesEnv({ workers: 1, connections: 1, lanes: parseLanesEnv(lanes) })).toBe(lanes);

@@ -175,6 +175,8 @@ describe('weaviate-executor CLI', () => {
     expect(pretty.stdout).toMatch(/^ {2}normal\s+0\s+0\s+\d+ adaptive\b/m);
     expect(pretty.stdout).toContain('Adaptive limits');
     expect(pretty.stdout).toMatch(/^ {2}normal: limit \d+ \(\d+\.\.\d+, estimate [\d.]+\)/m);
+    expect(pretty.stdout).toMatch(/^Workers$/m);
+    expect(pretty.stdout).not.toContain('Nodes ('); // one Weaviate node: no nodes section (several: test/integration/cluster-faults.test.ts)
     expect(pretty.stdout).toMatch(/^ {4}tail guard: protected p99 (-|[\d.]+) ms vs target (-|[\d.]+) ms \(base (-|[\d.]+) ms\), ceiling [\d.]+ slots, \d+ decision\(s\), \d+ cut\(s\)$/m);
 
     child.kill('SIGTERM');

@@ -21,11 +21,15 @@ import { SAMPLE_COLLECTION } from '../../src/data/sample.ts';
 import { ToxicProxy } from '../support/toxic-proxy.ts';
 import { H2StreamCounter } from '../support/h2-streams.ts';
 import { cleanEnv, startChild } from '../support/start-child.ts';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { httpGet } from '../../src/weaviate/http-get.ts';
 import { Registry } from 'prom-client';
 import { registerExecutorMetrics } from '../../src/metrics/prometheus.ts';
 
 const COLLECTION = 'Replicated_docs';
+const CLI = new URL('../../src/cli/main.ts', import.meta.url).pathname;
+const execFileP = promisify(execFile);
 const MIN_PER_NODE = 2;
 let cluster: WeaviateCluster | undefined;
 
@@ -534,16 +538,34 @@ describe('3-node cluster under node faults', () => {
     }
   }, 180_000);
 
-  it('npm start with WEAVIATE_NODES (the README setup): runs the example over the cluster, one pool per node', async () => {
+  it('npm start with WEAVIATE_NODES (the README setup): runs the example over the cluster, one pool per node; `weaviate-executor stats` shows the nodes', async () => {
     const c = cluster!;
     const list = c.nodes.map((n) => `${n.name}=${n.host}:${n.httpPort}:${n.grpcPort}`).join(',');
-    const child = await startChild(cleanEnv({ WEAVIATE_NODES: list, VECTOR_STORE_HTTP_PORT: '0', VECTOR_STORE_WORKERS: '1', VECTOR_STORE_MIN_CONNECTIONS: '1', VECTOR_STORE_MAX_CONNECTIONS: '2' }));
+    const child = await startChild(cleanEnv({
+      WEAVIATE_NODES: list, VECTOR_STORE_HTTP_PORT: '0', VECTOR_STORE_WORKERS: '2', VECTOR_STORE_MIN_CONNECTIONS: '2', VECTOR_STORE_MAX_CONNECTIONS: '4', VECTOR_STORE_NODE_ADAPTIVE: 'true',
+    }));
     try {
       expect(child.ready, child.output()).toBe(true);
       expect(child.output()).toContain('Weaviate cluster of 3 nodes');
       expect(child.output()).toMatch(/Using the Weaviate cluster http:\/\/.*, http:\/\/.*, http:\/\/.* \(WEAVIATE_NODES\)/);
       expect(child.output()).toMatch(/^ {2}1\. \[/m); // the example query answered
       expect(child.output()).not.toContain('started by this process');
+      // The CLI's stats page of that instance: a row per node, merged over its two workers.
+      const url = /curl (http:\/\/\S+)\/vector-store\/pool\/stats/.exec(child.output())![1]!;
+      const stats = async (...args: string[]) =>
+        (await execFileP(process.execPath, [CLI, 'stats', '--url', url, ...args], { env: cleanEnv({}), timeout: 30_000 })).stdout;
+      const json = JSON.parse(await stats('--json')) as { workers: { pool: { nodes?: NodeStats[] } | null }[] };
+      const text = await stats();
+      console.log(`weaviate-executor stats, nodes section:\n${text.slice(text.indexOf('Nodes ('), text.indexOf('\nErrors by code'))}`);
+      expect(text).toMatch(/^Nodes \(3; over 2 worker\(s\): counts and limits summed, latencies their mean, ms\)$/m);
+      expect(text).toMatch(/^ {2}node +state +connections +outstanding +latency EWMA +ejections +limit +RTT short +RTT long +limit changes$/m);
+      for (const n of c.nodes) {
+        // Connections summed over both workers, as the JSON has them; each worker opens its share on every node.
+        const connections = json.workers.reduce((a, w) => a + (w.pool?.nodes?.find((x) => x.node === `${n.host}:${n.grpcPort}`)?.pool?.total_connections ?? 0), 0);
+        expect(connections).toBeGreaterThanOrEqual(1);
+        expect(text).toMatch(new RegExp(`^ {2}${n.host.replaceAll('.', '\\.')}:${n.grpcPort} +healthy +${connections} +\\d+ +(-|[\\d.]+) +0 +\\d+( probing)? +`, 'm'));
+      }
+      expect(text).toMatch(/^ {2}Node limits \(nodeAdaptive\): 0 waiting for a node below its limit now, \d+ waited since start, 0 timed out$/m);
       expect(await child.stop()).toBe(0);
     } finally {
       child.kill();

@@ -238,6 +238,43 @@ describe('AdaptiveLimit (Gradient2)', () => {
       expect(() => resolveAdaptive('lanes.normal.adaptive', { guardTargetMs: -1 }, 8)).toThrow(/lanes\.normal\.adaptive\.guardTargetMs/);
     });
 
+    it('cuts as soon as enough round trips since the last change are over the target to put the p99 of guardMinSamples over it', () => {
+      const h = probed({ guardMinSamples: 100 });
+      // 100 per decision: two seconds per step.
+      climb(h, 3);
+      expect(h.limit.limit).toBe(3);
+      const { guard_cuts: cuts, guard_decisions: decisions } = h.limit.snapshot();
+      for (let i = 0; i < 5; i++) {
+        h.advance(20);
+        h.limit.addGuardSample(10); // started after the step up
+      }
+      h.advance(20);
+      h.limit.addGuardSample(30); // one over 15 ms: the p99 of 100 may still be within
+      for (let i = 0; i < 10; i++) {
+        h.advance(20);
+        h.limit.addGuardSample(10);
+      }
+      expect(h.limit.limit).toBe(3);
+      expect(h.limit.snapshot().guard_decisions).toBe(decisions);
+      h.advance(20);
+      h.limit.addGuardSample(30); // two of 100 would make it 30 ms: cut now, after 17 round trips, not 100
+      expect(h.limit.limit).toBe(2);
+      expect(h.limit.snapshot()).toMatchObject({ guard_cuts: cuts! + 1, guard_decisions: decisions! + 1, guard_tail_ms: 30 });
+      // At the lowest limit there is nothing to cut: no early decision, the usual pace. (Each
+      // started after the last change: 30 ms round trips 40 ms apart.)
+      h.advance(40);
+      h.limit.addGuardSample(30);
+      h.advance(40);
+      h.limit.addGuardSample(30);
+      expect(h.limit.limit).toBe(1);
+      const atMin = h.limit.snapshot();
+      for (let i = 0; i < 5; i++) {
+        h.advance(40);
+        h.limit.addGuardSample(30);
+      }
+      expect(h.limit.snapshot()).toMatchObject({ guard_cuts: atMin.guard_cuts, guard_decisions: atMin.guard_decisions });
+    });
+
     it('judges only requests that started after the limit changed, at most once per interval', () => {
       const h = probed();
       climb(h, 4);
@@ -245,12 +282,15 @@ describe('AdaptiveLimit (Gradient2)', () => {
       second(h, 2, 30);
       expect(h.limit.limit).toBe(3);
       const decisions = h.limit.snapshot().guard_decisions;
-      // Slow answers to requests that started before the cut: not judged, no second cut.
-      for (let i = 0; i < 60; i++) {
+      // Slow answers to requests that started before the cut (the cut came with the first slow
+      // answer, under 1 s ago; these started 2 s before they end): not judged, no second cut.
+      for (let i = 0; i < 45; i++) {
         h.advance(20);
         h.limit.addGuardSample(2000);
       }
-      expect(h.limit.snapshot()).toMatchObject({ guard_cuts: cuts! + 1, guard_decisions: decisions });
+      // (The decision due a second after the cut judged the 10 ms answers since: within target.)
+      expect(h.limit.snapshot()).toMatchObject({ guard_cuts: cuts! + 1, guard_tail_ms: 10 });
+      expect(h.limit.snapshot().guard_decisions).toBeLessThanOrEqual(decisions! + 1);
       expect(h.limit.limit).toBe(3);
     });
 

@@ -4,6 +4,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { ConfigError, DeadlineExceededError, QueueFullError, ShutdownError, AbortError } from '../../src/errors.ts';
+import { resolveExecutorConfig } from '../../src/engine/config.ts';
+import { WRITE_BATCH_KEYS } from '../../src/engine/write-batcher.ts';
 import { LaneQueue, formatLanesEnv, parseLanesEnv, pickLane, resolveLanes, type LaneOptions, type LaneView } from '../../src/engine/lanes.ts';
 import { Scheduler, type WorkContext } from '../../src/engine/scheduler.ts';
 import { FakeClock, flush } from '../support/fake-clock.ts';
@@ -12,6 +14,18 @@ interface Job {
   label: string;
   ctx: WorkContext;
   finish: () => void;
+}
+
+/** The ConfigError parseLanesEnv throws for `text` (WEX_CONFIG_INVALID); a failure when it throws none. */
+function lanesEnvError(text: string): ConfigError {
+  try {
+    parseLanesEnv(text);
+  } catch (e) {
+    expect(e).toBeInstanceOf(ConfigError);
+    expect((e as ConfigError).code).toBe('WEX_CONFIG_INVALID');
+    return e as ConfigError;
+  }
+  throw new Error(`no error for ${text}`);
 }
 
 function harness(lanes: Record<string, LaneOptions> | undefined, slots: number) {
@@ -143,15 +157,7 @@ describe('lane configuration', () => {
   });
 
   it('a bad adaptive value in VECTOR_STORE_LANES is a ConfigError naming the variable, the lane and the key', () => {
-    const error = (text: string) => {
-      try {
-        parseLanesEnv(text);
-      } catch (e) {
-        expect(e).toBeInstanceOf(ConfigError);
-        return (e as Error).message;
-      }
-      throw new Error(`no error for ${text}`);
-    };
+    const error = (text: string) => lanesEnvError(text).message;
     expect(error('normal:adaptive.tolerance=0.5')).toMatch(/^Expected `VECTOR_STORE_LANES \(normal\.adaptive\.tolerance\)` to be a finite number >= 1 and <= 10, got `0.5`/);
     expect(error('normal:adaptive.tolerance=abc')).toMatch(/`VECTOR_STORE_LANES \(normal\.adaptive\.tolerance\)` to be a number, got `abc`/);
     expect(error('normal:adaptive.tolerance')).toMatch(/`VECTOR_STORE_LANES \(normal\.adaptive\.tolerance\)` to be a number/);
@@ -163,6 +169,63 @@ describe('lane configuration', () => {
     expect(error('normal:adaptive.protect=bulk')).toMatch(/`VECTOR_STORE_LANES \(normal\.adaptive\.protect\)` to be other lanes \(critical\) separated by \|, got `bulk`/);
     expect(error('normal:adaptive.protect=critical|normal')).toMatch(/normal\.adaptive\.protect.*got `critical\|normal`/);
     expect(error('normal:adaptive=0,adaptive.tolerance=1.3')).toMatch(/`VECTOR_STORE_LANES \(normal\.adaptive\)` is off \(adaptive=0\) but adaptive options are given \(adaptive\.tolerance\)/);
+  });
+
+  it('VECTOR_STORE_LANES sets every write-batch option as batch.<option>; one alone turns batching on', () => {
+    expect(parseLanesEnv('bulk:batch=1,batch.maxObjects=500,batch.maxDelayMs=2.5;normal:batch.maxDelayMs=0')).toEqual({
+      bulk: { batchWrites: { maxObjects: 500, maxDelayMs: 2.5 } },
+      normal: { batchWrites: { maxDelayMs: 0 } },
+    });
+    const [, normal, bulk] = resolveLanes(parseLanesEnv('bulk:batch.maxObjects=500;normal:batch.maxDelayMs=0'), 8);
+    expect(bulk!.batchWrites).toEqual({ maxObjects: 500, maxDelayMs: 5 });
+    expect(normal!.batchWrites).toEqual({ maxObjects: 200, maxDelayMs: 0 });
+    // Every option of WriteBatchOptions has a key: what the env sets is what resolveWriteBatch fills.
+    const all = parseLanesEnv(`bulk:${WRITE_BATCH_KEYS.map((k) => `batch.${k}=1`).join(',')}`);
+    expect(Object.keys(all['bulk']!.batchWrites as object).sort()).toEqual(Object.keys(resolveLanes(all, 8)[2]!.batchWrites!).sort());
+    // Through the engine's configuration, as the server reads its environment.
+    const config = resolveExecutorConfig({}, { VECTOR_STORE_LANES: 'bulk:batch.maxObjects=50,batch.maxDelayMs=1' });
+    expect(config.lanes.find((l) => l.name === 'bulk')!.batchWrites).toEqual({ maxObjects: 50, maxDelayMs: 1 });
+    expect(() => resolveExecutorConfig({}, { VECTOR_STORE_LANES: 'bulk:batch.maxObjects=99999' })).toThrow(/VECTOR_STORE_LANES \(bulk\.batch\.maxObjects\).*99999/);
+  });
+
+  it('a bad batch value in VECTOR_STORE_LANES is a ConfigError naming the variable, the lane, the option and the value', () => {
+    const error = lanesEnvError;
+    const zero = error('bulk:batch.maxObjects=0');
+    expect(zero.message).toBe('Expected `VECTOR_STORE_LANES (bulk.batch.maxObjects)` to be an integer between 1 and 10000, got `0` (number)');
+    expect(zero.details).toMatchObject({ variable: 'VECTOR_STORE_LANES (bulk.batch.maxObjects)', value: 0 });
+    expect(error('bulk:batch.maxObjects=2.5').message).toMatch(/`VECTOR_STORE_LANES \(bulk\.batch\.maxObjects\)` to be an integer between 1 and 10000, got `2.5`/);
+    expect(error('bulk:batch.maxDelayMs=-1').message).toMatch(/`VECTOR_STORE_LANES \(bulk\.batch\.maxDelayMs\)` to be a finite number >= 0 and <= 10000, got `-1`/);
+    expect(error('bulk:batch.maxDelayMs=soon').message).toMatch(/`VECTOR_STORE_LANES \(bulk\.batch\.maxDelayMs\)` to be a number, got `soon` \(string\)/);
+    expect(error('bulk:batch.maxDelayMs').message).toMatch(/`VECTOR_STORE_LANES \(bulk\.batch\.maxDelayMs\)` to be a number/);
+    expect(error('bulk:batch.size=9').message).toMatch(/^Expected `VECTOR_STORE_LANES \(bulk\.batch\.size\)` to be a batch option \(maxObjects, maxDelayMs\), got `size`/);
+    expect(error('bulk:batch=0,batch.maxObjects=10').message).toMatch(/`VECTOR_STORE_LANES \(bulk\.batch\)` is off \(batch=0\) but batch options are given \(batch\.maxObjects\)/);
+    expect(error('bulk:batch=maybe').message).toMatch(/`VECTOR_STORE_LANES \(bulk\.batch\)` to be a boolean/);
+    expect(error('bulk:batchy.maxObjects=3').message).toMatch(/batch\.<option>/);
+  });
+
+  it('formatLanesEnv is the exact inverse of parseLanesEnv over every option', () => {
+    const cases: Record<string, LaneOptions>[] = [
+      {},
+      { critical: {} },
+      {
+        critical: { weight: 8, reserved: 2, maxConcurrency: 3, maxQueue: 50, defaultDeadlineMs: 1500, dedicatedWorkers: 1, coalesce: true },
+        normal: { maxQueue: 200, adaptive: { protect: ['critical', 'bulk'], tolerance: 1.3, minLimit: 2, maxLimit: 6, probeSamples: 0 }, batchWrites: { maxObjects: 500, maxDelayMs: 2.5 } },
+        bulk: { weight: 0.5, adaptive: { protect: [] }, batchWrites: { maxDelayMs: 0 }, coalesce: false },
+        off: { adaptive: false, batchWrites: false },
+        on: { adaptive: true, batchWrites: true },
+        idle: {},
+      },
+      // Every option of both groups at once (the resolved defaults: valid values for each).
+      { normal: { adaptive: { ...resolveLanes({ normal: { adaptive: true } }, 8)[1]!.adaptive! }, batchWrites: { ...resolveLanes({ normal: { batchWrites: true } }, 8)[1]!.batchWrites! } } },
+    ];
+    for (const lanes of cases) {
+      const text = formatLanesEnv(lanes);
+      expect(parseLanesEnv(text), text).toEqual(lanes);
+      expect(formatLanesEnv(parseLanesEnv(text))).toBe(text);
+    }
+    expect(formatLanesEnv({ bulk: { batchWrites: { maxObjects: 500, maxDelayMs: 2.5 } }, idle: {} })).toBe('bulk:batch=1,batch.maxObjects=500,batch.maxDelayMs=2.5;idle');
+    // An empty options object means the defaults, as `true` does, and comes back as `true`.
+    expect(parseLanesEnv(formatLanesEnv({ bulk: { batchWrites: {}, adaptive: {} } }))).toEqual({ bulk: { batchWrites: true, adaptive: true } });
   });
 });
 

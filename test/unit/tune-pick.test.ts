@@ -1,0 +1,101 @@
+/**
+ * tune's pick (bench/tune.ts): which settings it re-measures before picking, and how repeats of
+ * one setting pool into one figure. Pure logic on hand-made trials; no server.
+ */
+import { describe, expect, it } from 'vitest';
+import { confirmationCandidates, lanesEnv, nextCandidates, pickBest, pooledTrial, type Trial } from '../../bench/tune.ts';
+import { encode, newHistogram, recordMs } from '../../src/stats/histogram.ts';
+
+/** A trial of the normal lane capped at `cap` whose critical answers took `latenciesMs`. */
+function trial(cap: number | undefined, normalServed: number, latenciesMs: number[], targetP99Ms: number, criticalErrors = 0): Trial {
+  const h = newHistogram();
+  for (const ms of latenciesMs) recordMs(h, ms);
+  const sorted = [...latenciesMs].sort((a, b) => a - b);
+  const p99 = sorted[Math.ceil(sorted.length * 0.99) - 1]!;
+  return {
+    setting: { workers: 1, connections: 8, lanes: { critical: { reserved: 1 }, normal: { maxQueue: 200, ...(cap === undefined ? {} : { maxConcurrency: cap }) } } },
+    criticalP99Ms: p99, criticalP50Ms: sorted[Math.floor(sorted.length / 2)]!, normalServed, normalErrors: 0, criticalErrors,
+    criticalHistogram: encode(h), meets: p99 <= targetP99Ms && criticalErrors === 0,
+  };
+}
+const ms = (n: number, value: number) => Array.from({ length: n }, () => value);
+const capOf = (t: Trial) => t.setting.lanes?.['normal']?.maxConcurrency;
+
+describe('tune: pooled trials', () => {
+  it('takes the p99 over all answers of the repeats, not the mean of their p99s, and the mean goodput', () => {
+    const target = 30;
+    // Two quiet trials (p99 20 ms) and one caught by a stall: 3 % of its answers took 900 ms.
+    const quiet = [trial(2, 600, ms(100, 20), target), trial(2, 620, ms(100, 20), target)];
+    const stalled = trial(2, 400, [...ms(97, 20), ...ms(3, 900)], target);
+    expect(stalled.criticalP99Ms).toBe(900);
+    const p = pooledTrial([...quiet, stalled], target);
+    expect(p.pooled).toBe(3);
+    // 3 slow answers of 300 are 1 %: the 99th percentile is the last fast one.
+    expect(p.criticalP99Ms).toBeCloseTo(20, 1);
+    expect(p.normalServed).toBeCloseTo((600 + 620 + 400) / 3, 6);
+    expect(p.meets).toBe(true);
+    // Four slow answers of 300 are more than 1 %: now the pooled p99 is the stall's.
+    const worse = trial(2, 400, [...ms(96, 20), ...ms(4, 900)], target);
+    expect(pooledTrial([...quiet, worse], target).criticalP99Ms).toBeCloseTo(900, 0);
+    expect(pooledTrial([...quiet, worse], target).meets).toBe(false);
+  });
+
+  it('does not meet the target with a critical error in any repeat, and refuses no trials', () => {
+    const ok = trial(1, 300, ms(100, 10), 30);
+    expect(pooledTrial([ok, trial(1, 300, ms(100, 10), 30, 1)], 30).meets).toBe(false);
+    expect(pooledTrial([ok], 30)).toMatchObject({ pooled: 1, meets: true });
+    expect(() => pooledTrial([], 30)).toThrow(/no trials/);
+  });
+});
+
+describe('tune: confirmation candidates', () => {
+  const target = 25;
+  it('re-measures the pick, the near miss that served more, and the next setting meeting the target', () => {
+    const trials = [
+      trial(undefined, 900, ms(100, 80), target), // far over the target
+      trial(4, 800, ms(100, 29), target), // near miss (29 <= 1.25 x 25), serves more
+      trial(3, 700, ms(100, 40), target), // over 1.25x: not a near miss
+      trial(2, 600, ms(100, 24), target), // the sweep's pick
+      trial(1, 400, ms(100, 18), target), // the fallback
+    ];
+    expect(capOf(pickBest(trials))).toBe(2);
+    expect(confirmationCandidates(trials, target).map(capOf)).toEqual([2, 4, 1]);
+  });
+
+  it('with nothing meeting the target, re-measures the lowest and second-lowest critical p99', () => {
+    const trials = [trial(4, 800, ms(100, 60), target), trial(2, 600, ms(100, 40), target), trial(1, 400, ms(100, 33), target)];
+    // Nothing served more than the pick within 1.25x the target: no near miss.
+    expect(confirmationCandidates(trials, target).map(capOf)).toEqual([1, 2]);
+  });
+
+  it('lists each setting once and the pick first', () => {
+    const a = trial(2, 600, ms(100, 20), target);
+    const again = { ...trial(2, 650, ms(100, 20), target) };
+    const c = confirmationCandidates([a, again], target);
+    expect(c.map((t) => lanesEnv(t.setting))).toEqual([lanesEnv(a.setting)]);
+    expect(c[0]).toBe(again); // the one that served more is the pick
+  });
+});
+
+describe('tune: descending when no re-measured setting met the target', () => {
+  const target = 25;
+  const sweep = [
+    trial(4, 800, ms(100, 60), target),
+    trial(3, 700, ms(100, 24), target), // the sweep's pick, then missed on re-measure
+    trial(2, 600, ms(100, 22), target),
+    trial(1, 400, ms(100, 18), target),
+    trial(8, 900, ms(100, 30), target),
+  ];
+  it('goes on with the settings that met the target in the sweep, most goodput first, two at a time', () => {
+    const missed = [{ ...sweep[1]!, criticalP99Ms: 29, meets: false }];
+    expect(nextCandidates(sweep, missed, 5).map(capOf)).toEqual([2, 1]);
+    // Then the lowest critical p99 among those that did not meet it.
+    expect(nextCandidates(sweep, [...missed, sweep[2]!, sweep[3]!], 5).map(capOf)).toEqual([8, 4]);
+  });
+
+  it('stops at the bound', () => {
+    expect(nextCandidates(sweep, [], 1)).toHaveLength(1);
+    expect(nextCandidates(sweep, [], 0)).toEqual([]);
+    expect(nextCandidates(sweep, sweep, 5)).toEqual([]);
+  });
+});
