@@ -1,5 +1,5 @@
 /**
- * `npm run bench:cluster [-- --quick | --smoke] [--out DIR] [--slow-ms N] [--service-ms N] [--only slow-node]`
+ * `npm run bench:cluster [-- --quick | --smoke] [--out DIR] [--slow-ms N] [--service-ms N] [--only slow-node] [--contenders ID,ID]`
  *
  * Issue 12's figures in one run, every server started here by the launcher and stopped after:
  *   A. scale-out: the engine on one node beside the engine on a 3-node cluster (the sample data in
@@ -12,7 +12,8 @@
  *      with per-node adaptive limits (`nodeAdaptive`) on. With `--service-ms N` (> 0) the same
  *      again with node 3 of small capacity instead (the proxy passes one chunk towards it at a
  *      time, N ms each: its latency grows with its load, where `--slow-ms` only lengthens its path).
- *      `--only slow-node` runs B alone (after one closed-loop cell to size its rate).
+ *      `--only slow-node` runs B alone (after one closed-loop cell to size its rate);
+ *      `--contenders least-loaded,least-loaded+node-limit` runs only those of B's variants.
  *   C. TLS (a node started over TLS with an API key, CA given by config): a new client and TLS
  *      handshake per query beside the pooled engine over TLS.
  * Nothing is asserted: every figure is printed, and written to JSON and Markdown in --out.
@@ -154,7 +155,7 @@ async function idleServerCpu(pids: readonly (number | undefined)[], ms = 3000): 
 }
 
 
-export async function runClusterBench(p: ClusterProfile, slowMs: number, outDir: string, say: (l: string) => void, serviceMs = 0, only?: 'slow-node') {
+export async function runClusterBench(p: ClusterProfile, slowMs: number, outDir: string, say: (l: string) => void, serviceMs = 0, only?: 'slow-node', contenders?: readonly string[]) {
   const started = Date.now();
   // Taken at the start: the tree may change while the bench runs.
   const atStart = { commit: gitCommit(), loadavg: loadavg().map((x) => Math.round(x * 100) / 100) };
@@ -231,7 +232,7 @@ export async function runClusterBench(p: ClusterProfile, slowMs: number, outDir:
     try {
       const viaProxy = nodeList((i) => (i === 2 ? proxy.port : n[i]!.grpcPort));
       const rate = Math.max(20, Math.round(capacity * p.slowRateFraction));
-      const variants: { id: string; label: string; options: PoolOptions & Record<string, unknown> }[] = [
+      const allVariants: { id: string; label: string; options: PoolOptions & Record<string, unknown> }[] = [
         { id: 'least-loaded', label: 'P2C over outstanding x latency EWMA, no hedging', options: { balancing: 'least-loaded' } },
         { id: 'least-loaded+node-limit', label: 'P2C, per-node adaptive limits (nodeAdaptive)', options: { balancing: 'least-loaded', nodeAdaptive: true } },
         { id: 'least-loaded+hedge', label: 'P2C, hedged reads on the normal lane (budget 5 %)', options: { balancing: 'least-loaded', hedge: { lanes: ['normal'], maxExtraPercent: 5 } } },
@@ -239,6 +240,7 @@ export async function runClusterBench(p: ClusterProfile, slowMs: number, outDir:
         { id: 'round-robin+node-limit', label: 'round robin, per-node adaptive limits (nodeAdaptive)', options: { balancing: 'round-robin', nodeAdaptive: true } },
         { id: 'round-robin+hedge', label: 'round robin, hedged reads (budget 5 %)', options: { balancing: 'round-robin', hedge: { lanes: ['normal'], maxExtraPercent: 5 } } },
       ];
+      const variants = allVariants.filter((v) => !contenders || contenders.includes(v.id));
       // Node 3 slowed two ways: a longer path (pure latency), then (with --service-ms) a small capacity.
       const kinds = [
         { scenario: 'slow-node', title: `node 3 slowed by ${slowMs} ms each way (TCP proxy)`, latencyMs: slowMs, serviceMs: 0 },
@@ -312,7 +314,7 @@ export async function runClusterBench(p: ClusterProfile, slowMs: number, outDir:
     date: new Date().toISOString(),
     commit: atStart.commit,
     profile: p.name,
-    command: `npm run bench:cluster${p.name === 'full' ? '' : ` -- --${p.name}`}${slowMs !== 20 ? ` --slow-ms ${slowMs}` : ''}${serviceMs > 0 ? ` --service-ms ${serviceMs}` : ''}${only ? ` --only ${only}` : ''}`,
+    command: `npm run bench:cluster${p.name === 'full' ? '' : ` -- --${p.name}`}${slowMs !== 20 ? ` --slow-ms ${slowMs}` : ''}${serviceMs > 0 ? ` --service-ms ${serviceMs}` : ''}${only ? ` --only ${only}` : ''}${contenders ? ` --contenders ${contenders.join(',')}` : ''}`,
     machine: { cpus: cpus().length, model: cpus()[0]?.model, memoryGiB: Math.round(totalmem() / 2 ** 30), loadavgAtStart: atStart.loadavg, loadavgAtEnd: loadavg().map((x) => Math.round(x * 100) / 100) },
     node: process.version,
     data: `m_asset_schema, ${p.objects} objects, 64-dim vectors`,
@@ -359,6 +361,7 @@ async function main(): Promise<void> {
       'slow-ms': { type: 'string', default: '20' },
       'service-ms': { type: 'string', default: '0' },
       only: { type: 'string' },
+      contenders: { type: 'string' },
     },
   });
   const profile = PROFILES[values.smoke ? 'smoke' : values.quick ? 'quick' : 'full'];
@@ -369,7 +372,11 @@ async function main(): Promise<void> {
   if (values.only !== undefined && values.only !== 'slow-node') throw new Error(`--only takes slow-node, got ${values.only}`);
   const say = (line: string) => console.log(line);
   say(`Cluster bench (${profile.name}) on ${cpus().length} cores, load average ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
-  await runClusterBench(profile, slowMs, values.out!, say, serviceMs, values.only as 'slow-node' | undefined);
+  const known = ['least-loaded', 'least-loaded+node-limit', 'least-loaded+hedge', 'round-robin', 'round-robin+node-limit', 'round-robin+hedge'];
+  const contenders = values.contenders?.split(',').map((x) => x.trim()).filter((x) => x !== '');
+  const unknown = contenders?.filter((x) => !known.includes(x)) ?? [];
+  if (unknown.length > 0 || contenders?.length === 0) throw new Error(`--contenders takes a comma-separated list of ${known.join(', ')}; got ${values.contenders}`);
+  await runClusterBench(profile, slowMs, values.out!, say, serviceMs, values.only as 'slow-node' | undefined, contenders);
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {

@@ -42,7 +42,7 @@ import type { PoolConfig } from '../pool/config.ts';
 import type { ConnectionPool, TransitionEvent } from '../pool/pool.ts';
 import type { AcquireOptions, ConnectionInfo, ConnectionSource, Lease, PoolStats } from '../pool/types.ts';
 import { withConnection, type SuspectableLease } from '../pool/with-connection.ts';
-import { chooseNode, updateEwma, type NodeLoad } from './choose.ts';
+import { chooseNode, costOf, updateEwma, type NodeLoad } from './choose.ts';
 import { nodeName, type NodeAddress } from './nodes.ts';
 import { OutlierDetector, type NodeHealth, type OutlierEvent } from './outlier.ts';
 import { hedgeScope, threadHedger, type HedgeScope } from './hedge.ts';
@@ -77,6 +77,8 @@ export interface NodeStats {
   last_reason: string | null;
   /** Per-node adaptive limit (`nodeAdaptive`): the limit now, its inputs (RTTs, gradient) and changes; null when off. */
   adaptive: AdaptiveLimitSnapshot | null;
+  /** Callers waiting for a slot under this node's limit because least-loaded chose it (`nodeAdaptive`; 0 otherwise). */
+  slot_waiting: number;
   pool: PoolStats | null;
 }
 
@@ -112,7 +114,12 @@ interface NodeSlot<C> {
   unreachable: AbortController;
   /** Its adaptive concurrency limit (`nodeAdaptive`), or undefined. */
   limit: AdaptiveLimit | undefined;
+  /** Callers P2C chose this node for that wait (FIFO) for a slot under its limit (`nodeAdaptive`, least-loaded). */
+  waiters: NodeSlotQueue<NodeSlot<C>>;
 }
+
+/** A waiter's node stopped being a candidate (ejected, unreachable): it chooses again. Internal. */
+class ChooseAgain extends Error {}
 
 export interface MultiPoolDeps<C> {
   nodes: readonly NodeAddress[];
@@ -155,7 +162,7 @@ export class MultiNodePool<C> implements ConnectionSource<C> {
     this.#slots = deps.nodes.map((address, index) => ({
       index, address, name: nodeName(address), pool: undefined, starting: undefined, outstanding: 0,
       latencyEwmaMs: undefined, latencyAt: 0, lastOpenFailed: false, lastReason: null, listedOnce: false, unlistedWarned: false, unreachable: new AbortController(),
-      limit: limitConfig ? new AdaptiveLimit(limitConfig, () => this.#clock.now()) : undefined,
+      limit: limitConfig ? new AdaptiveLimit(limitConfig, () => this.#clock.now()) : undefined, waiters: new NodeSlotQueue(this.#clock),
     }));
     this.detector = new OutlierDetector(this.#slots.length, config.outlierDetection, () => this.#clock.now(), (event) => {
       const name = this.#slots[event.node]!.name;
@@ -233,7 +240,9 @@ export class MultiNodePool<C> implements ConnectionSource<C> {
 
   #load(slot: NodeSlot<C>): NodeLoad {
     const fresh = this.#clock.now() - slot.latencyAt <= LATENCY_STALE_MS;
-    return { index: slot.index, outstanding: slot.outstanding, latencyEwmaMs: fresh ? slot.latencyEwmaMs : undefined };
+    // Callers waiting for this node's slot are load on it too: P2C's cost then weighs a full node's
+    // queue against another node's latency (see #pick).
+    return { index: slot.index, outstanding: slot.outstanding + slot.waiters.size, latencyEwmaMs: fresh ? slot.latencyEwmaMs : undefined };
   }
 
   /** The nodes that may serve the next request, before the adaptive limits (empty: none can). */
@@ -249,15 +258,28 @@ export class MultiNodePool<C> implements ConnectionSource<C> {
   }
 
   /**
+   * With node limits and P2C: P2C chooses among every candidate, full or not, and a caller whose
+   * node is at its limit waits for that node (docs/architecture.md, "Per-node limits"). Round robin
+   * (blind to load) and a hedge's second copy keep the gate: only nodes below their limit.
+   */
+  get #waitsForChosenNode(): boolean {
+    return this.config.nodeAdaptive !== undefined && this.config.balancing !== 'round-robin';
+  }
+
+  /**
    * The node for the next request: undefined when none can take it, 'at-limit' when some could
-   * but every one of them is at its adaptive limit (the caller waits for a slot).
+   * but every one of them is at its adaptive limit (the caller waits for a slot). When the caller
+   * waits for its chosen node (#waitsForChosenNode) the node returned may be at its limit.
    */
   #pick(exclude: ReadonlySet<number>, hedge: HedgeScope | undefined): NodeSlot<C> | 'at-limit' | undefined {
     let candidates = this.#candidates(exclude);
     if (candidates.length === 0) return undefined;
-    // The node limit gates routing: a node at its limit is no candidate.
-    candidates = candidates.filter((s) => this.#belowLimit(s));
-    if (candidates.length === 0) return 'at-limit';
+    // The node limit gates routing: a node at its limit is no candidate (except for P2C, which
+    // weighs a full node by its queue, waiters included, and the caller then waits for it).
+    if (!this.#waitsForChosenNode || (hedge !== undefined && hedge.used.size > 0)) {
+      candidates = candidates.filter((s) => this.#belowLimit(s));
+      if (candidates.length === 0) return 'at-limit';
+    }
     // A hedged read's second copy goes to another node than the first (when there is one).
     if (hedge && candidates.some((s) => !hedge.used.has(s.index))) candidates = candidates.filter((s) => !hedge.used.has(s.index));
     const index = this.config.balancing === 'round-robin'
@@ -276,11 +298,14 @@ export class MultiNodePool<C> implements ConnectionSource<C> {
     // Read here, in the caller's async context: a waiter is served later from another one.
     const hedge = hedgeScope();
     for (;;) {
-      // Callers already waiting for a node slot go first (FIFO): a new one queues behind them.
-      const picked = this.#slotWaiters.size > 0 ? 'at-limit' : this.#pick(tried, hedge);
+      // Callers already waiting for a node slot go first (FIFO): a new one queues behind them
+      // (with P2C: behind those waiting for the node it chose).
+      const picked = this.#slotWaiters.size > 0 && !this.#waitsForChosenNode ? 'at-limit' : this.#pick(tried, hedge);
       let slot: NodeSlot<C>;
       if (picked === 'at-limit') {
         slot = await this.#waitForSlot(tried, hedge, deadline, timeoutMs, options.signal); // reserved (outstanding counted)
+      } else if (picked?.pool && (!this.#belowLimit(picked) || picked.waiters.size > 0)) {
+        slot = await this.#waitForNode(picked, tried, hedge, deadline, timeoutMs, options.signal); // reserved
       } else {
         if (!picked?.pool) throw this.#noNode(tried);
         slot = picked;
@@ -313,9 +338,8 @@ export class MultiNodePool<C> implements ConnectionSource<C> {
    * the caller's time-out and signal. Resolves with the node reserved (its outstanding counted).
    */
   #waitForSlot(tried: ReadonlySet<number>, hedge: HedgeScope | undefined, deadline: number, timeoutMs: number, signal: AbortSignal | undefined): Promise<NodeSlot<C>> {
-    if (this.#slotWaiters.size >= this.config.maxWaiters) {
-      return Promise.reject(new WaitQueueFullError(`Too many callers waiting for a node below its concurrency limit (${this.#slotWaiters.size}, maxWaiters ${this.config.maxWaiters})`, { waiting: this.#slotWaiters.size, maxWaiters: this.config.maxWaiters }));
-    }
+    const full = this.#waitQueueFull();
+    if (full) return Promise.reject(full);
     const take = () => {
       if (this.#closed) return new PoolClosedError('The connection pool is closed', {});
       const s = this.#pick(tried, hedge);
@@ -332,21 +356,127 @@ export class MultiNodePool<C> implements ConnectionSource<C> {
     });
   }
 
+  /**
+   * P2C chose `node` and it is at its limit (or others wait for it already): wait, in arrival
+   * order, in THAT node's queue for a slot under its limit, bounded as #waitForSlot. The queue's
+   * length counts in P2C's cost of the node (#load). A node that stops being a candidate meanwhile
+   * (ejected, unreachable) sends its waiters to choose again by P2C (and queue at the back of the
+   * new choice's queue, if it is full too). Per node, so a slot that frees serves the head of that
+   * node's queue without walking the others' waiters.
+   */
+  async #waitForNode(node: NodeSlot<C>, tried: ReadonlySet<number>, hedge: HedgeScope | undefined, deadline: number, timeoutMs: number, signal: AbortSignal | undefined): Promise<NodeSlot<C>> {
+    for (let chosen = node; ;) {
+      const full = this.#waitQueueFull();
+      if (full) throw full;
+      const take = () => {
+        if (this.#closed) return new PoolClosedError('The connection pool is closed', {});
+        if (!this.#candidates(tried).includes(chosen)) return new ChooseAgain();
+        const s = this.#belowLimit(chosen) ? chosen : this.#divertFrom(chosen, tried, true);
+        if (!s) return undefined;
+        s.outstanding++;
+        return { node: s };
+      };
+      // Before queueing: a node with a free slot that is not dearer than this queue.
+      const now = this.#divertFrom(chosen, tried, false);
+      if (now) {
+        now.outstanding++;
+        return now;
+      }
+      try {
+        return await chosen.waiters.wait(take, {
+          timeoutMs: Math.max(0, deadline - this.#clock.now()),
+          signal,
+          onTimeout: () => this.#limitTimeout(timeoutMs, chosen),
+          // A new waiter does not walk the queue of a full node.
+          anyFree: () => this.#belowLimit(chosen),
+        });
+      } catch (error) {
+        if (!(error instanceof ChooseAgain)) throw error;
+      }
+      const s = this.#pick(tried, hedge);
+      if (s === 'at-limit') return this.#waitForSlot(tried, hedge, deadline, timeoutMs, signal);
+      if (!s?.pool) throw this.#noNode(tried);
+      if (this.#belowLimit(s) && s.waiters.size === 0) {
+        s.outstanding++;
+        return s;
+      }
+      chosen = s;
+    }
+  }
+
+  /**
+   * The node a caller waiting for `chosen` (full) may take instead: one below its limit, with
+   * nobody waiting for it, whose P2C cost with this caller, (in flight + 1) x latency EWMA, is
+   * below the cost of waiting in `chosen`'s queue, (in flight + waiters ahead + 1) x its EWMA
+   * (`queued`: the caller is one of its waiters already). So a free slot is not left idle while
+   * callers queue for a node that is no better, and a node much slower than the queue is worth
+   * still gets nobody. Undefined: keep waiting.
+   */
+  #divertFrom(chosen: NodeSlot<C>, tried: ReadonlySet<number>, queued: boolean): NodeSlot<C> | undefined {
+    let best: NodeSlot<C> | undefined;
+    let bestCost = Number.POSITIVE_INFINITY;
+    const loads = this.#candidates(tried).map((slot) => ({ slot, load: this.#load(slot) }));
+    const known = loads.map((x) => x.load.latencyEwmaMs).filter((x): x is number => x !== undefined);
+    const fallback = known.length > 0 ? Math.min(...known) : 1;
+    let waitCost = Number.POSITIVE_INFINITY;
+    for (const { slot, load } of loads) {
+      if (slot === chosen) {
+        waitCost = costOf({ ...load, outstanding: load.outstanding - (queued ? 1 : 0) }, fallback);
+        continue;
+      }
+      if (slot.waiters.size > 0 || !this.#belowLimit(slot)) continue;
+      const cost = costOf(load, fallback);
+      if (cost < bestCost) {
+        best = slot;
+        bestCost = cost;
+      }
+    }
+    return best && bestCost < waitCost ? best : undefined;
+  }
+
+  /** Callers waiting for a node slot now, in every queue. */
+  #waitingForSlots(): number {
+    return this.#slots.reduce((a, s) => a + s.waiters.size, this.#slotWaiters.size);
+  }
+
+  #waitQueueFull(): WaitQueueFullError | undefined {
+    const waiting = this.#waitingForSlots();
+    if (waiting < this.config.maxWaiters) return undefined;
+    return new WaitQueueFullError(`Too many callers waiting for a node below its concurrency limit (${waiting}, maxWaiters ${this.config.maxWaiters})`, { waiting, maxWaiters: this.config.maxWaiters });
+  }
+
   /** The same error a connection wait gives (TimeoutError), with each node's in-flight count and limit. */
-  #limitTimeout(timeoutMs: number): TimeoutError {
+  #limitTimeout(timeoutMs: number, chosen?: NodeSlot<C>): TimeoutError {
     const seconds = String(Number((timeoutMs / 1000).toFixed(3)));
-    const nodes = this.#slots.map((s) => ({ node: s.name, in_flight: s.outstanding, limit: s.limit?.limit ?? null, health: this.detector.state(s.index).health }));
+    const nodes = this.#slots.map((s) => ({ node: s.name, in_flight: s.outstanding, limit: s.limit?.limit ?? null, waiting: s.waiters.size, health: this.detector.state(s.index).health }));
+    const waiting = this.#waitingForSlots();
+    const what = chosen ? `node ${chosen.name} (chosen by least-loaded) at its adaptive concurrency limit` : 'every node at its adaptive concurrency limit';
     return new TimeoutError(
-      `Failed to get connection within ${seconds} seconds: every node at its adaptive concurrency limit (${nodes.map((n) => `${n.node} ${n.in_flight}/${n.limit ?? '-'}${n.health === 'healthy' ? '' : ` ${n.health}`}`).join('; ')}; waiting ${this.#slotWaiters.size})`,
-      { timeoutMs, nodes, waiting: this.#slotWaiters.size },
+      `Failed to get connection within ${seconds} seconds: ${what} (${nodes.map((n) => `${n.node} ${n.in_flight}/${n.limit ?? '-'}${n.health === 'healthy' ? '' : ` ${n.health}`}`).join('; ')}; waiting ${waiting})`,
+      { timeoutMs, nodes, waiting },
     );
   }
 
   /** A node slot may have freed (a request ended, a limit rose, a node came back): serve the waiters. */
   #offerSlots(): void {
+    let candidates: NodeSlot<C>[] | undefined;
+    // Waiters for a node P2C chose: served while that node is below its limit; all of them (to
+    // choose again) when it is no candidate any more.
+    for (const slot of this.#slots) {
+      if (slot.waiters.size === 0) continue;
+      candidates ??= this.#candidates(NO_NODES);
+      if (candidates.includes(slot)) slot.waiters.offer(() => this.#belowLimit(slot));
+      else slot.waiters.offer();
+    }
+    // A node left with a free slot and nobody waiting for it: the head of each other queue may
+    // take it if that is cheaper than waiting (#divertFrom). Heads only: those behind a head that
+    // stays would stay too (same costs).
+    if (candidates?.some((s) => s.waiters.size === 0 && this.#belowLimit(s))) {
+      for (const slot of this.#slots) if (slot.waiters.size > 0) slot.waiters.offer(undefined, 1);
+    }
     if (this.#slotWaiters.size === 0) return;
     // No node can take anybody now (all unreachable): each waiter fails at once, as a new caller would.
-    if (this.#candidates(NO_NODES).length === 0) this.#slotWaiters.offer();
+    if ((candidates ?? this.#candidates(NO_NODES)).length === 0) this.#slotWaiters.offer();
     else this.#slotWaiters.offer(() => this.#anyBelowLimit());
   }
 
@@ -490,6 +620,12 @@ export class MultiNodePool<C> implements ConnectionSource<C> {
     this.#min = min ?? this.#min;
     this.#max = max ?? this.#max;
     for (const pool of this.#pools()) pool.resize({ min: this.#min, max: this.#max });
+    // Each node's limit follows its pool's new slots (the max it may lend at once).
+    if (this.config.nodeAdaptive) {
+      const bounds = forNodePool(this.config.nodeAdaptive, this.#max * this.config.maxStreamsPerConnection);
+      for (const slot of this.#slots) slot.limit?.setBounds(bounds.minLimit, bounds.maxLimit);
+      this.#offerSlots(); // a larger limit may admit waiters now
+    }
   }
 
   async checkNow(): Promise<{ checked: number; failed: number }> {
@@ -515,6 +651,7 @@ export class MultiNodePool<C> implements ConnectionSource<C> {
         unreachable: !this.#reachable(s),
         last_reason: s.lastReason,
         adaptive: s.limit?.snapshot() ?? null,
+        slot_waiting: s.waiters.size,
         pool: s.pool?.stats() ?? null,
       };
     });
@@ -560,7 +697,9 @@ export class MultiNodePool<C> implements ConnectionSource<C> {
 
   /** Callers that found every node at its limit (`nodeAdaptive`). */
   nodeLimitStats(): NodeLimitStats {
-    return { waiting: this.#slotWaiters.size, waited: this.#slotWaiters.waited, timeouts: this.#slotWaiters.timeouts };
+    const queues = [this.#slotWaiters, ...this.#slots.map((s) => s.waiters)];
+    const sum = (k: 'size' | 'waited' | 'timeouts') => queues.reduce((a, q) => a + q[k], 0);
+    return { waiting: sum('size'), waited: sum('waited'), timeouts: sum('timeouts') };
   }
 
   connections(): ConnectionInfo[] {
@@ -577,7 +716,7 @@ export class MultiNodePool<C> implements ConnectionSource<C> {
     this.#clock.clearTimeout(this.#probeTimer);
     // An in-flight /v1/nodes read (rare, bounded by the health-check time-out) is not awaited: it sees #closed.
     for (const slot of this.#slots) slot.unreachable.abort(new PoolClosedError('The connection pool is closed', {}));
-    this.#slotWaiters.rejectAll(new PoolClosedError('The connection pool is closed', {}));
+    for (const q of [this.#slotWaiters, ...this.#slots.map((s) => s.waiters)]) q.rejectAll(new PoolClosedError('The connection pool is closed', {}));
     await Promise.allSettled(this.#slots.map((s) => s.starting));
     await Promise.all(this.#pools().map((p) => p.close(options)));
   }

@@ -25,7 +25,8 @@
  *
  * Pure: no timers of its own beyond the injected clock; test/unit/cluster-node-limit.test.ts.
  */
-import type { Clock, TimerHandle } from '../clock.ts';
+import type { Clock } from '../clock.ts';
+import { WaitQueue } from '../wait-queue.ts';
 import { AbortError } from '../errors.ts';
 import { resolveAdaptive, type AdaptiveLimitConfig, type AdaptiveLimitOptions } from '../engine/adaptive-limit.ts';
 
@@ -45,39 +46,43 @@ export function underLimit<T extends NodeLimitView>(nodes: readonly T[]): T[] {
   return nodes.filter(belowLimit);
 }
 
+/** A node limit's resolved configuration. */
+export interface NodeAdaptiveConfig extends AdaptiveLimitConfig {
+  /**
+   * `maxLimit` was not given: each node's max is its node pool's slots, also after `resize()`
+   * (`maxLimit` then shows the engine-wide slots at start). Set by resolution; a resolved
+   * configuration passed in again keeps it.
+   */
+  maxLimitFromSlots: boolean;
+}
+
 /**
  * Validate `nodeAdaptive` (true or AdaptiveLimitOptions) as the option is named. Its `maxLimit`
  * defaults to `slots` (the engine-wide connection slots; each worker's multi-pool then caps it at
  * its own node pool's slots, see `forNodePool`). The tail guard is off: a node's limit answers to
- * that node's own latency, not to a lane's tail (`protect` is refused).
+ * that node's own latency, not to a lane's tail (`protect` is refused). `fromSlots` is a resolved
+ * configuration's `maxLimitFromSlots` (a worker resolves the main thread's configuration again).
  */
-export function resolveNodeAdaptive(name: string, value: boolean | AdaptiveLimitOptions, slots: number): AdaptiveLimitConfig | undefined {
+export function resolveNodeAdaptive(name: string, value: boolean | AdaptiveLimitOptions, slots: number, fromSlots?: boolean): NodeAdaptiveConfig | undefined {
   if (value === false) return undefined;
   const options: AdaptiveLimitOptions = value === true ? {} : value;
-  return resolveAdaptive(name, { ...options, protect: [] }, slots);
+  const config = resolveAdaptive(name, { ...options, protect: [] }, slots);
+  return Object.freeze({ ...config, maxLimitFromSlots: fromSlots ?? options.maxLimit === undefined });
 }
 
 /**
  * The limit's configuration for one node pool of `slots` slots (its max connections x streams per
  * connection): a node can never have more in flight than its pool lends, so the limit's max (and
- * initial, min) are capped there.
+ * initial, min) are capped there. Without a given `maxLimit` the max is the pool's slots.
  */
-export function forNodePool(config: AdaptiveLimitConfig, slots: number): AdaptiveLimitConfig {
-  const maxLimit = Math.max(1, Math.min(config.maxLimit, slots));
+export function forNodePool(config: AdaptiveLimitConfig & { maxLimitFromSlots?: boolean }, slots: number): AdaptiveLimitConfig {
+  const maxLimit = Math.max(1, config.maxLimitFromSlots ? slots : Math.min(config.maxLimit, slots));
   const minLimit = Math.min(config.minLimit, maxLimit);
   return Object.freeze({ ...config, maxLimit, minLimit, initialLimit: Math.max(minLimit, Math.min(config.initialLimit, maxLimit)) });
 }
 
 /** What a waiter's `take` answers: a node reserved for it, not yet (keep waiting), or an error (give up). */
 export type TakeResult<T> = { node: T } | undefined | Error;
-
-interface Waiter<T> {
-  take: () => TakeResult<T>;
-  resolve: (node: T) => void;
-  reject: (error: Error) => void;
-  timer: TimerHandle | undefined;
-  cleanup: () => void;
-}
 
 export interface SlotWaitOptions {
   /** Bound of the wait, ms. */
@@ -95,21 +100,25 @@ export interface SlotWaitOptions {
  * which tries to reserve a node for it (with its own exclusions: nodes it tried, a hedge's first
  * node); `offer()` is called whenever a slot may have freed (a request ended, a limit rose, a node
  * came back) and serves waiters in arrival order while some node is below its limit. A waiter
- * whose time-out passes, or whose signal fires, leaves the queue at once; every wait settles.
+ * whose time-out passes, or whose signal fires, leaves the queue at once; every wait settles
+ * (the queue, time-outs and aborts are src/wait-queue.ts, shared with the connection pool).
  */
 export class NodeSlotQueue<T> {
-  readonly #clock: Clock;
-  #waiters: Waiter<T>[] = [];
-  /** Callers that had to wait, and those whose wait timed out (for stats). */
+  readonly #queue: WaitQueue<T, () => TakeResult<T>>;
+  /** Callers that had to wait (for stats). */
   waited = 0;
-  timeouts = 0;
 
   constructor(clock: Clock) {
-    this.#clock = clock;
+    this.#queue = new WaitQueue(clock);
   }
 
   get size(): number {
-    return this.#waiters.length;
+    return this.#queue.size;
+  }
+
+  /** Callers whose wait timed out (for stats). */
+  get timeouts(): number {
+    return this.#queue.timeouts;
   }
 
   /**
@@ -118,49 +127,26 @@ export class NodeSlotQueue<T> {
    * which goes through the queue in order.
    */
   wait(take: () => TakeResult<T>, options: SlotWaitOptions): Promise<T> {
-    const { signal } = options;
-    if (signal?.aborted) return Promise.reject(abortError(signal));
+    if (options.signal?.aborted) return Promise.reject(abortError(options.signal));
     this.waited++;
-    return new Promise<T>((resolve, reject) => {
-      const onAbort = () => {
-        if (this.#remove(waiter)) reject(abortError(signal!));
-      };
-      const waiter: Waiter<T> = {
-        take,
-        resolve,
-        reject,
-        timer: undefined,
-        cleanup: () => {
-          this.#clock.clearTimeout(waiter.timer);
-          signal?.removeEventListener('abort', onAbort);
-        },
-      };
-      // Not a background timer: a caller waits for it.
-      waiter.timer = this.#clock.setTimeout(() => {
-        if (!this.#remove(waiter)) return;
-        this.timeouts++;
-        reject(options.onTimeout());
-      }, Math.max(0, options.timeoutMs));
-      signal?.addEventListener('abort', onAbort, { once: true });
-      this.#waiters.push(waiter);
-      // Served in order: this caller only if those before it cannot use what is free.
-      this.offer(options.anyFree);
-    });
+    const waiting = this.#queue.wait(take, { timeoutMs: options.timeoutMs, signal: options.signal, onTimeout: options.onTimeout, onAbort: abortError });
+    // Served in order: this caller only if those before it cannot use what is free.
+    this.offer(options.anyFree);
+    return waiting;
   }
 
   /**
    * A slot may have freed: serve waiters in arrival order. `anyFree()` says whether some node is
    * below its limit at all; serving stops when none is (so a long queue costs nothing per ended
    * request while every node is full). A waiter that cannot use the free slot (its exclusions) is
-   * passed over and keeps its place.
+   * passed over and keeps its place. `maxTries` bounds the waiters asked (1: the head only).
    */
-  offer(anyFree: () => boolean = () => true): void {
-    for (let i = 0; i < this.#waiters.length; ) {
+  offer(anyFree: () => boolean = () => true, maxTries = Number.POSITIVE_INFINITY): void {
+    for (let i = 0, tries = 0; i < this.#queue.size && tries < maxTries; tries++) {
       if (!anyFree()) return;
-      const waiter = this.#waiters[i]!;
       let result: TakeResult<T>;
       try {
-        result = waiter.take();
+        result = this.#queue.at(i)!();
       } catch (error) {
         result = error instanceof Error ? error : new Error(String(error));
       }
@@ -168,8 +154,7 @@ export class NodeSlotQueue<T> {
         i++;
         continue;
       }
-      this.#waiters.splice(i, 1);
-      waiter.cleanup();
+      const waiter = this.#queue.dequeue(i)!;
       if (result instanceof Error) waiter.reject(result);
       else waiter.resolve(result.node);
     }
@@ -177,20 +162,7 @@ export class NodeSlotQueue<T> {
 
   /** Fail every waiter (the pool closes). */
   rejectAll(error: Error): void {
-    const waiters = this.#waiters;
-    this.#waiters = [];
-    for (const w of waiters) {
-      w.cleanup();
-      w.reject(error);
-    }
-  }
-
-  #remove(waiter: Waiter<T>): boolean {
-    const i = this.#waiters.indexOf(waiter);
-    if (i < 0) return false;
-    this.#waiters.splice(i, 1);
-    waiter.cleanup();
-    return true;
+    this.#queue.rejectAll(error);
   }
 }
 

@@ -278,7 +278,7 @@ const BASE_SAMPLES = 500;
 const PROBE_MIN_SAMPLES = 40;
 
 export class AdaptiveLimit {
-  readonly config: AdaptiveLimitConfig;
+  #config: AdaptiveLimitConfig;
   readonly #now: () => number;
   #estimate: number;
   #long: number | undefined;
@@ -339,13 +339,30 @@ export class AdaptiveLimit {
   #changedAt = Number.NEGATIVE_INFINITY;
 
   constructor(config: AdaptiveLimitConfig, now: () => number) {
-    this.config = config;
+    this.#config = config;
     this.#now = now;
     this.#estimate = config.initialLimit;
     this.#guardCeiling = config.maxLimit;
     this.#guardRetryMs = config.guardRetryMs;
     this.#probing = config.probeSamples > 0;
     if (this.#probing) this.#probeStart = now();
+  }
+
+  get config(): AdaptiveLimitConfig {
+    return this.#config;
+  }
+
+  /**
+   * New bounds for the limit (the slots under it were resized): the estimate, and the tail guard's
+   * ceiling, are clamped into them. Without a tail guard the ceiling is the max, so a larger max
+   * lets Gradient2 climb to it; nothing else of the limit's state changes.
+   */
+  setBounds(minLimit: number, maxLimit: number): void {
+    const c = this.#config;
+    const initialLimit = Math.max(minLimit, Math.min(c.initialLimit, maxLimit));
+    this.#config = Object.freeze({ ...c, minLimit, maxLimit, initialLimit });
+    this.#estimate = Math.max(minLimit, Math.min(this.#estimate, maxLimit));
+    this.#guardCeiling = c.protect.length === 0 ? maxLimit : Math.max(minLimit, Math.min(this.#guardCeiling, maxLimit));
   }
 
   /**

@@ -11,8 +11,8 @@ import { resolveTls, type TlsOptions } from '../weaviate/tls.ts';
 import { NODES_ENV, resolveNodes, type NodeAddress } from '../cluster/nodes.ts';
 import { OUTLIER_DEFAULTS, type OutlierConfig } from '../cluster/outlier.ts';
 import { HEDGE_DEFAULTS, type HedgeConfig } from '../cluster/hedge.ts';
-import { resolveNodeAdaptive } from '../cluster/node-limit.ts';
-import type { AdaptiveLimitConfig, AdaptiveLimitOptions } from '../engine/adaptive-limit.ts';
+import { resolveNodeAdaptive, type NodeAdaptiveConfig } from '../cluster/node-limit.ts';
+import type { AdaptiveLimitOptions } from '../engine/adaptive-limit.ts';
 import { QUERY_PATHS, VECTOR_FORMATS, type QueryPath, type VectorFormat } from '../wire/options.ts';
 
 // The target's type lives with the Weaviate code; re-exported here so existing imports keep working.
@@ -102,7 +102,7 @@ export interface PoolConfig {
    * (max: each node pool's slots); an object sets them. Env `VECTOR_STORE_NODE_ADAPTIVE` (true/false).
    * @default undefined (off)
    */
-  nodeAdaptive: Readonly<AdaptiveLimitConfig> | undefined;
+  nodeAdaptive: Readonly<NodeAdaptiveConfig> | undefined;
   weaviate: Readonly<WeaviateTarget>;
 }
 
@@ -382,7 +382,7 @@ function resolveOutlier(option: unknown): Readonly<OutlierConfig> {
 }
 
 /** `nodeAdaptive` (option: a boolean or the limit's options) or VECTOR_STORE_NODE_ADAPTIVE (a boolean). */
-function resolveNodeAdaptiveOption(option: unknown, env: Env, slots: number): Readonly<AdaptiveLimitConfig> | undefined {
+function resolveNodeAdaptiveOption(option: unknown, env: Env, slots: number): Readonly<NodeAdaptiveConfig> | undefined {
   const f = pick({ nodeAdaptive: option }, '', 'nodeAdaptive', env, envNameOf(POOL_ENV, 'nodeAdaptive'));
   if (!f) return undefined;
   if (f.source.kind === 'env' || typeof f.value === 'boolean') return resolveNodeAdaptive(f.source.name, v.boolean(f.source, f.value), slots);
@@ -390,7 +390,10 @@ function resolveNodeAdaptiveOption(option: unknown, env: Env, slots: number): Re
   const o = v.plainObject(f.source, f.value);
   // [] is what a resolved configuration holds (workers resolve the main thread's config again).
   if (o['protect'] !== undefined && !(Array.isArray(o['protect']) && o['protect'].length === 0)) v.fail({ name: 'nodeAdaptive.protect', kind: 'option' }, 'unset (a node limit has no tail guard; it answers to the node\'s own latency)', o['protect']);
-  return resolveNodeAdaptive('nodeAdaptive', o as AdaptiveLimitOptions, slots);
+  // A resolved configuration's marker (workers resolve the main thread's config again).
+  const { maxLimitFromSlots, ...rest } = o;
+  if (maxLimitFromSlots !== undefined && typeof maxLimitFromSlots !== 'boolean') v.fail({ name: 'nodeAdaptive.maxLimitFromSlots', kind: 'option' }, 'a boolean', maxLimitFromSlots);
+  return resolveNodeAdaptive('nodeAdaptive', rest as AdaptiveLimitOptions, slots, maxLimitFromSlots);
 }
 
 function resolveHedge(option: unknown): Readonly<HedgeConfig> {

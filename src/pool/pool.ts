@@ -41,6 +41,7 @@ import { AbortError, ConnectError, ConnectionReleasedError, PoolClosedError, Tim
 import { raceAbort } from '../abort.ts';
 import { backgroundTimer, systemClock, type Clock, type TimerHandle } from '../clock.ts';
 import { silentLogger, type Logger } from '../log.ts';
+import { WaitQueue } from '../wait-queue.ts';
 import { Backoff } from './backoff.ts';
 import type { PoolConfig } from './config.ts';
 import { withConnection } from './with-connection.ts';
@@ -119,14 +120,6 @@ class PooledConnection<C> {
   }
 }
 
-interface Waiter<C> {
-  resolve(lease: Lease<C>): void;
-  reject(error: Error): void;
-  enqueuedAt: number;
-  timer: TimerHandle | undefined;
-  cleanup(): void;
-}
-
 export class ConnectionPool<C> implements ConnectionSource<C> {
   readonly config: Readonly<PoolConfig>;
   /** 'transition' and 'lend' events, for stats and tests. */
@@ -159,7 +152,8 @@ export class ConnectionPool<C> implements ConnectionSource<C> {
    */
   #available: PooledConnection<C>[] = [];
   readonly #streams: number;
-  #waiters: Waiter<C>[] = [];
+  /** Callers waiting for a connection (FIFO, each with its time-out and signal); the data is when it came. */
+  readonly #waiters: WaitQueue<Lease<C>, number>;
   #nextId = 1;
   #closed = false;
   #started = false;
@@ -182,7 +176,6 @@ export class ConnectionPool<C> implements ConnectionSource<C> {
   #waitSumMs = 0;
   #served = 0;
   #healthFailures = 0;
-  #timeouts = 0;
   #connectFailures = 0;
   #deadDetected = 0;
   #recycled = 0;
@@ -200,6 +193,7 @@ export class ConnectionPool<C> implements ConnectionSource<C> {
     this.#fallbackFactory = deps.fallbackFactory ?? deps.factory;
     this.#clock = deps.clock ?? systemClock;
     this.#log = deps.logger ?? silentLogger;
+    this.#waiters = new WaitQueue(this.#clock);
     this.#backoff = new Backoff(config.reconnectBaseMs, config.reconnectMaxMs, () => this.#clock.random());
     this.#onClose = deps.onClose;
   }
@@ -260,10 +254,9 @@ export class ConnectionPool<C> implements ConnectionSource<C> {
     if (!OPEN_STATES.includes(conn.state)) return;
     const next = this.#nextState(conn);
     this.#moveTo(conn, next, conn.retireReason ?? (this.#closed ? 'pool closed' : next));
-    while (this.#waiters.length > 0 && this.#lendable(conn)) {
-      const waiter = this.#waiters.shift()!;
-      waiter.cleanup();
-      waiter.resolve(this.#lend(conn, waiter.enqueuedAt));
+    while (this.#waiters.size > 0 && this.#lendable(conn)) {
+      const waiter = this.#waiters.dequeue(0)!;
+      waiter.resolve(this.#lend(conn, waiter.data));
     }
   }
 
@@ -316,48 +309,27 @@ export class ConnectionPool<C> implements ConnectionSource<C> {
     if (this.#closed) return Promise.reject(this.#closedError());
     if (options.signal?.aborted) return Promise.reject(abortError(options.signal));
     const enqueuedAt = this.#clock.now();
-    if (this.#waiters.length === 0) {
+    if (this.#waiters.size === 0) {
       const conn = this.#hottest();
       if (conn) return Promise.resolve(this.#lend(conn, enqueuedAt));
     }
-    if (this.#waiters.length >= this.config.maxWaiters) {
+    if (this.#waiters.size >= this.config.maxWaiters) {
       return Promise.reject(
         new WaitQueueFullError(
-          `Too many callers waiting for a connection (${this.#waiters.length}, maxWaiters ${this.config.maxWaiters})`,
+          `Too many callers waiting for a connection (${this.#waiters.size}, maxWaiters ${this.config.maxWaiters})`,
           this.#counts(),
         ),
       );
     }
     const timeoutMs = options.timeoutMs ?? this.config.acquireTimeoutMs;
-    return new Promise<Lease<C>>((resolve, reject) => {
-      const signal = options.signal;
-      const onAbort = () => {
-        if (this.#removeWaiter(waiter)) reject(abortError(signal!));
-      };
-      const waiter: Waiter<C> = {
-        resolve,
-        reject,
-        enqueuedAt,
-        timer: undefined,
-        cleanup: () => {
-          this.#clock.clearTimeout(waiter.timer);
-          signal?.removeEventListener('abort', onAbort);
-        },
-      };
-      // Not a background timer: a caller waits for it.
-      waiter.timer = this.#clock.setTimeout(() => {
-        if (!this.#removeWaiter(waiter)) return;
-        this.#timeouts++;
-        if (this.config.fallback === 'single-connection') {
-          this.#serveFromFallback(waiter.enqueuedAt, timeoutMs).then(resolve, reject);
-          return;
-        }
-        reject(this.#timeoutError(timeoutMs));
-      }, timeoutMs);
-      signal?.addEventListener('abort', onAbort, { once: true });
-      this.#waiters.push(waiter);
-      this.#fill();
+    const waiting = this.#waiters.wait(enqueuedAt, {
+      timeoutMs,
+      signal: options.signal,
+      onAbort: abortError,
+      onTimeout: () => (this.config.fallback === 'single-connection' ? this.#serveFromFallback(enqueuedAt, timeoutMs) : this.#timeoutError(timeoutMs)),
     });
+    this.#fill();
+    return waiting;
   }
 
   withConnection<T>(fn: (client: C, lease: Lease<C>) => Promise<T> | T, options?: AcquireOptions): Promise<T> {
@@ -458,14 +430,6 @@ export class ConnectionPool<C> implements ConnectionSource<C> {
     this.#check(conn).then(done, done);
   }
 
-  #removeWaiter(waiter: Waiter<C>): boolean {
-    const i = this.#waiters.indexOf(waiter);
-    if (i === -1) return false;
-    this.#waiters.splice(i, 1);
-    waiter.cleanup();
-    return true;
-  }
-
   // ---- opening and closing connections ------------------------------------------------------
 
   /**
@@ -552,7 +516,7 @@ export class ConnectionPool<C> implements ConnectionSource<C> {
       if (total >= this.#max) return;
       const belowMin = this.#kept().length + opening < this.#min;
       // Each connection being opened will serve up to #streams of the waiters.
-      const unserved = this.#waiters.length > opening * this.#streams;
+      const unserved = this.#waiters.size > opening * this.#streams;
       if (!belowMin && !unserved) return;
       this.#open().then(
         (conn) => {
@@ -714,7 +678,7 @@ export class ConnectionPool<C> implements ConnectionSource<C> {
   #counts() {
     const idle = this.#count('idle');
     const active = this.#count('leased') + this.#count('validating') + this.#count('retiring');
-    return { total: this.#total(), active, idle, waiting: this.#waiters.length, max: this.#max };
+    return { total: this.#total(), active, idle, waiting: this.#waiters.size, max: this.#max };
   }
 
   #timeoutError(timeoutMs: number): TimeoutError {
@@ -750,7 +714,7 @@ export class ConnectionPool<C> implements ConnectionSource<C> {
       max_connections: this.#max,
       waiting: c.waiting,
       pending_creates: this.#count('opening'),
-      acquire_timeouts: this.#timeouts,
+      acquire_timeouts: this.#waiters.timeouts,
       connect_failures: this.#connectFailures,
       dead_connections_detected: this.#deadDetected,
       lifetime_recycled: this.#recycled,
@@ -797,10 +761,7 @@ export class ConnectionPool<C> implements ConnectionSource<C> {
     this.#clock.clearTimeout(this.#healthTimer);
     this.#clock.clearTimeout(this.#idleTimer);
     this.#fillTimer = undefined;
-    for (const waiter of this.#waiters.splice(0)) {
-      waiter.cleanup();
-      waiter.reject(this.#closedError());
-    }
+    this.#waiters.rejectAll(this.#closedError());
     for (const conn of this.#byState.opening) conn.opening.abort(this.#closedError());
     for (const conn of this.#kept()) this.#retire(conn, 'pool closed');
     const drained = this.#activeLeases.size === 0 && this.#fallbackLeases === 0;

@@ -148,6 +148,26 @@ describe('NodeSlotQueue', () => {
   });
 });
 
+/** Limits held at 2 (min = max), so only P2C's choice moves. */
+function pinnedSetup(extra: PoolOptions = {}) {
+  return setup({ nodeAdaptive: { probeSamples: 0, initialLimit: 2, minLimit: 2, maxLimit: 2 }, ...extra });
+}
+
+/**
+ * Give every node a latency EWMA: rounds of 6 callers, each holding its lease for its node's
+ * latency (ms), until each node served some.
+ */
+async function warm(pool: ReturnType<typeof setup>['pool'], clock: FakeClock, latencyMs: readonly number[]) {
+  for (let round = 0; round < 20 && pool.nodeStats().some((n) => n.latency_ewma_ms === null); round++) {
+    const done = Array.from({ length: 6 }, () => pool.acquire().then((l) => new Promise<void>((resolve) => clock.setTimeout(() => {
+      l.release();
+      resolve();
+    }, latencyMs[nodeOf(l)]!))));
+    for (let t = 0; t < 2 * Math.max(...latencyMs) + 10; t++) await clock.advance(1);
+    await Promise.all(done);
+  }
+}
+
 function setup(extra: PoolOptions = {}) {
   return scriptedCluster({
     minConnections: 1, maxConnections: 4, maxStreamsPerConnection: 2, acquireTimeoutMs: 5000,
@@ -157,8 +177,8 @@ function setup(extra: PoolOptions = {}) {
 }
 
 describe('MultiNodePool with per-node adaptive limits', () => {
-  it('skips a node at its limit; with every node at its limit a caller waits and takes the first slot that frees', async () => {
-    const { pool } = setup();
+  it('round robin: skips a node at its limit; with every node at its limit a caller waits and takes the first slot that frees', async () => {
+    const { pool } = setup({ balancing: 'round-robin' });
     await pool.start();
     const leases = await Promise.all(Array.from({ length: 6 }, () => pool.acquire()));
     const perNode = [0, 0, 0];
@@ -195,8 +215,9 @@ describe('MultiNodePool with per-node adaptive limits', () => {
     await clock.advance(200);
     const error = await timedOut;
     expect(error).toBeInstanceOf(TimeoutError);
-    expect((error as Error).message).toMatch(/Failed to get connection within 0\.3 seconds: every node at its adaptive concurrency limit \(a:50051 2\/2; b:50051 2\/2; c:50051 2\/2/);
+    expect((error as Error).message).toMatch(/Failed to get connection within 0\.3 seconds: node [abc]:50051 \(chosen by least-loaded\) at its adaptive concurrency limit \(a:50051 2\/2; b:50051 2\/2; c:50051 2\/2/);
     expect(pool.stats().node_limit).toEqual({ waiting: 0, waited: 2, timeouts: 1 });
+    expect(pool.nodeStats().map((n) => n.slot_waiting)).toEqual([0, 0, 0]); // neither left a count behind
     // Nothing was reserved for them: the slots freed later go to nobody stale.
     for (const l of leases) l.release();
     expect(pool.nodeStats().map((n) => n.outstanding)).toEqual([0, 0, 0]);
@@ -250,6 +271,113 @@ describe('MultiNodePool with per-node adaptive limits', () => {
     await pool.close();
   });
 
+  it('least-loaded: P2C chooses among every node, a full one too, and the caller waits for THAT node rather than going to a much slower one', async () => {
+    const { pool, clock } = pinnedSetup();
+    await pool.start();
+    await warm(pool, clock, [1, 1, 50]); // node c answers in 50 ms, a and b in 1 ms
+    expect(pool.nodeStats().map((n) => n.latency_ewma_ms)).toEqual([1, 1, 50]);
+    const leases: Lease<FakeClient>[] = [];
+    const all = Array.from({ length: 6 }, () => pool.acquire().then((l) => leases.push(l)));
+    await flush();
+    const stats = pool.nodeStats();
+    // a and b at their limit (2), the other two callers queued on them; c (50x dearer) got nothing.
+    expect(stats.map((n) => n.outstanding)).toEqual([2, 2, 0]);
+    expect(stats[0]!.slot_waiting + stats[1]!.slot_waiting).toBe(2);
+    expect(stats[2]!.slot_waiting).toBe(0);
+    expect(pool.stats().node_limit).toMatchObject({ waiting: 2, waited: 2 });
+    // A slot that frees on a node goes to a caller waiting for that node.
+    const waitingOn = stats.map((n) => n.slot_waiting);
+    for (const node of [0, 1]) {
+      for (let k = 0; k < waitingOn[node]!; k++) {
+        const before = leases.length;
+        leases.find((l) => nodeOf(l) === node)!.release();
+        leases.splice(leases.findIndex((l) => nodeOf(l) === node), 1);
+        await flush();
+        expect(leases.length).toBe(before); // one released, one served
+        expect(nodeOf(leases.at(-1)!)).toBe(node);
+      }
+    }
+    await Promise.all(all);
+    expect(pool.nodeStats().map((n) => [n.outstanding, n.slot_waiting])).toEqual([[2, 0], [2, 0], [0, 0]]);
+    for (const l of leases) l.release();
+    await pool.close();
+  });
+
+  it('least-loaded: the queued callers count in P2C\'s cost, so once a full node\'s queue outweighs a slower node\'s latency, new callers go there', async () => {
+    const { pool, clock } = pinnedSetup();
+    await pool.start();
+    await warm(pool, clock, [1, 1, 5]); // c is only 5x slower
+    const leases: Lease<FakeClient>[] = [];
+    const callers = Array.from({ length: 12 }, () => pool.acquire().then((l) => leases.push(l), (e: { code?: string }) => e.code));
+    await flush();
+    const stats = pool.nodeStats();
+    const load = stats.map((n) => n.outstanding + n.slot_waiting);
+    expect(load.reduce((x, y) => x + y, 0)).toBe(12);
+    expect(stats.map((n) => n.outstanding).slice(0, 2)).toEqual([2, 2]);
+    // Cost of a or b: (2 in flight + w waiting + 1) x 1 ms; of c: (in flight + 1) x 5 ms. c got
+    // work once a and b had several callers queued, and less of it than they.
+    expect(stats[2]!.outstanding).toBeGreaterThanOrEqual(1);
+    expect(Math.min(stats[0]!.slot_waiting, stats[1]!.slot_waiting)).toBeGreaterThanOrEqual(2);
+    expect(load[2]).toBeLessThan(Math.min(load[0]!, load[1]!));
+    const closing = pool.close({ timeoutMs: 0 });
+    for (const l of leases) l.release();
+    await closing;
+    // Those still waiting fail typed when the pool closes; none is left hanging.
+    expect((await Promise.all(callers)).filter((x) => x === 'WEX_POOL_CLOSED')).toHaveLength(stats.reduce((x, n) => x + n.slot_waiting, 0));
+  });
+
+  it('least-loaded: a free slot is not left idle while callers queue for a node that is no better (the head of a queue takes it)', async () => {
+    const { pool, clock } = pinnedSetup();
+    await pool.start();
+    await warm(pool, clock, [1, 1, 1]);
+    const leases: Lease<FakeClient>[] = [];
+    void Promise.all(Array.from({ length: 9 }, () => pool.acquire().then((l) => leases.push(l))));
+    await flush();
+    // A full node's queue costs more than a free node as good: 6 in flight (2 each), 3 waiting.
+    expect(pool.nodeStats().map((n) => n.outstanding)).toEqual([2, 2, 2]);
+    expect(pool.stats().node_limit!.waiting).toBe(3);
+    for (let k = 3; k > 0; k--) {
+      // Free a slot where the fewest wait (none, after the first rounds): somebody takes it.
+      const stats = pool.nodeStats();
+      const node = stats.reduce((m, n, i) => (n.slot_waiting < stats[m]!.slot_waiting ? i : m), 0);
+      const i = leases.findIndex((l) => nodeOf(l) === node);
+      leases.splice(i, 1)[0]!.release();
+      await flush();
+      expect(pool.stats().node_limit!.waiting).toBe(k - 1);
+      expect(pool.nodeStats().reduce((a, n) => a + n.outstanding, 0)).toBe(6);
+    }
+    for (const l of leases) l.release();
+    await pool.close();
+  });
+
+  it('least-loaded: a waiter whose node is ejected chooses again (and gets a node below its limit); round robin keeps the gate', async () => {
+    const { pool, clock } = pinnedSetup();
+    await pool.start();
+    await warm(pool, clock, [1, 50, 50]); // a is the cheap one
+    const held = await Promise.all([pool.acquire(), pool.acquire()]);
+    expect(held.map(nodeOf)).toEqual([0, 0]); // a at its limit
+    let got: Lease<FakeClient> | undefined;
+    const waiting = pool.acquire().then((l) => (got = l));
+    await flush();
+    expect(got).toBeUndefined(); // waits for a: (2 + 1) x 1 ms < (0 + 1) x 50 ms
+    expect(pool.nodeStats().map((n) => n.slot_waiting)).toEqual([1, 0, 0]);
+    pool.detector.forceEject(0, 'test');
+    await waiting;
+    expect(nodeOf(got!)).not.toBe(0);
+    expect(pool.nodeStats().map((n) => n.slot_waiting)).toEqual([0, 0, 0]);
+    for (const l of [...held, got!]) l.release();
+    await pool.close();
+
+    // The same loads under round robin: a full node is no candidate, the caller goes on at once.
+    const rr = pinnedSetup({ balancing: 'round-robin' });
+    await rr.pool.start();
+    const rrHeld = await Promise.all(Array.from({ length: 5 }, () => rr.pool.acquire()));
+    expect(rrHeld.map(nodeOf).sort()).toEqual([0, 0, 1, 1, 2]);
+    expect(rr.pool.nodeStats().map((n) => n.slot_waiting)).toEqual([0, 0, 0]);
+    for (const l of rrHeld) l.release();
+    await rr.pool.close();
+  });
+
   it('canHedge: a hedge may go out only to another node below its limit (always, with limits off)', async () => {
     const { pool } = setup({ nodeAdaptive: { probeSamples: 0, initialLimit: 1, minLimit: 1, maxLimit: 1 } });
     await pool.start();
@@ -270,6 +398,34 @@ describe('MultiNodePool with per-node adaptive limits', () => {
     expect(off.pool.nodeStats()[0]!.adaptive).toBeNull();
     expect(off.pool.stats().node_limit).toBeUndefined();
     await off.pool.close();
+  });
+
+  it('resize() moves each node limit\'s max with its pool\'s slots (a given maxLimit still caps it); a limit above a smaller max comes down', async () => {
+    // 4 connections x 2 streams = 8 slots per node.
+    const { pool } = setup({ nodeAdaptive: { probeSamples: 0, initialLimit: 8, minLimit: 1 }, balancing: 'round-robin' });
+    await pool.start();
+    expect(pool.nodeStats().map((n) => [n.adaptive!.max_limit, n.adaptive!.limit])).toEqual([[8, 8], [8, 8], [8, 8]]);
+    pool.resize({ max: 6 }); // 12 slots per node
+    expect(pool.nodeStats().map((n) => n.adaptive!.max_limit)).toEqual([12, 12, 12]);
+    expect(pool.nodeStats()[0]!.adaptive!.limit).toBe(8); // a larger max lets it climb; it does not jump
+    pool.resize({ max: 2 }); // 4 slots per node
+    expect(pool.nodeStats().map((n) => [n.adaptive!.max_limit, n.adaptive!.limit])).toEqual([[4, 4], [4, 4], [4, 4]]);
+    // Admission follows at once: a node takes 4, not 8.
+    const leases = await Promise.all(Array.from({ length: 12 }, () => pool.acquire()));
+    expect(pool.nodeStats().map((n) => n.outstanding)).toEqual([4, 4, 4]);
+    for (const l of leases) l.release();
+    await pool.close();
+
+    const capped = setup({ nodeAdaptive: { probeSamples: 0, initialLimit: 2, minLimit: 1, maxLimit: 5 } });
+    await capped.pool.start();
+    expect(capped.pool.nodeStats()[0]!.adaptive!.max_limit).toBe(5);
+    capped.pool.resize({ max: 6 });
+    expect(capped.pool.nodeStats()[0]!.adaptive!.max_limit).toBe(5); // the given max holds
+    capped.pool.resize({ max: 1 });
+    expect(capped.pool.nodeStats()[0]!.adaptive!.max_limit).toBe(2);
+    capped.pool.resize({ max: 4 });
+    expect(capped.pool.nodeStats()[0]!.adaptive!.max_limit).toBe(5);
+    await capped.pool.close();
   });
 
   it('stats: each node carries its limit snapshot; ejection keeps it', async () => {
@@ -312,6 +468,13 @@ describe('nodeAdaptive configuration', () => {
     expect(on).toMatchObject({ maxLimit: 20, minLimit: 1, initialLimit: 2, probeSamples: 50, protect: [] });
     // A worker resolves the main thread's resolved configuration again: the same limit comes out.
     expect(resolvePoolConfig({ nodeAdaptive: on }, {}).nodeAdaptive).toEqual(on);
+    // Without a given maxLimit each node's max follows its pool's slots (also after resize()); a given one is kept.
+    expect(on.maxLimitFromSlots).toBe(true);
+    const given = resolvePoolConfig({ nodeAdaptive: { maxLimit: 7 } }, {}).nodeAdaptive!;
+    expect(given).toMatchObject({ maxLimit: 7, maxLimitFromSlots: false });
+    expect(resolvePoolConfig({ nodeAdaptive: given }, {}).nodeAdaptive).toEqual(given);
+    expect(forNodePool(on, 12).maxLimit).toBe(12);
+    expect(forNodePool(given, 12).maxLimit).toBe(7);
     expect(resolvePoolConfig({}, { VECTOR_STORE_NODE_ADAPTIVE: '1' }).nodeAdaptive).toMatchObject({ initialLimit: 2 });
     expect(resolvePoolConfig({}, { VECTOR_STORE_NODE_ADAPTIVE: 'off' }).nodeAdaptive).toBeUndefined();
     expect(resolvePoolConfig({ nodeAdaptive: { tolerance: 1.5, probeSamples: 0 } }, {}).nodeAdaptive).toMatchObject({ tolerance: 1.5, probeSamples: 0 });
