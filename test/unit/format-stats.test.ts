@@ -69,7 +69,7 @@ describe('adaptiveLines', () => {
 /** One node as one worker reports it (workers[].pool.nodes[]), healthy with 2 connections unless told. */
 const nodeStats = (node: string, over: Partial<NodeStats> = {}, connections = 2): NodeStats => ({
   node, health: 'healthy', panic: false, outstanding: 0, latency_ewma_ms: null, consecutive_failures: 0, ejections: 0, total_ejections: 0,
-  ejected_for_ms: 0, unreachable: false, last_reason: null, adaptive: null, pool: { total_connections: connections } as NodeStats['pool'], ...over,
+  ejected_for_ms: 0, unreachable: false, last_reason: null, adaptive: null, slot_waiting: 0, pool: { total_connections: connections } as NodeStats['pool'], ...over,
 });
 const worker = (threadId: number, nodes: NodeStats[] | undefined, nodeLimit?: { waiting: number; waited: number; timeouts: number }) => ({
   thread_id: threadId, ready: true, responsive: true, in_flight: 0, completed: 0, failed: 0, event_loop_delay_p99_us: 1000,
