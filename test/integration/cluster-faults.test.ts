@@ -325,9 +325,14 @@ describe('3-node cluster under node faults', () => {
     await proxy.start();
     const nodes = nodesOf(c, proxy.port);
     const options = (hedge: boolean) => ({
-      weaviate: { nodes }, workers: 1, minConnections: 1, maxConnections: 4,
-      // Budget 10 %: hedging after the p95 spends ~5 % on ordinary reads, so 5 % would leave no headroom for the stalled ones.
-      ...(hedge ? { hedge: { lanes: ['normal'], maxExtraPercent: 10 } } : {}),
+      // Round robin: node 3 gets every third read during the stall, so reads are caught on it in
+      // every run. With P2C (the default) whether any is depends on node 3's latency estimate at
+      // that moment: one CI run (2026-11-26 19:20Z) sent it none in 2.5 s, and no hedge could win.
+      weaviate: { nodes }, workers: 1, minConnections: 1, maxConnections: 4, balancing: 'round-robin' as const,
+      // Budget 50 %: a third of the reads are caught while node 3 stalls, and hedging after the
+      // p95 spends ~5 % on ordinary reads; a budget below that refuses hedges (documented: a read
+      // whose hedge is refused may end at its deadline, which the assertions below allow).
+      ...(hedge ? { hedge: { lanes: ['normal'], maxExtraPercent: 50 } } : {}),
     });
     try {
       await using plain = await createExecutor(options(false), {});
@@ -371,7 +376,7 @@ describe('3-node cluster under node faults', () => {
       expect(failed(outcomes.hedged).length).toBeLessThanOrEqual(h.hedges_refused);
       expect(failed(outcomes.plain).every((f) => f.typed)).toBe(true);
       expect(h.hedges_won).toBeGreaterThanOrEqual(1);
-      expect(h.hedges_started).toBeLessThanOrEqual(Math.floor(h.hedged_reads * 0.1));
+      expect(h.hedges_started).toBeLessThanOrEqual(Math.floor(h.hedged_reads * 0.5));
       expect(stalledOutstanding.hedged).toBe(0);
     } finally {
       await proxy.close();
