@@ -140,12 +140,7 @@ export function nextCandidates(trials: readonly Trial[], confirmed: readonly Tri
     ...left.filter((t) => t.meets).sort((a, b) => b.normalServed - a.normalServed),
     ...left.filter((t) => !t.meets).sort((a, b) => a.criticalP99Ms - b.criticalP99Ms),
   ];
-  const out: Trial[] = [];
-  for (const t of ranked) {
-    if (out.length >= Math.min(2, Math.max(0, room))) break;
-    if (!out.some((o) => settingKey(o.setting) === settingKey(t.setting))) out.push(t);
-  }
-  return out;
+  return ranked.slice(0, Math.min(2, Math.max(0, room))); // the sweep tries each setting once
 }
 
 /** One point of an adaptive lane's trace (bench/adaptive.ts samples it during a trial). */

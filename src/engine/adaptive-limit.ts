@@ -489,21 +489,20 @@ export class AdaptiveLimit {
     // the decision due at guardMinSamples is a cut whatever the rest: take it now. A level above
     // the right one then costs ~2 round trips over the target instead of 100 (2 s at 50 req/s:
     // a tenth of a 20 s bench trial, enough to move its p99; bench/RESULTS.md 2026-11-26 17:43Z).
-    const early = rttMs > this.#guardTarget() && startAt >= this.#changedAt && Math.min(Math.floor(this.#guardCeiling), this.limit) > this.config.minLimit;
-    if (!early && now - this.#guardLastDecision < this.config.guardIntervalMs) return;
+    const target = this.#guardTarget();
+    const due = now - this.#guardLastDecision >= this.config.guardIntervalMs;
+    const early = rttMs > target && startAt >= this.#changedAt && Math.min(Math.floor(this.#guardCeiling), this.limit) > this.config.minLimit;
+    if (!due && !early) return;
     const judged: number[] = [];
     for (let i = this.#guardHead; i < this.#guardRecent.length; i++) {
       const r = this.#guardRecent[i]!;
       if (r.startAt >= this.#changedAt) judged.push(r.rttMs);
     }
     const min = this.config.guardMinSamples;
-    if (judged.length < min) {
-      if (!early) return;
-      let over = 0;
-      for (const x of judged) if (x > this.#guardTarget()) over++;
-      if (over <= min - Math.ceil(0.99 * min)) return;
-    } else if (early && now - this.#guardLastDecision < this.config.guardIntervalMs) {
-      return; // enough samples for a decision: that one keeps its pace
+    if (judged.length >= min) {
+      if (!due) return; // enough for a decision: that one keeps its pace
+    } else if (!early || judged.filter((x) => x > target).length <= min - Math.ceil(0.99 * min)) {
+      return;
     }
     this.#guardLastDecision = now;
     this.#guardDecisions++;
