@@ -99,6 +99,13 @@ export interface AdaptiveLimitOptions {
    */
   guardTargetMs?: number;
   /**
+   * With `guardTargetMs`, the guard steers the protected p99 to this fraction of it: it cuts above
+   * target x margin. An objective holds for the p99 over a whole period; a controller that steers
+   * to the objective itself sits on its edge, over it about half the time (bench/RESULTS.md).
+   * @default 1 (steer to the objective)
+   */
+  guardMargin?: number;
+  /**
    * The guard steps one slot up only while the protected p99 is at most this fraction of its
    * target; between that and the target it holds. @default 1 (no margin: measured, 0.8 held the
    * lane at 1 slot when the target sat near the tail at 1 slot, at 0.71x the best static goodput)
@@ -138,6 +145,7 @@ export const ADAPTIVE_DEFAULTS: Readonly<Omit<AdaptiveLimitConfig, 'initialLimit
   probeIntervalMs: 60_000,
   guardTolerance: 1.25,
   guardTargetMs: 0,
+  guardMargin: 1,
   guardHeadroom: 1,
   guardProbeSamples: 100,
   guardProbeMaxMs: 3000,
@@ -151,7 +159,7 @@ export const ADAPTIVE_DEFAULTS: Readonly<Omit<AdaptiveLimitConfig, 'initialLimit
 
 const KEYS = [
   'initialLimit', 'minLimit', 'maxLimit', 'smoothing', 'tolerance', 'queueSize', 'longWindow', 'windowSamples', 'windowMs', 'backoff',
-  'probeLimit', 'probeSamples', 'probeIntervalMs', 'protect', 'guardTolerance', 'guardTargetMs', 'guardHeadroom', 'guardProbeSamples', 'guardProbeMaxMs', 'guardWindowMs',
+  'probeLimit', 'probeSamples', 'probeIntervalMs', 'protect', 'guardTolerance', 'guardTargetMs', 'guardMargin', 'guardHeadroom', 'guardProbeSamples', 'guardProbeMaxMs', 'guardWindowMs',
   'guardIntervalMs', 'guardMinSamples', 'guardBackoff', 'guardRetryMs',
   'guardRetryMaxMs',
 ];
@@ -187,6 +195,7 @@ export function resolveAdaptive(
     protect: o['protect'] === undefined ? [] : protectOf(at('protect'), o['protect']),
     guardTolerance: num('guardTolerance', 1, 10),
     guardTargetMs: num('guardTargetMs', 0, 3_600_000),
+    guardMargin: num('guardMargin', 0.1, 1),
     guardHeadroom: num('guardHeadroom', 0.1, 1),
     guardProbeSamples: int('guardProbeSamples', ADAPTIVE_DEFAULTS.guardProbeSamples),
     guardProbeMaxMs: num('guardProbeMaxMs', 0, 60_000),
@@ -566,7 +575,8 @@ export class AdaptiveLimit {
   }
 
   #guardTarget(): number {
-    return this.config.guardTargetMs > 0 ? this.config.guardTargetMs : this.#guardBase! * this.config.guardTolerance;
+    const c = this.config;
+    return c.guardTargetMs > 0 ? c.guardTargetMs * c.guardMargin : this.#guardBase! * c.guardTolerance;
   }
 
   #probeLimit(): number {

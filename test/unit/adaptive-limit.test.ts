@@ -238,6 +238,22 @@ describe('AdaptiveLimit (Gradient2)', () => {
       expect(() => resolveAdaptive('lanes.normal.adaptive', { guardTargetMs: -1 }, 8)).toThrow(/lanes\.normal\.adaptive\.guardTargetMs/);
     });
 
+    it('with guardMargin steers to that fraction of the objective: a tail within the objective but above the margin is cut', () => {
+      const h = probed({ guardTargetMs: 40, guardMargin: 0.8 });
+      expect(h.limit.snapshot()).toMatchObject({ guard_target_ms: 32 });
+      h.advance(100);
+      for (let k = 0; k < 3; k++) second(h, 2, 30);
+      expect(h.limit.limit).toBe(4);
+      // 35 ms: within the objective (the test above holds there), above 0.8 of it: cut.
+      second(h, 2, 35);
+      expect(h.limit.limit).toBe(3); // min(3, floor(4 x 0.75))
+      expect(h.limit.snapshot()).toMatchObject({ guard_tail_ms: 35, guard_cuts: 1 });
+      // The margin is of a stated objective; the relative target (base x guardTolerance) has its own knob.
+      const relative = probed({ guardMargin: 0.5 });
+      expect(relative.limit.snapshot()).toMatchObject({ guard_base_ms: 12, guard_target_ms: 15 });
+      expect(() => resolveAdaptive('lanes.normal.adaptive', { guardMargin: 1.2 }, 8)).toThrow(/lanes\.normal\.adaptive\.guardMargin/);
+    });
+
     it('cuts as soon as enough round trips since the last change are over the target to put the p99 of guardMinSamples over it', () => {
       const h = probed({ guardMinSamples: 100 });
       // 100 per decision: two seconds per step.
