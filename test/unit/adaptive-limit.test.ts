@@ -221,7 +221,7 @@ describe('AdaptiveLimit (Gradient2)', () => {
     });
 
     it('with guardTargetMs (the protected lanes\' objective) holds the tail to it instead of 1.25x the base', () => {
-      const h = probed({ guardTargetMs: 40, guardHeadroom: 0.8 });
+      const h = probed({ guardTargetMs: 40, guardMargin: 1, guardHeadroom: 0.8 });
       expect(h.limit.snapshot()).toMatchObject({ guard_base_ms: 12, guard_target_ms: 40 });
       h.advance(100);
       // 30 ms is 2.5x the base but within the objective: the lane climbs.
@@ -239,6 +239,8 @@ describe('AdaptiveLimit (Gradient2)', () => {
     });
 
     it('with guardMargin steers to that fraction of the objective: a tail within the objective but above the margin is cut', () => {
+      // By default the guard steers to 0.9 of the objective.
+      expect(probed({ guardTargetMs: 40 }).limit.snapshot()).toMatchObject({ guard_target_ms: 36 });
       const h = probed({ guardTargetMs: 40, guardMargin: 0.8 });
       expect(h.limit.snapshot()).toMatchObject({ guard_target_ms: 32 });
       h.advance(100);
