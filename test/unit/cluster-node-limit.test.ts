@@ -74,7 +74,7 @@ describe('NodeSlotQueue', () => {
     q.offer(n.anyFree);
     await Promise.all([a, b]);
     expect(order).toEqual(['a@1', 'b@0']);
-    expect(q).toMatchObject({ size: 0, waited: 2, timeouts: 0 });
+    expect(q).toMatchObject({ size: 0, timeouts: 0 });
     expect(clock.pending).toBe(0); // their timers are gone
   });
 
@@ -376,6 +376,34 @@ describe('MultiNodePool with per-node adaptive limits', () => {
     expect(rr.pool.nodeStats().map((n) => n.slot_waiting)).toEqual([0, 0, 0]);
     for (const l of rrHeld) l.release();
     await rr.pool.close();
+  });
+
+  it('least-loaded: a waiter whose node is ejected and who waits again for another node counts once in `waited`', async () => {
+    const { pool, clock } = pinnedSetup();
+    await pool.start();
+    await warm(pool, clock, [1, 1, 1]);
+    const held = await Promise.all(Array.from({ length: 6 }, () => pool.acquire()));
+    expect(pool.nodeStats().map((n) => n.outstanding)).toEqual([2, 2, 2]); // every node at its limit
+    let got: Lease<FakeClient> | undefined;
+    const waiting = pool.acquire().then((l) => (got = l));
+    await flush();
+    const first = pool.nodeStats().findIndex((n) => n.slot_waiting === 1);
+    expect(first).toBeGreaterThanOrEqual(0);
+    expect(pool.stats().node_limit).toEqual({ waiting: 1, waited: 1, timeouts: 0 });
+    pool.detector.forceEject(first, 'test');
+    await flush();
+    // It chose again among the two others, both at their limit: it waits for one of them now.
+    const second = pool.nodeStats().findIndex((n) => n.slot_waiting === 1);
+    expect(second).toBeGreaterThanOrEqual(0);
+    expect(second).not.toBe(first);
+    expect(got).toBeUndefined();
+    expect(pool.stats().node_limit).toEqual({ waiting: 1, waited: 1, timeouts: 0 });
+    held.find((l) => nodeOf(l) === second)!.release();
+    await waiting;
+    expect(nodeOf(got!)).toBe(second);
+    expect(pool.stats().node_limit).toEqual({ waiting: 0, waited: 1, timeouts: 0 });
+    for (const l of [...held, got!]) l.release();
+    await pool.close();
   });
 
   it('canHedge: a hedge may go out only to another node below its limit (always, with limits off)', async () => {
