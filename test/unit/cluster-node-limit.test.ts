@@ -529,17 +529,18 @@ describe('nodeAdaptive configuration', () => {
 });
 
 describe('per-node limit metrics', () => {
-  it('sum the limit over workers per node, average the RTT inputs, count changes and waiters; nothing for nodes without a limit', async () => {
-    const node = (name: string, limit: number | null, shortMs: number, longMs: number, changes: number) => ({
+  it('sum the limit over workers per node, average the RTT inputs, count changes and waiters (per node too); nothing for nodes without a limit', async () => {
+    const node = (name: string, limit: number | null, shortMs: number, longMs: number, changes: number, slotWaiting = 0) => ({
       node: name,
       adaptive: limit === null ? null : { limit, short_rtt_ms: shortMs, long_rtt_ms: longMs, changes },
+      slot_waiting: slotWaiting,
     });
     const stats = {
       current_active: 0, current_idle: 0, max_connections: 4, worker_count: 2, total_connections_created: 0, total_connections_closed: 0,
       health_check_failures: 0, main_event_loop_delay_p99_us: 0, lanes: {},
       workers: [
-        { thread_id: 1, event_loop_delay_p99_us: 0, pool: { nodes: [node('a:1', 3, 2, 1, 4), node('b:1', 1, 40, 20, 6)], node_limit: { waiting: 2, waited: 9, timeouts: 1 } } },
-        { thread_id: 2, event_loop_delay_p99_us: 0, pool: { nodes: [node('a:1', 2, 4, 3, 1), node('b:1', 1, 20, 20, 2)], node_limit: { waiting: 1, waited: 3, timeouts: 0 } } },
+        { thread_id: 1, event_loop_delay_p99_us: 0, pool: { nodes: [node('a:1', 3, 2, 1, 4, 2), node('b:1', 1, 40, 20, 6)], node_limit: { waiting: 2, waited: 9, timeouts: 1 } } },
+        { thread_id: 2, event_loop_delay_p99_us: 0, pool: { nodes: [node('a:1', 2, 4, 3, 1), node('b:1', 1, 20, 20, 2, 1)], node_limit: { waiting: 1, waited: 3, timeouts: 0 } } },
       ],
       counters: { errors_by_code: {}, retries: 0, worker_crashes: 0, validation_errors: 0 },
     };
@@ -552,12 +553,15 @@ describe('per-node limit metrics', () => {
     expect(text).toContain('weaviate_executor_node_adaptive_rtt_seconds{node="b:1",window="long"} 0.02');
     expect(text).toContain('weaviate_executor_node_adaptive_limit_changes_total{node="b:1"} 8');
     expect(text).toContain('weaviate_executor_node_limit_waiting 3');
+    expect(text).toContain('weaviate_executor_node_slot_waiting{node="a:1"} 2');
+    expect(text).toContain('weaviate_executor_node_slot_waiting{node="b:1"} 1');
 
     const off = new Registry();
     const noLimit = { ...stats, workers: [{ thread_id: 1, event_loop_delay_p99_us: 0, pool: { nodes: [node('a:1', null, 0, 0, 0)] } }] };
     registerExecutorMetrics({ stats: async () => noLimit as never }, { registry: off });
     const offText = await off.metrics();
     expect(offText).not.toMatch(/node_adaptive_limit\{/);
+    expect(offText).not.toMatch(/node_slot_waiting\{/);
     expect(offText).toContain('weaviate_executor_node_limit_waiting 0'); // an unlabelled gauge always has a value
   });
 });
