@@ -74,6 +74,45 @@ interface ClusterCell extends CellResult {
   extras?: EngineExtras;
 }
 
+/**
+ * Part B's variants: the engine on the cluster with node 3 slowed, by balancing policy, with
+ * per-node limits or hedging. Listed once: `--contenders` takes these ids.
+ */
+export const SLOW_NODE_VARIANTS: readonly { id: string; label: string; options: PoolOptions & Record<string, unknown> }[] = Object.freeze([
+  { id: 'least-loaded', label: 'P2C over outstanding x latency EWMA, no hedging', options: { balancing: 'least-loaded' } },
+  { id: 'least-loaded+node-limit', label: 'P2C, per-node adaptive limits (nodeAdaptive)', options: { balancing: 'least-loaded', nodeAdaptive: true } },
+  { id: 'least-loaded+hedge', label: 'P2C, hedged reads on the normal lane (budget 5 %)', options: { balancing: 'least-loaded', hedge: { lanes: ['normal'], maxExtraPercent: 5 } } },
+  { id: 'round-robin', label: 'round robin, no hedging', options: { balancing: 'round-robin' } },
+  { id: 'round-robin+node-limit', label: 'round robin, per-node adaptive limits (nodeAdaptive)', options: { balancing: 'round-robin', nodeAdaptive: true } },
+  { id: 'round-robin+hedge', label: 'round robin, hedged reads (budget 5 %)', options: { balancing: 'round-robin', hedge: { lanes: ['normal'], maxExtraPercent: 5 } } },
+]);
+
+/**
+ * `--contenders a,b`: ids of SLOW_NODE_VARIANTS, each at most once (a repeated id is refused, so
+ * the command the report records lists what ran); undefined when the flag is absent. Throws naming
+ * what is wrong.
+ */
+export function parseContenders(text: string | undefined): string[] | undefined {
+  if (text === undefined) return undefined;
+  const known = SLOW_NODE_VARIANTS.map((v) => v.id);
+  const ids = text.split(',').map((x) => x.trim()).filter((x) => x !== '');
+  const unknown = ids.filter((x) => !known.includes(x));
+  const repeated = ids.filter((x, i) => ids.indexOf(x) !== i);
+  if (ids.length === 0 || unknown.length > 0 || repeated.length > 0) {
+    const why = ids.length === 0 ? 'none given' : unknown.length > 0 ? `unknown: ${unknown.join(', ')}` : `repeated: ${[...new Set(repeated)].join(', ')}`;
+    throw new Error(`--contenders takes a comma-separated list of distinct ids among ${known.join(', ')}; got \`${text}\` (${why})`);
+  }
+  return ids;
+}
+
+/** Part A's engine on the 3-node cluster: id and label both from its settings, so one id is one setup. */
+export function clusterEngineName(workers: number, connections: number, consistency: ConsistencyLevel): { id: string; label: string } {
+  return {
+    id: `3-node-engine-${workers}w-${connections}c-${consistency}`,
+    label: `engine, ${workers} worker${workers === 1 ? '' : 's'}, 3 nodes, ${connections} connections per node, consistency ${consistency}`,
+  };
+}
+
 function withConsistency(consistency: ConsistencyLevel | undefined): (i: number) => QuerySpec {
   return (i) => (consistency ? { ...smallQuery(i), consistencyLevel: consistency } : smallQuery(i));
 }
@@ -211,19 +250,22 @@ export async function runClusterBench(p: ClusterProfile, slowMs: number, outDir:
     if (only) {
       // B alone: one closed-loop cell sizes its open-loop rate, as A's cells do in a whole run.
       const top = Math.max(...p.concurrencies);
-      const m = await closed('scale-out', ctx, () => engineContender(`3-node-engine-1w-${p.connections}c-ONE`, `engine, 1 worker, 3 nodes, consistency ONE`, { ...engineOpts, weaviate: { nodes: direct } }), top, withConsistency('ONE'), 0);
+      const name = clusterEngineName(1, p.connections, 'ONE');
+      const m = await closed('scale-out', ctx, () => engineContender(name.id, name.label, { ...engineOpts, weaviate: { nodes: direct } }), top, withConsistency('ONE'), 0);
       capacity = m.throughput;
     }
     for (let rep = 0; rep < (only ? 0 : p.reps); rep++) {
       for (const c of p.concurrencies) {
         for (const consistency of ['ONE', 'QUORUM'] as const) {
-          const m = await closed('scale-out', ctx, () => engineContender(`3-node-engine-1w-${p.connections}c-${consistency}`, `engine, 1 worker, 3 nodes, ${p.connections} connections per node, consistency ${consistency}`, { ...engineOpts, weaviate: { nodes: direct } }), c, withConsistency(consistency), rep);
+          const name = clusterEngineName(1, p.connections, consistency);
+          const m = await closed('scale-out', ctx, () => engineContender(name.id, name.label, { ...engineOpts, weaviate: { nodes: direct } }), c, withConsistency(consistency), rep);
           if (consistency === 'ONE') capacity = Math.max(capacity, m.throughput);
         }
       }
       // Two workers: does a second client thread buy anything when the client shares 2 cores with 3 servers?
       const top = Math.max(...p.concurrencies);
-      await closed('scale-out', ctx, () => engineContender(`3-node-engine-2w-${p.connections}c-ONE`, `engine, 2 workers, 3 nodes, consistency ONE`, { ...engineOpts, weaviate: { nodes: direct } }, 2), top, withConsistency('ONE'), rep);
+      const name = clusterEngineName(2, p.connections, 'ONE');
+      await closed('scale-out', ctx, () => engineContender(name.id, name.label, { ...engineOpts, weaviate: { nodes: direct } }, 2), top, withConsistency('ONE'), rep);
     }
 
     // ---- B. one node slowed ---------------------------------------------------------------------
@@ -232,15 +274,7 @@ export async function runClusterBench(p: ClusterProfile, slowMs: number, outDir:
     try {
       const viaProxy = nodeList((i) => (i === 2 ? proxy.port : n[i]!.grpcPort));
       const rate = Math.max(20, Math.round(capacity * p.slowRateFraction));
-      const allVariants: { id: string; label: string; options: PoolOptions & Record<string, unknown> }[] = [
-        { id: 'least-loaded', label: 'P2C over outstanding x latency EWMA, no hedging', options: { balancing: 'least-loaded' } },
-        { id: 'least-loaded+node-limit', label: 'P2C, per-node adaptive limits (nodeAdaptive)', options: { balancing: 'least-loaded', nodeAdaptive: true } },
-        { id: 'least-loaded+hedge', label: 'P2C, hedged reads on the normal lane (budget 5 %)', options: { balancing: 'least-loaded', hedge: { lanes: ['normal'], maxExtraPercent: 5 } } },
-        { id: 'round-robin', label: 'round robin, no hedging', options: { balancing: 'round-robin' } },
-        { id: 'round-robin+node-limit', label: 'round robin, per-node adaptive limits (nodeAdaptive)', options: { balancing: 'round-robin', nodeAdaptive: true } },
-        { id: 'round-robin+hedge', label: 'round robin, hedged reads (budget 5 %)', options: { balancing: 'round-robin', hedge: { lanes: ['normal'], maxExtraPercent: 5 } } },
-      ];
-      const variants = allVariants.filter((v) => !contenders || contenders.includes(v.id));
+      const variants = SLOW_NODE_VARIANTS.filter((v) => !contenders || contenders.includes(v.id));
       // Node 3 slowed two ways: a longer path (pure latency), then (with --service-ms) a small capacity.
       const kinds = [
         { scenario: 'slow-node', title: `node 3 slowed by ${slowMs} ms each way (TCP proxy)`, latencyMs: slowMs, serviceMs: 0 },
@@ -372,10 +406,7 @@ async function main(): Promise<void> {
   if (values.only !== undefined && values.only !== 'slow-node') throw new Error(`--only takes slow-node, got ${values.only}`);
   const say = (line: string) => console.log(line);
   say(`Cluster bench (${profile.name}) on ${cpus().length} cores, load average ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
-  const known = ['least-loaded', 'least-loaded+node-limit', 'least-loaded+hedge', 'round-robin', 'round-robin+node-limit', 'round-robin+hedge'];
-  const contenders = values.contenders?.split(',').map((x) => x.trim()).filter((x) => x !== '');
-  const unknown = contenders?.filter((x) => !known.includes(x)) ?? [];
-  if (unknown.length > 0 || contenders?.length === 0) throw new Error(`--contenders takes a comma-separated list of ${known.join(', ')}; got ${values.contenders}`);
+  const contenders = parseContenders(values.contenders);
   await runClusterBench(profile, slowMs, values.out!, say, serviceMs, values.only as 'slow-node' | undefined, contenders);
 }
 

@@ -69,7 +69,8 @@ export function nodeState(n: MergedNodeStats): string {
 
 /**
  * Several Weaviate nodes: one row per node, merged over workers as the Prometheus exporter does
- * (src/stats/nodes.ts): connections, outstanding requests, ejections and adaptive limits summed,
+ * (src/stats/nodes.ts): connections, outstanding requests, ejections, adaptive limits and the
+ * callers queued for each node's limit (`slot_waiting`) summed,
  * latencies the mean; why a node is not healthy under the table; callers waiting for a node
  * below its limit. Nothing (no lines) with a single node.
  */
@@ -81,13 +82,13 @@ export function nodeLines(workers: EngineStats['workers']): string[] {
   const out = [`Nodes (${nodes.length}; over ${reporting} worker(s): counts and limits summed, latencies their mean, ms)`];
   out.push(
     ...table(
-      ['node', 'state', 'connections', 'outstanding', 'latency EWMA', 'ejections', ...(adaptive ? ['limit', 'RTT short', 'RTT long', 'limit changes'] : [])],
+      ['node', 'state', 'connections', 'outstanding', 'latency EWMA', 'ejections', ...(adaptive ? ['limit', 'slot waiting', 'RTT short', 'RTT long', 'limit changes'] : [])],
       nodes.map((n) => [
         n.node, nodeState(n), String(n.connections), String(n.outstanding), num(n.latency_ewma_ms, 1), String(n.total_ejections),
         ...(adaptive
           ? n.adaptive
-            ? [`${n.adaptive.limit}${n.adaptive.probing ? ' probing' : ''}`, num(n.adaptive.short_rtt_ms, 1), num(n.adaptive.long_rtt_ms, 1), String(n.adaptive.changes)]
-            : ['-', '-', '-', '-']
+            ? [`${n.adaptive.limit}${n.adaptive.probing ? ' probing' : ''}`, String(n.slot_waiting), num(n.adaptive.short_rtt_ms, 1), num(n.adaptive.long_rtt_ms, 1), String(n.adaptive.changes)]
+            : ['-', '-', '-', '-', '-']
           : []),
       ]),
       2,

@@ -86,7 +86,7 @@ export interface NodeStats {
 export interface NodeLimitStats {
   /** Waiting for a node slot now. */
   waiting: number;
-  /** Had to wait, since start. */
+  /** Callers that had to wait, since start: each once, also one that waited for a node, saw it ejected and waited for another. */
   waited: number;
   /** Whose wait timed out (TimeoutError), since start. */
   timeouts: number;
@@ -116,6 +116,11 @@ interface NodeSlot<C> {
   limit: AdaptiveLimit | undefined;
   /** Callers P2C chose this node for that wait (FIFO) for a slot under its limit (`nodeAdaptive`, least-loaded). */
   waiters: NodeSlotQueue<NodeSlot<C>>;
+}
+
+/** One acquire() that may wait for a node slot, in one queue or (choosing again) several: counted once. */
+interface Waiter {
+  counted: boolean;
 }
 
 /** A waiter's node stopped being a candidate (ejected, unreachable): it chooses again. Internal. */
@@ -148,6 +153,12 @@ export class MultiNodePool<C> implements ConnectionSource<C> {
   #turn = 0;
   /** Callers waiting for a node below its adaptive limit (`nodeAdaptive`). */
   readonly #slotWaiters: NodeSlotQueue<NodeSlot<C>>;
+  /**
+   * Callers that waited for a node slot, each once: a waiter whose node is ejected (or turns
+   * unreachable) chooses again and may wait in another queue, so the queues' own entries would
+   * count it twice.
+   */
+  #waited = 0;
 
   constructor(config: Readonly<PoolConfig>, deps: MultiPoolDeps<C>) {
     this.config = config;
@@ -297,15 +308,16 @@ export class MultiNodePool<C> implements ConnectionSource<C> {
     const tried = new Set<number>();
     // Read here, in the caller's async context: a waiter is served later from another one.
     const hedge = hedgeScope();
+    const waiter: Waiter = { counted: false };
     for (;;) {
       // Callers already waiting for a node slot go first (FIFO): a new one queues behind them
       // (with P2C: behind those waiting for the node it chose).
       const picked = this.#slotWaiters.size > 0 && !this.#waitsForChosenNode ? 'at-limit' : this.#pick(tried, hedge);
       let slot: NodeSlot<C>;
       if (picked === 'at-limit') {
-        slot = await this.#waitForSlot(tried, hedge, deadline, timeoutMs, options.signal); // reserved (outstanding counted)
+        slot = await this.#waitForSlot(tried, hedge, deadline, timeoutMs, options.signal, waiter); // reserved (outstanding counted)
       } else if (picked?.pool && (!this.#belowLimit(picked) || picked.waiters.size > 0)) {
-        slot = await this.#waitForNode(picked, tried, hedge, deadline, timeoutMs, options.signal); // reserved
+        slot = await this.#waitForNode(picked, tried, hedge, deadline, timeoutMs, options.signal, waiter); // reserved
       } else {
         if (!picked?.pool) throw this.#noNode(tried);
         slot = picked;
@@ -337,9 +349,10 @@ export class MultiNodePool<C> implements ConnectionSource<C> {
    * Every candidate node is at its adaptive limit: wait (FIFO) for the first node slot, bounded by
    * the caller's time-out and signal. Resolves with the node reserved (its outstanding counted).
    */
-  #waitForSlot(tried: ReadonlySet<number>, hedge: HedgeScope | undefined, deadline: number, timeoutMs: number, signal: AbortSignal | undefined): Promise<NodeSlot<C>> {
+  #waitForSlot(tried: ReadonlySet<number>, hedge: HedgeScope | undefined, deadline: number, timeoutMs: number, signal: AbortSignal | undefined, waiter: Waiter): Promise<NodeSlot<C>> {
     const full = this.#waitQueueFull();
     if (full) return Promise.reject(full);
+    this.#countWaiter(waiter, signal);
     const take = () => {
       if (this.#closed) return new PoolClosedError('The connection pool is closed', {});
       const s = this.#pick(tried, hedge);
@@ -364,7 +377,7 @@ export class MultiNodePool<C> implements ConnectionSource<C> {
    * new choice's queue, if it is full too). Per node, so a slot that frees serves the head of that
    * node's queue without walking the others' waiters.
    */
-  async #waitForNode(node: NodeSlot<C>, tried: ReadonlySet<number>, hedge: HedgeScope | undefined, deadline: number, timeoutMs: number, signal: AbortSignal | undefined): Promise<NodeSlot<C>> {
+  async #waitForNode(node: NodeSlot<C>, tried: ReadonlySet<number>, hedge: HedgeScope | undefined, deadline: number, timeoutMs: number, signal: AbortSignal | undefined, waiter: Waiter): Promise<NodeSlot<C>> {
     for (let chosen = node; ;) {
       const full = this.#waitQueueFull();
       if (full) throw full;
@@ -382,6 +395,7 @@ export class MultiNodePool<C> implements ConnectionSource<C> {
         now.outstanding++;
         return now;
       }
+      this.#countWaiter(waiter, signal);
       try {
         return await chosen.waiters.wait(take, {
           timeoutMs: Math.max(0, deadline - this.#clock.now()),
@@ -394,7 +408,7 @@ export class MultiNodePool<C> implements ConnectionSource<C> {
         if (!(error instanceof ChooseAgain)) throw error;
       }
       const s = this.#pick(tried, hedge);
-      if (s === 'at-limit') return this.#waitForSlot(tried, hedge, deadline, timeoutMs, signal);
+      if (s === 'at-limit') return this.#waitForSlot(tried, hedge, deadline, timeoutMs, signal, waiter);
       if (!s?.pool) throw this.#noNode(tried);
       if (this.#belowLimit(s) && s.waiters.size === 0) {
         s.outstanding++;
@@ -432,6 +446,14 @@ export class MultiNodePool<C> implements ConnectionSource<C> {
       }
     }
     return best && bestCost < waitCost ? best : undefined;
+  }
+
+  /** A caller about to wait in a node slot queue: counted the first time only (`#waited`). */
+  #countWaiter(waiter: Waiter, signal: AbortSignal | undefined): void {
+    // An aborted caller is refused by the queue at once: it does not wait.
+    if (waiter.counted || signal?.aborted) return;
+    waiter.counted = true;
+    this.#waited++;
   }
 
   /** Callers waiting for a node slot now, in every queue. */
@@ -698,8 +720,8 @@ export class MultiNodePool<C> implements ConnectionSource<C> {
   /** Callers that found every node at its limit (`nodeAdaptive`). */
   nodeLimitStats(): NodeLimitStats {
     const queues = [this.#slotWaiters, ...this.#slots.map((s) => s.waiters)];
-    const sum = (k: 'size' | 'waited' | 'timeouts') => queues.reduce((a, q) => a + q[k], 0);
-    return { waiting: sum('size'), waited: sum('waited'), timeouts: sum('timeouts') };
+    const sum = (k: 'size' | 'timeouts') => queues.reduce((a, q) => a + q[k], 0);
+    return { waiting: sum('size'), waited: this.#waited, timeouts: sum('timeouts') };
   }
 
   connections(): ConnectionInfo[] {

@@ -105,8 +105,6 @@ export interface SlotWaitOptions {
  */
 export class NodeSlotQueue<T> {
   readonly #queue: WaitQueue<T, () => TakeResult<T>>;
-  /** Callers that had to wait (for stats). */
-  waited = 0;
 
   constructor(clock: Clock) {
     this.#queue = new WaitQueue(clock);
@@ -128,7 +126,6 @@ export class NodeSlotQueue<T> {
    */
   wait(take: () => TakeResult<T>, options: SlotWaitOptions): Promise<T> {
     if (options.signal?.aborted) return Promise.reject(abortError(options.signal));
-    this.waited++;
     const waiting = this.#queue.wait(take, { timeoutMs: options.timeoutMs, signal: options.signal, onTimeout: options.onTimeout, onAbort: abortError });
     // Served in order: this caller only if those before it cannot use what is free.
     this.offer(options.anyFree);

@@ -63,7 +63,7 @@ export interface AdaptiveLimitOptions {
   initialLimit?: number;
   /** Never below this. @default 1 */
   minLimit?: number;
-  /** Never above this. @default the lane's slots */
+  /** Never above this (a lane's limit: nor above the lane's slots now, also after `resize()`). @default the lane's slots */
   maxLimit?: number;
   /** Weight of a new estimate. @default 0.2 (Gradient2) */
   smoothing?: number;

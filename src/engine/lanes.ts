@@ -67,6 +67,12 @@ export interface LaneConfig {
   dedicatedWorkers: number;
   /** Adaptive limit of the lane; undefined = off. */
   adaptive?: AdaptiveLimitConfig | undefined;
+  /**
+   * `adaptive.maxLimit` was not given: the limit's max is the slots the lane can use, also after
+   * `resize()` (`adaptive.maxLimit` then shows them at start). Otherwise the given `maxLimit` is
+   * kept, capped by those slots (`adaptiveBounds`). @default false
+   */
+  adaptiveMaxFromSlots?: boolean;
   /** Join identical reads in flight. */
   coalesce?: boolean;
   /** Micro-batching of writes; undefined = off. */
@@ -242,6 +248,7 @@ export function resolveLanes(options: Record<string, LaneOptions> | undefined, s
         lane.defaultDeadlineMs === undefined ? undefined : v.number(at('defaultDeadlineMs'), lane.defaultDeadlineMs, { min: 0, exclusiveMin: true }),
       dedicatedWorkers: lane.dedicatedWorkers === undefined ? 0 : v.integer(at('dedicatedWorkers'), lane.dedicatedWorkers, 0, 64),
       adaptive: adaptiveOf(name, lane, slots, Object.keys(merged)),
+      adaptiveMaxFromSlots: typeof lane.adaptive === 'object' && lane.adaptive !== null ? lane.adaptive.maxLimit === undefined : true,
       coalesce: lane.coalesce === undefined ? false : v.boolean(at('coalesce'), lane.coalesce),
       batchWrites: lane.batchWrites === undefined || lane.batchWrites === false ? undefined : resolveWriteBatch(`lanes.${name}.batchWrites`, lane.batchWrites),
     });
@@ -272,6 +279,23 @@ function adaptiveOf(name: string, lane: LaneOptions, slots: number, laneNames: r
   const options: AdaptiveLimitOptions = a === true ? {} : a;
   const protect = name !== 'critical' && laneNames.includes('critical') ? ['critical'] : [];
   return resolveAdaptive(at, options.protect === undefined ? { ...options, protect } : options, usable);
+}
+
+/**
+ * The bounds of a lane's adaptive limit with `slots` slots in the engine and the lane capped at
+ * `slotCap` (its dedicated workers' connections x streams): the max is the slots the lane can use
+ * (those, its `maxConcurrency` and its cap, at least 1) or, when `maxLimit` was given, the smaller
+ * of it and those; the min is `minLimit`, or the max when that is smaller. The scheduler applies
+ * them at start and whenever the slots change (`resize()`): a user who gave `maxLimit: 20` gets
+ * 20 at 32 slots, 8 at 8 slots and 20 again at 32; one who gave none gets all the lane's slots
+ * each time. A limit never counts on slots the lane cannot have. Pure.
+ */
+export function adaptiveBounds(lane: LaneConfig, slots: number, slotCap = Number.POSITIVE_INFINITY): { minLimit: number; maxLimit: number } | undefined {
+  const a = lane.adaptive;
+  if (!a) return undefined;
+  const usable = Math.max(1, Math.min(slots, lane.maxConcurrency, slotCap));
+  const maxLimit = lane.adaptiveMaxFromSlots ? usable : Math.min(a.maxLimit, usable);
+  return { minLimit: Math.min(a.minLimit, maxLimit), maxLimit };
 }
 
 /**

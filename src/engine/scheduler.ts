@@ -16,7 +16,7 @@ import type { Histogram } from 'hdr-histogram-js';
 import { systemClock, type Clock, type TimerHandle } from '../clock.ts';
 import { AbortError, DeadlineExceededError, QueueFullError, ShutdownError, ValidationError, isExecutorError } from '../errors.ts';
 import { newHistogram, recordMs, summarize, type LatencySummary } from '../stats/histogram.ts';
-import { LaneQueue, checkReserved, type LaneConfig, type LaneState } from './lanes.ts';
+import { LaneQueue, adaptiveBounds, checkReserved, type LaneConfig, type LaneState } from './lanes.ts';
 import { AdaptiveLimit, type AdaptiveLimitSnapshot } from './adaptive-limit.ts';
 import { CostModel } from './cost.ts';
 
@@ -141,6 +141,21 @@ export class Scheduler {
       if (!lane.config.adaptive) continue;
       const limit = new AdaptiveLimit(lane.config.adaptive, () => clock.now());
       this.#adaptive.set(lane.config.name, limit);
+    }
+    this.#boundAdaptive();
+  }
+
+  /**
+   * Each adaptive limit's bounds follow the slots its lane can use now (lanes.ts `adaptiveBounds`):
+   * at start, on resize and when a lane's cap changes. A limit above a smaller max comes down at
+   * once; a larger max lets it climb there (it does not jump).
+   */
+  #boundAdaptive(): void {
+    for (const lane of this.#lanes.lanes) {
+      const limit = this.#adaptive.get(lane.config.name);
+      const bounds = adaptiveBounds(lane.config, this.#slots, lane.slotCap);
+      if (!limit || !bounds) continue;
+      limit.setBounds(bounds.minLimit, bounds.maxLimit);
       lane.adaptiveCap = limit.limit;
     }
   }
@@ -178,6 +193,7 @@ export class Scheduler {
    */
   setSlotCaps(caps: ReadonlyMap<string, number>): void {
     for (const lane of this.#lanes.lanes) lane.slotCap = caps.get(lane.config.name) ?? Number.POSITIVE_INFINITY;
+    this.#boundAdaptive();
   }
 
   /** ConfigError when `slots` would leave lanes without a reservation no slot at all. */
@@ -185,10 +201,12 @@ export class Scheduler {
     checkReserved(this.#lanes.lanes.map((l) => l.config), slots);
   }
 
-  /** Change the number of slots (the engine's connection count) at run time. */
+  /** Change the number of slots (the engine's connection count) at run time; adaptive lanes' bounds follow. */
   resize(slots: number): void {
     this.checkSlots(slots);
     this.#slots = slots;
+    // Before p-queue's concurrency: setting it dispatches, under the lanes' new limits.
+    this.#boundAdaptive();
     this.#queue.concurrency = slots;
   }
 

@@ -110,6 +110,7 @@ export function registerExecutorMetrics(source: MetricsSource, options: Executor
       if (a?.long_rtt_ms !== null && a?.long_rtt_ms !== undefined) set({ node, window: 'long' }, a.long_rtt_ms / 1000);
     }
   });
+  gauge('node_slot_waiting', 'Requests waiting for a slot under this node\'s adaptive limit (least-loaded chose the node), all workers', ['node'], perNode((n) => (n.adaptive ? n.slot_waiting : undefined)));
   counter('node_adaptive_limit_changes_total', 'Changes of the per-node adaptive limits, summed over workers', ['node'], perNode((n) => n.adaptive?.changes));
   gauge('node_limit_waiting', 'Requests waiting because every node is at its adaptive limit, all workers', [], (s, set) => {
     const limit = mergeNodeLimit(s.workers);

@@ -47,6 +47,8 @@ export interface MergedNodeStats {
   last_reason: string | null;
   /** `nodeAdaptive` only (null when no worker has a limit for the node). */
   adaptive: MergedNodeAdaptive | null;
+  /** Callers waiting for a slot under the node's limit because least-loaded chose it, all workers (`slot_waiting`; 0 without `nodeAdaptive`). */
+  slot_waiting: number;
 }
 
 /** Mean of the values that exist; null when none does. */
@@ -83,6 +85,7 @@ export function mergeNodes(workers: EngineStats['workers']): MergedNodeStats[] {
         changes: limited.reduce((a, l) => a + l.changes, 0),
         probing: limited.filter((l) => l.probing).length,
       },
+      slot_waiting: sum((n) => n.slot_waiting),
     };
   });
 }

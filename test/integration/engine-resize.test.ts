@@ -60,11 +60,20 @@ describe('resize with real workers', () => {
 });
 
 describe('a lane with dedicated workers', () => {
-  it('the documented write lane (dedicatedWorkers 1, 2 workers, max 4) takes at most its worker\'s connections x streams of slots, also after a resize', async () => {
+  it('the documented write lane (dedicatedWorkers 1, 2 workers, max 4) takes at most its worker\'s connections x streams of slots, also after a resize; adaptive lanes\' max follows the slots', async () => {
     await using engine = await createExecutor(
-      { weaviate: target, workers: 2, minConnections: 2, maxConnections: 4, lanes: { write: { dedicatedWorkers: 1 } }, taskModule: tasks, logger: silentLogger, workerLogLevel: 'silent' },
+      {
+        weaviate: target, workers: 2, minConnections: 2, maxConnections: 4,
+        lanes: { write: { dedicatedWorkers: 1 }, normal: { adaptive: true }, bulk: { adaptive: { maxLimit: 20 } } },
+        taskModule: tasks, logger: silentLogger, workerLogLevel: 'silent',
+      },
       {},
     );
+    const maxLimits = async () => {
+      const lanes = (await engine.stats()).lanes;
+      return [lanes['normal']!.adaptive!.max_limit, lanes['bulk']!.adaptive!.max_limit];
+    };
+    expect(await maxLimits()).toEqual([16, 16]); // the given 20 capped by the 16 slots
     await engine.run('concurrencySeen', { reset: true }, { lane: 'write' });
     // 16 slots engine-wide (4 connections x 4 streams); the write worker has 2 connections x 4 streams.
     const writes = Array.from({ length: 15 }, () => engine.run('ignoreSignal', { ms: 1000 }, { lane: 'write', deadlineMs: 20_000 }));
@@ -79,5 +88,9 @@ describe('a lane with dedicated workers', () => {
     expect((await engine.run<{ max: number }>('concurrencySeen', undefined, { lane: 'write' })).max).toBe(8);
     await engine.resize({ max: 6 });
     expect((await engine.stats()).lanes['write']!.slot_cap).toBe(12);
+    expect(await maxLimits()).toEqual([24, 20]);
+    await engine.resize({ max: 2 });
+    expect((await engine.stats()).lanes['write']!.slot_cap).toBe(4);
+    expect(await maxLimits()).toEqual([8, 8]);
   });
 });

@@ -5,7 +5,7 @@
  * comparison is between the two runs, never against a fixed figure.
  */
 import { describe, expect, it } from 'vitest';
-import { parseLanesEnv, resolveLanes, type LaneOptions } from '../../src/engine/lanes.ts';
+import { adaptiveBounds, parseLanesEnv, resolveLanes, type LaneOptions } from '../../src/engine/lanes.ts';
 import { Scheduler } from '../../src/engine/scheduler.ts';
 import { FakeClock } from '../support/fake-clock.ts';
 
@@ -112,6 +112,59 @@ describe('adaptive lanes in the scheduler', () => {
     await more;
     expect(a()).toMatchObject({ guard_tail_ms: 9, guard_cuts: 1, guard_decisions: 2, limit: 1 });
     expect(a().recent_changes.at(-1)).toMatchObject({ from: 2, to: 1, reason: 'guard' });
+    const closed = scheduler.close({ timeoutMs: 0 });
+    await clock.advance(100);
+    await closed;
+  });
+
+  it('adaptiveBounds: the max is the slots the lane can use (a given maxLimit kept, capped by them), the min at most the max', () => {
+    const lane = (options: LaneOptions) => resolveLanes({ normal: options }, 16).find((l) => l.name === 'normal')!;
+    const fromSlots = lane({ adaptive: true });
+    expect(fromSlots).toMatchObject({ adaptive: { maxLimit: 16 }, adaptiveMaxFromSlots: true });
+    expect(adaptiveBounds(fromSlots, 16)).toEqual({ minLimit: 1, maxLimit: 16 });
+    expect(adaptiveBounds(fromSlots, 64)).toEqual({ minLimit: 1, maxLimit: 64 });
+    expect(adaptiveBounds(fromSlots, 4)).toEqual({ minLimit: 1, maxLimit: 4 });
+    expect(adaptiveBounds(fromSlots, 64, 8)).toEqual({ minLimit: 1, maxLimit: 8 }); // dedicated workers' slots
+    const given = lane({ adaptive: { maxLimit: 20, minLimit: 6, initialLimit: 6 } });
+    expect(given).toMatchObject({ adaptive: { maxLimit: 20 }, adaptiveMaxFromSlots: false });
+    expect(adaptiveBounds(given, 64)).toEqual({ minLimit: 6, maxLimit: 20 });
+    expect(adaptiveBounds(given, 16)).toEqual({ minLimit: 6, maxLimit: 16 });
+    expect(adaptiveBounds(given, 4)).toEqual({ minLimit: 4, maxLimit: 4 });
+    expect(adaptiveBounds(given, 64)).toEqual({ minLimit: 6, maxLimit: 20 }); // back up: the given values again
+    // maxConcurrency caps it as at start.
+    expect(adaptiveBounds(lane({ adaptive: true, maxConcurrency: 3 }), 64)).toEqual({ minLimit: 1, maxLimit: 3 });
+    expect(adaptiveBounds(lane({}), 16)).toBeUndefined();
+  });
+
+  it('resize(): an adaptive lane\'s max follows the slots up and down (a given maxLimit still caps it), a limit above a smaller max comes down, and dispatch follows', async () => {
+    const clock = new FakeClock();
+    const lanes = resolveLanes({
+      normal: { adaptive: { probeSamples: 0, initialLimit: 16, protect: [] } },
+      bulk: { adaptive: { probeSamples: 0, maxLimit: 40, initialLimit: 12, protect: [] } },
+    }, 16);
+    const scheduler = new Scheduler(lanes, 16, clock);
+    const a = (name: string) => scheduler.stats().find((l) => l.name === name)!.adaptive!;
+    const bounds = () => ['normal', 'bulk'].map((n) => [a(n).min_limit, a(n).max_limit, a(n).limit]);
+    // A given maxLimit above the lane's slots is capped by them from the start.
+    expect(bounds()).toEqual([[1, 16, 16], [1, 16, 12]]);
+    scheduler.resize(64);
+    expect(bounds()).toEqual([[1, 64, 16], [1, 40, 12]]); // a larger max lets the limit climb; it does not jump
+    scheduler.resize(4);
+    expect(bounds()).toEqual([[1, 4, 4], [1, 4, 4]]);
+    scheduler.resize(8);
+    expect(bounds()).toEqual([[1, 8, 4], [1, 8, 4]]);
+    // Dispatch follows the limit brought down (not the old 16): 4 of normal run at 8 slots (one reserved for critical).
+    const work = () => new Promise<void>((resolve) => clock.setTimeout(resolve, 10));
+    const done = Array.from({ length: 8 }, () => scheduler.submit(work, { lane: 'normal', deadlineAt: clock.now() + 60_000 }));
+    await clock.advance(1);
+    expect(scheduler.stats().find((l) => l.name === 'normal')).toMatchObject({ in_flight: 4, queued: 4 });
+    await clock.advance(100);
+    await Promise.all(done);
+    // A lane cap (dedicated workers) bounds it too, and its removal gives the slots back.
+    scheduler.setSlotCaps(new Map([['bulk', 2]]));
+    expect(a('bulk')).toMatchObject({ max_limit: 2, limit: 2 });
+    scheduler.setSlotCaps(new Map());
+    expect(a('bulk')).toMatchObject({ max_limit: 8, limit: 2 });
     const closed = scheduler.close({ timeoutMs: 0 });
     await clock.advance(100);
     await closed;

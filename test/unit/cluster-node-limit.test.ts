@@ -74,7 +74,7 @@ describe('NodeSlotQueue', () => {
     q.offer(n.anyFree);
     await Promise.all([a, b]);
     expect(order).toEqual(['a@1', 'b@0']);
-    expect(q).toMatchObject({ size: 0, waited: 2, timeouts: 0 });
+    expect(q).toMatchObject({ size: 0, timeouts: 0 });
     expect(clock.pending).toBe(0); // their timers are gone
   });
 
@@ -378,6 +378,34 @@ describe('MultiNodePool with per-node adaptive limits', () => {
     await rr.pool.close();
   });
 
+  it('least-loaded: a waiter whose node is ejected and who waits again for another node counts once in `waited`', async () => {
+    const { pool, clock } = pinnedSetup();
+    await pool.start();
+    await warm(pool, clock, [1, 1, 1]);
+    const held = await Promise.all(Array.from({ length: 6 }, () => pool.acquire()));
+    expect(pool.nodeStats().map((n) => n.outstanding)).toEqual([2, 2, 2]); // every node at its limit
+    let got: Lease<FakeClient> | undefined;
+    const waiting = pool.acquire().then((l) => (got = l));
+    await flush();
+    const first = pool.nodeStats().findIndex((n) => n.slot_waiting === 1);
+    expect(first).toBeGreaterThanOrEqual(0);
+    expect(pool.stats().node_limit).toEqual({ waiting: 1, waited: 1, timeouts: 0 });
+    pool.detector.forceEject(first, 'test');
+    await flush();
+    // It chose again among the two others, both at their limit: it waits for one of them now.
+    const second = pool.nodeStats().findIndex((n) => n.slot_waiting === 1);
+    expect(second).toBeGreaterThanOrEqual(0);
+    expect(second).not.toBe(first);
+    expect(got).toBeUndefined();
+    expect(pool.stats().node_limit).toEqual({ waiting: 1, waited: 1, timeouts: 0 });
+    held.find((l) => nodeOf(l) === second)!.release();
+    await waiting;
+    expect(nodeOf(got!)).toBe(second);
+    expect(pool.stats().node_limit).toEqual({ waiting: 0, waited: 1, timeouts: 0 });
+    for (const l of [...held, got!]) l.release();
+    await pool.close();
+  });
+
   it('canHedge: a hedge may go out only to another node below its limit (always, with limits off)', async () => {
     const { pool } = setup({ nodeAdaptive: { probeSamples: 0, initialLimit: 1, minLimit: 1, maxLimit: 1 } });
     await pool.start();
@@ -501,17 +529,18 @@ describe('nodeAdaptive configuration', () => {
 });
 
 describe('per-node limit metrics', () => {
-  it('sum the limit over workers per node, average the RTT inputs, count changes and waiters; nothing for nodes without a limit', async () => {
-    const node = (name: string, limit: number | null, shortMs: number, longMs: number, changes: number) => ({
+  it('sum the limit over workers per node, average the RTT inputs, count changes and waiters (per node too); nothing for nodes without a limit', async () => {
+    const node = (name: string, limit: number | null, shortMs: number, longMs: number, changes: number, slotWaiting = 0) => ({
       node: name,
       adaptive: limit === null ? null : { limit, short_rtt_ms: shortMs, long_rtt_ms: longMs, changes },
+      slot_waiting: slotWaiting,
     });
     const stats = {
       current_active: 0, current_idle: 0, max_connections: 4, worker_count: 2, total_connections_created: 0, total_connections_closed: 0,
       health_check_failures: 0, main_event_loop_delay_p99_us: 0, lanes: {},
       workers: [
-        { thread_id: 1, event_loop_delay_p99_us: 0, pool: { nodes: [node('a:1', 3, 2, 1, 4), node('b:1', 1, 40, 20, 6)], node_limit: { waiting: 2, waited: 9, timeouts: 1 } } },
-        { thread_id: 2, event_loop_delay_p99_us: 0, pool: { nodes: [node('a:1', 2, 4, 3, 1), node('b:1', 1, 20, 20, 2)], node_limit: { waiting: 1, waited: 3, timeouts: 0 } } },
+        { thread_id: 1, event_loop_delay_p99_us: 0, pool: { nodes: [node('a:1', 3, 2, 1, 4, 2), node('b:1', 1, 40, 20, 6)], node_limit: { waiting: 2, waited: 9, timeouts: 1 } } },
+        { thread_id: 2, event_loop_delay_p99_us: 0, pool: { nodes: [node('a:1', 2, 4, 3, 1), node('b:1', 1, 20, 20, 2, 1)], node_limit: { waiting: 1, waited: 3, timeouts: 0 } } },
       ],
       counters: { errors_by_code: {}, retries: 0, worker_crashes: 0, validation_errors: 0 },
     };
@@ -524,12 +553,15 @@ describe('per-node limit metrics', () => {
     expect(text).toContain('weaviate_executor_node_adaptive_rtt_seconds{node="b:1",window="long"} 0.02');
     expect(text).toContain('weaviate_executor_node_adaptive_limit_changes_total{node="b:1"} 8');
     expect(text).toContain('weaviate_executor_node_limit_waiting 3');
+    expect(text).toContain('weaviate_executor_node_slot_waiting{node="a:1"} 2');
+    expect(text).toContain('weaviate_executor_node_slot_waiting{node="b:1"} 1');
 
     const off = new Registry();
     const noLimit = { ...stats, workers: [{ thread_id: 1, event_loop_delay_p99_us: 0, pool: { nodes: [node('a:1', null, 0, 0, 0)] } }] };
     registerExecutorMetrics({ stats: async () => noLimit as never }, { registry: off });
     const offText = await off.metrics();
     expect(offText).not.toMatch(/node_adaptive_limit\{/);
+    expect(offText).not.toMatch(/node_slot_waiting\{/);
     expect(offText).toContain('weaviate_executor_node_limit_waiting 0'); // an unlabelled gauge always has a value
   });
 });

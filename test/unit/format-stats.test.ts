@@ -81,14 +81,14 @@ const nodeLimit = (limit: number, shortMs: number | null, longMs: number | null,
 /** Three nodes in two workers: node b ejected in one worker (and was before), node c slow, per-node limits on. */
 const twoWorkers = [
   worker(1, [
-    nodeStats('10.0.0.1:50051', { outstanding: 3, latency_ewma_ms: 4, adaptive: nodeLimit(6, 4, 3, 2) }),
+    nodeStats('10.0.0.1:50051', { outstanding: 3, latency_ewma_ms: 4, adaptive: nodeLimit(6, 4, 3, 2), slot_waiting: 2 }),
     nodeStats('10.0.0.2:50051', { health: 'ejected', ejected_for_ms: 12_400, ejections: 2, total_ejections: 2, last_reason: 'ejected: 5 consecutive failures (UNAVAILABLE)', latency_ewma_ms: null, adaptive: nodeLimit(1, null, null, 0) }, 0),
     nodeStats('10.0.0.3:50051', { outstanding: 1, latency_ewma_ms: 40, total_ejections: 1, adaptive: nodeLimit(2, 50, 30, 5, true) }),
   ], { waiting: 2, waited: 9, timeouts: 1 }),
   worker(2, [
     nodeStats('10.0.0.1:50051', { outstanding: 1, latency_ewma_ms: 6, adaptive: nodeLimit(4, 6, 5, 1) }),
     nodeStats('10.0.0.2:50051', { outstanding: 2, latency_ewma_ms: 8, total_ejections: 1, adaptive: nodeLimit(3, 8, 7, 3) }),
-    nodeStats('10.0.0.3:50051', { outstanding: 2, latency_ewma_ms: 20, adaptive: nodeLimit(2, 30, 20, 4) }),
+    nodeStats('10.0.0.3:50051', { outstanding: 2, latency_ewma_ms: 20, adaptive: nodeLimit(2, 30, 20, 4), slot_waiting: 1 }),
   ], { waiting: 1, waited: 3, timeouts: 0 }),
 ];
 
@@ -99,19 +99,21 @@ describe('nodes', () => {
     // A worker without a latency yet does not pull the mean to 0; the reason comes from the worker where it is ejected.
     expect(b).toMatchObject({ health: { healthy: 1, ejected: 1, probing: 0 }, connections: 2, outstanding: 2, latency_ewma_ms: 8, total_ejections: 3, ejected_for_ms: 12_400, last_reason: 'ejected: 5 consecutive failures (UNAVAILABLE)', adaptive: { limit: 4, short_rtt_ms: 8, long_rtt_ms: 7 } });
     expect(c!.adaptive).toEqual({ limit: 4, short_rtt_ms: 40, long_rtt_ms: 25, changes: 9, probing: 1 });
+    // Callers queued for each node's limit, summed over workers (the workers' node_limit.waiting: 2 and 1).
+    expect([a, b, c].map((n) => n!.slot_waiting)).toEqual([2, 0, 1]);
     expect(mergeNodeLimit(twoWorkers as EngineStats['workers'])).toEqual({ waiting: 3, waited: 12, timeouts: 1 });
     expect(mergeNodeLimit([worker(1, undefined)] as EngineStats['workers'])).toBeNull();
   });
 
-  it('the stats page has a Nodes section: one row per node, why a node is out, and the callers waiting for a node below its limit', () => {
+  it('the stats page has a Nodes section: one row per node (with the callers queued for its limit), why a node is out, and the callers waiting for a node below its limit', () => {
     const text = formatStats(engineStats({ critical: laneStats('critical', null) }, twoWorkers));
     const section = text.slice(text.indexOf('\nNodes'), text.indexOf('\nErrors by code'));
     expect(section.trim().split('\n')).toEqual([
       'Nodes (3; over 2 worker(s): counts and limits summed, latencies their mean, ms)',
-      '  node            state                      connections  outstanding  latency EWMA  ejections      limit  RTT short  RTT long  limit changes',
-      '  10.0.0.1:50051  healthy                              4            4           5.0          0         10        5.0       4.0              3',
-      '  10.0.0.2:50051  ejected 1/2 (12.4 s left)            2            2           8.0          3          4        8.0       7.0              3',
-      '  10.0.0.3:50051  healthy                              4            3          30.0          1  4 probing       40.0      25.0              9',
+      '  node            state                      connections  outstanding  latency EWMA  ejections      limit  slot waiting  RTT short  RTT long  limit changes',
+      '  10.0.0.1:50051  healthy                              4            4           5.0          0         10             2        5.0       4.0              3',
+      '  10.0.0.2:50051  ejected 1/2 (12.4 s left)            2            2           8.0          3          4             0        8.0       7.0              3',
+      '  10.0.0.3:50051  healthy                              4            3          30.0          1  4 probing             1       40.0      25.0              9',
       '  10.0.0.2:50051: ejected: 5 consecutive failures (UNAVAILABLE)',
       '  Node limits (nodeAdaptive): 3 waiting for a node below its limit now, 12 waited since start, 1 timed out',
     ]);
