@@ -28,6 +28,8 @@ export interface AdaptiveSettings {
   warmupMs: number;
   /** Each comparison trial, ms after warmupMs. */
   compareMs: number;
+  /** The comparison trials' warm-up, ms (absent in runs before 2026-11-26 21:45Z: warmupMs). */
+  compareWarmupMs?: number;
   /** Each feature cell, ms after warmupMs. */
   featureMs: number;
   criticalRate: number;
@@ -84,7 +86,7 @@ function settingRows(run: AdaptiveRun): [string, string][] {
   const c = run.comparison;
   const rows: [string, string][] = [];
   if (s) {
-    rows.push(['trials', `${s.reps} rep(s) per contender, ABBA order; each ${s.compareMs} ms after ${s.warmupMs} ms warm-up; tune's trials ${s.trialMs} ms; feature cells ${s.featureMs} ms`]);
+    rows.push(['trials', `${s.reps} rep(s) per contender, ABBA order; each ${s.compareMs} ms after ${s.compareWarmupMs ?? s.warmupMs} ms warm-up; tune's trials ${s.trialMs} ms; feature cells ${s.featureMs} ms`]);
   }
   if (c) {
     const best = c.tune.best.setting;

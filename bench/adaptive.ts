@@ -1,5 +1,9 @@
 /**
- * `npm run bench:adaptive -- [--quick] [--reps N] [--only adaptive|features] [--out FILE] [--adaptive-options JSON]`
+ * `npm run bench:adaptive -- [--quick] [--reps N] [--only adaptive|features] [--out FILE] [--adaptive-options JSON] [--compare-warmup-ms MS]`
+ *
+ * `--compare-warmup-ms` is the warm-up of each comparison trial (default: the same as tune's, 2 s;
+ * 1 s with --quick): a fresh engine's adaptive lane explores most in its first seconds (its retry
+ * wait doubles from 5 s), which a 20 s trial after 2 s counts in full; both contenders get the same.
  *
  * `--adaptive-options '[{"tolerance":1.3}, ...]'` adds adaptive lanes with other options to the
  * rotation (for trying the algorithm's knobs; the done criterion is judged on the defaults;
@@ -72,7 +76,7 @@ const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.le
 export async function adaptiveVsStatic(
   target: Readonly<WeaviateTarget>,
   ctx: MeasureContext,
-  o: { criticalRate: number; quick: boolean; reps: number; trialMs: number; warmupMs: number; compareMs: number; say: Say; variants?: AdaptiveLimitOptions[] | undefined },
+  o: { criticalRate: number; quick: boolean; reps: number; trialMs: number; warmupMs: number; compareMs: number; compareWarmupMs?: number | undefined; say: Say; variants?: AdaptiveLimitOptions[] | undefined },
 ): Promise<Comparison> {
   // Weaviate just started and loaded the data: its first seconds are slow (a first run measured an
   // idle critical p99 of 125 ms against ~12 ms warm), and tune's target comes from its first trial.
@@ -102,7 +106,7 @@ export async function adaptiveVsStatic(
     const order = rep % 2 === 1 ? kinds : [...kinds].reverse();
     for (const kind of order) {
       const r = await overloadTrial(target, ctx, settingOf(kind), {
-        criticalRate: o.criticalRate, normalRate, targetP99Ms: t.targetP99Ms, trialMs: o.compareMs, warmupMs: o.warmupMs, progress: (l) => o.say(`  rep ${rep} ${kind}:${l}`),
+        criticalRate: o.criticalRate, normalRate, targetP99Ms: t.targetP99Ms, trialMs: o.compareMs, warmupMs: o.compareWarmupMs ?? o.warmupMs, progress: (l) => o.say(`  rep ${rep} ${kind}:${l}`),
         traceEveryMs: 100,
       });
       const { trace, ...trial } = r;
@@ -254,10 +258,14 @@ async function main(): Promise<void> {
       out: { type: 'string' },
       'critical-rate': { type: 'string', default: '50' },
       'adaptive-options': { type: 'string' },
+      'compare-warmup-ms': { type: 'string' },
     },
   });
   const quick = values.quick!;
   const reps = Number(values.reps ?? 2);
+  const warmupMs = quick ? 1000 : 2000;
+  const compareWarmupMs = Number(values['compare-warmup-ms'] ?? warmupMs);
+  if (!Number.isInteger(compareWarmupMs) || compareWarmupMs < 0) throw new Error(`--compare-warmup-ms must be a non-negative integer, got ${values['compare-warmup-ms']}`);
   if (!Number.isInteger(reps) || reps < 1) throw new Error(`--reps must be a positive integer, got ${values.reps}`);
   if (values.only !== undefined && values.only !== 'adaptive' && values.only !== 'features') throw new Error(`--only must be adaptive or features, got ${values.only}`);
   const rawVariants: unknown = values['adaptive-options'] === undefined ? [] : JSON.parse(values['adaptive-options']);
@@ -268,7 +276,7 @@ async function main(): Promise<void> {
   const commit = gitCommit();
   say(`bench:adaptive ${process.argv.slice(2).join(' ')} at ${started}, commit ${commit}, load ${execSync('uptime', { encoding: 'utf8' }).trim()}`);
   const settings: AdaptiveSettings = {
-    reps, trialMs: quick ? 4000 : 10_000, warmupMs: quick ? 1000 : 2000, compareMs: quick ? 8000 : 20_000, featureMs: quick ? 4000 : 10_000,
+    reps, trialMs: quick ? 4000 : 10_000, warmupMs, compareMs: quick ? 8000 : 20_000, compareWarmupMs, featureMs: quick ? 4000 : 10_000,
     criticalRate: Number(values['critical-rate']), only: values.only ?? null,
   };
   await withSampleWeaviate(say, async (weaviate) => {
