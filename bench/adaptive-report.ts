@@ -28,7 +28,7 @@ export interface AdaptiveSettings {
   warmupMs: number;
   /** Each comparison trial, ms after warmupMs. */
   compareMs: number;
-  /** The comparison trials' warm-up, ms (absent in runs before 2026-11-26 21:45Z: warmupMs). */
+  /** The comparison trials' warm-up, ms (absent in runs before 2026-11-26 21:45Z: warmupMs; 12 s by default since). */
   compareWarmupMs?: number;
   /** Each feature cell, ms after warmupMs. */
   featureMs: number;

@@ -1,9 +1,11 @@
 /**
  * `npm run bench:adaptive -- [--quick] [--reps N] [--only adaptive|features] [--out FILE] [--adaptive-options JSON] [--compare-warmup-ms MS]`
  *
- * `--compare-warmup-ms` is the warm-up of each comparison trial (default: the same as tune's, 2 s;
- * 1 s with --quick): a fresh engine's adaptive lane explores most in its first seconds (its retry
- * wait doubles from 5 s), which a 20 s trial after 2 s counts in full; both contenders get the same.
+ * `--compare-warmup-ms` is the warm-up of each comparison trial (default 12 s; 1 s with --quick):
+ * a fresh engine's adaptive lane explores most in its first seconds (its retry wait doubles from
+ * 5 s: about 3 tries of a level too high in the first 20 s, then one a minute), which a 20 s trial
+ * after 2 s counted in full (bench/RESULTS.md 21:29Z vs 21:45Z); the comparison measures the
+ * steady state a running service sees, and both contenders get the same warm-up.
  *
  * `--adaptive-options '[{"tolerance":1.3}, ...]'` adds adaptive lanes with other options to the
  * rotation (for trying the algorithm's knobs; the done criterion is judged on the defaults;
@@ -264,7 +266,7 @@ async function main(): Promise<void> {
   const quick = values.quick!;
   const reps = Number(values.reps ?? 2);
   const warmupMs = quick ? 1000 : 2000;
-  const compareWarmupMs = Number(values['compare-warmup-ms'] ?? warmupMs);
+  const compareWarmupMs = Number(values['compare-warmup-ms'] ?? (quick ? warmupMs : 12_000));
   if (!Number.isInteger(compareWarmupMs) || compareWarmupMs < 0) throw new Error(`--compare-warmup-ms must be a non-negative integer, got ${values['compare-warmup-ms']}`);
   if (!Number.isInteger(reps) || reps < 1) throw new Error(`--reps must be a positive integer, got ${values.reps}`);
   if (values.only !== undefined && values.only !== 'adaptive' && values.only !== 'features') throw new Error(`--only must be adaptive or features, got ${values.only}`);
