@@ -18,10 +18,13 @@
  *    the best static setting and the normal lane with an adaptive limit (not told the result:
  *    no cap, same shape; told the critical lane's objective, tune's target, as `guardTargetMs`)
  *    run interleaved, ABBA order, `--reps` times each, so a machine whose
- *    load drifts hurts both alike. Reported: normal goodput (answers per second inside the
- *    window) and critical p99 of each, their ratio, and the done criterion met / not met
- *    (adaptive goodput >= 90 % of the best static's, means over reps, and the adaptive critical p99
- *    over all its reps' answers within the target).
+ *    load drifts hurts both alike; with them tune's fallback (the next static setting down that
+ *    met the target in tune), in the same rotation. Reported: normal goodput (answers per second
+ *    inside the window) and critical p99 of each, their ratio, and the done criterion met / not
+ *    met (judge(): adaptive goodput >= 90 % of the best static setting as this comparison measured
+ *    it (the static contender holding the target with the most goodput; tune's pick when none
+ *    held), means over reps, and the adaptive critical p99 over all its reps' answers within the
+ *    target); also the verdict against tune's pick alone.
  *    The adaptive trials also sample the lane (limit, in flight, RTT inputs) every 100 ms.
  * 2. Each feature on and off, side by side: coalescing (duplicate-heavy reads), write batching
  *    (many one-object inserts), cost-aware lanes (a hybrid lane against a bm25 lane).
@@ -44,7 +47,7 @@ import { adaptiveHtml, traceSummary, type AdaptiveRun, type AdaptiveSettings } f
 import { gitCommit } from './report.ts';
 import { criticalQuery, smallQuery } from './scenarios.ts';
 import { withSampleWeaviate } from './setup.ts';
-import { lanesEnv, overloadTrial, pooledTrial, tune, type TracePoint, type Trial, type TuneResult } from './tune.ts';
+import { lanesEnv, overloadTrial, pooledTrial, staticFallback, tune, type TracePoint, type Trial, type TuneResult } from './tune.ts';
 import { DEFAULT_SAMPLE_SIZE } from '../src/data/sample.ts';
 import { fetchServerVersion } from '../src/weaviate/meta.ts';
 
@@ -66,7 +69,20 @@ export interface Comparison {
    */
   staticPooled?: Trial;
   adaptivePooled?: Trial;
-  /** adaptive goodput / best static goodput (means over repetitions). */
+  /**
+   * tune's fallback (staticFallback: the next static setting down that met the target in tune),
+   * run in the same rotation: its mean goodput and critical p99 over the reps, and its reps pooled
+   * (absent in runs recorded before 2026-11-27, and when tune's pick had no fallback).
+   */
+  fallback?: { setting: EngineSetting; mean: { goodput: number; criticalP99Ms: number }; pooled: Trial };
+  /**
+   * What the adaptive lane is judged against (judge()): the best static setting as the comparison
+   * itself measured it (absent in runs recorded before 2026-11-27, which judged against tune's pick).
+   */
+  yardstick?: Yardstick;
+  /** The verdict against tune's pick alone, whether or not it held the target in the comparison (the rule before 2026-11-27). */
+  vsPick?: { goodputRatio: number; met: boolean };
+  /** adaptive goodput / the yardstick's goodput (means over repetitions; before 2026-11-27: / tune's pick's). */
   goodputRatio: number;
   goodputMet: boolean;
   latencyMet: boolean;
@@ -74,6 +90,46 @@ export interface Comparison {
 }
 
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
+
+export interface Yardstick {
+  /** The contender's kind in `runs` ('static': tune's pick; 'static fallback'). */
+  kind: string;
+  /** Whether its critical p99 over all its answers in the comparison met the target. */
+  held: boolean;
+  /** Its mean normal goodput over its reps, req/s. */
+  goodput: number;
+}
+
+/**
+ * Issue 13's verdict on one comparison. The yardstick is the best static setting as measured in
+ * the comparison itself, by tune's own rule: of the static contenders (tune's pick, and its
+ * fallback when there is one) those whose critical p99 over all their answers met the target, the
+ * one with the most goodput; when none held it, tune's pick. The adaptive lane (or a variant)
+ * meets the criterion with goodput >= 90 % of the yardstick's (means over reps) and its own
+ * critical p99 over all its answers within the target. `vsPick` is the same against tune's pick
+ * alone. Judging only against the pick asked the lane to match a goodput that, on the day, did
+ * not hold the target (3 of 6 runs on 2026-11-26, bench/RESULTS.md); the fallback in the same
+ * rotation is what a user who watched the pick miss would run instead.
+ */
+export function judge(runs: Comparison['runs'], staticKinds: readonly string[], kind: string, targetP99Ms: number):
+  { yardstick: Yardstick; goodput: number; pooled: Trial; goodputRatio: number; goodputMet: boolean; latencyMet: boolean; met: boolean; vsPick: { goodputRatio: number; met: boolean } } {
+  const of = (k: string) => runs.filter((r) => r.kind === k).map((r) => r.trial);
+  const statics = staticKinds
+    .filter((k) => of(k).length > 0)
+    .map((k): Yardstick => ({ kind: k, held: pooledTrial(of(k), targetP99Ms).meets, goodput: mean(of(k).map((x) => x.normalServed)) }));
+  if (statics.length === 0) throw new Error('judge: no static contender ran');
+  const pick = statics[0]!;
+  const yardstick = statics.filter((x) => x.held).sort((a, b) => b.goodput - a.goodput)[0] ?? pick;
+  const goodput = mean(of(kind).map((x) => x.normalServed));
+  const pooled = pooledTrial(of(kind), targetP99Ms);
+  const latencyMet = pooled.criticalP99Ms <= targetP99Ms && pooled.criticalErrors === 0;
+  const goodputRatio = goodput / Math.max(1e-9, yardstick.goodput);
+  const pickRatio = goodput / Math.max(1e-9, pick.goodput);
+  return {
+    yardstick, goodput, pooled, goodputRatio, goodputMet: goodputRatio >= 0.9, latencyMet, met: goodputRatio >= 0.9 && latencyMet,
+    vsPick: { goodputRatio: pickRatio, met: pickRatio >= 0.9 && latencyMet },
+  };
+}
 
 export async function adaptiveVsStatic(
   target: Readonly<WeaviateTarget>,
@@ -99,12 +155,15 @@ export async function adaptiveVsStatic(
   const adaptiveSetting = adaptiveOf(told);
   const variants = (o.variants ?? []).map((options, k) => ({ kind: `variant ${k + 1}`, options, setting: adaptiveOf({ ...told, ...options }) }));
   for (const v of variants) o.say(`  ${v.kind}: ${JSON.stringify(v.options)}`);
-  const settingOf = (kind: string): EngineSetting => (kind === 'static' ? best : kind === 'adaptive' ? adaptiveSetting : variants.find((v) => v.kind === kind)!.setting);
+  const fallback = staticFallback(t)?.setting;
+  const staticKinds = ['static', ...(fallback ? ['static fallback'] : [])];
+  const settingOf = (kind: string): EngineSetting =>
+    (kind === 'static' ? best : kind === 'static fallback' ? fallback! : kind === 'adaptive' ? adaptiveSetting : variants.find((v) => v.kind === kind)!.setting);
   const normalRate = t.normalRate;
-  o.say(`\n## best static \`${lanesEnv(best)}\` (${shape.workers} worker(s) x ${shape.connections} connections) against \`${lanesEnv(adaptiveSetting)}\`, ${o.reps} rep(s), ABBA`);
+  o.say(`\n## best static \`${lanesEnv(best)}\`${fallback ? ` and its fallback \`${lanesEnv(fallback)}\`` : ''} (${shape.workers} worker(s) x ${shape.connections} connections) against \`${lanesEnv(adaptiveSetting)}\`, ${o.reps} rep(s), ABBA`);
   const runs: Comparison['runs'] = [];
   for (let rep = 1; rep <= o.reps; rep++) {
-    const kinds = ['static', 'adaptive', ...variants.map((v) => v.kind)];
+    const kinds = [...staticKinds, 'adaptive', ...variants.map((v) => v.kind)];
     const order = rep % 2 === 1 ? kinds : [...kinds].reverse();
     for (const kind of order) {
       const r = await overloadTrial(target, ctx, settingOf(kind), {
@@ -113,27 +172,28 @@ export async function adaptiveVsStatic(
       });
       const { trace, ...trial } = r;
       runs.push({ rep, kind, trial, trace });
-      if (kind !== 'static') o.say(`    ${traceSummary(trace, trial)}`);
+      if (!staticKinds.includes(kind)) o.say(`    ${traceSummary(trace, trial)}`);
       if (trial.traceCostMs) o.say(`    trace: ${trial.traceCostMs.samples} reads of the lanes, ${trial.traceCostMs.mean.toFixed(3)} ms each on average, at most ${trial.traceCostMs.max.toFixed(2)} ms`);
     }
   }
   const of = (k: string) => runs.filter((r) => r.kind === k).map((r) => r.trial);
   const staticMean = { goodput: mean(of('static').map((x) => x.normalServed)), criticalP99Ms: mean(of('static').map((x) => x.criticalP99Ms)) };
   const adaptiveMean = { goodput: mean(of('adaptive').map((x) => x.normalServed)), criticalP99Ms: mean(of('adaptive').map((x) => x.criticalP99Ms)) };
-  const goodputRatio = adaptiveMean.goodput / Math.max(1e-9, staticMean.goodput);
-  const goodputMet = goodputRatio >= 0.9;
   // The critical p99 judged is the one over all the contender's critical answers in the run (its
   // repetitions pooled), not a mean of per-trial p99s: one stalled trial weighs what its answers weigh.
   const staticPooled = pooledTrial(of('static'), t.targetP99Ms);
-  const adaptivePooled = pooledTrial(of('adaptive'), t.targetP99Ms);
-  const latencyMet = adaptivePooled.criticalP99Ms <= t.targetP99Ms;
-  const variantResults = variants.map((v) => {
-    const goodput = mean(of(v.kind).map((x) => x.normalServed));
-    const criticalP99Ms = pooledTrial(of(v.kind), t.targetP99Ms).criticalP99Ms;
-    const goodputRatio = goodput / Math.max(1e-9, staticMean.goodput);
-    return { kind: v.kind, options: v.options, goodput, criticalP99Ms, goodputRatio, met: goodputRatio >= 0.9 && criticalP99Ms <= t.targetP99Ms };
+  const v = judge(runs, staticKinds, 'adaptive', t.targetP99Ms);
+  const fallbackFigures = fallback
+    ? { setting: fallback, mean: { goodput: mean(of('static fallback').map((x) => x.normalServed)), criticalP99Ms: mean(of('static fallback').map((x) => x.criticalP99Ms)) }, pooled: pooledTrial(of('static fallback'), t.targetP99Ms) }
+    : undefined;
+  const variantResults = variants.map((x) => {
+    const j = judge(runs, staticKinds, x.kind, t.targetP99Ms);
+    return { kind: x.kind, options: x.options, goodput: j.goodput, criticalP99Ms: j.pooled.criticalP99Ms, goodputRatio: j.goodputRatio, met: j.met };
   });
-  return { tune: t, runs, variants: variantResults, staticMean, adaptiveMean, staticPooled, adaptivePooled, goodputRatio, goodputMet, latencyMet, met: goodputMet && latencyMet };
+  return {
+    tune: t, runs, variants: variantResults, staticMean, adaptiveMean, staticPooled, adaptivePooled: v.pooled, ...(fallbackFigures ? { fallback: fallbackFigures } : {}),
+    yardstick: v.yardstick, vsPick: v.vsPick, goodputRatio: v.goodputRatio, goodputMet: v.goodputMet, latencyMet: v.latencyMet, met: v.met,
+  };
 }
 
 export function printComparison(c: Comparison, say: Say): void {
@@ -148,9 +208,17 @@ export function printComparison(c: Comparison, say: Say): void {
   }
   say(`\nMeans of the reps: static goodput ${c.staticMean.goodput.toFixed(0)} req/s, critical p99 ${c.staticMean.criticalP99Ms.toFixed(2)} ms; ` +
     `adaptive goodput ${c.adaptiveMean.goodput.toFixed(0)} req/s, critical p99 ${c.adaptiveMean.criticalP99Ms.toFixed(2)} ms.`);
-  if (c.staticPooled && c.adaptivePooled) say(`Critical p99 over all reps' answers (judged): static ${c.staticPooled.criticalP99Ms.toFixed(2)} ms, adaptive ${c.adaptivePooled.criticalP99Ms.toFixed(2)} ms; target ${c.tune.targetP99Ms} ms.`);
-  say(`Goodput ratio adaptive / best static: ${(c.goodputRatio * 100).toFixed(0)} % (${c.goodputMet ? 'within' : 'NOT within'} 10 %); ` +
+  if (c.fallback) say(`Static fallback \`${lanesEnv(c.fallback.setting)}\`: goodput ${c.fallback.mean.goodput.toFixed(0)} req/s, critical p99 ${c.fallback.mean.criticalP99Ms.toFixed(2)} ms (means of the reps).`);
+  if (c.staticPooled && c.adaptivePooled) {
+    say(`Critical p99 over all reps' answers (judged): static ${c.staticPooled.criticalP99Ms.toFixed(2)} ms${c.fallback ? `, static fallback ${c.fallback.pooled.criticalP99Ms.toFixed(2)} ms` : ''}, adaptive ${c.adaptivePooled.criticalP99Ms.toFixed(2)} ms; target ${c.tune.targetP99Ms} ms.`);
+  }
+  const y = c.yardstick;
+  if (y) {
+    say(`Yardstick (the best static setting as measured in this comparison): ${y.kind}, ${y.goodput.toFixed(0)} req/s, ${y.held ? 'held the target' : 'no static setting held the target here: tune\'s pick'}.`);
+  }
+  say(`Goodput ratio adaptive / ${y ? y.kind : 'best static'}: ${(c.goodputRatio * 100).toFixed(0)} % (${c.goodputMet ? 'within' : 'NOT within'} 10 %); ` +
     `adaptive critical p99 ${c.latencyMet ? 'within' : 'NOT within'} the target. Done criterion: ${c.met ? 'MET' : 'NOT MET'}.`);
+  if (c.vsPick && y && y.kind !== 'static') say(`Against tune's pick alone (it did not hold the target here): ${(c.vsPick.goodputRatio * 100).toFixed(0)} %, ${c.vsPick.met ? 'met' : 'not met'}.`);
   for (const v of c.variants) {
     say(`${v.kind} ${JSON.stringify(v.options)}: goodput ${v.goodput.toFixed(0)} req/s (${(v.goodputRatio * 100).toFixed(0)} % of static), critical p99 ${v.criticalP99Ms.toFixed(2)} ms: ${v.met ? 'would meet' : 'would not meet'} the criterion.`);
   }

@@ -125,6 +125,25 @@ export function confirmationCandidates(trials: readonly Trial[], targetP99Ms: nu
   return out;
 }
 
+/**
+ * The static setting bench:adaptive runs beside tune's pick in its comparison: the next one down
+ * that met the target in tune, with less goodput than the pick (of the re-measured settings
+ * first, pooled; else of the sweep's, leaving out those re-measured and missing). A pick that met
+ * the target over its trials in tune missed it minutes later in the comparison in 3 of 6 runs on
+ * 2026-11-26 (bench/RESULTS.md); the fallback is what a user would run then, measured in the same
+ * rotation. None when the pick itself did not meet the target.
+ */
+export function staticFallback(t: Pick<TuneResult, 'best' | 'confirmed' | 'trials'>): Trial | undefined {
+  if (!t.best.meets) return undefined;
+  const pick = settingKey(t.best.setting);
+  const below = (ts: readonly Trial[]) => ts
+    .filter((x) => x.meets && settingKey(x.setting) !== pick && x.normalServed < t.best.normalServed)
+    .sort((a, b) => b.normalServed - a.normalServed)[0];
+  const confirmed = t.confirmed ?? [];
+  const remeasured = new Set(confirmed.map((x) => settingKey(x.setting)));
+  return below(confirmed) ?? below(t.trials.filter((x) => !remeasured.has(settingKey(x.setting))));
+}
+
 /** At most this many settings are re-measured (each `confirmReps` trials). */
 const MAX_CONFIRMED = 6;
 

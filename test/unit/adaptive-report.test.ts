@@ -67,6 +67,34 @@ describe('bench:adaptive report', () => {
     expect(features).toContain('<td>write batching (32 callers, 1-object inserts)</td><td>on</td>');
   });
 
+  it('names the yardstick: tune\'s fallback when the pick missed the target in the comparison', () => {
+    const st = c.runs.find((r) => r.kind === 'static')!;
+    const fb = { ...st.trial, normalServed: st.trial.normalServed * 0.8 };
+    const withFallback: AdaptiveRun = {
+      ...run,
+      comparison: {
+        ...c,
+        runs: [...c.runs, { rep: 1, kind: 'static fallback', trial: fb }],
+        fallback: { setting: fb.setting, mean: { goodput: fb.normalServed, criticalP99Ms: fb.criticalP99Ms }, pooled: fb },
+        yardstick: { kind: 'static fallback', held: true, goodput: fb.normalServed },
+        vsPick: { goodputRatio: 0.5, met: false },
+        goodputRatio: 0.625,
+      },
+    };
+    const html = adaptiveHtml(withFallback);
+    const means = /<table id="means">.*?<\/table>/s.exec(html)![0];
+    expect(rows(means)).toBe(3 + c.variants.length);
+    expect(means).toMatch(/<td>static fallback<\/td><td>\d+<\/td><td>1\.00<\/td>.*?<td>yardstick<\/td>/s);
+    const targets = section(html, 'targets');
+    expect(targets).toContain(`vs tune's static fallback ${fb.normalServed.toFixed(0)} req/s`);
+    expect(targets).toContain('63 %');
+    expect(targets).toContain('tune\'s pick missed the target in the comparison');
+    expect(targets).toContain('against it: 50 %');
+    expect(section(html, 'settings')).toContain('data-setting="static fallback">VECTOR_STORE_LANES=');
+    // A run recorded before the yardstick: judged against tune's pick, marked as the yardstick.
+    expect(/<table id="means">.*?<\/table>/s.exec(adaptiveHtml(run))![0]).toMatch(/<td>best static \(tune's pick\)<\/td>.*?<td>yardstick<\/td>/s);
+  });
+
   it('renders a features-only run (targets not judged) and a run recorded before the report existed (no meta)', () => {
     const { comparison: _c, ...featuresOnly } = run;
     const html = adaptiveHtml(featuresOnly);

@@ -3,7 +3,8 @@
  * one setting pool into one figure. Pure logic on hand-made trials; no server.
  */
 import { describe, expect, it } from 'vitest';
-import { confirmationCandidates, lanesEnv, nextCandidates, pickBest, pooledTrial, type Trial } from '../../bench/tune.ts';
+import { confirmationCandidates, lanesEnv, nextCandidates, pickBest, pooledTrial, staticFallback, type Trial } from '../../bench/tune.ts';
+import { judge, type Comparison } from '../../bench/adaptive.ts';
 import { encode, newHistogram, recordMs } from '../../src/stats/histogram.ts';
 
 /** A trial of the normal lane capped at `cap` whose critical answers took `latenciesMs`. */
@@ -97,5 +98,72 @@ describe('tune: descending when no re-measured setting met the target', () => {
     expect(nextCandidates(sweep, [], 1)).toHaveLength(1);
     expect(nextCandidates(sweep, [], 0)).toEqual([]);
     expect(nextCandidates(sweep, sweep, 5)).toEqual([]);
+  });
+});
+
+describe('bench:adaptive: the static fallback run beside tune\'s pick', () => {
+  const target = 25;
+  const sweep = [trial(4, 800, ms(100, 60), target), trial(3, 700, ms(100, 24), target), trial(2, 600, ms(100, 22), target), trial(1, 400, ms(100, 18), target)];
+  it('is the re-measured setting that met the target with the most goodput below the pick', () => {
+    const confirmed = [pooledTrial([sweep[1]!, trial(3, 690, ms(100, 24), target)], target), pooledTrial([sweep[2]!, trial(2, 610, ms(100, 23), target)], target)];
+    expect(capOf(staticFallback({ best: confirmed[0]!, confirmed, trials: sweep })!)).toBe(2);
+  });
+  it('else the sweep\'s, leaving out settings re-measured that missed', () => {
+    const pick = pooledTrial([sweep[1]!], target);
+    const cap2Missed = pooledTrial([sweep[2]!, trial(2, 600, ms(100, 40), target)], target);
+    expect(cap2Missed.meets).toBe(false);
+    expect(capOf(staticFallback({ best: pick, confirmed: [pick, cap2Missed], trials: sweep })!)).toBe(1);
+    expect(capOf(staticFallback({ best: pick, trials: sweep })!)).toBe(2); // a run with no confirmation recorded
+  });
+  it('is none when the pick did not meet the target, or nothing below it did', () => {
+    expect(staticFallback({ best: sweep[0]!, confirmed: [sweep[0]!], trials: sweep })).toBeUndefined();
+    expect(staticFallback({ best: sweep[3]!, confirmed: [sweep[3]!], trials: sweep })).toBeUndefined();
+  });
+});
+
+describe('bench:adaptive: the verdict (judge)', () => {
+  const target = 25;
+  const run = (rep: number, kind: string, t: Trial) => ({ rep, kind, trial: t });
+  const statics = ['static', 'static fallback'];
+  it('judges against tune\'s pick while it holds the target in the comparison', () => {
+    const runs: Comparison['runs'] = [
+      run(1, 'static', trial(3, 700, ms(100, 22), target)), run(1, 'static fallback', trial(2, 600, ms(100, 20), target)), run(1, 'adaptive', trial(undefined, 640, ms(100, 23), target)),
+      run(2, 'adaptive', trial(undefined, 660, ms(100, 23), target)), run(2, 'static fallback', trial(2, 600, ms(100, 20), target)), run(2, 'static', trial(3, 700, ms(100, 24), target)),
+    ];
+    const v = judge(runs, statics, 'adaptive', target);
+    expect(v.yardstick).toEqual({ kind: 'static', held: true, goodput: 700 });
+    expect(v.goodputRatio).toBeCloseTo(650 / 700, 9);
+    expect(v.met).toBe(true);
+    expect(v.vsPick).toEqual({ goodputRatio: v.goodputRatio, met: true });
+  });
+  it('judges against the fallback when the pick misses over all its answers, and says how it fares against the pick', () => {
+    const runs: Comparison['runs'] = [
+      run(1, 'static', trial(3, 700, ms(100, 22), target)), run(2, 'static', trial(3, 700, [...ms(97, 22), ...ms(3, 40)], target)),
+      run(1, 'static fallback', trial(2, 600, ms(100, 20), target)), run(2, 'static fallback', trial(2, 600, ms(100, 21), target)),
+      run(1, 'adaptive', trial(undefined, 560, ms(100, 23), target)), run(2, 'adaptive', trial(undefined, 560, ms(100, 24), target)),
+    ];
+    // Each of the pick's trials alone: the first met the target; pooled, 3 of 200 answers over it is more than 1 %.
+    expect(runs[0]!.trial.meets).toBe(true);
+    const v = judge(runs, statics, 'adaptive', target);
+    expect(v.yardstick).toEqual({ kind: 'static fallback', held: true, goodput: 600 });
+    expect(v.goodputRatio).toBeCloseTo(560 / 600, 9);
+    expect(v.met).toBe(true);
+    expect(v.vsPick.goodputRatio).toBeCloseTo(560 / 700, 9);
+    expect(v.vsPick.met).toBe(false);
+    // The adaptive lane still has to hold the target itself.
+    const slow = runs.map((r) => (r.kind === 'adaptive' ? run(r.rep, r.kind, trial(undefined, 560, ms(100, 30), target)) : r));
+    expect(judge(slow, statics, 'adaptive', target)).toMatchObject({ goodputMet: true, latencyMet: false, met: false });
+  });
+  it('falls back to tune\'s pick when no static contender held the target, and refuses a comparison with none', () => {
+    const runs: Comparison['runs'] = [
+      run(1, 'static', trial(3, 700, ms(100, 30), target)), run(1, 'static fallback', trial(2, 600, ms(100, 28), target)), run(1, 'adaptive', trial(undefined, 500, ms(100, 24), target)),
+    ];
+    const v = judge(runs, statics, 'adaptive', target);
+    expect(v.yardstick).toEqual({ kind: 'static', held: false, goodput: 700 });
+    expect(v).toMatchObject({ latencyMet: true, goodputMet: false, met: false });
+    // A critical error fails the latency half even with a fast p99.
+    const erred = [...runs.slice(0, 2), run(1, 'adaptive', trial(undefined, 700, ms(100, 20), target, 1))];
+    expect(judge(erred, statics, 'adaptive', target).latencyMet).toBe(false);
+    expect(() => judge(runs.filter((r) => r.kind === 'adaptive'), statics, 'adaptive', target)).toThrow(/no static contender/);
   });
 });
