@@ -237,7 +237,7 @@ export interface LimitChange {
   shortRttMs: number;
   longRttMs: number;
   gradient: number;
-  reason: 'gradient' | 'drop' | 'probe' | 'guard';
+  reason: 'gradient' | 'drop' | 'probe' | 'guard' | 'bounds';
 }
 
 /** What stats show of a limit (lanes[].adaptive). */
@@ -366,14 +366,18 @@ export class AdaptiveLimit {
   /**
    * New bounds for the limit (the slots under it were resized): the estimate, and the tail guard's
    * ceiling, are clamped into them. Without a tail guard the ceiling is the max, so a larger max
-   * lets Gradient2 climb to it; nothing else of the limit's state changes.
+   * lets Gradient2 climb to it; nothing else of the limit's state changes. When the clamp moves
+   * the limit in force, that is a change like any other (`changes`, `recent_changes` with reason
+   * `bounds`), so that a limit's history accounts for every step it took.
    */
   setBounds(minLimit: number, maxLimit: number): void {
+    const before = this.limit;
     const c = this.#config;
     const initialLimit = Math.max(minLimit, Math.min(c.initialLimit, maxLimit));
     this.#config = Object.freeze({ ...c, minLimit, maxLimit, initialLimit });
     this.#estimate = Math.max(minLimit, Math.min(this.#estimate, maxLimit));
     this.#guardCeiling = c.protect.length === 0 ? maxLimit : Math.max(minLimit, Math.min(this.#guardCeiling, maxLimit));
+    this.#note(this.#now(), before, 'bounds');
   }
 
   /**

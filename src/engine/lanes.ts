@@ -282,18 +282,24 @@ function adaptiveOf(name: string, lane: LaneOptions, slots: number, laneNames: r
 }
 
 /**
- * The bounds of a lane's adaptive limit with `slots` slots in the engine and the lane capped at
- * `slotCap` (its dedicated workers' connections x streams): the max is the slots the lane can use
- * (those, its `maxConcurrency` and its cap, at least 1) or, when `maxLimit` was given, the smaller
- * of it and those; the min is `minLimit`, or the max when that is smaller. The scheduler applies
- * them at start and whenever the slots change (`resize()`): a user who gave `maxLimit: 20` gets
- * 20 at 32 slots, 8 at 8 slots and 20 again at 32; one who gave none gets all the lane's slots
- * each time. A limit never counts on slots the lane cannot have. Pure.
+ * The bounds of a lane's adaptive limit with `slots` slots in the engine, `othersReserved` of them
+ * reserved by the other lanes, and the lane capped at `slotCap` (its dedicated workers'
+ * connections x streams): the max is the slots the lane can use (the engine's slots less the
+ * other lanes' reservations, its `maxConcurrency` and its cap, at least 1) or, when `maxLimit`
+ * was given, the smaller of it and those; the min is `minLimit`, or the max when that is smaller.
+ * The scheduler applies them at start and whenever the slots change (`resize()`): a user who gave
+ * `maxLimit: 20` gets 20 at 32 slots, 8 at 8 slots and 20 again at 32; one who gave none gets all
+ * the lane's slots each time. A limit never counts on slots the lane cannot have, and reserved
+ * slots of another lane are such slots: they are never lent (`isEligible`: a lane dispatches only
+ * while in flight + the others' unused reservations < slots), so with 16 slots and critical's 1
+ * reserved the normal lane runs at most 15, however idle critical is. Pure.
  */
-export function adaptiveBounds(lane: LaneConfig, slots: number, slotCap = Number.POSITIVE_INFINITY): { minLimit: number; maxLimit: number } | undefined {
+export function adaptiveBounds(
+  lane: LaneConfig, slots: number, slotCap = Number.POSITIVE_INFINITY, othersReserved = 0,
+): { minLimit: number; maxLimit: number } | undefined {
   const a = lane.adaptive;
   if (!a) return undefined;
-  const usable = Math.max(1, Math.min(slots, lane.maxConcurrency, slotCap));
+  const usable = Math.max(1, Math.min(slots - othersReserved, lane.maxConcurrency, slotCap));
   const maxLimit = lane.adaptiveMaxFromSlots ? usable : Math.min(a.maxLimit, usable);
   return { minLimit: Math.min(a.minLimit, maxLimit), maxLimit };
 }

@@ -146,14 +146,16 @@ export class Scheduler {
   }
 
   /**
-   * Each adaptive limit's bounds follow the slots its lane can use now (lanes.ts `adaptiveBounds`):
-   * at start, on resize and when a lane's cap changes. A limit above a smaller max comes down at
-   * once; a larger max lets it climb there (it does not jump).
+   * Each adaptive limit's bounds follow the slots its lane can use now (lanes.ts `adaptiveBounds`:
+   * the slots less the other lanes' reservations, which are never lent): at start, on resize and
+   * when a lane's cap changes. A limit above a smaller max comes down at once; a larger max lets
+   * it climb there (it does not jump).
    */
   #boundAdaptive(): void {
+    const reserved = this.#lanes.lanes.reduce((sum, l) => sum + l.config.reserved, 0);
     for (const lane of this.#lanes.lanes) {
       const limit = this.#adaptive.get(lane.config.name);
-      const bounds = adaptiveBounds(lane.config, this.#slots, lane.slotCap);
+      const bounds = adaptiveBounds(lane.config, this.#slots, lane.slotCap, reserved - lane.config.reserved);
       if (!limit || !bounds) continue;
       limit.setBounds(bounds.minLimit, bounds.maxLimit);
       lane.adaptiveCap = limit.limit;

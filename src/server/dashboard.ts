@@ -4,7 +4,8 @@
  * `pool/stats` (relative to itself, so it works under any prefix) and shows, per lane, what is
  * queued and running, the limit in force (static cap, dedicated workers or adaptive, with the
  * adaptive limit's RTT inputs and its tail guard: the protected p99 against its target, and the
- * guard's ceiling), shed/rejected/failed counts, a table of each adaptive limit's state, latency over time (the mean of each
+ * guard's ceiling), shed/rejected/failed counts, a table of each adaptive limit's state, with
+ * several nodes one row per node (health, in flight, limit, callers waiting for its slot), latency over time (the mean of each
  * poll interval, exact from the HDR counts and means, and the p99 since start), connections per
  * worker and errors by code. Numbers carry `data-lane` / `data-field` attributes so that tests
  * (and scrapers) can read them. Options in the query string: `?interval=ms` (default 1000).
@@ -99,7 +100,7 @@ const PAGE = String.raw`<!doctype html>
   <section id="nodes-section" hidden>
     <h2>Nodes (several nodes; limit: per-node adaptive, summed over workers)</h2>
     <table id="nodes"><thead><tr>
-      <th>node</th><th>health</th><th>in flight</th><th>limit</th><th>RTT short / long ms</th><th>limit changes</th><th>served</th>
+      <th>node</th><th>health</th><th>in flight</th><th>limit</th><th title="callers waiting for a slot under this node's limit (least-loaded chose it), all workers">slot waiting</th><th>RTT short / long ms</th><th>limit changes</th><th>served</th>
     </tr></thead><tbody></tbody></table>
     <p class="meta" id="nodes-waiting"></p>
   </section>
@@ -259,7 +260,9 @@ const PAGE = String.raw`<!doctype html>
     });
   }
 
-  // Several nodes: each worker reports its nodes (src/cluster/multi-pool.ts); summed by node here.
+  // Several nodes: each worker reports its nodes (src/cluster/multi-pool.ts); summed by node here,
+  // as src/stats/nodes.ts mergeNodes does for the CLI and Prometheus (counts and limits summed over
+  // workers, RTTs their mean). slot_waiting: callers queued for a slot under the node's limit.
   function renderNodes(s) {
     var byNode = {};
     var order = [];
@@ -270,9 +273,10 @@ const PAGE = String.raw`<!doctype html>
       if (p.node_limit) { waiting += p.node_limit.waiting; limited = true; }
       (p.nodes || []).forEach(function (n) {
         var a = byNode[n.node];
-        if (!a) { a = byNode[n.node] = { health: {}, outstanding: 0, limit: null, short: [], long: [], changes: 0, served: 0 }; order.push(n.node); }
+        if (!a) { a = byNode[n.node] = { health: {}, outstanding: 0, slotWaiting: 0, limit: null, short: [], long: [], changes: 0, served: 0 }; order.push(n.node); }
         a.health[n.health] = true;
         a.outstanding += n.outstanding;
+        a.slotWaiting += n.slot_waiting || 0;
         a.served += n.pool ? n.pool.total_requests : 0;
         if (n.adaptive) {
           a.limit = (a.limit || 0) + n.adaptive.limit;
@@ -294,6 +298,7 @@ const PAGE = String.raw`<!doctype html>
       tr.appendChild(nodeCell('health', Object.keys(a.health).join(', '), a.health.healthy && Object.keys(a.health).length === 1 ? undefined : 'nonzero'));
       tr.appendChild(nodeCell('in_flight', a.outstanding));
       tr.appendChild(nodeCell('limit', a.limit === null ? '-' : a.limit));
+      tr.appendChild(nodeCell('slot_waiting', a.limit === null ? '-' : a.slotWaiting));
       tr.appendChild(nodeCell('adaptive_rtt', a.limit === null ? '-' : fmt(mean(a.short), 1) + ' / ' + fmt(mean(a.long), 1)));
       tr.appendChild(nodeCell('limit_changes', a.limit === null ? '-' : a.changes));
       tr.appendChild(nodeCell('served', a.served));

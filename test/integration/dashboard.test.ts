@@ -14,7 +14,9 @@ import { createExecutor, type Executor } from '../../src/engine/executor.ts';
 import { SAMPLE_COLLECTION } from '../../src/data/sample.ts';
 import { silentLogger } from '../../src/log.ts';
 import { startServer } from '../../src/server/http.ts';
-import { sharedTarget } from '../support/weaviate.ts';
+import { mergeNodeLimit, mergeNodes } from '../../src/stats/nodes.ts';
+import { ToxicProxy } from '../support/toxic-proxy.ts';
+import { sharedTarget, waitFor } from '../support/weaviate.ts';
 
 const CHROMIUM = ['chromium', 'chromium-browser', 'google-chrome'].find((c) => spawnSync('sh', ['-c', `command -v ${c}`]).status === 0);
 const target = sharedTarget();
@@ -85,6 +87,8 @@ function startLoad() {
 
 const field = (dom: string, lane: string, name: string): string | undefined =>
   new RegExp(`data-lane="${lane}" data-field="${name}"[^>]*>([^<]*)<`).exec(dom)?.[1];
+const nodeField = (dom: string, node: string, name: string): string | undefined =>
+  new RegExp(`data-node="${node.replaceAll('.', '\\.')}" data-field="${name}"[^>]*>([^<]*)<`).exec(dom)?.[1];
 
 describe('dashboard', () => {
   it('is one self-contained page: inline script and style, no external resource, strict CSP', async () => {
@@ -191,6 +195,83 @@ describe('dashboard', () => {
       expect(statSync(shot).size).toBeGreaterThan(20_000);
     } finally {
       await stop();
+    }
+  });
+
+  it('with several nodes: one row per node with its health, in flight, limit and callers waiting for its slot (slot_waiting), equal to the merged stats', async () => {
+    // Two nodes to the engine, both the one shared Weaviate, each reached through its own TCP
+    // proxy (real gRPC to the real server; the proxies' ports make them two nodes). Each node's
+    // limit is pinned at 1 per worker, so with the proxies stalled the requests past it wait for
+    // a node slot, and the numbers hold still while the page renders them.
+    const proxies = [new ToxicProxy(target.host!, target.grpcPort!), new ToxicProxy(target.host!, target.grpcPort!)];
+    await Promise.all(proxies.map((p) => p.start()));
+    const nodes = proxies.map((p) => ({ host: target.host!, httpPort: target.httpPort!, grpcPort: p.port }));
+    const names = nodes.map((n) => `${n.host}:${n.grpcPort}`);
+    let multi: Executor | undefined;
+    let server: Awaited<ReturnType<typeof startServer>> | undefined;
+    const pending: Promise<unknown>[] = [];
+    try {
+      multi = await createExecutor(
+        {
+          weaviate: { nodes }, workers: 2, minConnections: 2, maxConnections: 2, healthCheckIntervalMs: 600_000, healthCheckTimeoutMs: 10_000,
+          nodeAdaptive: { probeSamples: 0, initialLimit: 1, maxLimit: 1 }, logger: silentLogger, workerLogLevel: 'silent',
+        },
+        {},
+      );
+      const engine2 = multi;
+      server = await startServer(engine2, { port: 0, logLevel: 'silent' }, {});
+      const read = () => engine2.query({ kind: 'bm25', collection: SAMPLE_COLLECTION, query: '삼성전자', limit: 3 }, { deadlineMs: 60_000 });
+      // Every worker's connection to every node open (min = max: 1 per node per worker), and reads served.
+      await waitFor(async () => (await engine2.stats()).total_connections === 4, { timeoutMs: 30_000, what: 'the 4 node connections' });
+      for (let i = 0; i < 12; i++) await read();
+      for (const p of proxies) p.stall();
+      // 8 slots (2 connections x 4 streams), 1 reserved for critical: 7 of these run, 5 wait in the lane.
+      for (let i = 0; i < 12; i++) pending.push(read());
+      const settled = async () => {
+        const s = await engine2.stats();
+        const merged = mergeNodes(s.workers);
+        const atNodes = merged.reduce((a, n) => a + n.outstanding + n.slot_waiting, 0);
+        return s.lanes['normal']!.in_flight === 7 && atNodes === 7;
+      };
+      await waitFor(settled, { timeoutMs: 30_000, what: 'the stalled reads at their nodes' });
+      const before = mergeNodes((await engine2.stats()).workers);
+      const dom = await chromium(['--virtual-time-budget=2000', '--dump-dom', `${server.url}/vector-store/dashboard?interval=250`]);
+      const after = await engine2.stats();
+      // Nothing moved while the page rendered (stalled): its numbers can be compared exactly.
+      expect(mergeNodes(after.workers)).toEqual(before);
+      expect(/<span id="status"[^>]*>([^<]*)</.exec(dom)?.[1], dom.slice(0, 2000)).toBe('');
+      expect(dom).toMatch(/<section id="nodes-section">/); // shown (no `hidden`)
+      expect(before.map((n) => n.node)).toEqual(names);
+      for (const n of before) {
+        expect(n.workers).toBe(2);
+        expect(nodeField(dom, n.node, 'health')).toBe('healthy');
+        expect(Number(nodeField(dom, n.node, 'in_flight'))).toBe(n.outstanding);
+        // Summed over the two workers, each holding the node at 1.
+        expect(n.adaptive!.limit).toBe(2);
+        expect(Number(nodeField(dom, n.node, 'limit'))).toBe(n.adaptive!.limit);
+        expect(Number(nodeField(dom, n.node, 'slot_waiting'))).toBe(n.slot_waiting);
+        // Served: the node pools' requests summed over workers (the 12 reads before the stall among them).
+        const served = after.workers.reduce((a, w) => a + (w.pool?.nodes?.find((x) => x.node === n.node)?.pool?.total_requests ?? 0), 0);
+        expect(Number(nodeField(dom, n.node, 'served'))).toBe(served);
+        expect(served).toBeGreaterThan(0);
+      }
+      // The requests past the nodes' limits wait, and the page shows each one where it waits.
+      const waiting = before.reduce((a, n) => a + n.slot_waiting, 0);
+      const inFlight = before.reduce((a, n) => a + n.outstanding, 0);
+      expect(inFlight).toBeLessThanOrEqual(4); // 2 nodes x 2 workers x limit 1
+      expect(waiting).toBe(7 - inFlight);
+      expect(waiting).toBeGreaterThan(0);
+      expect(/id="nodes-waiting"[^>]*>([^<]*)</.exec(dom)?.[1]).toBe(`waiting for a node below its limit: ${mergeNodeLimit(after.workers)!.waiting}`);
+      expect(mergeNodeLimit(after.workers)!.waiting).toBe(waiting);
+      for (const p of proxies) p.resume();
+      const results = await Promise.all(pending.splice(0));
+      expect(results.every((r) => (r as { objects: unknown[] }).objects.length > 0)).toBe(true);
+    } finally {
+      for (const p of proxies) p.resume();
+      await Promise.allSettled(pending);
+      await server?.app.close();
+      await multi?.close();
+      await Promise.all(proxies.map((p) => p.close()));
     }
   });
 

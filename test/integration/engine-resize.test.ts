@@ -73,7 +73,7 @@ describe('a lane with dedicated workers', () => {
       const lanes = (await engine.stats()).lanes;
       return [lanes['normal']!.adaptive!.max_limit, lanes['bulk']!.adaptive!.max_limit];
     };
-    expect(await maxLimits()).toEqual([16, 16]); // the given 20 capped by the 16 slots
+    expect(await maxLimits()).toEqual([15, 15]); // the given 20 capped by the 16 slots less critical's 1 reserved (never lent)
     await engine.run('concurrencySeen', { reset: true }, { lane: 'write' });
     // 16 slots engine-wide (4 connections x 4 streams); the write worker has 2 connections x 4 streams.
     const writes = Array.from({ length: 15 }, () => engine.run('ignoreSignal', { ms: 1000 }, { lane: 'write', deadlineMs: 20_000 }));
@@ -88,9 +88,9 @@ describe('a lane with dedicated workers', () => {
     expect((await engine.run<{ max: number }>('concurrencySeen', undefined, { lane: 'write' })).max).toBe(8);
     await engine.resize({ max: 6 });
     expect((await engine.stats()).lanes['write']!.slot_cap).toBe(12);
-    expect(await maxLimits()).toEqual([24, 20]);
+    expect(await maxLimits()).toEqual([23, 20]);
     await engine.resize({ max: 2 });
     expect((await engine.stats()).lanes['write']!.slot_cap).toBe(4);
-    expect(await maxLimits()).toEqual([8, 8]);
+    expect(await maxLimits()).toEqual([7, 7]);
   });
 });

@@ -82,8 +82,10 @@ describe('adaptive lanes in the scheduler', () => {
     // Starting at 2 and growing ~1 slot a second, its first ~2 s run below the model's knee (4): 88 % of
     // the uncapped lane's throughput over these 8 s (the lane of the first test, warmed up, keeps > 90 %).
     expect(adaptive.completed).toBeGreaterThan(fixed.completed * 0.85);
-    // Gradient2 alone takes the flood's latency as normal.
-    expect(pure.adaptive!.limit).toBe(SLOTS);
+    // Gradient2 alone takes the flood's latency as normal: it stays at its max, every slot the lane
+    // can get (all but the one critical reserves, as the uncapped lane).
+    expect(pure.adaptive!.limit).toBe(SLOTS - 1);
+    expect(pure.adaptive!.max_limit).toBe(fixed.normalInFlight);
     expect(pure.criticalMs).toBe(fixed.criticalMs);
   }, 60_000);
 
@@ -134,6 +136,40 @@ describe('adaptive lanes in the scheduler', () => {
     // maxConcurrency caps it as at start.
     expect(adaptiveBounds(lane({ adaptive: true, maxConcurrency: 3 }), 64)).toEqual({ minLimit: 1, maxLimit: 3 });
     expect(adaptiveBounds(lane({}), 16)).toBeUndefined();
+    // Slots the other lanes reserve are not the lane's: they are never lent.
+    expect(adaptiveBounds(fromSlots, 16, Number.POSITIVE_INFINITY, 1)).toEqual({ minLimit: 1, maxLimit: 15 });
+    expect(adaptiveBounds(given, 16, Number.POSITIVE_INFINITY, 3)).toEqual({ minLimit: 6, maxLimit: 13 });
+    expect(adaptiveBounds(given, 64, Number.POSITIVE_INFINITY, 3)).toEqual({ minLimit: 6, maxLimit: 20 });
+    expect(adaptiveBounds(fromSlots, 16, 8, 1)).toEqual({ minLimit: 1, maxLimit: 8 });
+  });
+
+  it('an adaptive lane\'s max leaves out the slots other lanes reserve: the lane can never run on them, even while those lanes are idle', async () => {
+    const clock = new FakeClock();
+    const lanes = resolveLanes({
+      critical: { reserved: 2 },
+      bulk: { reserved: 1 },
+      normal: { adaptive: { probeSamples: 0, initialLimit: 8, protect: [] } },
+    }, 8);
+    const scheduler = new Scheduler(lanes, 8, clock);
+    const normal = () => scheduler.stats().find((l) => l.name === 'normal')!;
+    // 8 slots, 3 of them reserved by critical and bulk: the limit's max is 5, and the clamp from
+    // the initial 8 is recorded as a change.
+    expect(normal().adaptive).toMatchObject({ min_limit: 1, max_limit: 5, limit: 5, changes: 1 });
+    expect(normal().adaptive!.recent_changes).toMatchObject([{ from: 8, to: 5, reason: 'bounds' }]);
+    // With every other lane idle, the scheduler still runs at most 5 of normal: the max is what it can get.
+    const work = () => new Promise<void>((resolve) => clock.setTimeout(resolve, 10));
+    const done = Array.from({ length: 10 }, () => scheduler.submit(work, { lane: 'normal', deadlineAt: clock.now() + 60_000 }));
+    await clock.advance(1);
+    expect(normal()).toMatchObject({ in_flight: 5, queued: 5 });
+    expect(scheduler.stats().reduce((sum, l) => sum + l.in_flight, 0)).toBe(5);
+    await clock.advance(100);
+    await Promise.all(done);
+    // A resize keeps the reservations out: 12 slots, 9 for normal.
+    scheduler.resize(12);
+    expect(normal().adaptive).toMatchObject({ max_limit: 9 });
+    const closed = scheduler.close({ timeoutMs: 0 });
+    await clock.advance(100);
+    await closed;
   });
 
   it('resize(): an adaptive lane\'s max follows the slots up and down (a given maxLimit still caps it), a limit above a smaller max comes down, and dispatch follows', async () => {
@@ -145,26 +181,27 @@ describe('adaptive lanes in the scheduler', () => {
     const scheduler = new Scheduler(lanes, 16, clock);
     const a = (name: string) => scheduler.stats().find((l) => l.name === name)!.adaptive!;
     const bounds = () => ['normal', 'bulk'].map((n) => [a(n).min_limit, a(n).max_limit, a(n).limit]);
-    // A given maxLimit above the lane's slots is capped by them from the start.
-    expect(bounds()).toEqual([[1, 16, 16], [1, 16, 12]]);
+    // A given maxLimit above the lane's slots is capped by them from the start: 16 slots less the
+    // one critical reserves (never lent to another lane).
+    expect(bounds()).toEqual([[1, 15, 15], [1, 15, 12]]);
     scheduler.resize(64);
-    expect(bounds()).toEqual([[1, 64, 16], [1, 40, 12]]); // a larger max lets the limit climb; it does not jump
+    expect(bounds()).toEqual([[1, 63, 15], [1, 40, 12]]); // a larger max lets the limit climb; it does not jump
     scheduler.resize(4);
-    expect(bounds()).toEqual([[1, 4, 4], [1, 4, 4]]);
+    expect(bounds()).toEqual([[1, 3, 3], [1, 3, 3]]);
     scheduler.resize(8);
-    expect(bounds()).toEqual([[1, 8, 4], [1, 8, 4]]);
-    // Dispatch follows the limit brought down (not the old 16): 4 of normal run at 8 slots (one reserved for critical).
+    expect(bounds()).toEqual([[1, 7, 3], [1, 7, 3]]);
+    // Dispatch follows the limit brought down (not the old 15): 3 of normal run at 8 slots (one reserved for critical).
     const work = () => new Promise<void>((resolve) => clock.setTimeout(resolve, 10));
     const done = Array.from({ length: 8 }, () => scheduler.submit(work, { lane: 'normal', deadlineAt: clock.now() + 60_000 }));
     await clock.advance(1);
-    expect(scheduler.stats().find((l) => l.name === 'normal')).toMatchObject({ in_flight: 4, queued: 4 });
+    expect(scheduler.stats().find((l) => l.name === 'normal')).toMatchObject({ in_flight: 3, queued: 5 });
     await clock.advance(100);
     await Promise.all(done);
     // A lane cap (dedicated workers) bounds it too, and its removal gives the slots back.
     scheduler.setSlotCaps(new Map([['bulk', 2]]));
     expect(a('bulk')).toMatchObject({ max_limit: 2, limit: 2 });
     scheduler.setSlotCaps(new Map());
-    expect(a('bulk')).toMatchObject({ max_limit: 8, limit: 2 });
+    expect(a('bulk')).toMatchObject({ max_limit: 7, limit: 2 });
     const closed = scheduler.close({ timeoutMs: 0 });
     await clock.advance(100);
     await closed;

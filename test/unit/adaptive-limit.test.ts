@@ -90,6 +90,26 @@ describe('AdaptiveLimit (Gradient2)', () => {
     expect(limit.snapshot().recent_changes.at(-1)).toMatchObject({ reason: 'drop', from: 16, to: 14 });
   });
 
+  it('new bounds that move the limit are a change (reason `bounds`); bounds that leave it alone are not', () => {
+    const { limit, advance } = harness({ initialLimit: 16 });
+    advance(500);
+    limit.setBounds(1, 6); // resize down: 16 -> 6
+    expect(limit.limit).toBe(6);
+    expect(limit.snapshot()).toMatchObject({ changes: 1, max_limit: 6 });
+    expect(limit.snapshot().recent_changes.at(-1)).toMatchObject({ at_ms: 500, from: 16, to: 6, reason: 'bounds' });
+    limit.setBounds(1, 32); // a larger max: the limit may climb there, it does not jump
+    expect(limit.limit).toBe(6);
+    expect(limit.snapshot().changes).toBe(1);
+    limit.setBounds(8, 32); // a larger min lifts it
+    expect(limit.snapshot()).toMatchObject({ limit: 8, changes: 2 });
+    expect(limit.snapshot().recent_changes.at(-1)).toMatchObject({ from: 6, to: 8, reason: 'bounds' });
+    // With the tail guard, its ceiling is clamped too: the limit in force is what is recorded.
+    const guarded = harness({ protect: ['critical'], initialLimit: 10 });
+    guarded.limit.setBounds(1, 4);
+    expect(guarded.limit.snapshot()).toMatchObject({ limit: 4, guard_ceiling: 4, changes: 1 });
+    expect(guarded.limit.snapshot().recent_changes).toMatchObject([{ from: 10, to: 4, reason: 'bounds' }]);
+  });
+
   it('a window closes only after enough samples and enough time', () => {
     const { limit, advance } = harness();
     for (let i = 0; i < 50; i++) limit.addSample(5, 16); // no time passed
