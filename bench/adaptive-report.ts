@@ -102,7 +102,7 @@ function settingRows(run: AdaptiveRun): [string, string][] {
       ['normal', `offered at ${c.tune.normalRate.toFixed(0)} req/s open loop (2x the most a shape served; the default engine's first figure: ${c.tune.capacity.toFixed(0)} req/s)`],
       ['best static', `${best.workers} worker(s) x ${best.connections} connections, VECTOR_STORE_LANES="${lanesEnv(best)}" (${c.tune.best.meets ? 'meets the target in tune' : 'no static setting met the target in tune: lowest critical p99'})`],
     );
-    if (c.fallback) rows.push(['static fallback', `VECTOR_STORE_LANES="${lanesEnv(c.fallback.setting)}" (the next static setting down that met the target in tune, run in the same rotation)`]);
+    if (c.fallback) rows.push(['static fallback', `VECTOR_STORE_LANES="${lanesEnv(c.fallback.setting)}" (the static setting with the most goodput below the pick's that met the target in tune, run in the same rotation)`]);
     if (adaptive) rows.push(['adaptive', `${adaptive.workers} worker(s) x ${adaptive.connections} connections, VECTOR_STORE_LANES="${lanesEnv(adaptive)}"`]);
     for (const v of c.variants) rows.push([v.kind, JSON.stringify(v.options)]);
   }
