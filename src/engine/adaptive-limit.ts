@@ -123,6 +123,16 @@ export interface AdaptiveLimitOptions {
   guardIntervalMs?: number;
   /** ...on at least this many round trips that started after the limit last changed (a p99 of fewer is mostly noise). @default 100 */
   guardMinSamples?: number;
+  /**
+   * The guard steps one slot up only on at least this many round trips since the limit last
+   * changed (and at least `guardMinSamples`); cuts still need only `guardMinSamples`. The p99 of
+   * 100 is their 2nd-highest: a level near the target passes it at times, and each try of the
+   * level above costs answers over the target (bench/RESULTS.md, 2026-11-27 00:32Z). More asks
+   * for a steadier tail before a try, at the price of slower climbs; it must fit in
+   * `guardWindowMs` at the protected lanes' rate, or the guard never climbs.
+   * @default 0 (= `guardMinSamples`)
+   */
+  guardClimbSamples?: number;
   /** Multiplier of the guard's ceiling when the protected tail is above target (at least one slot down). @default 0.75 */
   guardBackoff?: number;
   /** After a cut, the guard waits this long before it tries one slot more; each cut in a row doubles the wait. @default 5000 */
@@ -154,6 +164,7 @@ export const ADAPTIVE_DEFAULTS: Readonly<Omit<AdaptiveLimitConfig, 'initialLimit
   guardWindowMs: 10_000,
   guardIntervalMs: 1000,
   guardMinSamples: 100,
+  guardClimbSamples: 0,
   guardBackoff: 0.75,
   guardRetryMs: 5000,
   guardRetryMaxMs: 60_000,
@@ -162,7 +173,7 @@ export const ADAPTIVE_DEFAULTS: Readonly<Omit<AdaptiveLimitConfig, 'initialLimit
 const KEYS = [
   'initialLimit', 'minLimit', 'maxLimit', 'smoothing', 'tolerance', 'queueSize', 'longWindow', 'windowSamples', 'windowMs', 'backoff',
   'probeLimit', 'probeSamples', 'probeIntervalMs', 'protect', 'guardTolerance', 'guardTargetMs', 'guardMargin', 'guardHeadroom', 'guardProbeSamples', 'guardProbeMaxMs', 'guardWindowMs',
-  'guardIntervalMs', 'guardMinSamples', 'guardBackoff', 'guardRetryMs',
+  'guardIntervalMs', 'guardMinSamples', 'guardClimbSamples', 'guardBackoff', 'guardRetryMs',
   'guardRetryMaxMs',
 ];
 
@@ -204,6 +215,7 @@ export function resolveAdaptive(
     guardWindowMs: num('guardWindowMs', 100, 600_000),
     guardIntervalMs: num('guardIntervalMs', 0, 600_000),
     guardMinSamples: int('guardMinSamples', ADAPTIVE_DEFAULTS.guardMinSamples),
+    guardClimbSamples: o['guardClimbSamples'] === undefined ? ADAPTIVE_DEFAULTS.guardClimbSamples : v.integer(at('guardClimbSamples'), o['guardClimbSamples'], 0),
     guardBackoff: num('guardBackoff', 0.1, 0.99),
     guardRetryMs: num('guardRetryMs', 0, 3_600_000),
     guardRetryMaxMs: num('guardRetryMaxMs', 0, 3_600_000),
@@ -543,9 +555,9 @@ export class AdaptiveLimit {
         this.#guardRetryMs = c.guardRetryMs;
         this.#guardFailedAt = Number.POSITIVE_INFINITY;
       }
-      // One slot more only with headroom below the target, and only where the ceiling is what
-      // holds the limit (not Gradient2's estimate). Between headroom and target: hold.
-      const headroom = tail <= this.#guardTarget() * c.guardHeadroom;
+      // One slot more only with headroom below the target, on guardClimbSamples round trips since
+      // the last change, and only where the ceiling is what holds the limit (not Gradient2's estimate). Between headroom and target: hold.
+      const headroom = tail <= this.#guardTarget() * c.guardHeadroom && judged.length >= Math.max(c.guardMinSamples, c.guardClimbSamples);
       if (headroom && now >= this.#guardUpAt && Math.floor(this.#guardCeiling) <= before && this.#guardCeiling < c.maxLimit) {
         this.#guardCeiling = Math.min(c.maxLimit, Math.floor(this.#guardCeiling) + 1);
       }

@@ -186,6 +186,22 @@ describe('AdaptiveLimit (Gradient2)', () => {
       return k;
     };
 
+    it('with guardClimbSamples climbs only on that many round trips since the last change, and still cuts on guardMinSamples', () => {
+      // 40 samples (guardMinSamples) come in 0.8 s: by default one slot per decision, one a second.
+      const h = probed({ guardClimbSamples: 120 });
+      expect(h.limit.limit).toBe(1);
+      // 120 since the last change take 2.4 s: each step waits for the third decision after it.
+      const steps = climb(h, 4);
+      expect(steps).toBe(9);
+      expect(climb(probed(), 4)).toBe(3);
+      // A tail over the target still cuts at once (2 of 50 over it), not after 120.
+      second(h, 2, 30);
+      expect(h.limit.limit).toBeLessThan(4);
+      expect(h.limit.snapshot().guard_cuts).toBe(1);
+      expect(() => resolveAdaptive('lanes.normal.adaptive', { guardClimbSamples: -1 }, 8)).toThrow(/lanes\.normal\.adaptive\.guardClimbSamples/);
+      expect(resolveAdaptive('lanes.normal.adaptive', {}, 8).guardClimbSamples).toBe(0);
+    });
+
     it('learns its base from the probe, starts at the probe\'s limit, climbs one slot per decision within target and cuts on the protected p99 while the lane\'s own RTT stays flat', () => {
       const h = probed();
       expect(h.limit.snapshot()).toMatchObject({ probing: false, no_load_rtt_ms: 5, guard_base_ms: 12, guard_target_ms: 15, guard_tail_ms: null, guard_ceiling: 1 });
