@@ -556,7 +556,8 @@ export class AdaptiveLimit {
         this.#guardFailedAt = Number.POSITIVE_INFINITY;
       }
       // One slot more only with headroom below the target, on guardClimbSamples round trips since
-      // the last change, and only where the ceiling is what holds the limit (not Gradient2's estimate). Between headroom and target: hold.
+      // the last change, and only where the ceiling is what holds the limit (not Gradient2's
+      // estimate). Between headroom and target: hold.
       const headroom = tail <= this.#guardTarget() * c.guardHeadroom && judged.length >= Math.max(c.guardMinSamples, c.guardClimbSamples);
       if (headroom && now >= this.#guardUpAt && Math.floor(this.#guardCeiling) <= before && this.#guardCeiling < c.maxLimit) {
         this.#guardCeiling = Math.min(c.maxLimit, Math.floor(this.#guardCeiling) + 1);
