@@ -442,7 +442,7 @@ export class WeaviateCluster implements AsyncDisposable {
 /**
  * A cluster of `size` nodes on localhost (distinct gossip/data/raft/HTTP/gRPC ports, CLUSTER_JOIN
  * to the first node, RAFT_JOIN listing all, RAFT_BOOTSTRAP_EXPECT=size). Resolves when every
- * node is ready and /v1/nodes shows all of them HEALTHY.
+ * node is ready and every node's /v1/nodes shows all of them HEALTHY.
  */
 export async function startCluster(options: ClusterOptions = {}): Promise<WeaviateCluster> {
   const size = options.size ?? 3;
@@ -470,10 +470,13 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Weavia
     await Promise.all(nodes.map((n) => n.start()));
     const deadline = Date.now() + (options.readyTimeoutMs ?? 90_000);
     const headers: Record<string, string> = options.apiKey ? { authorization: `Bearer ${options.apiKey.key}` } : {};
+    // Every node's own view: gossip reaches them one by one, and node 1 seeing all three HEALTHY
+    // while node 2 still listed two failed a test that then asked node 2 (2026-11-27 CI).
+    const healthyIn = (node: WeaviateNode) => httpGet(`${node.url}/v1/nodes`, 2000, headers, options.tls ? { rejectUnauthorized: false } : undefined)
+      .then((r) => (JSON.parse(r.body) as { nodes?: { status: string }[] }).nodes?.filter((n) => n.status === 'HEALTHY').length ?? 0)
+      .catch(() => 0);
     for (;;) {
-      const healthy = await httpGet(`${nodes[0]!.url}/v1/nodes`, 2000, headers, options.tls ? { rejectUnauthorized: false } : undefined)
-        .then((r) => (JSON.parse(r.body) as { nodes?: { status: string }[] }).nodes?.filter((n) => n.status === 'HEALTHY').length ?? 0)
-        .catch(() => 0);
+      const healthy = Math.min(...(await Promise.all(nodes.map(healthyIn))));
       if (healthy === size) break;
       if (Date.now() > deadline) {
         throw new WeaviateStartError(`Cluster of ${size} did not become healthy in time (${healthy} HEALTHY)`, { healthy });
