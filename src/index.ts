@@ -39,6 +39,6 @@ export type { AdaptiveLimitOptions, AdaptiveLimitSnapshot } from './engine/adapt
 export { NODES_ENV, type NodeAddress } from './cluster/nodes.ts';
 export { OUTLIER_DEFAULTS, type OutlierConfig, type NodeHealth } from './cluster/outlier.ts';
 // Node stats merged over workers, as `weaviate-executor stats` and the node metrics show them.
-export { mergeNodes, mergeNodeLimit, type MergedNodeStats, type MergedNodeAdaptive } from './stats/nodes.ts';
+export { mergeNodes, mergeNodeLimit, nodeState, type MergedNodeStats, type MergedNodeAdaptive } from './stats/nodes.ts';
 export { HEDGE_DEFAULTS, type HedgeConfig, type HedgeStats } from './cluster/hedge.ts';
 export { TLS_ENV, type TlsOptions, type TlsSettings } from './weaviate/tls.ts';

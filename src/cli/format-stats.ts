@@ -5,7 +5,7 @@
  */
 import type { AdaptiveLimitSnapshot } from '../engine/adaptive-limit.ts';
 import type { EngineStats } from '../engine/stats.ts';
-import { mergeNodeLimit, mergeNodes, type MergedNodeStats } from '../stats/nodes.ts';
+import { mergeNodeLimit, mergeNodes } from '../stats/nodes.ts';
 
 const num = (x: number | null | undefined, digits = 0) => (x === null || x === undefined || !Number.isFinite(x) ? '-' : x.toFixed(digits));
 const msOf = (us: number | undefined) => (us === undefined || !Number.isFinite(us) ? '-' : (us / 1000).toFixed(1));
@@ -51,23 +51,6 @@ export function adaptiveLines(lane: string, a: AdaptiveLimitSnapshot): string[] 
 }
 
 /**
- * A node's health over the workers that report it: `healthy` when it is in every one, else how
- * many have it in each other state (`ejected 1/2, probing 1/2`), with the longest ejection still
- * to run, and `unreachable` / `panic` where workers say so.
- */
-export function nodeState(n: MergedNodeStats): string {
-  const parts: string[] = [];
-  if (n.health.healthy === n.workers) parts.push('healthy');
-  else {
-    if (n.health.ejected) parts.push(`ejected ${n.health.ejected}/${n.workers}${n.ejected_for_ms > 0 ? ` (${(n.ejected_for_ms / 1000).toFixed(1)} s left)` : ''}`);
-    if (n.health.probing) parts.push(`probing ${n.health.probing}/${n.workers}`);
-  }
-  if (n.unreachable) parts.push(`unreachable ${n.unreachable}/${n.workers}`);
-  if (n.panic) parts.push(`panic ${n.panic}/${n.workers}`);
-  return parts.join(', ');
-}
-
-/**
  * Several Weaviate nodes: one row per node, merged over workers as the Prometheus exporter does
  * (src/stats/nodes.ts): connections, outstanding requests, ejections, adaptive limits and the
  * callers queued for each node's limit (`slot_waiting`) summed,
@@ -84,7 +67,7 @@ export function nodeLines(workers: EngineStats['workers']): string[] {
     ...table(
       ['node', 'state', 'connections', 'outstanding', 'latency EWMA', 'ejections', ...(adaptive ? ['limit', 'slot waiting', 'RTT short', 'RTT long', 'limit changes'] : [])],
       nodes.map((n) => [
-        n.node, nodeState(n), String(n.connections), String(n.outstanding), num(n.latency_ewma_ms, 1), String(n.total_ejections),
+        n.node, n.state, String(n.connections), String(n.outstanding), num(n.latency_ewma_ms, 1), String(n.total_ejections),
         ...(adaptive
           ? n.adaptive
             ? [`${n.adaptive.limit}${n.adaptive.probing ? ' probing' : ''}`, String(n.slot_waiting), num(n.adaptive.short_rtt_ms, 1), num(n.adaptive.long_rtt_ms, 1), String(n.adaptive.changes)]

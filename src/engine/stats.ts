@@ -6,6 +6,8 @@
 import type { Histogram } from 'hdr-histogram-js';
 import type { PoolStats } from '../pool/types.ts';
 import { merge, summarize, type LatencySummary } from '../stats/histogram.ts';
+import { mergeNodeLimit, mergeNodes, type MergedNodeStats } from '../stats/nodes.ts';
+import type { NodeLimitStats } from '../cluster/multi-pool.ts';
 import type { WorkerStats } from './protocol.ts';
 import type { LaneStats } from './scheduler.ts';
 
@@ -73,6 +75,10 @@ export interface EngineStats {
   /** Cost-aware lanes (`costAwareLanes`): per kind of work, its mean slot time (ms, exponential average), its minimum over the last 64 (what the cost is charged from) and relative cost; null when off. Set by the executor. */
   query_costs?: Record<string, { avg_ms: number; min_ms: number; cost: number }> | null;
   workers: WorkerSummary[];
+  /** Several nodes: `workers[].pool.nodes[]` merged per node over the workers (src/stats/nodes.ts); empty with one node. */
+  nodes: MergedNodeStats[];
+  /** Callers waiting for a node below its limit (`nodeAdaptive`), summed over workers; null when no worker limits nodes. */
+  node_limit: NodeLimitStats | null;
   latency: {
     queue_wait: LatencySummary;
     connection_wait: LatencySummary;
@@ -117,6 +123,20 @@ export function buildEngineStats(p: StatsParts): EngineStats {
   for (const l of p.lanes) for (const [code, n] of Object.entries(l.errors_by_code)) errors[code] = (errors[code] ?? 0) + n;
   const total = (f: (l: LaneStats) => number) => p.lanes.reduce((a, l) => a + f(l), 0);
 
+  const workers: WorkerSummary[] = live.map((w) => ({
+    thread_id: w.threadId,
+    index: w.index,
+    ready: w.ready,
+    responsive: w.responsive,
+    in_flight: w.inFlight,
+    overdue: w.overdue ?? 0,
+    unhandled_rejections: w.unhandledRejections ?? 0,
+    completed: w.completed,
+    failed: w.failed,
+    event_loop_delay_p99_us: w.eventLoopDelayP99Us,
+    event_loop_delay_max_us: w.eventLoopDelayMaxUs,
+    pool: w.pool ?? null,
+  }));
   const meanWaitUs = (queueWait.totalCount ? queueWait.mean : 0) + (connectionWait.totalCount ? connectionWait.mean : 0);
   return {
     enabled: p.enabled,
@@ -137,20 +157,9 @@ export function buildEngineStats(p: StatsParts): EngineStats {
     main_event_loop_delay_p99_us: p.mainEventLoopP99Us,
     autoscale: p.autoscale,
     lanes,
-    workers: live.map((w) => ({
-      thread_id: w.threadId,
-      index: w.index,
-      ready: w.ready,
-      responsive: w.responsive,
-      in_flight: w.inFlight,
-      overdue: w.overdue ?? 0,
-      unhandled_rejections: w.unhandledRejections ?? 0,
-      completed: w.completed,
-      failed: w.failed,
-      event_loop_delay_p99_us: w.eventLoopDelayP99Us,
-      event_loop_delay_max_us: w.eventLoopDelayMaxUs,
-      pool: w.pool ?? null,
-    })),
+    workers,
+    nodes: mergeNodes(workers),
+    node_limit: mergeNodeLimit(workers),
     latency: {
       queue_wait: summarize(queueWait),
       connection_wait: summarize(connectionWait),

@@ -260,51 +260,29 @@ const PAGE = String.raw`<!doctype html>
     });
   }
 
-  // Several nodes: each worker reports its nodes (src/cluster/multi-pool.ts); summed by node here,
-  // as src/stats/nodes.ts mergeNodes does for the CLI and Prometheus (counts and limits summed over
-  // workers, RTTs their mean). slot_waiting: callers queued for a slot under the node's limit.
+  // Several nodes: the stats carry them merged over workers (nodes, node_limit: src/stats/nodes.ts,
+  // the same merge the CLI and Prometheus show), so the page only lays them out.
+  // slot_waiting: callers queued for a slot under the node's limit.
   function renderNodes(s) {
-    var byNode = {};
-    var order = [];
-    var waiting = 0;
-    var limited = false;
-    s.workers.forEach(function (w) {
-      var p = w.pool || {};
-      if (p.node_limit) { waiting += p.node_limit.waiting; limited = true; }
-      (p.nodes || []).forEach(function (n) {
-        var a = byNode[n.node];
-        if (!a) { a = byNode[n.node] = { health: {}, outstanding: 0, slotWaiting: 0, limit: null, short: [], long: [], changes: 0, served: 0 }; order.push(n.node); }
-        a.health[n.health] = true;
-        a.outstanding += n.outstanding;
-        a.slotWaiting += n.slot_waiting || 0;
-        a.served += n.pool ? n.pool.total_requests : 0;
-        if (n.adaptive) {
-          a.limit = (a.limit || 0) + n.adaptive.limit;
-          a.changes += n.adaptive.changes;
-          if (n.adaptive.short_rtt_ms !== null) a.short.push(n.adaptive.short_rtt_ms);
-          if (n.adaptive.long_rtt_ms !== null) a.long.push(n.adaptive.long_rtt_ms);
-        }
-      });
-    });
-    document.getElementById('nodes-section').hidden = order.length === 0;
+    var nodes = s.nodes || [];
+    document.getElementById('nodes-section').hidden = nodes.length === 0;
     var body = document.querySelector('#nodes tbody');
     body.textContent = '';
-    var mean = function (xs) { return xs.length ? xs.reduce(function (x, y) { return x + y; }, 0) / xs.length : null; };
-    order.forEach(function (node) {
-      var a = byNode[node];
-      var tr = el('tr', { 'data-node': node });
-      var nodeCell = function (field, value, cls) { return el('td', { 'data-node': node, 'data-field': field, 'class': cls }, value); };
-      tr.appendChild(el('td', {}, node));
-      tr.appendChild(nodeCell('health', Object.keys(a.health).join(', '), a.health.healthy && Object.keys(a.health).length === 1 ? undefined : 'nonzero'));
-      tr.appendChild(nodeCell('in_flight', a.outstanding));
-      tr.appendChild(nodeCell('limit', a.limit === null ? '-' : a.limit));
-      tr.appendChild(nodeCell('slot_waiting', a.limit === null ? '-' : a.slotWaiting));
-      tr.appendChild(nodeCell('adaptive_rtt', a.limit === null ? '-' : fmt(mean(a.short), 1) + ' / ' + fmt(mean(a.long), 1)));
-      tr.appendChild(nodeCell('limit_changes', a.limit === null ? '-' : a.changes));
-      tr.appendChild(nodeCell('served', a.served));
+    nodes.forEach(function (n) {
+      var a = n.adaptive;
+      var tr = el('tr', { 'data-node': n.node });
+      var nodeCell = function (field, value, cls) { return el('td', { 'data-node': n.node, 'data-field': field, 'class': cls }, value); };
+      tr.appendChild(el('td', {}, n.node));
+      tr.appendChild(nodeCell('health', n.state, n.state === 'healthy' ? undefined : 'nonzero'));
+      tr.appendChild(nodeCell('in_flight', n.outstanding));
+      tr.appendChild(nodeCell('limit', a ? a.limit + (a.probing ? ' probing' : '') : '-'));
+      tr.appendChild(nodeCell('slot_waiting', a ? n.slot_waiting : '-'));
+      tr.appendChild(nodeCell('adaptive_rtt', a ? fmt(a.short_rtt_ms, 1) + ' / ' + fmt(a.long_rtt_ms, 1) : '-'));
+      tr.appendChild(nodeCell('limit_changes', a ? a.changes : '-'));
+      tr.appendChild(nodeCell('served', n.requests));
       body.appendChild(tr);
     });
-    document.getElementById('nodes-waiting').textContent = limited ? 'waiting for a node below its limit: ' + waiting : '';
+    document.getElementById('nodes-waiting').textContent = s.node_limit ? 'waiting for a node below its limit: ' + s.node_limit.waiting : '';
   }
 
   function renderErrors(s) {

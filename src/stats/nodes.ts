@@ -5,7 +5,9 @@
  * the view both the Prometheus exporter (src/metrics/prometheus.ts) and the CLI's stats page
  * (src/cli/format-stats.ts) show: counts summed over workers (what this process sends the node),
  * latencies the mean over the workers that measured one, health as how many workers have the node
- * in each state. Pure functions of a snapshot.
+ * in each state. Pure functions of a snapshot. The engine's stats carry the result (`nodes`,
+ * `node_limit`), which is what the dashboard's page shows; the CLI and Prometheus merge the
+ * workers they are given with the same functions.
  */
 import type { NodeLimitStats, NodeStats } from '../cluster/multi-pool.ts';
 import type { NodeHealth } from '../cluster/outlier.ts';
@@ -49,12 +51,33 @@ export interface MergedNodeStats {
   adaptive: MergedNodeAdaptive | null;
   /** Callers waiting for a slot under the node's limit because least-loaded chose it, all workers (`slot_waiting`; 0 without `nodeAdaptive`). */
   slot_waiting: number;
+  /** Requests the node's pools served since start, summed over workers. */
+  requests: number;
+  /** Health in words, as the CLI and the dashboard show it: `healthy`, or e.g. `ejected 1/2 (3.0 s left), unreachable 1/2`. */
+  state: string;
 }
 
 /** Mean of the values that exist; null when none does. */
 function meanOf(values: readonly (number | null | undefined)[]): number | null {
   const xs = values.filter((x): x is number => x !== null && x !== undefined && Number.isFinite(x));
   return xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : null;
+}
+
+/**
+ * A node's health over the workers that report it: `healthy` when it is in every one, else how
+ * many have it in each other state (`ejected 1/2, probing 1/2`), with the longest ejection still
+ * to run, and `unreachable` / `panic` where workers say so.
+ */
+export function nodeState(n: Pick<MergedNodeStats, 'workers' | 'health' | 'ejected_for_ms' | 'unreachable' | 'panic'>): string {
+  const parts: string[] = [];
+  if (n.health.healthy === n.workers) parts.push('healthy');
+  else {
+    if (n.health.ejected) parts.push(`ejected ${n.health.ejected}/${n.workers}${n.ejected_for_ms > 0 ? ` (${(n.ejected_for_ms / 1000).toFixed(1)} s left)` : ''}`);
+    if (n.health.probing) parts.push(`probing ${n.health.probing}/${n.workers}`);
+  }
+  if (n.unreachable) parts.push(`unreachable ${n.unreachable}/${n.workers}`);
+  if (n.panic) parts.push(`panic ${n.panic}/${n.workers}`);
+  return parts.join(', ');
 }
 
 /** Each node once, in the order the workers list them, its figures merged over the workers. */
@@ -66,17 +89,21 @@ export function mergeNodes(workers: EngineStats['workers']): MergedNodeStats[] {
     const count = (keep: (n: NodeStats) => boolean) => views.filter(keep).length;
     const limited = views.flatMap((n) => (n.adaptive ? [n.adaptive] : []));
     const unhealthy = views.find((n) => n.health !== 'healthy' && n.last_reason !== null);
+    const health = { healthy: count((n) => n.health === 'healthy'), ejected: count((n) => n.health === 'ejected'), probing: count((n) => n.health === 'probing') };
+    const ejectedForMs = Math.max(0, ...views.map((n) => n.ejected_for_ms));
+    const panic = count((n) => n.panic);
+    const unreachable = count((n) => n.unreachable);
     return {
       node,
       workers: views.length,
-      health: { healthy: count((n) => n.health === 'healthy'), ejected: count((n) => n.health === 'ejected'), probing: count((n) => n.health === 'probing') },
-      panic: count((n) => n.panic),
-      unreachable: count((n) => n.unreachable),
+      health,
+      panic,
+      unreachable,
       connections: sum((n) => n.pool?.total_connections ?? 0),
       outstanding: sum((n) => n.outstanding),
       latency_ewma_ms: meanOf(views.map((n) => n.latency_ewma_ms)),
       total_ejections: sum((n) => n.total_ejections),
-      ejected_for_ms: Math.max(0, ...views.map((n) => n.ejected_for_ms)),
+      ejected_for_ms: ejectedForMs,
       last_reason: unhealthy?.last_reason ?? views.find((n) => n.last_reason !== null)?.last_reason ?? null,
       adaptive: limited.length === 0 ? null : {
         limit: limited.reduce((a, l) => a + l.limit, 0),
@@ -86,6 +113,8 @@ export function mergeNodes(workers: EngineStats['workers']): MergedNodeStats[] {
         probing: limited.filter((l) => l.probing).length,
       },
       slot_waiting: sum((n) => n.slot_waiting),
+      requests: sum((n) => n.pool?.total_requests ?? 0),
+      state: nodeState({ workers: views.length, health, ejected_for_ms: ejectedForMs, unreachable, panic }),
     };
   });
 }

@@ -239,6 +239,8 @@ describe('dashboard', () => {
       const after = await engine2.stats();
       // Nothing moved while the page rendered (stalled): its numbers can be compared exactly.
       expect(mergeNodes(after.workers)).toEqual(before);
+      // The stats carry the same merge the page lays out.
+      expect(after.nodes).toEqual(before);
       expect(/<span id="status"[^>]*>([^<]*)</.exec(dom)?.[1], dom.slice(0, 2000)).toBe('');
       expect(dom).toMatch(/<section id="nodes-section">/); // shown (no `hidden`)
       expect(before.map((n) => n.node)).toEqual(names);
@@ -248,7 +250,7 @@ describe('dashboard', () => {
         expect(Number(nodeField(dom, n.node, 'in_flight'))).toBe(n.outstanding);
         // Summed over the two workers, each holding the node at 1.
         expect(n.adaptive!.limit).toBe(2);
-        expect(Number(nodeField(dom, n.node, 'limit'))).toBe(n.adaptive!.limit);
+        expect(nodeField(dom, n.node, 'limit')).toBe(`${n.adaptive!.limit}${n.adaptive!.probing ? ' probing' : ''}`);
         expect(Number(nodeField(dom, n.node, 'slot_waiting'))).toBe(n.slot_waiting);
         // Served: the node pools' requests summed over workers (the 12 reads before the stall among them).
         const served = after.workers.reduce((a, w) => a + (w.pool?.nodes?.find((x) => x.node === n.node)?.pool?.total_requests ?? 0), 0);

@@ -69,7 +69,7 @@ describe('adaptiveLines', () => {
 /** One node as one worker reports it (workers[].pool.nodes[]), healthy with 2 connections unless told. */
 const nodeStats = (node: string, over: Partial<NodeStats> = {}, connections = 2): NodeStats => ({
   node, health: 'healthy', panic: false, outstanding: 0, latency_ewma_ms: null, consecutive_failures: 0, ejections: 0, total_ejections: 0,
-  ejected_for_ms: 0, unreachable: false, last_reason: null, adaptive: null, slot_waiting: 0, pool: { total_connections: connections } as NodeStats['pool'], ...over,
+  ejected_for_ms: 0, unreachable: false, last_reason: null, adaptive: null, slot_waiting: 0, pool: { total_connections: connections, total_requests: connections * 5 } as NodeStats['pool'], ...over,
 });
 const worker = (threadId: number, nodes: NodeStats[] | undefined, nodeLimit?: { waiting: number; waited: number; timeouts: number }) => ({
   thread_id: threadId, ready: true, responsive: true, in_flight: 0, completed: 0, failed: 0, event_loop_delay_p99_us: 1000,
@@ -99,6 +99,9 @@ describe('nodes', () => {
     // A worker without a latency yet does not pull the mean to 0; the reason comes from the worker where it is ejected.
     expect(b).toMatchObject({ health: { healthy: 1, ejected: 1, probing: 0 }, connections: 2, outstanding: 2, latency_ewma_ms: 8, total_ejections: 3, ejected_for_ms: 12_400, last_reason: 'ejected: 5 consecutive failures (UNAVAILABLE)', adaptive: { limit: 4, short_rtt_ms: 8, long_rtt_ms: 7 } });
     expect(c!.adaptive).toEqual({ limit: 4, short_rtt_ms: 40, long_rtt_ms: 25, changes: 9, probing: 1 });
+    // Requests served summed over workers; health in words, as the CLI and the dashboard show it.
+    expect([a, b, c].map((n) => n!.requests)).toEqual([20, 10, 20]);
+    expect([a, b, c].map((n) => n!.state)).toEqual(['healthy', 'ejected 1/2 (12.4 s left)', 'healthy']);
     // Callers queued for each node's limit, summed over workers (the workers' node_limit.waiting: 2 and 1).
     expect([a, b, c].map((n) => n!.slot_waiting)).toEqual([2, 0, 1]);
     expect(mergeNodeLimit(twoWorkers as EngineStats['workers'])).toEqual({ waiting: 3, waited: 12, timeouts: 1 });
