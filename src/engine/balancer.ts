@@ -46,6 +46,17 @@ export function dedicatedSlotCaps(isolated: readonly { name: string; workers: nu
 }
 
 /**
+ * The slots of the shared workers (share indexes from `dedicatedTotal` on), which every lane
+ * without dedicated workers runs on: their connections x streams. Those lanes share them, so the
+ * scheduler caps them together (`setSlotCaps`), not each on its own.
+ */
+export function sharedSlotCap(dedicatedTotal: number, shareMax: readonly number[], streams: number): number {
+  let connections = 0;
+  for (let i = dedicatedTotal; i < shareMax.length; i++) connections += shareMax[i]!;
+  return connections * streams;
+}
+
+/**
  * Ready workers (their sub-pool is open) win over workers still opening theirs or retrying
  * after a failed open, whatever their load: work sent to those would only wait for a pool that
  * may not come. A worker that is not ready is chosen only when its group has no ready one (the

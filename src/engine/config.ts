@@ -8,8 +8,9 @@ import { resolvePoolConfig, MAX_TIMER_MS, type PoolConfig, type PoolOptions } fr
 import type { DeclaredCollection } from '../query/schema.ts';
 import * as v from '../validate.ts';
 import { AUTOSCALE_DEFAULTS, type AutoscaleConfig } from './autoscale.ts';
-import { MAX_ISOLATED_GROUPS } from './balancer.ts';
-import { parseLanesEnv, resolveLanes, type LaneConfig, type LaneOptions } from './lanes.ts';
+import { MAX_ISOLATED_GROUPS, sharedSlotCap } from './balancer.ts';
+import { splitShares } from './dispatcher.ts';
+import { checkSharedReserved, parseLanesEnv, resolveLanes, type LaneConfig, type LaneOptions } from './lanes.ts';
 
 export interface EngineOptions {
   /** Worker threads; 0 runs everything on the caller's thread. Env `VECTOR_STORE_WORKERS`. @default max(1, min(cores - 1, maxConnections)) */
@@ -146,6 +147,10 @@ export function resolveExecutorConfig(options: ExecutorOptions = {}, env: Env = 
   }
   if (dedicated.length > MAX_ISOLATED_GROUPS) {
     v.conflict(`At most ${MAX_ISOLATED_GROUPS} lanes may have dedicated workers, got ${dedicated.length}`, { option: 'lanes' });
+  }
+  if (dedicatedTotal > 0) {
+    const shares = splitShares(pool.minConnections, pool.maxConnections, workers).map((s) => s.max);
+    checkSharedReserved(lanes, sharedSlotCap(dedicatedTotal, shares, pool.maxStreamsPerConnection));
   }
 
   let defaultDeadlineMs = 30_000;

@@ -18,7 +18,7 @@ import { EventLoopMonitor } from '../stats/event-loop.ts';
 import { nextMax, utilizationSample, type AutoscaleConfig } from './autoscale.ts';
 import { fetchClusterVersion } from '../weaviate/meta.ts';
 import { resolveExecutorConfig, type ExecutorConfig, type ExecutorOptions } from './config.ts';
-import { dedicatedSlotCaps } from './balancer.ts';
+import { dedicatedSlotCaps, sharedSlotCap } from './balancer.ts';
 import { splitShares, type Dispatcher, type WorkerConnections } from './dispatcher.ts';
 import { InlineDispatcher } from './inline-dispatcher.ts';
 import { WorkerDispatcher } from './worker-dispatcher.ts';
@@ -414,7 +414,7 @@ export class Executor implements AsyncDisposable {
     if (!Number.isInteger(newMin) || !Number.isInteger(newMax) || newMin < 0 || newMin > newMax || newMax < Math.max(1, this.config.workers)) {
       throw new ConfigError(`resize needs integers 0 <= min <= max and max >= workers (${this.config.workers}); got min ${newMin}, max ${newMax}`, { min: newMin, max: newMax });
     }
-    this.#scheduler.checkSlots(newMax * this.config.pool.maxStreamsPerConnection);
+    this.#scheduler.checkSlots(newMax * this.config.pool.maxStreamsPerConnection, this.#sharedSlots(newMin, newMax));
     await this.#dispatcher.resize(newMin, newMax);
     this.#min = newMin;
     this.#max = newMax;
@@ -422,12 +422,23 @@ export class Executor implements AsyncDisposable {
     this.#scheduler.resize(newMax * this.config.pool.maxStreamsPerConnection);
   }
 
-  /** Lanes with dedicated workers get at most the slots of their workers' connections. */
+  /**
+   * Lanes with dedicated workers get at most the slots of their workers' connections; the other
+   * lanes together at most the shared workers' (only when some lane has dedicated workers: else
+   * the shared workers are all of them, and the engine's slots bound the lanes already).
+   */
   #applySlotCaps(min: number, max: number): void {
     if (this.config.workers === 0) return;
     const isolated = this.config.lanes.filter((l) => l.dedicatedWorkers > 0).map((l) => ({ name: l.name, workers: l.dedicatedWorkers }));
     const shares = splitShares(min, max, this.config.workers).map((s) => s.max);
-    this.#scheduler.setSlotCaps(dedicatedSlotCaps(isolated, shares, this.config.pool.maxStreamsPerConnection));
+    this.#scheduler.setSlotCaps(dedicatedSlotCaps(isolated, shares, this.config.pool.maxStreamsPerConnection), this.#sharedSlots(min, max));
+  }
+
+  /** The shared workers' slots with these connection bounds, when some lane has dedicated workers (undefined otherwise). */
+  #sharedSlots(min: number, max: number): number | undefined {
+    const dedicated = this.config.lanes.reduce((sum, l) => sum + l.dedicatedWorkers, 0);
+    if (this.config.workers === 0 || dedicated === 0) return undefined;
+    return sharedSlotCap(dedicated, splitShares(min, max, this.config.workers).map((s) => s.max), this.config.pool.maxStreamsPerConnection);
   }
 
   #autoscaleTimer: NodeJS.Timeout | undefined;

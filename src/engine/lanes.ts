@@ -284,7 +284,8 @@ function adaptiveOf(name: string, lane: LaneOptions, slots: number, laneNames: r
 /**
  * The bounds of a lane's adaptive limit with `slots` slots in the engine, `othersReserved` of them
  * reserved by the other lanes, and the lane capped at `slotCap` (its dedicated workers'
- * connections x streams): the max is the slots the lane can use (the engine's slots less the
+ * connections x streams, or the shared workers' that it shares with the lanes of its group, which
+ * reserve `groupOthersReserved` of them): the max is the slots the lane can use (the engine's slots less the
  * other lanes' reservations, its `maxConcurrency` and its cap, at least 1) or, when `maxLimit`
  * was given, the smaller of it and those; the min is `minLimit`, or the max when that is smaller.
  * The scheduler applies them at start and whenever the slots change (`resize()`): a user who gave
@@ -295,11 +296,11 @@ function adaptiveOf(name: string, lane: LaneOptions, slots: number, laneNames: r
  * reserved the normal lane runs at most 15, however idle critical is. Pure.
  */
 export function adaptiveBounds(
-  lane: LaneConfig, slots: number, slotCap = Number.POSITIVE_INFINITY, othersReserved = 0,
+  lane: LaneConfig, slots: number, slotCap = Number.POSITIVE_INFINITY, othersReserved = 0, groupOthersReserved = 0,
 ): { minLimit: number; maxLimit: number } | undefined {
   const a = lane.adaptive;
   if (!a) return undefined;
-  const usable = Math.max(1, Math.min(slots - othersReserved, lane.maxConcurrency, slotCap));
+  const usable = Math.max(1, Math.min(slots - othersReserved, lane.maxConcurrency, slotCap - groupOthersReserved));
   const maxLimit = lane.adaptiveMaxFromSlots ? usable : Math.min(a.maxLimit, usable);
   return { minLimit: Math.min(a.minLimit, maxLimit), maxLimit };
 }
@@ -308,14 +309,24 @@ export function adaptiveBounds(
  * Reserved slots must leave at least one slot to the lanes without a reservation (and never
  * exceed the total): otherwise those lanes are never eligible. Checked at start and on resize.
  */
-export function checkReserved(lanes: readonly LaneConfig[], slots: number): void {
+export function checkReserved(lanes: readonly LaneConfig[], slots: number, where = 'maxConnections x maxStreamsPerConnection'): void {
   const reserved = lanes.reduce((sum, l) => sum + l.reserved, 0);
   if (reserved > slots || (reserved === slots && lanes.some((l) => l.reserved === 0))) {
     v.conflict(
-      `Lanes reserve ${reserved} slots of ${slots} (maxConnections x maxStreamsPerConnection); some lanes could never run. Lower \`reserved\` or raise maxConnections`,
+      `Lanes reserve ${reserved} slots of ${slots} (${where}); some lanes could never run. Lower \`reserved\` or raise maxConnections`,
       { option: 'lanes', reserved, slots },
     );
   }
+}
+
+/**
+ * With dedicated workers, the lanes without them share the other workers' slots (`sharedSlots`:
+ * balancer.ts `sharedSlotCap`), and their reservations must leave one of those to the ones
+ * without a reservation, as `checkReserved` asks of the engine's slots.
+ */
+export function checkSharedReserved(lanes: readonly LaneConfig[], sharedSlots: number): void {
+  if (!lanes.some((l) => l.dedicatedWorkers > 0)) return;
+  checkReserved(lanes.filter((l) => l.dedicatedWorkers === 0), sharedSlots, 'the connections of the workers without a dedicated lane x maxStreamsPerConnection');
 }
 
 /** What `pickLane` needs to know of a lane. */
@@ -326,6 +337,12 @@ export interface LaneView {
    * their connections x streams). Below `config.maxConcurrency` when that is lower. @default Infinity
    */
   slotCap?: number;
+  /**
+   * Lanes with the same group run on the same workers and share `slotCap` (the lanes without
+   * dedicated workers, when some lane has them): their in flight together stays below it, and
+   * within it the group's other lanes' unused reservations are held back. @default undefined (alone)
+   */
+  slotGroup?: number | undefined;
   /** The lane's adaptive limit now (src/engine/adaptive-limit.ts). @default Infinity */
   adaptiveCap?: number;
   queued: number;
@@ -341,7 +358,15 @@ function heldBack(lanes: readonly LaneView[], except: LaneView): number {
 }
 
 export function isEligible(lane: LaneView, lanes: readonly LaneView[], slots: number): boolean {
-  if (lane.queued === 0 || lane.inFlight >= Math.min(lane.config.maxConcurrency, lane.slotCap ?? Infinity, lane.adaptiveCap ?? Infinity)) return false;
+  if (lane.queued === 0 || lane.inFlight >= Math.min(lane.config.maxConcurrency, lane.adaptiveCap ?? Infinity)) return false;
+  const cap = lane.slotCap ?? Infinity;
+  if (cap !== Infinity) {
+    let used = lane.inFlight;
+    if (lane.slotGroup !== undefined) {
+      for (const l of lanes) if (l !== lane && l.slotGroup === lane.slotGroup) used += l.inFlight + Math.max(0, l.config.reserved - l.inFlight);
+    }
+    if (used >= cap) return false;
+  }
   const inFlight = lanes.reduce((sum, l) => sum + l.inFlight, 0);
   return inFlight + heldBack(lanes, lane) < slots;
 }
@@ -375,6 +400,7 @@ export class LaneState implements LaneView {
   /** Running work whose caller was already answered (deadline or abort); it still holds its slot. */
   overdue = 0;
   slotCap = Number.POSITIVE_INFINITY;
+  slotGroup: number | undefined = undefined;
   adaptiveCap = Number.POSITIVE_INFINITY;
   pass = 0;
   /**

@@ -16,7 +16,10 @@ import type { Histogram } from 'hdr-histogram-js';
 import { systemClock, type Clock, type TimerHandle } from '../clock.ts';
 import { AbortError, DeadlineExceededError, QueueFullError, ShutdownError, ValidationError, isExecutorError } from '../errors.ts';
 import { newHistogram, recordMs, summarize, type LatencySummary } from '../stats/histogram.ts';
-import { LaneQueue, adaptiveBounds, checkReserved, type LaneConfig, type LaneState } from './lanes.ts';
+import { LaneQueue, adaptiveBounds, checkReserved, checkSharedReserved, type LaneConfig, type LaneState } from './lanes.ts';
+
+/** The slot group of the lanes without dedicated workers (`setSlotCaps`). */
+const SHARED_GROUP = -1;
 import { AdaptiveLimit, type AdaptiveLimitSnapshot } from './adaptive-limit.ts';
 import { CostModel } from './cost.ts';
 
@@ -152,10 +155,14 @@ export class Scheduler {
    * it climb there (it does not jump).
    */
   #boundAdaptive(): void {
-    const reserved = this.#lanes.lanes.reduce((sum, l) => sum + l.config.reserved, 0);
-    for (const lane of this.#lanes.lanes) {
+    const lanes = this.#lanes.lanes;
+    const reserved = lanes.reduce((sum, l) => sum + l.config.reserved, 0);
+    for (const lane of lanes) {
       const limit = this.#adaptive.get(lane.config.name);
-      const bounds = adaptiveBounds(lane.config, this.#slots, lane.slotCap, reserved - lane.config.reserved);
+      const groupOthersReserved = lane.slotGroup === undefined
+        ? 0
+        : lanes.reduce((sum, l) => sum + (l !== lane && l.slotGroup === lane.slotGroup ? l.config.reserved : 0), 0);
+      const bounds = adaptiveBounds(lane.config, this.#slots, lane.slotCap, reserved - lane.config.reserved, groupOthersReserved);
       if (!limit || !bounds) continue;
       limit.setBounds(bounds.minLimit, bounds.maxLimit);
       lane.adaptiveCap = limit.limit;
@@ -190,17 +197,28 @@ export class Scheduler {
   /**
    * Cap lanes whose work can only run on some of the connections (dedicated workers): a lane
    * never takes more slots than its workers have connections x streams, so the rest of its
-   * work waits here, under lane weights and maxQueue, not in a worker's connection queue.
-   * Lanes not named are uncapped.
+   * work waits here, under lane weights, reservations and maxQueue, not in a worker's connection
+   * queue (where a critical request would wait behind it). The lanes not named run on the
+   * shared workers: with `shared` (their slots) they are capped together at it, each lane's
+   * unused reservation held back from the others; without it they are uncapped.
    */
-  setSlotCaps(caps: ReadonlyMap<string, number>): void {
-    for (const lane of this.#lanes.lanes) lane.slotCap = caps.get(lane.config.name) ?? Number.POSITIVE_INFINITY;
+  setSlotCaps(caps: ReadonlyMap<string, number>, shared?: number): void {
+    for (const lane of this.#lanes.lanes) {
+      const own = caps.get(lane.config.name);
+      lane.slotCap = own ?? shared ?? Number.POSITIVE_INFINITY;
+      lane.slotGroup = own === undefined && shared !== undefined ? SHARED_GROUP : undefined;
+    }
     this.#boundAdaptive();
   }
 
-  /** ConfigError when `slots` would leave lanes without a reservation no slot at all. */
-  checkSlots(slots: number): void {
-    checkReserved(this.#lanes.lanes.map((l) => l.config), slots);
+  /**
+   * ConfigError when `slots` would leave lanes without a reservation no slot at all; with
+   * `sharedSlots` (dedicated workers), also when the shared workers' slots would.
+   */
+  checkSlots(slots: number, sharedSlots?: number): void {
+    const configs = this.#lanes.lanes.map((l) => l.config);
+    checkReserved(configs, slots);
+    if (sharedSlots !== undefined) checkSharedReserved(configs, sharedSlots);
   }
 
   /** Change the number of slots (the engine's connection count) at run time; adaptive lanes' bounds follow. */

@@ -73,7 +73,8 @@ describe('a lane with dedicated workers', () => {
       const lanes = (await engine.stats()).lanes;
       return [lanes['normal']!.adaptive!.max_limit, lanes['bulk']!.adaptive!.max_limit];
     };
-    expect(await maxLimits()).toEqual([15, 15]); // the given 20 capped by the 16 slots less critical's 1 reserved (never lent)
+    // normal and bulk run on the other worker only: its 2 connections x 4 streams, less critical's 1 reserved there (never lent).
+    expect(await maxLimits()).toEqual([7, 7]);
     await engine.run('concurrencySeen', { reset: true }, { lane: 'write' });
     // 16 slots engine-wide (4 connections x 4 streams); the write worker has 2 connections x 4 streams.
     const writes = Array.from({ length: 15 }, () => engine.run('ignoreSignal', { ms: 1000 }, { lane: 'write', deadlineMs: 20_000 }));
@@ -88,9 +89,37 @@ describe('a lane with dedicated workers', () => {
     expect((await engine.run<{ max: number }>('concurrencySeen', undefined, { lane: 'write' })).max).toBe(8);
     await engine.resize({ max: 6 });
     expect((await engine.stats()).lanes['write']!.slot_cap).toBe(12);
-    expect(await maxLimits()).toEqual([23, 20]);
+    expect(await maxLimits()).toEqual([11, 11]); // the shared worker's 3 x 4, less critical's 1
     await engine.resize({ max: 2 });
     expect((await engine.stats()).lanes['write']!.slot_cap).toBe(4);
-    expect(await maxLimits()).toEqual([7, 7]);
+    expect(await maxLimits()).toEqual([3, 3]);
+  });
+
+  it('the lanes without dedicated workers share the other workers\' slots, and critical\'s reservation holds there: a critical request runs at once while normal fills its worker', async () => {
+    await using engine = await createExecutor(
+      {
+        weaviate: target, workers: 2, minConnections: 2, maxConnections: 4,
+        lanes: { write: { dedicatedWorkers: 1 } },
+        taskModule: tasks, logger: silentLogger, workerLogLevel: 'silent',
+      },
+      {},
+    );
+    await engine.run('concurrencySeen', { reset: true }, { lane: 'critical' });
+    // The shared worker has 2 connections x 4 streams = 8 slots; critical reserves 1 of them, so
+    // normal runs 7 and the 8th waits in its lane, not in the worker's connection queue.
+    const normals = Array.from({ length: 8 }, () => engine.run('ignoreSignal', { ms: 3000 }, { lane: 'normal', deadlineMs: 30_000 }));
+    await waitFor(async () => (await engine.stats()).lanes['normal']!.in_flight === 7, { what: 'normal at the shared workers\' slots' });
+    let s = await engine.stats();
+    expect(s.lanes['normal']!.queued).toBe(1);
+    expect(s.lanes['normal']!.slot_cap).toBe(8);
+    // Counted inside the task, on the shared worker: 7 callers in ignoreSignal while this one runs.
+    const seen = await engine.run<{ now: number; max: number }>('concurrencySeen', undefined, { lane: 'critical' });
+    expect(seen.now).toBe(7);
+    s = await engine.stats();
+    // It ran in the reserved slot, not after the normals that hold the worker: none has ended yet.
+    expect(s.lanes['normal']!.completed).toBe(0);
+    expect(await Promise.all(normals)).toEqual(Array(8).fill('finished late'));
+    // Never more than the worker's 8 slots less the reservation, counted inside the task.
+    expect((await engine.run<{ max: number }>('concurrencySeen', undefined, { lane: 'critical' })).max).toBe(7);
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { dedicatedSlotCaps, groupHandler, groupOfIndex, handlerGroup, pickWorker } from '../../src/engine/balancer.ts';
+import { dedicatedSlotCaps, sharedSlotCap, groupHandler, groupOfIndex, handlerGroup, pickWorker } from '../../src/engine/balancer.ts';
 
 describe('worker balancer', () => {
   const dedicated = [1]; // the first worker serves the isolated lane
@@ -41,6 +41,12 @@ describe('slot caps of lanes with dedicated workers', () => {
     expect(dedicatedSlotCaps([{ name: 'critical', workers: 1 }, { name: 'write', workers: 2 }], [3, 2, 2, 2], 2)).toEqual(
       new Map([['critical', 6], ['write', 8]]),
     );
+  });
+
+  it('the lanes without dedicated workers share the remaining workers\' connections x streams', () => {
+    expect(sharedSlotCap(1, [2, 2], 4)).toBe(8);
+    expect(sharedSlotCap(3, [3, 2, 2, 2], 2)).toBe(4);
+    expect(sharedSlotCap(1, [3, 2, 2], 2)).toBe(8);
   });
 });
 

@@ -176,3 +176,23 @@ describe('query path, vectors and reply hand-off (issue 11 switches)', () => {
     expect(e.details['variable']).toBe(Object.keys(env)[0]);
   });
 });
+
+describe('lanes with dedicated workers', () => {
+  it('the reservations of the other lanes must leave one of the shared workers\' slots to lanes without one: a ConfigError naming it, before anything starts', () => {
+    // 2 workers, 4 connections x 4 streams = 16 slots; write owns worker 0 (8), the rest share worker 1's 8.
+    const base = { workers: 2, minConnections: 2, maxConnections: 4 };
+    expect(() => resolveExecutorConfig({ ...base, lanes: { write: { dedicatedWorkers: 1 }, critical: { reserved: 7 } } }, {})).not.toThrow();
+    const error = (() => {
+      try {
+        resolveExecutorConfig({ ...base, lanes: { write: { dedicatedWorkers: 1 }, critical: { reserved: 8 } } }, {});
+      } catch (e) {
+        return e;
+      }
+      return undefined;
+    })();
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as Error).message).toMatch(/Lanes reserve 8 slots of 8 \(the connections of the workers without a dedicated lane/);
+    // Without dedicated workers the engine's 16 are what counts.
+    expect(() => resolveExecutorConfig({ ...base, lanes: { critical: { reserved: 8 } } }, {})).not.toThrow();
+  });
+});

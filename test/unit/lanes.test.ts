@@ -110,6 +110,29 @@ describe('lane policy (pure)', () => {
     critical.queued = 1;
     expect(pickLane([critical, normal], 4)?.config.name).toBe('critical');
   });
+
+  it('lanes of one slot group share its cap, and hold back each other\'s unused reservations within it', () => {
+    // 16 slots: write has a dedicated worker with 8; critical (reserves 1) and normal share the other worker's 8.
+    const critical = view('critical', 4, 0, { slotCap: 8, slotGroup: -1 });
+    critical.config.reserved = 1;
+    const normal = view('normal', 1, 20, { inFlight: 6, slotCap: 8, slotGroup: -1 });
+    const write = view('write', 1, 20, { inFlight: 8, slotCap: 8 });
+    const lanes = [critical, normal, write];
+    // normal: 6 + critical's unused 1 = 7 of the shared 8: one more may start (the engine's 16 allow it).
+    expect(pickLane(lanes, 16)?.config.name).toBe('normal');
+    normal.inFlight = 7;
+    // The shared 8 hold 7 of normal's and the 1 critical reserves: normal waits, though the engine has 16 - 15 = 1 free.
+    expect(pickLane(lanes, 16)).toBeUndefined();
+    critical.queued = 1;
+    expect(pickLane(lanes, 16)?.config.name).toBe('critical');
+    critical.inFlight = 1;
+    critical.queued = 5;
+    // The group is full (7 + 1): no lane of it starts; write is at its own cap.
+    expect(pickLane(lanes, 32)).toBeUndefined();
+    // A lane alone (no group) counts only itself against its cap.
+    write.inFlight = 7;
+    expect(pickLane(lanes, 32)?.config.name).toBe('write');
+  });
 });
 
 describe('lane configuration', () => {
