@@ -133,6 +133,16 @@ export interface AdaptiveLimitOptions {
    * @default 0 (= `guardMinSamples`)
    */
   guardClimbSamples?: number;
+  /**
+   * Per-level memory: the guard keeps the last this many protected round trips measured at each
+   * limit (requests that started and ended at it), and a cut is not taken when the level it
+   * would cut to measured (pooled, at least `guardMinSamples` there) a p99 no lower than the
+   * one that asks for the cut: a tail that does not follow this lane's slots is not this lane's
+   * to fix, and cutting would only give up goodput (bench/RESULTS.md, 2026-11-27 02:08Z: at 1
+   * and 2 slots the critical p99 was within noise of each other). Such a decision holds the
+   * level and counts in `guard_kept`. @default 0 (off: each level is judged on its own round trips)
+   */
+  guardLevelSamples?: number;
   /** Multiplier of the guard's ceiling when the protected tail is above target (at least one slot down). @default 0.75 */
   guardBackoff?: number;
   /** After a cut, the guard waits this long before it tries one slot more; each cut in a row doubles the wait. @default 5000 */
@@ -165,6 +175,7 @@ export const ADAPTIVE_DEFAULTS: Readonly<Omit<AdaptiveLimitConfig, 'initialLimit
   guardIntervalMs: 1000,
   guardMinSamples: 100,
   guardClimbSamples: 0,
+  guardLevelSamples: 0,
   guardBackoff: 0.75,
   guardRetryMs: 5000,
   guardRetryMaxMs: 60_000,
@@ -173,7 +184,7 @@ export const ADAPTIVE_DEFAULTS: Readonly<Omit<AdaptiveLimitConfig, 'initialLimit
 const KEYS = [
   'initialLimit', 'minLimit', 'maxLimit', 'smoothing', 'tolerance', 'queueSize', 'longWindow', 'windowSamples', 'windowMs', 'backoff',
   'probeLimit', 'probeSamples', 'probeIntervalMs', 'protect', 'guardTolerance', 'guardTargetMs', 'guardMargin', 'guardHeadroom', 'guardProbeSamples', 'guardProbeMaxMs', 'guardWindowMs',
-  'guardIntervalMs', 'guardMinSamples', 'guardClimbSamples', 'guardBackoff', 'guardRetryMs',
+  'guardIntervalMs', 'guardMinSamples', 'guardClimbSamples', 'guardLevelSamples', 'guardBackoff', 'guardRetryMs',
   'guardRetryMaxMs',
 ];
 
@@ -216,6 +227,7 @@ export function resolveAdaptive(
     guardIntervalMs: num('guardIntervalMs', 0, 600_000),
     guardMinSamples: int('guardMinSamples', ADAPTIVE_DEFAULTS.guardMinSamples),
     guardClimbSamples: o['guardClimbSamples'] === undefined ? ADAPTIVE_DEFAULTS.guardClimbSamples : v.integer(at('guardClimbSamples'), o['guardClimbSamples'], 0),
+    guardLevelSamples: o['guardLevelSamples'] === undefined ? ADAPTIVE_DEFAULTS.guardLevelSamples : v.integer(at('guardLevelSamples'), o['guardLevelSamples'], 0, 100_000),
     guardBackoff: num('guardBackoff', 0.1, 0.99),
     guardRetryMs: num('guardRetryMs', 0, 3_600_000),
     guardRetryMaxMs: num('guardRetryMaxMs', 0, 3_600_000),
@@ -287,6 +299,8 @@ export interface AdaptiveLimitSnapshot {
   guard_ceiling?: number;
   guard_decisions?: number;
   guard_cuts?: number;
+  /** `guardLevelSamples` only: decisions over the target whose cut was not taken, the level below having measured no lower a p99. */
+  guard_kept?: number;
   /** ms until the guard may try one slot more (0: it may now; it also needs the tail within target). */
   guard_retry_in_ms?: number;
   /** Up to the last 10 changes, oldest first. */
@@ -345,6 +359,9 @@ export class AdaptiveLimit {
   /** The ceiling the last cut came down from, and good decisions in a row since then at or above it. */
   #guardFailedAt = Number.POSITIVE_INFINITY;
   #guardHeld = 0;
+  /** `guardLevelSamples`: protected round trips per limit level, newest last; and the cuts not taken. */
+  readonly #levels = new Map<number, number[]>();
+  #guardKept = 0;
   /**
    * Protected round trips measured with this lane at its probe limit (the probe's, and later ones
    * that started and ended at that limit), newest last, at most BASE_SAMPLES and none older
@@ -500,6 +517,12 @@ export class AdaptiveLimit {
     }
     if (this.#guardBase === undefined) return;
     if (this.limit === this.#probeLimit() && startAt >= this.#limitChangedAt) this.#addBaseSample(now, rttMs);
+    if (this.config.guardLevelSamples > 0 && startAt >= this.#limitChangedAt) {
+      let level = this.#levels.get(this.limit);
+      if (!level) this.#levels.set(this.limit, (level = []));
+      level.push(rttMs);
+      if (level.length > this.config.guardLevelSamples * 2) level.splice(0, level.length - this.config.guardLevelSamples);
+    }
     const recent = this.#guardRecent;
     recent.push({ startAt, endAt: now, rttMs });
     const horizon = now - this.config.guardWindowMs;
@@ -544,10 +567,13 @@ export class AdaptiveLimit {
       this.#guardHeld = 0;
       // Above target at the lowest limit: nothing to cut, and no evidence against the level above
       // (at the probe limit the round trips feed the base instead).
-      if (ceiling > c.minLimit) {
+      const next = Math.max(c.minLimit, Math.min(ceiling - 1, Math.floor(ceiling * c.guardBackoff)));
+      if (ceiling > c.minLimit && this.#lowerNoBetter(next, tail)) {
+        this.#guardKept++;
+      } else if (ceiling > c.minLimit) {
         this.#guardUpAt = now + this.#guardRetryMs;
         this.#guardFailedAt = ceiling;
-        this.#guardCeiling = Math.max(c.minLimit, Math.min(ceiling - 1, Math.floor(ceiling * c.guardBackoff)));
+        this.#guardCeiling = next;
         this.#guardRetryMs = Math.min(c.guardRetryMaxMs, this.#guardRetryMs * 2);
       }
     } else {
@@ -564,6 +590,21 @@ export class AdaptiveLimit {
       }
     }
     this.#note(now, before, 'guard');
+  }
+
+  /**
+   * `guardLevelSamples`: whether level `lower` measured a protected p99 (over its last
+   * guardLevelSamples round trips, at least guardMinSamples of them) no lower than `tail`, the
+   * p99 the guard judges the level it is at by; false when it is not known well enough, or the
+   * memory is off.
+   */
+  #lowerNoBetter(lower: number, tail: number): boolean {
+    const n = this.config.guardLevelSamples;
+    if (n === 0) return false;
+    const xs = this.#levels.get(lower) ?? [];
+    const below = xs.length > n ? xs.slice(xs.length - n) : xs;
+    if (below.length < Math.min(this.config.guardMinSamples, n)) return false;
+    return p99(below) >= tail;
   }
 
   #maybeEndProbe(now: number): void {
@@ -679,6 +720,7 @@ export class AdaptiveLimit {
             guard_ceiling: round(this.#guardCeiling),
             guard_decisions: this.#guardDecisions,
             guard_cuts: this.#guardCuts,
+            ...(this.config.guardLevelSamples > 0 ? { guard_kept: this.#guardKept } : {}),
             guard_retry_in_ms: Math.max(0, Math.round(this.#guardUpAt - this.#now())),
           }
         : {}),

@@ -202,6 +202,43 @@ describe('AdaptiveLimit (Gradient2)', () => {
       expect(resolveAdaptive('lanes.normal.adaptive', {}, 8).guardClimbSamples).toBe(0);
     });
 
+    it('with guardLevelSamples does not cut to a level that measured no lower a p99 (a tail this lane does not make), and still cuts to one that did', () => {
+      /** At the level now: 48 round trips at 10 ms then 2 at 30 ms, and a second at 10 ms: the decision due in it sees 2 over the target of 50 or more (not an early cut on a few). */
+      const slowAtEnd = (h: ReturnType<typeof harness>) => {
+        for (let i = 0; i < 50; i++) {
+          h.advance(20);
+          h.limit.addGuardSample(i < 48 ? 10 : 30);
+        }
+        second(h, 0, 0);
+      };
+      const run = (options: AdaptiveLimitOptions, slowAtOne: boolean) => {
+        // A told target, as bench:adaptive gives it (15 ms after the margin): the base (the tail at
+        // 1 slot) does not move it.
+        const h = probed({ initialLimit: 2, maxLimit: 2, guardTargetMs: 20, guardMargin: 0.75, ...options });
+        expect(h.limit.limit).toBe(1);
+        // At 1 slot: 3 seconds with 2 of 50 at 30 ms (over the target, nothing to cut), or none.
+        for (let k = 0; k < 3; k++) second(h, slowAtOne ? 2 : 0, 30);
+        climb(h, 2);
+        expect(h.limit.limit).toBe(2);
+        slowAtEnd(h);
+        return h.limit;
+      };
+      // The same tail at 1 slot as at 2: the cut would not lower it; the level is kept.
+      const kept = run({ guardLevelSamples: 400 }, true);
+      expect(kept.limit).toBe(2);
+      expect(kept.snapshot()).toMatchObject({ guard_kept: 1 });
+      // 1 slot measured lower: the cut is taken.
+      const cut = run({ guardLevelSamples: 400 }, false);
+      expect(cut.limit).toBe(1);
+      expect(cut.snapshot()).toMatchObject({ guard_kept: 0 });
+      // Off (the default): each level judged on its own round trips, the cut taken either way.
+      const off = run({}, true);
+      expect(off.limit).toBe(1);
+      expect(off.snapshot().guard_kept).toBeUndefined();
+      expect(() => resolveAdaptive('lanes.normal.adaptive', { guardLevelSamples: -1 }, 8)).toThrow(/lanes\.normal\.adaptive\.guardLevelSamples/);
+      expect(resolveAdaptive('lanes.normal.adaptive', {}, 8).guardLevelSamples).toBe(0);
+    });
+
     it('learns its base from the probe, starts at the probe\'s limit, climbs one slot per decision within target and cuts on the protected p99 while the lane\'s own RTT stays flat', () => {
       const h = probed();
       expect(h.limit.snapshot()).toMatchObject({ probing: false, no_load_rtt_ms: 5, guard_base_ms: 12, guard_target_ms: 15, guard_tail_ms: null, guard_ceiling: 1 });
