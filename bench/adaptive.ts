@@ -18,8 +18,8 @@
  *    the best static setting and the normal lane with an adaptive limit (not told the result:
  *    no cap, same shape; told the critical lane's objective, tune's target, as `guardTargetMs`)
  *    run interleaved, ABBA order, `--reps` times each, so a machine whose
- *    load drifts hurts both alike; with them tune's fallback (the static setting that met the
- *    target in tune with the most goodput below the pick's), in the same rotation. Reported:
+ *    load drifts hurts both alike; with them tune's fallback (the static setting with a smaller
+ *    normal cap that met the target in tune with the most goodput below the pick's), in the same rotation. Reported:
  *    normal goodput (answers per second inside the window) and critical p99 of each, their
  *    ratio, and the done criterion met / not met (judge(): adaptive goodput >= 90 % of the best static setting as this comparison measured
  *    it (the static contender holding the target with the most goodput; tune's pick when none
@@ -70,8 +70,8 @@ export interface Comparison {
   staticPooled?: Trial;
   adaptivePooled?: Trial;
   /**
-   * tune's fallback (staticFallback: the static setting that met the target in tune with the most
-   * goodput below the pick's), run in the same rotation: its mean goodput and critical p99 over the reps, and its reps pooled
+   * tune's fallback (staticFallback: the static setting with a smaller normal cap that met the
+   * target in tune with the most goodput below the pick's; before 2026-11-27 05:00Z any cap), run in the same rotation: its mean goodput and critical p99 over the reps, and its reps pooled
    * (absent in runs recorded before 2026-11-27, and when tune's pick had no fallback).
    */
   fallback?: { setting: EngineSetting; mean: { goodput: number; criticalP99Ms: number }; pooled: Trial };

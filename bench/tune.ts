@@ -127,22 +127,30 @@ export function confirmationCandidates(trials: readonly Trial[], targetP99Ms: nu
 
 /**
  * The static setting bench:adaptive runs beside tune's pick in its comparison: the next one down
- * that met the target in tune, with less goodput than the pick (of the re-measured settings
- * first, pooled; else of the sweep's, leaving out those re-measured and missing). A pick that met
- * the target over its trials in tune missed it minutes later in the comparison in 3 of 6 runs on
- * 2026-11-26 (bench/RESULTS.md); the fallback is what a user would run then, measured in the same
- * rotation. None when the pick itself did not meet the target.
+ * that met the target in tune, with less goodput than the pick **and a smaller normal cap** (of
+ * the re-measured settings first, pooled; else of the sweep's, leaving out those re-measured and
+ * missing). A pick that met the target over its trials in tune missed it minutes later in the
+ * comparison in 3 of 6 runs on 2026-11-26 (bench/RESULTS.md); the fallback is what a user would
+ * run then, measured in the same rotation. What a user steps down is the cap: the critical tail
+ * follows how many normal requests Weaviate runs at once, and a setting with the pick's cap and
+ * another queue bound or reservation is no step down there (2026-11-27 04:26Z: the fallback was
+ * the pick's cap 3 with a longer queue, and both missed the target together). None when the pick
+ * itself did not meet the target, or no smaller cap did.
  */
 export function staticFallback(t: Pick<TuneResult, 'best' | 'confirmed' | 'trials'>): Trial | undefined {
   if (!t.best.meets) return undefined;
   const pick = settingKey(t.best.setting);
+  const pickCap = normalCap(t.best.setting);
   const below = (ts: readonly Trial[]) => ts
-    .filter((x) => x.meets && settingKey(x.setting) !== pick && x.normalServed < t.best.normalServed)
+    .filter((x) => x.meets && settingKey(x.setting) !== pick && x.normalServed < t.best.normalServed && normalCap(x.setting) < pickCap)
     .sort((a, b) => b.normalServed - a.normalServed)[0];
   const confirmed = t.confirmed ?? [];
   const remeasured = new Set(confirmed.map((x) => settingKey(x.setting)));
   return below(confirmed) ?? below(t.trials.filter((x) => !remeasured.has(settingKey(x.setting))));
 }
+
+/** The normal lane's static cap in a setting (none: unbounded). */
+const normalCap = (s: EngineSetting): number => s.lanes?.['normal']?.maxConcurrency ?? Number.POSITIVE_INFINITY;
 
 /** At most this many settings are re-measured (each `confirmReps` trials). */
 const MAX_CONFIRMED = 6;

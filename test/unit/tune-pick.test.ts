@@ -115,6 +115,19 @@ describe('bench:adaptive: the static fallback run beside tune\'s pick', () => {
     expect(capOf(staticFallback({ best: pick, confirmed: [pick, cap2Missed], trials: sweep })!)).toBe(1);
     expect(capOf(staticFallback({ best: pick, trials: sweep })!)).toBe(2); // a run with no confirmation recorded
   });
+  it('steps the cap down: a setting with the pick\'s cap and another queue bound or reservation is passed over', () => {
+    const sameCap = (queue: number, reserved: number, served: number) => {
+      const t = trial(3, served, ms(100, 24), target);
+      return { ...t, setting: { ...t.setting, lanes: { critical: { reserved }, normal: { maxQueue: queue, maxConcurrency: 3 } } } };
+    };
+    const pick = pooledTrial([sweep[1]!], target);
+    const confirmed = [pick, pooledTrial([sameCap(1000, 1, 695)], target), pooledTrial([sameCap(200, 2, 690)], target)];
+    expect(confirmed.every((t) => t.meets)).toBe(true);
+    expect(capOf(staticFallback({ best: pick, confirmed, trials: sweep })!)).toBe(2); // from the sweep
+    // An uncapped pick: any capped setting is a step down.
+    const uncapped = trial(undefined, 900, ms(100, 24), target);
+    expect(capOf(staticFallback({ best: uncapped, confirmed: [uncapped], trials: sweep })!)).toBe(3);
+  });
   it('is none when the pick did not meet the target, or nothing below it did', () => {
     expect(staticFallback({ best: sweep[0]!, confirmed: [sweep[0]!], trials: sweep })).toBeUndefined();
     expect(staticFallback({ best: sweep[3]!, confirmed: [sweep[3]!], trials: sweep })).toBeUndefined();
