@@ -51,6 +51,34 @@ describe('AdaptiveLimit (Gradient2)', () => {
     expect(s.recent_changes.length).toBeLessThanOrEqual(10);
   });
 
+  it('told the protected lanes\' objective (guardTargetMs), cuts only on a clear RTT rise (tolerance 2); an explicit tolerance wins', () => {
+    const rise = (options: AdaptiveLimitOptions) => {
+      // The guard protects critical but sees none of its round trips: Gradient2 alone moves the limit.
+      const { limit, window } = harness({ initialLimit: 8, protect: ['critical'], ...options });
+      for (let i = 0; i < 20; i++) window(5);
+      for (let i = 0; i < 20; i++) window(8); // 1.6x the long RTT
+      return limit;
+    };
+    // 1.6x is over 1.25x: Gradient2 cuts without a told objective...
+    expect(rise({}).limit).toBeLessThan(8);
+    // ...and holds with one: 2 x long >= short.
+    const told = rise({ guardTargetMs: 30 });
+    expect(told.limit).toBeGreaterThanOrEqual(8);
+    expect(told.snapshot().gradient).toBe(1);
+    expect(rise({ guardTargetMs: 30, tolerance: 1.25 }).limit).toBeLessThan(8);
+    // A clear rise still cuts with one.
+    const { limit, window } = harness({ initialLimit: 8, protect: ['critical'], guardTargetMs: 30 });
+    for (let i = 0; i < 20; i++) window(5);
+    for (let i = 0; i < 20; i++) window(25);
+    expect(limit.limit).toBeLessThan(8);
+    const resolved = (o: AdaptiveLimitOptions) => resolveAdaptive('lanes.normal.adaptive', o, 8);
+    expect(resolved({ protect: ['critical'] }).tolerance).toBe(1.25);
+    expect(resolved({ protect: ['critical'], guardTargetMs: 30 }).tolerance).toBe(2);
+    expect(resolved({ protect: ['critical'], guardTargetMs: 0 }).tolerance).toBe(1.25);
+    // No lane to protect (the guard off, e.g. a node's limit): the objective is nobody's, the defaults stay.
+    expect(resolved({ protect: [], guardTargetMs: 30 })).toMatchObject({ tolerance: 1.25, guardLevelSamples: 0 });
+  });
+
   it('grows back up to max (and no further) while latency stays stable', () => {
     const { limit, window } = harness({ initialLimit: 2 });
     expect(limit.limit).toBe(2);
@@ -231,12 +259,19 @@ describe('AdaptiveLimit (Gradient2)', () => {
       const cut = run({ guardLevelSamples: 400 }, false);
       expect(cut.limit).toBe(1);
       expect(cut.snapshot()).toMatchObject({ guard_kept: 0 });
-      // Off (the default): each level judged on its own round trips, the cut taken either way.
-      const off = run({}, true);
+      // Told a target, it is on by default (TOLD_TARGET_DEFAULTS): the same run keeps the level.
+      const told = run({}, true);
+      expect(told.limit).toBe(2);
+      expect(told.snapshot()).toMatchObject({ guard_kept: 1 });
+      // Off: each level judged on its own round trips, the cut taken either way.
+      const off = run({ guardLevelSamples: 0 }, true);
       expect(off.limit).toBe(1);
       expect(off.snapshot().guard_kept).toBeUndefined();
       expect(() => resolveAdaptive('lanes.normal.adaptive', { guardLevelSamples: -1 }, 8)).toThrow(/lanes\.normal\.adaptive\.guardLevelSamples/);
+      // Off without a told target (the guard's relative target), on with one; given, it wins.
       expect(resolveAdaptive('lanes.normal.adaptive', {}, 8).guardLevelSamples).toBe(0);
+      expect(resolveAdaptive('lanes.normal.adaptive', { protect: ['critical'], guardTargetMs: 30 }, 8).guardLevelSamples).toBe(500);
+      expect(resolveAdaptive('lanes.normal.adaptive', { protect: ['critical'], guardTargetMs: 30, guardLevelSamples: 0 }, 8).guardLevelSamples).toBe(0);
     });
 
     it('learns its base from the probe, starts at the probe\'s limit, climbs one slot per decision within target and cuts on the protected p99 while the lane\'s own RTT stays flat', () => {
