@@ -1,0 +1,50 @@
+/**
+ * Is the critical tail at one normal slot worse with the adaptive machinery than with a static
+ * cap of 1 (issue 13)? In bench:adaptive runs whose target sat at the edge of what 1 slot gave,
+ * the adaptive lane spent 79-100 % of its trials at 1 slot and still missed the p99 that the
+ * static cap 1 met in the same reps. This runs, in the bench's overload mix and in rotation:
+ *   static1           the normal lane capped at 1 slot
+ *   adaptMax1         adaptive, told the objective, pinned at 1 (maxLimit 1): all its machinery
+ *                     (windows, probe, guard decisions) and never a try of 2 slots
+ *   adaptMax1NoGuard  the same without the tail guard
+ *   adaptive          adaptive, told the objective, free to climb
+ * each `reps` times (20 s after 12 s of warm-up, 1 worker x 16 connections, critical reserved 2).
+ *   node --expose-gc bench/level-probe.ts [targetMs=26.5] [reps=5]   (Node 24: PATH=node_modules/.bin:$PATH)
+ */
+import { withSampleWeaviate } from './setup.ts';
+import { overloadTrial } from './tune.ts';
+import type { EngineSetting } from './contenders.ts';
+import { resolveTarget } from '../src/pool/config.ts';
+
+const targetMs = Number(process.argv[2] ?? 26.5);
+const reps = Number(process.argv[3] ?? 5);
+const shape = { workers: 1, connections: 16 };
+const critical = { reserved: 2 };
+const settings: Record<string, EngineSetting> = {
+  static1: { ...shape, lanes: { critical, normal: { maxQueue: 200, maxConcurrency: 1 } } },
+  adaptMax1: { ...shape, lanes: { critical, normal: { maxQueue: 200, adaptive: { guardTargetMs: targetMs, maxLimit: 1 } } } },
+  adaptMax1NoGuard: { ...shape, lanes: { critical, normal: { maxQueue: 200, adaptive: { maxLimit: 1, protect: [] } } } },
+  adaptive: { ...shape, lanes: { critical, normal: { maxQueue: 200, adaptive: { guardTargetMs: targetMs } } } },
+};
+
+const rows: { rep: number; kind: string; p99: number; served: number }[] = [];
+await withSampleWeaviate((l) => console.log(l), async (weaviate) => {
+  const target = resolveTarget({ ...weaviate.target }, {});
+  const ctx = { serverPid: weaviate.node?.pid, grpcPort: target.grpcPort };
+  for (let rep = 1; rep <= reps; rep++) {
+    const kinds = Object.keys(settings);
+    for (const kind of rep % 2 === 1 ? kinds : kinds.reverse()) {
+      const r = await overloadTrial(target, ctx, settings[kind]!, {
+        criticalRate: 50, normalRate: 3500, targetP99Ms: targetMs, trialMs: 20_000, warmupMs: 12_000, progress: () => {}, traceEveryMs: 100,
+      });
+      rows.push({ rep, kind, p99: r.criticalP99Ms, served: r.normalServed });
+      console.log(`rep ${rep} ${kind}: critical p99 ${r.criticalP99Ms.toFixed(2)} ms, normal served ${r.normalServed.toFixed(0)} req/s`);
+    }
+  }
+});
+console.log('\n| contender | critical p99 per rep, sorted (ms) | median | normal goodput (mean, req/s) |\n|---|---|---:|---:|');
+for (const kind of Object.keys(settings)) {
+  const of = rows.filter((r) => r.kind === kind);
+  const p99s = of.map((r) => r.p99).sort((a, b) => a - b);
+  console.log(`| ${kind} | ${p99s.map((x) => x.toFixed(1)).join(', ')} | ${p99s[Math.floor(p99s.length / 2)]!.toFixed(1)} | ${(of.reduce((a, r) => a + r.served, 0) / of.length).toFixed(0)} |`);
+}
