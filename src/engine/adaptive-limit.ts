@@ -149,6 +149,16 @@ export interface AdaptiveLimitOptions {
    * @default 0 (off: each level is judged on its own round trips); 500 with `guardTargetMs`
    */
   guardLevelSamples?: number;
+  /**
+   * With `guardLevelSamples`: a step up to a level whose memory (at least `guardMinSamples` of
+   * its last round trips, the newest within this many ms) measured a protected p99 over the
+   * target is not tried; it counts as a try that failed (the retry wait doubles) and in
+   * `guard_skipped`. A try costs at least the round trips over the target that cut it, and at a
+   * target at the edge of the level below those tries are what sets the protected p99
+   * (bench/RESULTS.md, 2026-11-27, bench/level-probe.ts). Memory older than this is tried again.
+   * @default 0 (off: every step up is tried)
+   */
+  guardSkipMs?: number;
   /** Multiplier of the guard's ceiling when the protected tail is above target (at least one slot down). @default 0.75 */
   guardBackoff?: number;
   /** After a cut, the guard waits this long before it tries one slot more; each cut in a row doubles the wait. @default 5000 */
@@ -182,6 +192,7 @@ export const ADAPTIVE_DEFAULTS: Readonly<Omit<AdaptiveLimitConfig, 'initialLimit
   guardMinSamples: 100,
   guardClimbSamples: 0,
   guardLevelSamples: 0,
+  guardSkipMs: 0,
   guardBackoff: 0.75,
   guardRetryMs: 5000,
   guardRetryMaxMs: 60_000,
@@ -206,7 +217,7 @@ export const TOLD_TARGET_DEFAULTS: Readonly<Pick<AdaptiveLimitConfig, 'tolerance
 const KEYS = [
   'initialLimit', 'minLimit', 'maxLimit', 'smoothing', 'tolerance', 'queueSize', 'longWindow', 'windowSamples', 'windowMs', 'backoff',
   'probeLimit', 'probeSamples', 'probeIntervalMs', 'protect', 'guardTolerance', 'guardTargetMs', 'guardMargin', 'guardHeadroom', 'guardProbeSamples', 'guardProbeMaxMs', 'guardWindowMs',
-  'guardIntervalMs', 'guardMinSamples', 'guardClimbSamples', 'guardLevelSamples', 'guardBackoff', 'guardRetryMs',
+  'guardIntervalMs', 'guardMinSamples', 'guardClimbSamples', 'guardLevelSamples', 'guardSkipMs', 'guardBackoff', 'guardRetryMs',
   'guardRetryMaxMs',
 ];
 
@@ -254,6 +265,7 @@ export function resolveAdaptive(
     guardMinSamples: int('guardMinSamples', ADAPTIVE_DEFAULTS.guardMinSamples),
     guardClimbSamples: o['guardClimbSamples'] === undefined ? ADAPTIVE_DEFAULTS.guardClimbSamples : v.integer(at('guardClimbSamples'), o['guardClimbSamples'], 0),
     guardLevelSamples: o['guardLevelSamples'] === undefined ? defaults.guardLevelSamples : v.integer(at('guardLevelSamples'), o['guardLevelSamples'], 0, 100_000),
+    guardSkipMs: num('guardSkipMs', 0, 3_600_000),
     guardBackoff: num('guardBackoff', 0.1, 0.99),
     guardRetryMs: num('guardRetryMs', 0, 3_600_000),
     guardRetryMaxMs: num('guardRetryMaxMs', 0, 3_600_000),
@@ -327,6 +339,8 @@ export interface AdaptiveLimitSnapshot {
   guard_cuts?: number;
   /** `guardLevelSamples` only: decisions over the target whose cut was not taken, the level below having measured no lower a p99. */
   guard_kept?: number;
+  /** `guardSkipMs` only: steps up not tried, the level above having measured a p99 over the target. */
+  guard_skipped?: number;
   /** ms until the guard may try one slot more (0: it may now; it also needs the tail within target). */
   guard_retry_in_ms?: number;
   /** Up to the last 10 changes, oldest first. */
@@ -387,7 +401,10 @@ export class AdaptiveLimit {
   #guardHeld = 0;
   /** `guardLevelSamples`: protected round trips per limit level, newest last; and the cuts not taken. */
   readonly #levels = new Map<number, number[]>();
+  /** `guardSkipMs`: when each level's memory last took a round trip; and the steps up not tried. */
+  readonly #levelAt = new Map<number, number>();
   #guardKept = 0;
+  #guardSkipped = 0;
   /**
    * Protected round trips measured with this lane at its probe limit (the probe's, and later ones
    * that started and ended at that limit), newest last, at most BASE_SAMPLES and none older
@@ -547,6 +564,7 @@ export class AdaptiveLimit {
       let level = this.#levels.get(this.limit);
       if (!level) this.#levels.set(this.limit, (level = []));
       level.push(rttMs);
+      this.#levelAt.set(this.limit, now);
       if (level.length > this.config.guardLevelSamples * 2) level.splice(0, level.length - this.config.guardLevelSamples);
     }
     const recent = this.#guardRecent;
@@ -612,7 +630,15 @@ export class AdaptiveLimit {
       // estimate). Between headroom and target: hold.
       const headroom = tail <= this.#guardTarget() * c.guardHeadroom && judged.length >= Math.max(c.guardMinSamples, c.guardClimbSamples);
       if (headroom && now >= this.#guardUpAt && Math.floor(this.#guardCeiling) <= before && this.#guardCeiling < c.maxLimit) {
-        this.#guardCeiling = Math.min(c.maxLimit, Math.floor(this.#guardCeiling) + 1);
+        const up = Math.min(c.maxLimit, Math.floor(this.#guardCeiling) + 1);
+        if (this.#levelOver(up, now)) {
+          // Known to fail: wait as after a failed try, without paying for one.
+          this.#guardSkipped++;
+          this.#guardUpAt = now + this.#guardRetryMs;
+          this.#guardRetryMs = Math.min(c.guardRetryMaxMs, this.#guardRetryMs * 2);
+        } else {
+          this.#guardCeiling = up;
+        }
       }
     }
     this.#note(now, before, 'guard');
@@ -631,6 +657,19 @@ export class AdaptiveLimit {
     const below = xs.length > n ? xs.slice(xs.length - n) : xs;
     if (below.length < Math.min(this.config.guardMinSamples, n)) return false;
     return p99(below) >= tail;
+  }
+
+  /**
+   * `guardSkipMs`: whether level `up` measured, within the last guardSkipMs, a protected p99 over
+   * the target (over its last guardLevelSamples round trips, at least guardMinSamples of them).
+   */
+  #levelOver(up: number, now: number): boolean {
+    const c = this.config;
+    if (c.guardSkipMs === 0 || c.guardLevelSamples === 0) return false;
+    if (now - (this.#levelAt.get(up) ?? Number.NEGATIVE_INFINITY) > c.guardSkipMs) return false;
+    const xs = this.#levels.get(up) ?? [];
+    const last = xs.length > c.guardLevelSamples ? xs.slice(xs.length - c.guardLevelSamples) : xs;
+    return last.length >= Math.min(c.guardMinSamples, c.guardLevelSamples) && p99(last) > this.#guardTarget();
   }
 
   #maybeEndProbe(now: number): void {
@@ -747,6 +786,7 @@ export class AdaptiveLimit {
             guard_decisions: this.#guardDecisions,
             guard_cuts: this.#guardCuts,
             ...(this.config.guardLevelSamples > 0 ? { guard_kept: this.#guardKept } : {}),
+            ...(this.config.guardSkipMs > 0 ? { guard_skipped: this.#guardSkipped } : {}),
             guard_retry_in_ms: Math.max(0, Math.round(this.#guardUpAt - this.#now())),
           }
         : {}),

@@ -274,6 +274,52 @@ describe('AdaptiveLimit (Gradient2)', () => {
       expect(resolveAdaptive('lanes.normal.adaptive', { protect: ['critical'], guardTargetMs: 30, guardLevelSamples: 0 }, 8).guardLevelSamples).toBe(0);
     });
 
+    it('with guardSkipMs does not try a level whose memory measured a p99 over the target, and tries it once that memory is older than guardSkipMs', () => {
+      /** Seconds at 10 ms until the limit moves or `max` seconds pass: how many. */
+      const until = (h: ReturnType<typeof harness>, max: number) => {
+        const from = h.limit.limit;
+        let k = 0;
+        while (h.limit.limit === from && k < max) {
+          second(h, 0, 0);
+          k++;
+        }
+        return k;
+      };
+      const run = (options: AdaptiveLimitOptions) => {
+        // Told a target (15 ms after the margin): the per-level memory is on by default.
+        const h = probed({ initialLimit: 2, maxLimit: 2, guardTargetMs: 20, guardMargin: 0.75, ...options });
+        expect(h.limit.limit).toBe(1);
+        climb(h, 2);
+        // At 2: 48 round trips at 10 ms, then 2 at 30: the p99 of its 50 is 30, over 15; cut to 1,
+        // whose memory measured 10.
+        for (let i = 0; i < 50; i++) {
+          h.advance(20);
+          h.limit.addGuardSample(i < 48 ? 10 : 30);
+        }
+        second(h, 0, 0);
+        expect(h.limit.limit).toBe(1);
+        return h;
+      };
+      // Off: tried again after the 5 s retry wait.
+      const off = run({});
+      expect(until(off, 30)).toBeLessThanOrEqual(7);
+      expect(off.limit.limit).toBe(2);
+      expect(off.limit.snapshot().guard_skipped).toBeUndefined();
+      // On: the step after the wait is not tried (counted, and the wait doubles: 10 s); the next
+      // one, 10 s later, when level 2's memory is older than 12 s, is.
+      const on = run({ guardSkipMs: 12_000 });
+      const waited = until(on, 40);
+      expect(on.limit.limit).toBe(2);
+      expect(waited).toBeGreaterThanOrEqual(14);
+      expect(on.limit.snapshot()).toMatchObject({ guard_skipped: 1 });
+      // Without the memory there is nothing to skip on.
+      const noMemory = run({ guardSkipMs: 15_000, guardLevelSamples: 0 });
+      expect(until(noMemory, 30)).toBeLessThanOrEqual(7);
+      expect(noMemory.limit.snapshot().guard_skipped).toBe(0);
+      expect(() => resolveAdaptive('lanes.normal.adaptive', { guardSkipMs: -1 }, 8)).toThrow(/lanes\.normal\.adaptive\.guardSkipMs/);
+      expect(resolveAdaptive('lanes.normal.adaptive', {}, 8).guardSkipMs).toBe(0);
+    });
+
     it('learns its base from the probe, starts at the probe\'s limit, climbs one slot per decision within target and cuts on the protected p99 while the lane\'s own RTT stays flat', () => {
       const h = probed();
       expect(h.limit.snapshot()).toMatchObject({ probing: false, no_load_rtt_ms: 5, guard_base_ms: 12, guard_target_ms: 15, guard_tail_ms: null, guard_ceiling: 1 });
