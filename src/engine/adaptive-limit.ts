@@ -645,31 +645,29 @@ export class AdaptiveLimit {
   }
 
   /**
-   * `guardLevelSamples`: whether level `lower` measured a protected p99 (over its last
-   * guardLevelSamples round trips, at least guardMinSamples of them) no lower than `tail`, the
-   * p99 the guard judges the level it is at by; false when it is not known well enough, or the
-   * memory is off.
+   * `guardLevelSamples`: the protected p99 level `limit` measured over its last guardLevelSamples
+   * round trips; undefined when the memory is off or holds fewer than guardMinSamples there.
    */
-  #lowerNoBetter(lower: number, tail: number): boolean {
+  #levelTail(limit: number): number | undefined {
     const n = this.config.guardLevelSamples;
-    if (n === 0) return false;
-    const xs = this.#levels.get(lower) ?? [];
-    const below = xs.length > n ? xs.slice(xs.length - n) : xs;
-    if (below.length < Math.min(this.config.guardMinSamples, n)) return false;
-    return p99(below) >= tail;
+    if (n === 0) return undefined;
+    const xs = this.#levels.get(limit) ?? [];
+    const last = xs.length > n ? xs.slice(xs.length - n) : xs;
+    return last.length < Math.min(this.config.guardMinSamples, n) ? undefined : p99(last);
   }
 
-  /**
-   * `guardSkipMs`: whether level `up` measured, within the last guardSkipMs, a protected p99 over
-   * the target (over its last guardLevelSamples round trips, at least guardMinSamples of them).
-   */
+  /** Whether level `lower` measured a protected p99 no lower than `tail`, the p99 the guard judges the level it is at by (false when not known). */
+  #lowerNoBetter(lower: number, tail: number): boolean {
+    const t = this.#levelTail(lower);
+    return t !== undefined && t >= tail;
+  }
+
+  /** `guardSkipMs`: whether level `up` measured, within the last guardSkipMs, a protected p99 over the target. */
   #levelOver(up: number, now: number): boolean {
-    const c = this.config;
-    if (c.guardSkipMs === 0 || c.guardLevelSamples === 0) return false;
-    if (now - (this.#levelAt.get(up) ?? Number.NEGATIVE_INFINITY) > c.guardSkipMs) return false;
-    const xs = this.#levels.get(up) ?? [];
-    const last = xs.length > c.guardLevelSamples ? xs.slice(xs.length - c.guardLevelSamples) : xs;
-    return last.length >= Math.min(c.guardMinSamples, c.guardLevelSamples) && p99(last) > this.#guardTarget();
+    if (this.config.guardSkipMs === 0) return false;
+    if (now - (this.#levelAt.get(up) ?? Number.NEGATIVE_INFINITY) > this.config.guardSkipMs) return false;
+    const t = this.#levelTail(up);
+    return t !== undefined && t > this.#guardTarget();
   }
 
   #maybeEndProbe(now: number): void {
