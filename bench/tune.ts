@@ -184,6 +184,8 @@ export interface TracePoint {
   guard_tail_ms: number | null;
   guard_base_ms: number | null;
   guard_ceiling: number | null;
+  /** The guard's steps up not tried (`guardSkipMs`), so far (absent in runs recorded before 2026-11-27 08:00Z, and without guardSkipMs). */
+  guard_skipped?: number;
 }
 
 /**
@@ -221,6 +223,7 @@ export async function overloadTrial(
         t_ms: Math.round(performance.now() - t0), limit: l.adaptive?.limit ?? l.max_concurrency ?? 0, in_flight: l.in_flight, queued: l.queued,
         short_rtt_ms: l.adaptive?.short_rtt_ms ?? null, long_rtt_ms: l.adaptive?.long_rtt_ms ?? null, gradient: l.adaptive?.gradient ?? 1, probing: l.adaptive?.probing ?? false,
         guard_tail_ms: l.adaptive?.guard_tail_ms ?? null, guard_base_ms: l.adaptive?.guard_base_ms ?? null, guard_ceiling: l.adaptive?.guard_ceiling ?? null,
+        ...(l.adaptive?.guard_skipped !== undefined ? { guard_skipped: l.adaptive.guard_skipped } : {}),
       });
     }, o.traceEveryMs);
   }

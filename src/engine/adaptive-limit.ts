@@ -150,9 +150,10 @@ export interface AdaptiveLimitOptions {
    */
   guardLevelSamples?: number;
   /**
-   * With `guardLevelSamples`: a step up to a level whose memory (at least `guardMinSamples` of
-   * its last round trips, the newest within this many ms) measured a protected p99 over the
-   * target is not tried; it counts as a try that failed (the retry wait doubles) and in
+   * With `guardLevelSamples`: a step up to a level whose memory (its last round trips there, the
+   * newest within this many ms) measured a protected p99 over the target is not tried (a try the
+   * early cut ended, with fewer than `guardMinSamples` there, counts when more of them were over
+   * the target than a p99 of `guardMinSamples` allows: 2 of 100); it counts as a try that failed (the retry wait doubles) and in
    * `guard_skipped`. A try costs at least the round trips over the target that cut it, and at a
    * target at the edge of the level below those tries are what sets the protected p99
    * (bench/RESULTS.md, 2026-11-27, bench/level-probe.ts). Memory older than this is tried again.
@@ -662,12 +663,23 @@ export class AdaptiveLimit {
     return t !== undefined && t >= tail;
   }
 
-  /** `guardSkipMs`: whether level `up` measured, within the last guardSkipMs, a protected p99 over the target. */
+  /**
+   * `guardSkipMs`: whether level `up` measured, within the last guardSkipMs, a protected p99 over
+   * the target. A try the early cut ended holds fewer than guardMinSamples round trips there; it
+   * counts by the early cut's own rule: more of them over the target than the p99 of
+   * guardMinSamples allows, so that p99 is over the target whatever the rest would have been
+   * (on its full memory this is the same as its p99 over the target).
+   */
   #levelOver(up: number, now: number): boolean {
-    if (this.config.guardSkipMs === 0) return false;
-    if (now - (this.#levelAt.get(up) ?? Number.NEGATIVE_INFINITY) > this.config.guardSkipMs) return false;
-    const t = this.#levelTail(up);
-    return t !== undefined && t > this.#guardTarget();
+    const { guardSkipMs, guardLevelSamples: n, guardMinSamples } = this.config;
+    if (guardSkipMs === 0 || n === 0) return false;
+    if (now - (this.#levelAt.get(up) ?? Number.NEGATIVE_INFINITY) > guardSkipMs) return false;
+    const xs = this.#levels.get(up) ?? [];
+    const target = this.#guardTarget();
+    let over = 0;
+    for (let i = Math.max(0, xs.length - n); i < xs.length; i++) if (xs[i]! > target) over++;
+    const size = Math.max(Math.min(xs.length, n), Math.min(guardMinSamples, n));
+    return over > size - Math.ceil(0.99 * size);
   }
 
   #maybeEndProbe(now: number): void {

@@ -285,17 +285,20 @@ describe('AdaptiveLimit (Gradient2)', () => {
         }
         return k;
       };
-      const run = (options: AdaptiveLimitOptions) => {
+      const run = (options: AdaptiveLimitOptions, early = false) => {
         // Told a target (15 ms after the margin): the per-level memory is on by default.
         const h = probed({ initialLimit: 2, maxLimit: 2, guardTargetMs: 20, guardMargin: 0.75, ...options });
         expect(h.limit.limit).toBe(1);
         climb(h, 2);
         // At 2: 48 round trips at 10 ms, then 2 at 30: the p99 of its 50 is 30, over 15; cut to 1,
-        // whose memory measured 10.
-        for (let i = 0; i < 50; i++) {
+        // whose memory measured 10. Early: 10 at 10 ms and one at 30, which the early cut ends
+        // (the p99 of guardMinSamples, 40, is their highest): 11 in level 2's memory.
+        const n = early ? 11 : 50;
+        for (let i = 0; i < n; i++) {
           h.advance(20);
-          h.limit.addGuardSample(i < 48 ? 10 : 30);
+          h.limit.addGuardSample(i < n - (early ? 1 : 2) ? 10 : 30);
         }
+        if (early) expect(h.limit.limit).toBe(1);
         second(h, 0, 0);
         expect(h.limit.limit).toBe(1);
         return h;
@@ -312,6 +315,10 @@ describe('AdaptiveLimit (Gradient2)', () => {
       expect(on.limit.limit).toBe(2);
       expect(waited).toBeGreaterThanOrEqual(14);
       expect(on.limit.snapshot()).toMatchObject({ guard_skipped: 1 });
+      // A try the early cut ended, with fewer round trips there than guardMinSamples, counts too.
+      const onEarly = run({ guardSkipMs: 12_000 }, true);
+      expect(until(onEarly, 40)).toBeGreaterThanOrEqual(14);
+      expect(onEarly.limit.snapshot()).toMatchObject({ guard_skipped: 1 });
       // Without the memory there is nothing to skip on.
       const noMemory = run({ guardSkipMs: 15_000, guardLevelSamples: 0 });
       expect(until(noMemory, 30)).toBeLessThanOrEqual(7);
