@@ -103,6 +103,7 @@ function settingRows(run: AdaptiveRun): [string, string][] {
       ['best static', `${best.workers} worker(s) x ${best.connections} connections, VECTOR_STORE_LANES="${lanesEnv(best)}" (${c.tune.best.meets ? 'meets the target in tune' : 'no static setting met the target in tune: lowest critical p99'})`],
     );
     if (c.fallback) rows.push(['static fallback', `VECTOR_STORE_LANES="${lanesEnv(c.fallback.setting)}" (the static setting with the most goodput below the pick's that met the target in tune, run in the same rotation)`]);
+    for (const x of c.ladder ?? []) rows.push([x.kind, `VECTOR_STORE_LANES="${lanesEnv(x.setting)}" (the ladder below the fallback: tune's best setting at this cap, run in the same rotation)`]);
     if (adaptive) rows.push(['adaptive', `${adaptive.workers} worker(s) x ${adaptive.connections} connections, VECTOR_STORE_LANES="${lanesEnv(adaptive)}"`]);
     for (const v of c.variants) rows.push([v.kind, JSON.stringify(v.options)]);
   }
@@ -125,6 +126,7 @@ function comparisonSections(c: Comparison): string {
     [
       ['best static (tune\'s pick)', f(c.staticMean.goodput, 0), f(c.staticMean.goodput / yardstickGoodput, 2), f(c.staticMean.criticalP99Ms, 2), c.staticPooled ? f(c.staticPooled.criticalP99Ms, 2) : '-', yardstickKind === 'static' ? 'yardstick' : ''],
       ...(c.fallback ? [['static fallback', f(c.fallback.mean.goodput, 0), f(c.fallback.mean.goodput / yardstickGoodput, 2), f(c.fallback.mean.criticalP99Ms, 2), f(c.fallback.pooled.criticalP99Ms, 2), yardstickKind === 'static fallback' ? 'yardstick' : '']] : []),
+      ...(c.ladder ?? []).map((x) => [x.kind, f(x.mean.goodput, 0), f(x.mean.goodput / yardstickGoodput, 2), f(x.mean.criticalP99Ms, 2), f(x.pooled.criticalP99Ms, 2), yardstickKind === x.kind ? 'yardstick' : '']),
       ['adaptive', f(c.adaptiveMean.goodput, 0), f(c.goodputRatio, 2), f(c.adaptiveMean.criticalP99Ms, 2), c.adaptivePooled ? f(c.adaptivePooled.criticalP99Ms, 2) : '-', c.met ? 'met' : 'not met'],
       ...c.variants.map((v) => [`${v.kind} ${JSON.stringify(v.options)}`, f(v.goodput, 0), f(v.goodputRatio, 2), '-', f(v.criticalP99Ms, 2), v.met ? 'would meet' : 'would not meet']),
     ],

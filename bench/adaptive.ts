@@ -19,7 +19,9 @@
  *    no cap, same shape; told the critical lane's objective, tune's target, as `guardTargetMs`)
  *    run interleaved, ABBA order, `--reps` times each, so a machine whose
  *    load drifts hurts both alike; with them tune's fallback (the static setting with a smaller
- *    normal cap that met the target in tune with the most goodput below the pick's), in the same rotation. Reported:
+ *    normal cap that met the target in tune with the most goodput below the pick's) and the rest
+ *    of the ladder below it (tune's best setting at each lower cap it swept, down to 1: what a
+ *    user steps down to when the pick misses on the day), in the same rotation. Reported:
  *    normal goodput (answers per second inside the window) and critical p99 of each, their
  *    ratio, and the done criterion met / not met (judge(): adaptive goodput >= 90 % of the best static setting as this comparison measured
  *    it (the static contender holding the target with the most goodput; tune's pick when none
@@ -47,7 +49,7 @@ import { adaptiveHtml, traceSummary, type AdaptiveRun, type AdaptiveSettings } f
 import { gitCommit } from './report.ts';
 import { criticalQuery, smallQuery } from './scenarios.ts';
 import { withSampleWeaviate } from './setup.ts';
-import { lanesEnv, overloadTrial, pooledTrial, staticFallback, tune, type TracePoint, type Trial, type TuneResult } from './tune.ts';
+import { lanesEnv, overloadTrial, pooledTrial, staticFallback, staticLadder, tune, type TracePoint, type Trial, type TuneResult } from './tune.ts';
 import { DEFAULT_SAMPLE_SIZE } from '../src/data/sample.ts';
 import { fetchServerVersion } from '../src/weaviate/meta.ts';
 
@@ -76,6 +78,12 @@ export interface Comparison {
    */
   fallback?: { setting: EngineSetting; mean: { goodput: number; criticalP99Ms: number }; pooled: Trial };
   /**
+   * The rest of the ladder below the fallback (staticLadder: the best setting at each lower normal
+   * cap tune swept, down to 1), run in the same rotation, as `static cap N` in `runs` (absent in
+   * runs recorded before 2026-11-27 08:30Z, and when the fallback or the pick is at cap 1).
+   */
+  ladder?: { kind: string; setting: EngineSetting; mean: { goodput: number; criticalP99Ms: number }; pooled: Trial }[];
+  /**
    * What the adaptive lane is judged against (judge()): the best static setting as the comparison
    * itself measured it (absent in runs recorded before 2026-11-27, which judged against tune's pick).
    */
@@ -92,7 +100,7 @@ export interface Comparison {
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
 
 export interface Yardstick {
-  /** The contender's kind in `runs` ('static': tune's pick; 'static fallback'). */
+  /** The contender's kind in `runs` ('static': tune's pick; 'static fallback'; 'static cap N': the ladder below it). */
   kind: string;
   /** Whether its critical p99 over all its answers in the comparison met the target. */
   held: boolean;
@@ -102,14 +110,16 @@ export interface Yardstick {
 
 /**
  * Issue 13's verdict on one comparison. The yardstick is the best static setting as measured in
- * the comparison itself, by tune's own rule: of the static contenders (tune's pick, and its
- * fallback when there is one) those whose critical p99 over all their answers met the target, the
+ * the comparison itself, by tune's own rule: of the static contenders (tune's pick, its fallback
+ * when there is one, and the ladder of lower caps below it) those whose critical p99 over all their answers met the target, the
  * one with the most goodput; when none held it, tune's pick. The adaptive lane (or a variant)
  * meets the criterion with goodput >= 90 % of the yardstick's (means over reps) and its own
  * critical p99 over all its answers within the target. `vsPick` is the same against tune's pick
  * alone. Judging only against the pick asked the lane to match a goodput that, on the day, did
  * not hold the target (3 of 6 runs on 2026-11-26, bench/RESULTS.md); the fallback in the same
- * rotation is what a user who watched the pick miss would run instead.
+ * rotation is what a user who watched the pick miss would run instead, and when it misses too, the
+ * next cap down (the ladder, since 2026-11-27 08:30Z). Still none held (the lane cannot go below
+ * one slot, nor a static cap): judged against the pick, as before.
  */
 export function judge(runs: Comparison['runs'], staticKinds: readonly string[], kind: string, targetP99Ms: number):
   { yardstick: Yardstick; goodput: number; pooled: Trial; goodputRatio: number; goodputMet: boolean; latencyMet: boolean; met: boolean; vsPick: { goodputRatio: number; met: boolean } } {
@@ -156,11 +166,15 @@ export async function adaptiveVsStatic(
   const variants = (o.variants ?? []).map((options, k) => ({ kind: `variant ${k + 1}`, options, setting: adaptiveOf({ ...told, ...options }) }));
   for (const v of variants) o.say(`  ${v.kind}: ${JSON.stringify(v.options)}`);
   const fallback = staticFallback(t)?.setting;
-  const staticKinds = ['static', ...(fallback ? ['static fallback'] : [])];
+  // The ladder below the fallback: a user whose pick misses steps the cap down to the step that holds.
+  const ladder = staticLadder(t).slice(fallback ? 1 : 0)
+    .map((x) => ({ kind: `static cap ${x.setting.lanes?.['normal']?.maxConcurrency ?? 'none'}`, setting: x.setting }));
+  const staticKinds = ['static', ...(fallback ? ['static fallback'] : []), ...ladder.map((x) => x.kind)];
   const settingOf = (kind: string): EngineSetting =>
-    (kind === 'static' ? best : kind === 'static fallback' ? fallback! : kind === 'adaptive' ? adaptiveSetting : variants.find((v) => v.kind === kind)!.setting);
+    (kind === 'static' ? best : kind === 'static fallback' ? fallback! : kind === 'adaptive' ? adaptiveSetting
+      : (ladder.find((x) => x.kind === kind) ?? variants.find((v) => v.kind === kind)!).setting);
   const normalRate = t.normalRate;
-  o.say(`\n## best static \`${lanesEnv(best)}\`${fallback ? ` and its fallback \`${lanesEnv(fallback)}\`` : ''} (${shape.workers} worker(s) x ${shape.connections} connections) against \`${lanesEnv(adaptiveSetting)}\`, ${o.reps} rep(s), ABBA`);
+  o.say(`\n## best static \`${lanesEnv(best)}\`${fallback ? ` and its fallback \`${lanesEnv(fallback)}\`` : ''}${ladder.map((x) => `, \`${lanesEnv(x.setting)}\``).join('')} (${shape.workers} worker(s) x ${shape.connections} connections) against \`${lanesEnv(adaptiveSetting)}\`, ${o.reps} rep(s), ABBA`);
   const runs: Comparison['runs'] = [];
   for (let rep = 1; rep <= o.reps; rep++) {
     const kinds = [...staticKinds, 'adaptive', ...variants.map((v) => v.kind)];
@@ -186,12 +200,16 @@ export async function adaptiveVsStatic(
   const fallbackFigures = fallback
     ? { setting: fallback, mean: { goodput: mean(of('static fallback').map((x) => x.normalServed)), criticalP99Ms: mean(of('static fallback').map((x) => x.criticalP99Ms)) }, pooled: pooledTrial(of('static fallback'), t.targetP99Ms) }
     : undefined;
+  const ladderFigures = ladder.map((x) => ({
+    kind: x.kind, setting: x.setting, mean: { goodput: mean(of(x.kind).map((r) => r.normalServed)), criticalP99Ms: mean(of(x.kind).map((r) => r.criticalP99Ms)) }, pooled: pooledTrial(of(x.kind), t.targetP99Ms),
+  }));
   const variantResults = variants.map((x) => {
     const j = judge(runs, staticKinds, x.kind, t.targetP99Ms);
     return { kind: x.kind, options: x.options, goodput: j.goodput, criticalP99Ms: j.pooled.criticalP99Ms, goodputRatio: j.goodputRatio, met: j.met };
   });
   return {
     tune: t, runs, variants: variantResults, staticMean, adaptiveMean, staticPooled, adaptivePooled: v.pooled, ...(fallbackFigures ? { fallback: fallbackFigures } : {}),
+    ...(ladderFigures.length > 0 ? { ladder: ladderFigures } : {}),
     yardstick: v.yardstick, vsPick: v.vsPick, goodputRatio: v.goodputRatio, goodputMet: v.goodputMet, latencyMet: v.latencyMet, met: v.met,
   };
 }
@@ -209,8 +227,9 @@ export function printComparison(c: Comparison, say: Say): void {
   say(`\nMeans of the reps: static goodput ${c.staticMean.goodput.toFixed(0)} req/s, critical p99 ${c.staticMean.criticalP99Ms.toFixed(2)} ms; ` +
     `adaptive goodput ${c.adaptiveMean.goodput.toFixed(0)} req/s, critical p99 ${c.adaptiveMean.criticalP99Ms.toFixed(2)} ms.`);
   if (c.fallback) say(`Static fallback \`${lanesEnv(c.fallback.setting)}\`: goodput ${c.fallback.mean.goodput.toFixed(0)} req/s, critical p99 ${c.fallback.mean.criticalP99Ms.toFixed(2)} ms (means of the reps).`);
+  for (const x of c.ladder ?? []) say(`${x.kind[0]!.toUpperCase()}${x.kind.slice(1)} \`${lanesEnv(x.setting)}\`: goodput ${x.mean.goodput.toFixed(0)} req/s, critical p99 ${x.mean.criticalP99Ms.toFixed(2)} ms (means of the reps).`);
   if (c.staticPooled && c.adaptivePooled) {
-    say(`Critical p99 over all reps' answers (judged): static ${c.staticPooled.criticalP99Ms.toFixed(2)} ms${c.fallback ? `, static fallback ${c.fallback.pooled.criticalP99Ms.toFixed(2)} ms` : ''}, adaptive ${c.adaptivePooled.criticalP99Ms.toFixed(2)} ms; target ${c.tune.targetP99Ms} ms.`);
+    say(`Critical p99 over all reps' answers (judged): static ${c.staticPooled.criticalP99Ms.toFixed(2)} ms${c.fallback ? `, static fallback ${c.fallback.pooled.criticalP99Ms.toFixed(2)} ms` : ''}${(c.ladder ?? []).map((x) => `, ${x.kind} ${x.pooled.criticalP99Ms.toFixed(2)} ms`).join('')}, adaptive ${c.adaptivePooled.criticalP99Ms.toFixed(2)} ms; target ${c.tune.targetP99Ms} ms.`);
   }
   const y = c.yardstick;
   if (y) {

@@ -149,6 +149,36 @@ export function staticFallback(t: Pick<TuneResult, 'best' | 'confirmed' | 'trial
   return below(confirmed) ?? below(t.trials.filter((x) => !remeasured.has(settingKey(x.setting))));
 }
 
+/**
+ * The static settings bench:adaptive runs beside tune's pick: the ladder a user steps down when
+ * the pick misses the target on the day. Its first step is the fallback (staticFallback); then, for
+ * each normal cap tune swept below the fallback's (below the pick's when there is no fallback),
+ * down to the lowest (1), the setting there that met the target in tune with the most goodput
+ * (re-measured first, pooled; else the sweep's, leaving out those re-measured and missing), or,
+ * when none did, the one with the lowest critical p99. Before 2026-11-27 08:30Z the comparison
+ * stopped at the fallback: in 11 of the 17 runs recorded with a yardstick (2026-11-26 22:49Z to
+ * 2026-11-27 07:33Z) no static setting it ran held the target, and the adaptive lane was judged
+ * against the goodput of a pick that missed it, also where the lane held the target (03:36Z at
+ * 0.85x, 04:26Z at 0.87x, 07:33Z at 0.66x the goodput of a pick that missed by 3-6 ms). The
+ * setting a user keeps is the highest step that holds; the comparison now measures each step in
+ * the same rotation. Empty when the pick is at the lowest cap.
+ */
+export function staticLadder(t: Pick<TuneResult, 'best' | 'confirmed' | 'trials'>): Trial[] {
+  const fallback = staticFallback(t);
+  const from = normalCap((fallback ?? t.best).setting);
+  const caps = [...new Set(t.trials.map((x) => normalCap(x.setting)))].filter((c) => c < from).sort((a, b) => b - a);
+  const confirmed = t.confirmed ?? [];
+  const missed = new Set(confirmed.filter((x) => !x.meets).map((x) => settingKey(x.setting)));
+  const steps = caps.map((cap) => {
+    const at = (ts: readonly Trial[]) => ts.filter((x) => normalCap(x.setting) === cap);
+    const most = (ts: readonly Trial[]) => at(ts).filter((x) => x.meets).sort((a, b) => b.normalServed - a.normalServed)[0];
+    return most(confirmed)
+      ?? most(t.trials.filter((x) => !missed.has(settingKey(x.setting))))
+      ?? [...at(confirmed), ...at(t.trials)].sort((a, b) => a.criticalP99Ms - b.criticalP99Ms)[0]!;
+  });
+  return [...(fallback ? [fallback] : []), ...steps];
+}
+
 /** The normal lane's static cap in a setting (none: unbounded). */
 const normalCap = (s: EngineSetting): number => s.lanes?.['normal']?.maxConcurrency ?? Number.POSITIVE_INFINITY;
 

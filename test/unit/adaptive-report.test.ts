@@ -91,6 +91,23 @@ describe('bench:adaptive report', () => {
     expect(targets).toContain('tune\'s pick missed the target in the comparison');
     expect(targets).toContain('against it: 50 %');
     expect(section(html, 'settings')).toContain('data-setting="static fallback">VECTOR_STORE_LANES=');
+    // A step of the ladder below the fallback as the yardstick: its own row and setting.
+    const cap1 = { ...fb, normalServed: fb.normalServed * 0.5 };
+    const withLadder: AdaptiveRun = {
+      ...withFallback,
+      comparison: {
+        ...withFallback.comparison!,
+        runs: [...withFallback.comparison!.runs, { rep: 1, kind: 'static cap 1', trial: cap1 }],
+        ladder: [{ kind: 'static cap 1', setting: cap1.setting, mean: { goodput: cap1.normalServed, criticalP99Ms: cap1.criticalP99Ms }, pooled: cap1 }],
+        yardstick: { kind: 'static cap 1', held: true, goodput: cap1.normalServed },
+      },
+    };
+    const ladderHtml = adaptiveHtml(withLadder);
+    const ladderMeans = /<table id="means">.*?<\/table>/s.exec(ladderHtml)![0];
+    expect(rows(ladderMeans)).toBe(4 + c.variants.length);
+    expect(ladderMeans).toMatch(/<td>static cap 1<\/td><td>\d+<\/td><td>1\.00<\/td>.*?<td>yardstick<\/td>/s);
+    expect(section(ladderHtml, 'targets')).toContain(`vs tune's static cap 1 ${cap1.normalServed.toFixed(0)} req/s`);
+    expect(section(ladderHtml, 'settings')).toContain('data-setting="static cap 1">VECTOR_STORE_LANES=');
     // A run recorded before the yardstick: judged against tune's pick, marked as the yardstick.
     expect(/<table id="means">.*?<\/table>/s.exec(adaptiveHtml(run))![0]).toMatch(/<td>best static \(tune's pick\)<\/td>.*?<td>yardstick<\/td>/s);
   });

@@ -3,7 +3,7 @@
  * one setting pool into one figure. Pure logic on hand-made trials; no server.
  */
 import { describe, expect, it } from 'vitest';
-import { confirmationCandidates, lanesEnv, nextCandidates, pickBest, pooledTrial, staticFallback, type Trial } from '../../bench/tune.ts';
+import { confirmationCandidates, lanesEnv, nextCandidates, pickBest, pooledTrial, staticFallback, staticLadder, type Trial } from '../../bench/tune.ts';
 import { judge, type Comparison } from '../../bench/adaptive.ts';
 import { encode, newHistogram, recordMs } from '../../src/stats/histogram.ts';
 
@@ -134,6 +134,49 @@ describe('bench:adaptive: the static fallback run beside tune\'s pick', () => {
   });
 });
 
+describe('bench:adaptive: the ladder of lower caps run beside tune\'s pick', () => {
+  const target = 25;
+  /** A trial at `cap` with another critical reservation (a second setting at the same cap). */
+  const reserved2 = (cap: number, served: number, p99: number) => {
+    const t = trial(cap, served, ms(100, p99), target);
+    return { ...t, setting: { ...t.setting, lanes: { critical: { reserved: 2 }, normal: { maxQueue: 200, maxConcurrency: cap } } } };
+  };
+  const reservedOf = (t: Trial) => t.setting.lanes?.['critical']?.reserved;
+  const sweep = [
+    trial(8, 900, ms(100, 40), target), trial(4, 800, ms(100, 24), target), trial(3, 700, ms(100, 24), target), reserved2(3, 650, 23),
+    trial(2, 600, ms(100, 30), target), reserved2(2, 560, 27), trial(1, 400, ms(100, 18), target), reserved2(1, 420, 19),
+  ];
+  it('is the fallback, then the best setting at each lower cap tune swept, down to 1', () => {
+    const pick = pooledTrial([sweep[1]!], target);
+    const ladder = staticLadder({ best: pick, confirmed: [pick], trials: sweep });
+    expect(ladder.map(capOf)).toEqual([3, 2, 1]);
+    expect(ladder[0]).toBe(staticFallback({ best: pick, confirmed: [pick], trials: sweep }));
+    // Cap 2: nothing met the target in tune, so the lower critical p99 (reserved 2, 27 ms).
+    expect(reservedOf(ladder[1]!)).toBe(2);
+    // Cap 1: both met it; the one with more goodput.
+    expect(ladder[2]!.normalServed).toBe(420);
+  });
+  it('prefers the re-measured figures, and leaves out a setting that met the target once and missed when re-measured', () => {
+    const pick = pooledTrial([sweep[1]!], target);
+    const cap1Missed = pooledTrial([sweep[7]!, reserved2(1, 420, 40)], target);
+    expect(cap1Missed.meets).toBe(false);
+    const ladder = staticLadder({ best: pick, confirmed: [pick, cap1Missed], trials: sweep });
+    expect(ladder.at(-1)!.normalServed).toBe(400);
+    expect(reservedOf(ladder.at(-1)!)).toBe(1);
+  });
+  it('starts below the pick when there is no fallback, and is empty at the lowest cap', () => {
+    // The pick missed in tune: no fallback, every lower cap.
+    const missed = pooledTrial([sweep[0]!], target);
+    expect(staticFallback({ best: missed, confirmed: [missed], trials: sweep })).toBeUndefined();
+    expect(staticLadder({ best: missed, confirmed: [missed], trials: sweep }).map(capOf)).toEqual([4, 3, 2, 1]);
+    const atOne = pooledTrial([sweep[6]!], target);
+    expect(staticLadder({ best: atOne, confirmed: [atOne], trials: sweep })).toEqual([]);
+    // A fallback at cap 1 is the whole ladder.
+    const pick2 = pooledTrial([reserved2(2, 610, 20)], target);
+    expect(staticLadder({ best: pick2, confirmed: [pick2], trials: sweep }).map(capOf)).toEqual([1]);
+  });
+});
+
 describe('bench:adaptive: the verdict (judge)', () => {
   const target = 25;
   const run = (rep: number, kind: string, t: Trial) => ({ rep, kind, trial: t });
@@ -166,6 +209,20 @@ describe('bench:adaptive: the verdict (judge)', () => {
     // The adaptive lane still has to hold the target itself.
     const slow = runs.map((r) => (r.kind === 'adaptive' ? run(r.rep, r.kind, trial(undefined, 560, ms(100, 30), target)) : r));
     expect(judge(slow, statics, 'adaptive', target)).toMatchObject({ goodputMet: true, latencyMet: false, met: false });
+  });
+  it('judges against the highest step of the ladder that held the target when the pick and the fallback missed', () => {
+    const ladder = [...statics, 'static cap 1'];
+    const runs: Comparison['runs'] = [
+      run(1, 'static', trial(3, 700, ms(100, 30), target)), run(1, 'static fallback', trial(2, 600, ms(100, 28), target)),
+      run(1, 'static cap 1', trial(1, 420, ms(100, 21), target)), run(1, 'adaptive', trial(undefined, 500, ms(100, 24), target)),
+    ];
+    const v = judge(runs, ladder, 'adaptive', target);
+    expect(v.yardstick).toEqual({ kind: 'static cap 1', held: true, goodput: 420 });
+    expect(v).toMatchObject({ latencyMet: true, goodputMet: true, met: true });
+    expect(v.vsPick.met).toBe(false);
+    // Less than 90 % of the step that held: not met.
+    const low = runs.map((r) => (r.kind === 'adaptive' ? run(1, 'adaptive', trial(undefined, 370, ms(100, 24), target)) : r));
+    expect(judge(low, ladder, 'adaptive', target)).toMatchObject({ goodputMet: false, met: false });
   });
   it('falls back to tune\'s pick when no static contender held the target, and refuses a comparison with none', () => {
     const runs: Comparison['runs'] = [
