@@ -157,7 +157,7 @@ export interface AdaptiveLimitOptions {
    * `guard_skipped`. A try costs at least the round trips over the target that cut it, and at a
    * target at the edge of the level below those tries are what sets the protected p99
    * (bench/RESULTS.md, 2026-11-27, bench/level-probe.ts). Memory older than this is tried again.
-   * @default 0 (off: every step up is tried)
+   * @default 0 (off: every step up is tried); 60_000 with `guardTargetMs`
    */
   guardSkipMs?: number;
   /** Multiplier of the guard's ceiling when the protected tail is above target (at least one slot down). @default 0.75 */
@@ -207,12 +207,16 @@ export const ADAPTIVE_DEFAULTS: Readonly<Omit<AdaptiveLimitConfig, 'initialLimit
  *   the objective allowed in loose-target runs (below the guard's ceiling 56-99 % of the time);
  * - the guard keeps each level's tail (`guardLevelSamples` 500) and does not cut to a level that
  *   measured no lower a p99: in tight-target runs the critical p99 at 1 and 2 slots was within
- *   noise, and noise-driven cuts gave up the second slot's goodput.
+ *   noise, and noise-driven cuts gave up the second slot's goodput;
+ * - a step up to a level that measured a p99 over the target within the last minute is not tried
+ *   (`guardSkipMs` 60 s): at a target at the edge of the level below, the tries themselves set the
+ *   protected p99 (bench/level-probe.ts), and a minute is the longest retry wait anyway.
  * An option given explicitly always wins.
  */
-export const TOLD_TARGET_DEFAULTS: Readonly<Pick<AdaptiveLimitConfig, 'tolerance' | 'guardLevelSamples'>> = Object.freeze({
+export const TOLD_TARGET_DEFAULTS: Readonly<Pick<AdaptiveLimitConfig, 'tolerance' | 'guardLevelSamples' | 'guardSkipMs'>> = Object.freeze({
   tolerance: 2,
   guardLevelSamples: 500,
+  guardSkipMs: 60_000,
 });
 
 const KEYS = [

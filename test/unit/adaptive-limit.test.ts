@@ -304,7 +304,7 @@ describe('AdaptiveLimit (Gradient2)', () => {
         return h;
       };
       // Off: tried again after the 5 s retry wait.
-      const off = run({});
+      const off = run({ guardSkipMs: 0 });
       expect(until(off, 30)).toBeLessThanOrEqual(7);
       expect(off.limit.limit).toBe(2);
       expect(off.limit.snapshot().guard_skipped).toBeUndefined();
@@ -325,6 +325,13 @@ describe('AdaptiveLimit (Gradient2)', () => {
       expect(noMemory.limit.snapshot().guard_skipped).toBe(0);
       expect(() => resolveAdaptive('lanes.normal.adaptive', { guardSkipMs: -1 }, 8)).toThrow(/lanes\.normal\.adaptive\.guardSkipMs/);
       expect(resolveAdaptive('lanes.normal.adaptive', {}, 8).guardSkipMs).toBe(0);
+      // Told a target, it is on by default (a minute), and an explicit 0 turns it off.
+      const told = run({});
+      expect(until(told, 40)).toBe(40);
+      expect(told.limit.limit).toBe(1);
+      expect(told.limit.snapshot().guard_skipped).toBeGreaterThanOrEqual(2);
+      expect(resolveAdaptive('lanes.normal.adaptive', { protect: ['critical'], guardTargetMs: 30 }, 8).guardSkipMs).toBe(60_000);
+      expect(resolveAdaptive('lanes.normal.adaptive', { protect: [], guardTargetMs: 30 }, 8).guardSkipMs).toBe(0);
     });
 
     it('learns its base from the probe, starts at the probe\'s limit, climbs one slot per decision within target and cuts on the protected p99 while the lane\'s own RTT stays flat', () => {
