@@ -129,12 +129,31 @@ async function canListen(port: number): Promise<boolean> {
 }
 
 /**
- * `size` consecutive free ports. Weaviate derives a peer's data port as gossip + 1 (and the raft
- * RPC port sits next to the raft port), so ports are handed out in consecutive blocks.
+ * Where launched nodes' ports come from: below the kernel's ephemeral range (Linux:
+ * /proc/sys/net/ipv4/ip_local_port_range, 32768-60999 by default), from 10,000. A node restarted
+ * after a kill keeps its ports, and a port in the ephemeral range can meanwhile be the local end
+ * of any outgoing connection on the machine: a CI run on 2026-11-27 lost a restarted node to
+ * `bind: address already in use` on its gossip port (39148) that way. Elsewhere 20,000-32,767.
+ */
+export function portRange(read: () => string = () => readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8')): { from: number; to: number } {
+  try {
+    const low = Number(read().trim().split(/\s+/)[0]);
+    if (Number.isInteger(low) && low > 12_000) return { from: 10_000, to: low };
+  } catch {
+    // Not Linux: the usual ephemeral ranges start at 32768 (Linux) or 49152 (IANA, BSD, Windows).
+  }
+  return { from: 20_000, to: 32_768 };
+}
+
+/**
+ * `size` consecutive free ports (below the ephemeral range: portRange). Weaviate derives a peer's
+ * data port as gossip + 1 (and the raft RPC port sits next to the raft port), so ports are handed
+ * out in consecutive blocks.
  */
 export async function freePortBlock(size: number): Promise<number> {
+  const { from, to } = portRange();
   for (let attempt = 0; attempt < 100; attempt++) {
-    const base = 20_000 + Math.floor(Math.random() * 40_000);
+    const base = from + Math.floor(Math.random() * (to - from - size));
     let ok = true;
     for (let p = base; p < base + size && ok; p++) ok = await canListen(p);
     if (ok) return base;
