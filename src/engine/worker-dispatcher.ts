@@ -44,6 +44,8 @@ interface WorkerHandle {
   port: ControlHello['port'];
   /** The first init() (start() waits for it). */
   ready: Promise<void>;
+  /** Settles when the worker's control port closes (it exited): a control call pending then gets no answer. */
+  closed: Promise<void>;
   /**
    * starting: init() under way; ready: its sub-pool is open; retrying: an init() failed and the
    * next one is scheduled (capped backoff). Only ready workers are preferred by the balancer.
@@ -174,6 +176,8 @@ export class WorkerDispatcher implements Dispatcher {
     while (used.has(index)) index++;
     const share = this.#shares[index] ?? { index, min: 0, max: 0 };
     const control = Comlink.wrap<ControlApi>(hello.port as unknown as Comlink.Endpoint);
+    let onClosed: () => void = () => {};
+    const closed = new Promise<void>((resolve) => (onClosed = resolve));
     if (hello.logPort) forwardLogs(hello.logPort, this.#log);
     const handle: WorkerHandle = {
       threadId: hello.threadId,
@@ -182,6 +186,7 @@ export class WorkerDispatcher implements Dispatcher {
       control,
       port: hello.port,
       ready: Promise.resolve(),
+      closed,
       state: 'starting',
       initAttempts: 0,
       retryTimer: undefined,
@@ -193,6 +198,7 @@ export class WorkerDispatcher implements Dispatcher {
     handle.ready = this.#init(handle);
     // The port closes when the worker exits (crash, termination, shutdown): free its share.
     hello.port.once('close', () => {
+      onClosed();
       if (this.#handles.get(hello.threadId) !== handle) return;
       this.#handles.delete(hello.threadId);
       clearTimeout(handle.retryTimer);
@@ -317,7 +323,12 @@ export class WorkerDispatcher implements Dispatcher {
         h.share = this.#shares[h.index] ?? h.share;
         // A worker waiting to retry its init opens its pool with the new share when it does.
         if (h.state === 'retrying') return undefined;
-        return withTimeout(h.control.resize(h.share), this.#options.controlTimeoutMs + this.#config.connectTimeoutMs, 'resize');
+        // A worker that exits meanwhile never answers; its replacement opens with the new share
+        // (#register reads #shares). Without this a resize racing a crash waited out its
+        // time-out and threw ControlTimeoutError (engine-invariants.test.ts, CI on 2026-11-27).
+        const call = withTimeout(h.control.resize(h.share), this.#options.controlTimeoutMs + this.#config.connectTimeoutMs, 'resize');
+        call.catch(() => {}); // when `closed` wins, its later time-out is no unhandled rejection
+        return Promise.race([call, h.closed]);
       }),
     );
   }
