@@ -295,6 +295,14 @@ function p99(xs: readonly number[]): number {
   return s[Math.min(s.length - 1, Math.max(0, Math.ceil(0.99 * s.length) - 1))]!;
 }
 
+/**
+ * Whether `over` of `size` numbers above a bound put their p99 (as p99() ranks it) above it,
+ * whatever the others are: more of them than the ranks above the p99 (2 of 100, 1 of 1-99).
+ */
+function p99Over(over: number, size: number): boolean {
+  return over > size - Math.ceil(0.99 * size);
+}
+
 /** One change of the (integer) limit, for stats. */
 export interface LimitChange {
   /** Clock time of the change, ms. */
@@ -600,7 +608,7 @@ export class AdaptiveLimit {
     const min = this.config.guardMinSamples;
     if (judged.length >= min) {
       if (!due) return; // enough for a decision: that one keeps its pace
-    } else if (!early || judged.filter((x) => x > target).length <= min - Math.ceil(0.99 * min)) {
+    } else if (!early || !p99Over(judged.filter((x) => x > target).length, min)) {
       return;
     }
     this.#guardLastDecision = now;
@@ -683,7 +691,7 @@ export class AdaptiveLimit {
     let over = 0;
     for (let i = Math.max(0, xs.length - n); i < xs.length; i++) if (xs[i]! > target) over++;
     const size = Math.max(Math.min(xs.length, n), Math.min(guardMinSamples, n));
-    return over > size - Math.ceil(0.99 * size);
+    return p99Over(over, size);
   }
 
   #maybeEndProbe(now: number): void {
