@@ -33,6 +33,8 @@ export interface AdaptiveSettings {
   /** Each feature cell, ms after warmupMs. */
   featureMs: number;
   criticalRate: number;
+  /** `--critical-p99`: the critical target stated instead of tune's 1.5x idle (absent: tune's rule). */
+  criticalP99Ms?: number;
   only: string | null;
 }
 
@@ -87,6 +89,12 @@ export function adaptiveTargets(c: Comparison | undefined): Target[] {
   ];
 }
 
+/** How the critical target was set: tune's rule (1.5x idle) or stated with `--critical-p99`. */
+function targetHow(t: { targetP99Ms: number; idleCriticalP99Ms: number }, s: AdaptiveSettings | undefined): string {
+  const idle = `idle ${t.idleCriticalP99Ms.toFixed(2)} ms`;
+  return s?.criticalP99Ms === undefined ? `= 1.5x ${idle}` : `(stated with --critical-p99: ${(t.targetP99Ms / t.idleCriticalP99Ms).toFixed(2)}x ${idle})`;
+}
+
 function settingRows(run: AdaptiveRun): [string, string][] {
   const s = run.meta?.settings;
   const c = run.comparison;
@@ -98,7 +106,7 @@ function settingRows(run: AdaptiveRun): [string, string][] {
     const best = c.tune.best.setting;
     const adaptive = c.runs.find((r) => r.kind === 'adaptive')?.trial.setting;
     rows.push(
-      ['critical', `${c.tune.criticalRate} req/s open loop; target p99 ${c.tune.targetP99Ms} ms = 1.5x idle ${c.tune.idleCriticalP99Ms.toFixed(2)} ms`],
+      ['critical', `${c.tune.criticalRate} req/s open loop; target p99 ${c.tune.targetP99Ms} ms ${targetHow(c.tune, s)}`],
       ['normal', `offered at ${c.tune.normalRate.toFixed(0)} req/s open loop (2x the most a shape served; the default engine's first figure: ${c.tune.capacity.toFixed(0)} req/s)`],
       ['best static', `${best.workers} worker(s) x ${best.connections} connections, VECTOR_STORE_LANES="${lanesEnv(best)}" (${c.tune.best.meets ? 'meets the target in tune' : 'no static setting met the target in tune: lowest critical p99'})`],
     );

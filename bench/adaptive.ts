@@ -1,5 +1,10 @@
 /**
- * `npm run bench:adaptive -- [--quick] [--reps N] [--only adaptive|features] [--out FILE] [--adaptive-options JSON] [--compare-warmup-ms MS]`
+ * `npm run bench:adaptive -- [--quick] [--reps N] [--only adaptive|features] [--out FILE] [--adaptive-options JSON] [--compare-warmup-ms MS] [--critical-rate N] [--critical-p99 MS]`
+ *
+ * `--critical-p99` states the critical lane's objective (a service's SLO) instead of tune's rule
+ * (1.5x the idle critical p99 measured first): tune picks its static setting against it and the
+ * adaptive lane is told it. A looser objective than 1.5x idle lets tune's pick keep more normal
+ * slots, and the yardstick's ladder below it more steps.
  *
  * `--compare-warmup-ms` is the warm-up of each comparison trial (default 12 s; 1 s with --quick):
  * a fresh engine's adaptive lane explores most in its first seconds (its retry wait doubles from
@@ -144,7 +149,7 @@ export function judge(runs: Comparison['runs'], staticKinds: readonly string[], 
 export async function adaptiveVsStatic(
   target: Readonly<WeaviateTarget>,
   ctx: MeasureContext,
-  o: { criticalRate: number; quick: boolean; reps: number; trialMs: number; warmupMs: number; compareMs: number; compareWarmupMs?: number | undefined; say: Say; variants?: AdaptiveLimitOptions[] | undefined },
+  o: { criticalRate: number; criticalP99Ms?: number | undefined; quick: boolean; reps: number; trialMs: number; warmupMs: number; compareMs: number; compareWarmupMs?: number | undefined; say: Say; variants?: AdaptiveLimitOptions[] | undefined },
 ): Promise<Comparison> {
   // Weaviate just started and loaded the data: its first seconds are slow (a first run measured an
   // idle critical p99 of 125 ms against ~12 ms warm), and tune's target comes from its first trial.
@@ -154,7 +159,7 @@ export async function adaptiveVsStatic(
   await closedLoop(ctx, (i) => (i % 8 === 0 ? w.query(criticalQuery(), 'critical') : w.query(smallQuery(i), 'normal')), { concurrency: 8, warmupMs: 0, durationMs: 5000 });
   await w.stop();
   o.say('## tune (static settings)');
-  const t = await tune(target, ctx, { criticalRate: o.criticalRate, users: 20, trialMs: o.trialMs, warmupMs: o.warmupMs, quick: o.quick, progress: o.say });
+  const t = await tune(target, ctx, { criticalRate: o.criticalRate, ...(o.criticalP99Ms === undefined ? {} : { targetP99Ms: o.criticalP99Ms }), users: 20, trialMs: o.trialMs, warmupMs: o.warmupMs, quick: o.quick, progress: o.say });
   const best = t.best.setting;
   const shape = { workers: best.workers, connections: best.connections };
   const adaptiveOf = (adaptive: true | AdaptiveLimitOptions): EngineSetting =>
@@ -215,7 +220,7 @@ export async function adaptiveVsStatic(
 }
 
 export function printComparison(c: Comparison, say: Say): void {
-  say(`\nTarget: critical p99 <= ${c.tune.targetP99Ms} ms (1.5x idle ${c.tune.idleCriticalP99Ms.toFixed(2)} ms) at ${c.tune.criticalRate} req/s; normal offered at ${c.tune.normalRate.toFixed(0)} req/s (2x the most a shape served; the default engine's first figure: ${c.tune.capacity.toFixed(0)}).`);
+  say(`\nTarget: critical p99 <= ${c.tune.targetP99Ms} ms (${(c.tune.targetP99Ms / c.tune.idleCriticalP99Ms).toFixed(2)}x idle ${c.tune.idleCriticalP99Ms.toFixed(2)} ms) at ${c.tune.criticalRate} req/s; normal offered at ${c.tune.normalRate.toFixed(0)} req/s (2x the most a shape served; the default engine's first figure: ${c.tune.capacity.toFixed(0)}).`);
   const pooled = c.tune.best.pooled ?? 1;
   say(`Best static by tune's rule: \`${lanesEnv(c.tune.best.setting)}\` (${c.tune.best.meets ? 'meets the target' : 'no static setting met the target: lowest critical p99'}${pooled > 1 ? `, over ${pooled} trials in tune` : ''}).`);
   say('\n| rep | contender | critical p50 ms | critical p99 ms | normal goodput req/s | adaptive limit at end |');
@@ -346,6 +351,7 @@ async function main(): Promise<void> {
       only: { type: 'string' },
       out: { type: 'string' },
       'critical-rate': { type: 'string', default: '50' },
+      'critical-p99': { type: 'string' },
       'adaptive-options': { type: 'string' },
       'compare-warmup-ms': { type: 'string' },
     },
@@ -356,6 +362,10 @@ async function main(): Promise<void> {
   const compareWarmupMs = Number(values['compare-warmup-ms'] ?? (quick ? warmupMs : 12_000));
   if (!Number.isInteger(compareWarmupMs) || compareWarmupMs < 0) throw new Error(`--compare-warmup-ms must be a non-negative integer, got ${values['compare-warmup-ms']}`);
   if (!Number.isInteger(reps) || reps < 1) throw new Error(`--reps must be a positive integer, got ${values.reps}`);
+  const criticalRate = Number(values['critical-rate']);
+  if (!Number.isFinite(criticalRate) || criticalRate <= 0) throw new Error(`--critical-rate must be a positive number (req/s), got ${values['critical-rate']}`);
+  const criticalP99Ms = values['critical-p99'] === undefined ? undefined : Number(values['critical-p99']);
+  if (criticalP99Ms !== undefined && (!Number.isFinite(criticalP99Ms) || criticalP99Ms <= 0)) throw new Error(`--critical-p99 must be a positive number (ms), got ${values['critical-p99']}`);
   if (values.only !== undefined && values.only !== 'adaptive' && values.only !== 'features') throw new Error(`--only must be adaptive or features, got ${values.only}`);
   const rawVariants: unknown = values['adaptive-options'] === undefined ? [] : JSON.parse(values['adaptive-options']);
   const variants = (Array.isArray(rawVariants) ? rawVariants : [rawVariants]) as AdaptiveLimitOptions[];
@@ -366,7 +376,7 @@ async function main(): Promise<void> {
   say(`bench:adaptive ${process.argv.slice(2).join(' ')} at ${started}, commit ${commit}, load ${execSync('uptime', { encoding: 'utf8' }).trim()}`);
   const settings: AdaptiveSettings = {
     reps, trialMs: quick ? 4000 : 10_000, warmupMs, compareMs: quick ? 8000 : 20_000, compareWarmupMs, featureMs: quick ? 4000 : 10_000,
-    criticalRate: Number(values['critical-rate']), only: values.only ?? null,
+    criticalRate, ...(criticalP99Ms === undefined ? {} : { criticalP99Ms }), only: values.only ?? null,
   };
   await withSampleWeaviate(say, async (weaviate) => {
     const target = resolveTarget({ ...weaviate.target }, {});

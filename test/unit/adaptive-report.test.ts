@@ -42,6 +42,17 @@ describe('bench:adaptive report', () => {
     expect(html).not.toMatch(/https?:\/\/(?!www\.w3\.org)/); // opens with no network
   });
 
+  it('says how the critical target was set: tune\'s 1.5x idle, or stated with --critical-p99', () => {
+    const critical = (r: AdaptiveRun) => section(adaptiveHtml(r), 'settings').match(/data-setting="critical">([^<]*)</)?.[1];
+    expect(critical(run)).toContain(`target p99 ${c.tune.targetP99Ms} ms = 1.5x idle ${c.tune.idleCriticalP99Ms.toFixed(2)} ms`);
+    const stated: AdaptiveRun = {
+      ...run,
+      meta: { ...run.meta, settings: { ...run.meta!.settings!, criticalP99Ms: 40 } },
+      comparison: { ...c, tune: { ...c.tune, targetP99Ms: 40 } },
+    };
+    expect(critical(stated)).toContain(`target p99 40 ms (stated with --critical-p99: ${(40 / c.tune.idleCriticalP99Ms).toFixed(2)}x idle ${c.tune.idleCriticalP99Ms.toFixed(2)} ms)`);
+  });
+
   it('has the per-rep table, the means, tune\'s sweep, a limit trace per adaptive trial and the features table', () => {
     const html = adaptiveHtml(run);
     const perRep = /<table id="per-rep">.*?<\/table>/s.exec(html)![0];
