@@ -2,10 +2,14 @@
  * resize() against real workers and sockets: a resize that comes while a replacement worker is
  * still opening its sub-pool must not open a second one (sockets counted at the OS).
  */
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createExecutor } from '../../src/engine/executor.ts';
 import { silentLogger } from '../../src/log.ts';
 import { countEstablished } from '../../src/weaviate/sockets.ts';
+import { SAMPLE_COLLECTION } from '../../src/data/sample.ts';
 import { rejectionOf } from '../support/rejection.ts';
 import { ToxicProxy } from '../support/toxic-proxy.ts';
 import { sharedTarget, waitFor } from '../support/weaviate.ts';
@@ -55,6 +59,36 @@ describe('resize with real workers', () => {
     } finally {
       proxy.latencyMs = 0;
       await proxy.close();
+    }
+  });
+});
+
+describe('resize racing a worker that exits', () => {
+  it('a resize the exiting worker never answers still settles (no ControlTimeoutError), and the replacement opens with the new share', async () => {
+    await using engine = await createExecutor(
+      { weaviate: target, workers: 1, minConnections: 1, maxConnections: 2, taskModule: tasks, logger: silentLogger, workerLogLevel: 'silent' },
+      {},
+    );
+    const dir = mkdtempSync(join(tmpdir(), 'wex-resize-exit-'));
+    try {
+      const ready = join(dir, 'ready');
+      const release = join(dir, 'release');
+      const crashed = rejectionOf(engine.run('exitWhenReleased', { ready, release, maxMs: 30_000 }, { deadlineMs: 60_000 }));
+      // The worker's event loop is held from here: the resize message waits in its port, unanswered.
+      await waitFor(async () => existsSync(ready), { timeoutMs: 30_000, what: 'the task holding the worker' });
+      const resized = engine.resize({ min: 1, max: 3 }).then(() => 'resized', (e: Error) => `${e.name}: ${e.message}`);
+      await new Promise((r) => setTimeout(r, 50));
+      writeFileSync(release, '');
+      expect((await crashed).code).toBe('WEX_WORKER_CRASHED');
+      // Before 09f6972 this waited out the control time-out (11 s) and threw ControlTimeoutError.
+      expect(await resized).toBe('resized');
+      await waitFor(async () => {
+        const s = await engine.stats();
+        return s.workers.length === 1 && s.workers[0]!.ready && s.workers[0]!.pool?.max_connections === 3;
+      }, { timeoutMs: 15_000, what: 'the replacement worker ready with max 3' });
+      expect(await engine.query({ kind: 'bm25', collection: SAMPLE_COLLECTION, query: '삼성전자', limit: 1 })).toBeDefined();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });
