@@ -25,7 +25,7 @@
  *    run interleaved, ABBA order, `--reps` times each, so a machine whose
  *    load drifts hurts both alike; with them tune's fallback (the static setting with a smaller
  *    normal cap that met the target in tune with the most goodput below the pick's) and the rest
- *    of the ladder below it (tune's best setting at each lower cap it swept, down to 1: what a
+ *    of the ladder (tune's best setting at each other cap it swept below the pick's, down to 1: what a
  *    user steps down to when the pick misses on the day), in the same rotation. Reported:
  *    normal goodput (answers per second inside the window) and critical p99 of each, their
  *    ratio, and the done criterion met / not met (judge(): adaptive goodput >= 90 % of the best static setting as this comparison measured
@@ -83,9 +83,10 @@ export interface Comparison {
    */
   fallback?: { setting: EngineSetting; mean: { goodput: number; criticalP99Ms: number }; pooled: Trial };
   /**
-   * The rest of the ladder below the fallback (staticLadder: the best setting at each lower normal
-   * cap tune swept, down to 1), run in the same rotation, as `static cap N` in `runs` (absent in
-   * runs recorded before 2026-11-27 08:30Z, and when the fallback or the pick is at cap 1).
+   * The rest of the ladder (staticLadder: the best setting at each other normal cap tune swept
+   * below the pick's, down to 1; before 2026-11-27 12:10Z only those below the fallback's), run in
+   * the same rotation, as `static cap N` in `runs` (absent in runs recorded before 2026-11-27
+   * 08:30Z, and when the pick is at cap 1 or the fallback is the only cap below it).
    */
   ladder?: { kind: string; setting: EngineSetting; mean: { goodput: number; criticalP99Ms: number }; pooled: Trial }[];
   /**
@@ -171,7 +172,7 @@ export async function adaptiveVsStatic(
   const variants = (o.variants ?? []).map((options, k) => ({ kind: `variant ${k + 1}`, options, setting: adaptiveOf({ ...told, ...options }) }));
   for (const v of variants) o.say(`  ${v.kind}: ${JSON.stringify(v.options)}`);
   const fallback = staticFallback(t)?.setting;
-  // The ladder below the fallback: a user whose pick misses steps the cap down to the step that holds.
+  // The rest of the ladder: a user whose pick misses steps the cap down to the step that holds.
   const ladder = staticLadder(t).slice(fallback ? 1 : 0)
     .map((x) => ({ kind: `static cap ${x.setting.lanes?.['normal']?.maxConcurrency ?? 'none'}`, setting: x.setting }));
   const staticKinds = ['static', ...(fallback ? ['static fallback'] : []), ...ladder.map((x) => x.kind)];

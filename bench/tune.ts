@@ -152,8 +152,8 @@ export function staticFallback(t: Pick<TuneResult, 'best' | 'confirmed' | 'trial
 /**
  * The static settings bench:adaptive runs beside tune's pick: the ladder a user steps down when
  * the pick misses the target on the day. Its first step is the fallback (staticFallback); then, for
- * each normal cap tune swept below the fallback's (below the pick's when there is no fallback),
- * down to the lowest (1), the setting there that met the target in tune with the most goodput
+ * each other normal cap tune swept below the pick's, highest first, down to the lowest (1), the
+ * setting there that met the target in tune with the most goodput
  * (re-measured first, pooled; else the sweep's, leaving out those re-measured and missing), or,
  * when none did, the one with the lowest critical p99. Before 2026-11-27 08:30Z the comparison
  * stopped at the fallback: in 11 of the 17 runs recorded with a yardstick (2026-11-26 22:49Z to
@@ -161,12 +161,16 @@ export function staticFallback(t: Pick<TuneResult, 'best' | 'confirmed' | 'trial
  * against the goodput of a pick that missed it, also where the lane held the target (03:36Z at
  * 0.85x, 04:26Z at 0.87x, 07:33Z at 0.66x the goodput of a pick that missed by 3-6 ms). The
  * setting a user keeps is the highest step that holds; the comparison now measures each step in
- * the same rotation. Empty when the pick is at the lowest cap.
+ * the same rotation. Empty when the pick is at the lowest cap. Until 2026-11-27 12:10Z the ladder
+ * started below the fallback's cap, and the fallback is the cap with the most goodput in tune,
+ * which by noise can be far below the pick: at 11:42Z (pick cap 8, fallback cap 2) caps 4 and 3
+ * were left out of the comparison.
  */
 export function staticLadder(t: Pick<TuneResult, 'best' | 'confirmed' | 'trials'>): Trial[] {
   const fallback = staticFallback(t);
-  const from = normalCap((fallback ?? t.best).setting);
-  const caps = [...new Set(t.trials.map((x) => normalCap(x.setting)))].filter((c) => c < from).sort((a, b) => b - a);
+  const pickCap = normalCap(t.best.setting);
+  const fallbackCap = fallback ? normalCap(fallback.setting) : undefined;
+  const caps = [...new Set(t.trials.map((x) => normalCap(x.setting)))].filter((c) => c < pickCap && c !== fallbackCap).sort((a, b) => b - a);
   const confirmed = t.confirmed ?? [];
   const missed = new Set(confirmed.filter((x) => !x.meets).map((x) => settingKey(x.setting)));
   const steps = caps.map((cap) => {

@@ -156,6 +156,13 @@ describe('bench:adaptive: the ladder of lower caps run beside tune\'s pick', () 
     // Cap 1: both met it; the one with more goodput.
     expect(ladder[2]!.normalServed).toBe(420);
   });
+  it('keeps the caps between the pick and a fallback that skipped them (more goodput in tune by noise), highest first', () => {
+    // 2026-11-27 11:42Z: the pick at cap 8, caps 4 and 3 served less than cap 2 in tune.
+    const skipped = [trial(8, 900, ms(100, 24), target), trial(4, 600, ms(100, 24), target), trial(3, 650, ms(100, 24), target), trial(2, 700, ms(100, 20), target), trial(1, 400, ms(100, 18), target)];
+    const pick = pooledTrial([skipped[0]!], target);
+    expect(capOf(staticFallback({ best: pick, confirmed: [pick], trials: skipped })!)).toBe(2);
+    expect(staticLadder({ best: pick, confirmed: [pick], trials: skipped }).map(capOf)).toEqual([2, 4, 3, 1]);
+  });
   it('prefers the re-measured figures, and leaves out a setting that met the target once and missed when re-measured', () => {
     const pick = pooledTrial([sweep[1]!], target);
     const cap1Missed = pooledTrial([sweep[7]!, reserved2(1, 420, 40)], target);
