@@ -54,7 +54,7 @@ import { adaptiveHtml, traceSummary, type AdaptiveRun, type AdaptiveSettings } f
 import { gitCommit } from './report.ts';
 import { criticalQuery, smallQuery } from './scenarios.ts';
 import { withSampleWeaviate } from './setup.ts';
-import { lanesEnv, overloadTrial, pooledTrial, staticFallback, staticLadder, tune, type TracePoint, type Trial, type TuneResult } from './tune.ts';
+import { lanesEnv, overloadTrial, pooledTrial, positiveArg, staticFallback, staticLadder, tune, type TracePoint, type Trial, type TuneResult } from './tune.ts';
 import { DEFAULT_SAMPLE_SIZE } from '../src/data/sample.ts';
 import { fetchServerVersion } from '../src/weaviate/meta.ts';
 
@@ -363,10 +363,8 @@ async function main(): Promise<void> {
   const compareWarmupMs = Number(values['compare-warmup-ms'] ?? (quick ? warmupMs : 12_000));
   if (!Number.isInteger(compareWarmupMs) || compareWarmupMs < 0) throw new Error(`--compare-warmup-ms must be a non-negative integer, got ${values['compare-warmup-ms']}`);
   if (!Number.isInteger(reps) || reps < 1) throw new Error(`--reps must be a positive integer, got ${values.reps}`);
-  const criticalRate = Number(values['critical-rate']);
-  if (!Number.isFinite(criticalRate) || criticalRate <= 0) throw new Error(`--critical-rate must be a positive number (req/s), got ${values['critical-rate']}`);
-  const criticalP99Ms = values['critical-p99'] === undefined ? undefined : Number(values['critical-p99']);
-  if (criticalP99Ms !== undefined && (!Number.isFinite(criticalP99Ms) || criticalP99Ms <= 0)) throw new Error(`--critical-p99 must be a positive number (ms), got ${values['critical-p99']}`);
+  const criticalRate = positiveArg('critical-rate', values['critical-rate'], 'req/s')!;
+  const criticalP99Ms = positiveArg('critical-p99', values['critical-p99'], 'ms');
   if (values.only !== undefined && values.only !== 'adaptive' && values.only !== 'features') throw new Error(`--only must be adaptive or features, got ${values.only}`);
   const rawVariants: unknown = values['adaptive-options'] === undefined ? [] : JSON.parse(values['adaptive-options']);
   const variants = (Array.isArray(rawVariants) ? rawVariants : [rawVariants]) as AdaptiveLimitOptions[];

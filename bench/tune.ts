@@ -436,6 +436,14 @@ export function printTune(r: TuneResult, say: (l: string) => void): void {
   say(`  The note's rule of thumb for ${s.ruleOfThumb.users} concurrent users: min ${s.ruleOfThumb.min}, max ${s.ruleOfThumb.max} connections.`);
 }
 
+/** A command-line number that must be positive (`--critical-p99`, `--critical-rate`, `--rate`): undefined when not given. */
+export function positiveArg(name: string, raw: string | undefined, unit: string): number | undefined {
+  if (raw === undefined) return undefined;
+  const n = Number(raw);
+  if (raw.trim() === '' || !Number.isFinite(n) || n <= 0) throw new Error(`--${name} must be a positive number (${unit}), got ${raw}`);
+  return n;
+}
+
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
@@ -458,15 +466,18 @@ async function main(): Promise<void> {
   };
   const confirmReps = values['confirm-reps'] === undefined ? undefined : Number(values['confirm-reps']);
   if (confirmReps !== undefined && (!Number.isInteger(confirmReps) || confirmReps < 0 || confirmReps > 10)) throw new Error(`--confirm-reps must be an integer between 0 and 10, got ${values['confirm-reps']}`);
+  const criticalRate = positiveArg('critical-rate', values['critical-rate'], 'req/s')!;
+  const targetP99Ms = positiveArg('critical-p99', values['critical-p99'], 'ms');
+  const rate = positiveArg('rate', values.rate, 'req/s');
   const trialMs = ms('trial-ms', values.quick ? 4000 : 10_000);
   const warmupMs = ms('warmup-ms', values.quick ? 1000 : 2000);
   const say = (l: string) => console.log(l);
   await withSampleWeaviate(say, async (weaviate) => {
     const target = resolveTarget({ ...weaviate.target }, {});
     const result = await tune(target, { serverPid: weaviate.node?.pid, grpcPort: target.grpcPort }, {
-      criticalRate: Number(values['critical-rate']),
-      ...(values['critical-p99'] ? { targetP99Ms: Number(values['critical-p99']) } : {}),
-      ...(values.rate ? { rate: Number(values.rate) } : {}),
+      criticalRate,
+      ...(targetP99Ms === undefined ? {} : { targetP99Ms }),
+      ...(rate === undefined ? {} : { rate }),
       users: Number(values.users),
       trialMs,
       warmupMs,

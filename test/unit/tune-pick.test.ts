@@ -3,7 +3,7 @@
  * one setting pool into one figure. Pure logic on hand-made trials; no server.
  */
 import { describe, expect, it } from 'vitest';
-import { confirmationCandidates, lanesEnv, nextCandidates, pickBest, pooledTrial, staticFallback, staticLadder, type Trial } from '../../bench/tune.ts';
+import { confirmationCandidates, lanesEnv, nextCandidates, pickBest, pooledTrial, positiveArg, staticFallback, staticLadder, type Trial } from '../../bench/tune.ts';
 import { judge, type Comparison } from '../../bench/adaptive.ts';
 import { encode, newHistogram, recordMs } from '../../src/stats/histogram.ts';
 
@@ -242,5 +242,16 @@ describe('bench:adaptive: the verdict (judge)', () => {
     const erred = [...runs.slice(0, 2), run(1, 'adaptive', trial(undefined, 700, ms(100, 20), target, 1))];
     expect(judge(erred, statics, 'adaptive', target).latencyMet).toBe(false);
     expect(() => judge(runs.filter((r) => r.kind === 'adaptive'), statics, 'adaptive', target)).toThrow(/no static contender/);
+  });
+});
+
+describe('tune and bench:adaptive: positive number arguments', () => {
+  it('reads a positive number, is undefined when not given, and names the flag and the value otherwise', () => {
+    expect(positiveArg('critical-p99', '35', 'ms')).toBe(35);
+    expect(positiveArg('critical-p99', '27.5', 'ms')).toBe(27.5);
+    expect(positiveArg('critical-p99', undefined, 'ms')).toBeUndefined();
+    for (const bad of ['0', '-3', 'abc', '', 'Infinity']) {
+      expect(() => positiveArg('critical-rate', bad, 'req/s')).toThrow(`--critical-rate must be a positive number (req/s), got ${bad}`);
+    }
   });
 });
