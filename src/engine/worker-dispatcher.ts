@@ -176,8 +176,7 @@ export class WorkerDispatcher implements Dispatcher {
     while (used.has(index)) index++;
     const share = this.#shares[index] ?? { index, min: 0, max: 0 };
     const control = Comlink.wrap<ControlApi>(hello.port as unknown as Comlink.Endpoint);
-    let onClosed: () => void = () => {};
-    const closed = new Promise<void>((resolve) => (onClosed = resolve));
+    const closed = Promise.withResolvers<void>();
     if (hello.logPort) forwardLogs(hello.logPort, this.#log);
     const handle: WorkerHandle = {
       threadId: hello.threadId,
@@ -186,7 +185,7 @@ export class WorkerDispatcher implements Dispatcher {
       control,
       port: hello.port,
       ready: Promise.resolve(),
-      closed,
+      closed: closed.promise,
       state: 'starting',
       initAttempts: 0,
       retryTimer: undefined,
@@ -198,7 +197,7 @@ export class WorkerDispatcher implements Dispatcher {
     handle.ready = this.#init(handle);
     // The port closes when the worker exits (crash, termination, shutdown): free its share.
     hello.port.once('close', () => {
-      onClosed();
+      closed.resolve();
       if (this.#handles.get(hello.threadId) !== handle) return;
       this.#handles.delete(hello.threadId);
       clearTimeout(handle.retryTimer);
