@@ -4,7 +4,7 @@
  * table, tune's sweep, the adaptive lane's limit over time per trial (inline SVG, no network) and
  * the features on and off. Re-render a recorded run with `node bench/render.ts <adaptive-*.json>`.
  */
-import type { Comparison, FeatureRow } from './adaptive.ts';
+import type { Comparison, FeatureRow, Firmness } from './adaptive.ts';
 import { esc, htmlTable, lineChart, metaDetails, page, settingsTable, targetsSection, type Target } from './report.ts';
 import type { TracePoint, Trial } from './tune.ts';
 import { formatLanesEnv } from '../src/engine/lanes.ts';
@@ -118,6 +118,9 @@ function settingRows(run: AdaptiveRun): [string, string][] {
   return rows;
 }
 
+/** verdictFirmness() as a cell: the share of the draws of the reps (with replacement) that meet the criterion. */
+const firm = (x: Firmness | undefined) => (x ? `${(x.met * 100).toFixed(0)} % of ${x.draws}` : '-');
+
 function comparisonSections(c: Comparison): string {
   const perRep = htmlTable(
     ['rep', 'contender', 'critical p50 ms', 'critical p99 ms', 'meets target', 'normal goodput req/s', 'normal errors', 'adaptive limit at end'],
@@ -130,13 +133,13 @@ function comparisonSections(c: Comparison): string {
   const yardstickKind = c.yardstick?.kind ?? 'static';
   const yardstickGoodput = Math.max(1e-9, c.yardstick?.goodput ?? c.staticMean.goodput);
   const means = htmlTable(
-    ['contender', 'normal goodput req/s', 'x yardstick', 'critical p99 ms (mean of reps)', 'critical p99 ms (all answers)', 'criterion'],
+    ['contender', 'normal goodput req/s', 'x yardstick', 'critical p99 ms (mean of reps)', 'critical p99 ms (all answers)', 'criterion', 'met in draws of the reps'],
     [
-      ['best static (tune\'s pick)', f(c.staticMean.goodput, 0), f(c.staticMean.goodput / yardstickGoodput, 2), f(c.staticMean.criticalP99Ms, 2), c.staticPooled ? f(c.staticPooled.criticalP99Ms, 2) : '-', yardstickKind === 'static' ? 'yardstick' : ''],
-      ...(c.fallback ? [['static fallback', f(c.fallback.mean.goodput, 0), f(c.fallback.mean.goodput / yardstickGoodput, 2), f(c.fallback.mean.criticalP99Ms, 2), f(c.fallback.pooled.criticalP99Ms, 2), yardstickKind === 'static fallback' ? 'yardstick' : '']] : []),
-      ...(c.ladder ?? []).map((x) => [x.kind, f(x.mean.goodput, 0), f(x.mean.goodput / yardstickGoodput, 2), f(x.mean.criticalP99Ms, 2), f(x.pooled.criticalP99Ms, 2), yardstickKind === x.kind ? 'yardstick' : '']),
-      ['adaptive', f(c.adaptiveMean.goodput, 0), f(c.goodputRatio, 2), f(c.adaptiveMean.criticalP99Ms, 2), c.adaptivePooled ? f(c.adaptivePooled.criticalP99Ms, 2) : '-', c.met ? 'met' : 'not met'],
-      ...c.variants.map((v) => [`${v.kind} ${JSON.stringify(v.options)}`, f(v.goodput, 0), f(v.goodputRatio, 2), '-', f(v.criticalP99Ms, 2), v.met ? 'would meet' : 'would not meet']),
+      ['best static (tune\'s pick)', f(c.staticMean.goodput, 0), f(c.staticMean.goodput / yardstickGoodput, 2), f(c.staticMean.criticalP99Ms, 2), c.staticPooled ? f(c.staticPooled.criticalP99Ms, 2) : '-', yardstickKind === 'static' ? 'yardstick' : '', ''],
+      ...(c.fallback ? [['static fallback', f(c.fallback.mean.goodput, 0), f(c.fallback.mean.goodput / yardstickGoodput, 2), f(c.fallback.mean.criticalP99Ms, 2), f(c.fallback.pooled.criticalP99Ms, 2), yardstickKind === 'static fallback' ? 'yardstick' : '', '']] : []),
+      ...(c.ladder ?? []).map((x) => [x.kind, f(x.mean.goodput, 0), f(x.mean.goodput / yardstickGoodput, 2), f(x.mean.criticalP99Ms, 2), f(x.pooled.criticalP99Ms, 2), yardstickKind === x.kind ? 'yardstick' : '', '']),
+      ['adaptive', f(c.adaptiveMean.goodput, 0), f(c.goodputRatio, 2), f(c.adaptiveMean.criticalP99Ms, 2), c.adaptivePooled ? f(c.adaptivePooled.criticalP99Ms, 2) : '-', c.met ? 'met' : 'not met', firm(c.firmness)],
+      ...c.variants.map((v) => [`${v.kind} ${JSON.stringify(v.options)}`, f(v.goodput, 0), f(v.goodputRatio, 2), '-', f(v.criticalP99Ms, 2), v.met ? 'would meet' : 'would not meet', firm(v.firmness)]),
     ],
     'id="means"',
   );
@@ -174,7 +177,7 @@ function comparisonSections(c: Comparison): string {
       return `<div class="trace" data-rep="${r.rep}" data-kind="${esc(r.kind)}"><h3>rep ${r.rep}, ${esc(r.kind)}</h3>${chart}<p>${esc(traceSummary(trace, r.trial))}; probing in ${probing} of ${trace.length} samples.</p></div>`;
     });
   return `<section id="comparison"><h2>Best static setting against the adaptive limit, per repetition</h2>${perRep}
-<h3>Means over repetitions</h3><p>The yardstick is the best static setting as this comparison measured it: of the static contenders, the one holding the target (critical p99 over all its answers) with the most goodput; tune's pick when none held it.</p>${means}</section>
+<h3>Means over repetitions</h3><p>The yardstick is the best static setting as this comparison measured it: of the static contenders, the one holding the target (critical p99 over all its answers) with the most goodput; tune's pick when none held it. The last column says how firm a verdict is against the noise between repetitions: the same verdict taken on every draw of the reps with replacement (a rep's contenders drawn together, as they ran side by side), and the share of the draws in which the criterion is met; a verdict near 50 % turned on one rep.</p>${means}</section>
 <section id="tune-sweep"><h2>tune's sweep (static settings under the overload mix)</h2>
 <p>Capacity ${t.capacity.toFixed(0)} req/s, service time ${t.serviceTimeMs.toFixed(2)} ms, critical p99 at idle ${t.idleCriticalP99Ms.toFixed(2)} ms, target ${t.targetP99Ms} ms. The best static setting is the one meeting the target with the most normal goodput (else the lowest critical p99).</p>${sweep}${confirmed}</section>
 <section id="traces"><h2>The adaptive limit over time</h2><p>Sampled every 100 ms: the limit in force, the lane's requests in flight and the tail guard's ceiling over the limit (dashed; unrounded).</p>${traces.join('\n') || '<p>no traces recorded</p>'}</section>`;

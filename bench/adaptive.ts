@@ -65,7 +65,7 @@ export interface Comparison {
   /** Per repetition, in the order run. */
   runs: { rep: number; kind: string; trial: Trial; trace?: TracePoint[] }[];
   /** Variants of the adaptive options tried alongside (`--adaptive-options`): their means and ratios. */
-  variants: { kind: string; options: AdaptiveLimitOptions; goodput: number; criticalP99Ms: number; goodputRatio: number; met: boolean }[];
+  variants: { kind: string; options: AdaptiveLimitOptions; goodput: number; criticalP99Ms: number; goodputRatio: number; met: boolean; firmness?: Firmness }[];
   /** Means over repetitions of each trial's goodput and critical p99 (shown; not what is judged). */
   staticMean: { goodput: number; criticalP99Ms: number };
   adaptiveMean: { goodput: number; criticalP99Ms: number };
@@ -101,6 +101,16 @@ export interface Comparison {
   goodputMet: boolean;
   latencyMet: boolean;
   met: boolean;
+  /** How firm `met` is: the share of the resamples of the reps in which it is met (verdictFirmness; absent in runs recorded before 2026-11-27 14:00Z). */
+  firmness?: Firmness;
+}
+
+/** verdictFirmness(): the share of the draws in which the criterion is met, and how many draws (reps^reps). */
+export interface Firmness { met: number; draws: number }
+
+/** The static contenders of a comparison in judge()'s order: tune's pick, its fallback, the ladder. */
+export function staticKindsOf(fallback: boolean, ladderKinds: readonly string[]): string[] {
+  return ['static', ...(fallback ? ['static fallback'] : []), ...ladderKinds];
 }
 
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
@@ -147,6 +157,41 @@ export function judge(runs: Comparison['runs'], staticKinds: readonly string[], 
   };
 }
 
+/**
+ * How firm a verdict is against the noise between repetitions: judge() again on every resample of
+ * the reps with replacement (bootstrap over reps), each weighted by how many ordered draws give it,
+ * and the share of the weight where the criterion is met. The reps are drawn jointly (one draw of
+ * rep numbers for every contender) because a rep's contenders ran side by side, in the same state
+ * of the machine. With 4 reps that is 35 distinct resamples standing for 256 draws: a coarse
+ * figure, but it says whether a verdict turned on one rep (bench/RESULTS.md 2026-11-27 11:22Z:
+ * met by 0.29 ms of the fallback's p99). Exact, no randomness; refuses more than 8 reps (6,435
+ * resamples, each pooling every contender's histograms).
+ */
+export function verdictFirmness(runs: Comparison['runs'], staticKinds: readonly string[], kind: string, targetP99Ms: number): Firmness {
+  const reps = [...new Set(runs.map((r) => r.rep))].sort((a, b) => a - b);
+  const n = reps.length;
+  if (n === 0) throw new Error('verdictFirmness: no runs');
+  if (n > 8) throw new Error(`verdictFirmness: ${n} reps is more than the 8 it enumerates`);
+  const fact = (k: number): number => (k <= 1 ? 1 : k * fact(k - 1));
+  let met = 0;
+  // Each multiset of n rep indices, as counts per rep (non-increasing index order avoids repeats).
+  const counts = new Array<number>(n).fill(0);
+  const visit = (i: number, left: number): void => {
+    if (i === n - 1) {
+      counts[i] = left;
+      const resample = counts.flatMap((c, k) => Array.from({ length: c }, () => runs.filter((r) => r.rep === reps[k])).flat());
+      if (judge(resample, staticKinds, kind, targetP99Ms).met) met += fact(n) / counts.reduce((a, c) => a * fact(c), 1);
+      return;
+    }
+    for (let c = left; c >= 0; c--) {
+      counts[i] = c;
+      visit(i + 1, left - c);
+    }
+  };
+  visit(0, n);
+  return { met: met / n ** n, draws: n ** n };
+}
+
 export async function adaptiveVsStatic(
   target: Readonly<WeaviateTarget>,
   ctx: MeasureContext,
@@ -175,7 +220,7 @@ export async function adaptiveVsStatic(
   // The rest of the ladder: a user whose pick misses steps the cap down to the step that holds.
   const ladder = staticLadder(t).slice(fallback ? 1 : 0)
     .map((x) => ({ kind: `static cap ${x.setting.lanes?.['normal']?.maxConcurrency ?? 'none'}`, setting: x.setting }));
-  const staticKinds = ['static', ...(fallback ? ['static fallback'] : []), ...ladder.map((x) => x.kind)];
+  const staticKinds = staticKindsOf(fallback !== undefined, ladder.map((x) => x.kind));
   const settingOf = (kind: string): EngineSetting =>
     (kind === 'static' ? best : kind === 'static fallback' ? fallback! : kind === 'adaptive' ? adaptiveSetting
       : (ladder.find((x) => x.kind === kind) ?? variants.find((v) => v.kind === kind)!).setting);
@@ -211,14 +256,17 @@ export async function adaptiveVsStatic(
   }));
   const variantResults = variants.map((x) => {
     const j = judge(runs, staticKinds, x.kind, t.targetP99Ms);
-    return { kind: x.kind, options: x.options, goodput: j.goodput, criticalP99Ms: j.pooled.criticalP99Ms, goodputRatio: j.goodputRatio, met: j.met };
+    return { kind: x.kind, options: x.options, goodput: j.goodput, criticalP99Ms: j.pooled.criticalP99Ms, goodputRatio: j.goodputRatio, met: j.met, firmness: verdictFirmness(runs, staticKinds, x.kind, t.targetP99Ms) };
   });
   return {
     tune: t, runs, variants: variantResults, staticMean, adaptiveMean, staticPooled, adaptivePooled: v.pooled, ...(fallbackFigures ? { fallback: fallbackFigures } : {}),
     ...(ladderFigures.length > 0 ? { ladder: ladderFigures } : {}),
     yardstick: v.yardstick, vsPick: v.vsPick, goodputRatio: v.goodputRatio, goodputMet: v.goodputMet, latencyMet: v.latencyMet, met: v.met,
+    firmness: verdictFirmness(runs, staticKinds, 'adaptive', t.targetP99Ms),
   };
 }
+
+const pct = (x: Firmness) => `${(x.met * 100).toFixed(0)} %`;
 
 export function printComparison(c: Comparison, say: Say): void {
   say(`\nTarget: critical p99 <= ${c.tune.targetP99Ms} ms (${(c.tune.targetP99Ms / c.tune.idleCriticalP99Ms).toFixed(2)}x idle ${c.tune.idleCriticalP99Ms.toFixed(2)} ms) at ${c.tune.criticalRate} req/s; normal offered at ${c.tune.normalRate.toFixed(0)} req/s (2x the most a shape served; the default engine's first figure: ${c.tune.capacity.toFixed(0)}).`);
@@ -243,9 +291,10 @@ export function printComparison(c: Comparison, say: Say): void {
   }
   say(`Goodput ratio adaptive / ${y ? y.kind : 'best static'}: ${(c.goodputRatio * 100).toFixed(0)} % (${c.goodputMet ? 'within' : 'NOT within'} 10 %); ` +
     `adaptive critical p99 ${c.latencyMet ? 'within' : 'NOT within'} the target. Done criterion: ${c.met ? 'MET' : 'NOT MET'}.`);
+  if (c.firmness) say(`How firm: met in ${pct(c.firmness)} of the ${c.firmness.draws} draws of the reps with replacement (verdictFirmness).`);
   if (c.vsPick && y && y.kind !== 'static') say(`Against tune's pick alone (it did not hold the target here): ${(c.vsPick.goodputRatio * 100).toFixed(0)} %, ${c.vsPick.met ? 'met' : 'not met'}.`);
   for (const v of c.variants) {
-    say(`${v.kind} ${JSON.stringify(v.options)}: goodput ${v.goodput.toFixed(0)} req/s (${(v.goodputRatio * 100).toFixed(0)} % of static), critical p99 ${v.criticalP99Ms.toFixed(2)} ms: ${v.met ? 'would meet' : 'would not meet'} the criterion.`);
+    say(`${v.kind} ${JSON.stringify(v.options)}: goodput ${v.goodput.toFixed(0)} req/s (${(v.goodputRatio * 100).toFixed(0)} % of static), critical p99 ${v.criticalP99Ms.toFixed(2)} ms: ${v.met ? 'would meet' : 'would not meet'} the criterion${v.firmness ? ` (met in ${pct(v.firmness)} of the draws of the reps)` : ''}.`);
   }
 }
 

@@ -59,6 +59,10 @@ describe('bench:adaptive report', () => {
     expect(rows(perRep)).toBe(c.runs.length);
     for (const r of c.runs) expect(perRep).toContain(`<tr><td>${r.rep}</td><td>${r.kind}</td><td>${r.trial.criticalP50Ms.toFixed(2)}</td>`);
     expect(rows(/<table id="means">.*?<\/table>/s.exec(html)![0])).toBe(2 + c.variants.length);
+    // How firm the verdict is, when the run recorded it ('-' in runs from before).
+    expect(/<table id="means">.*?<\/table>/s.exec(html)![0]).toMatch(/<td>(met|not met)<\/td><td>-<\/td><\/tr>/);
+    const firm = adaptiveHtml({ ...run, comparison: { ...c, firmness: { met: 189 / 256, draws: 256 } } });
+    expect(/<table id="means">.*?<\/table>/s.exec(firm)![0]).toMatch(/<td>(met|not met)<\/td><td>74 % of 256<\/td><\/tr>/);
     const sweep = /<table id="tune">.*?<\/table>/s.exec(html)![0];
     expect(rows(sweep)).toBe(c.tune.trials.length + 1);
     expect(sweep.match(/<td>best<\/td>/g)).toHaveLength(1);

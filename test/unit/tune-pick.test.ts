@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { confirmationCandidates, lanesEnv, nextCandidates, pickBest, pooledTrial, positiveArg, staticFallback, staticLadder, type Trial } from '../../bench/tune.ts';
-import { judge, type Comparison } from '../../bench/adaptive.ts';
+import { judge, verdictFirmness, type Comparison } from '../../bench/adaptive.ts';
 import { encode, newHistogram, recordMs } from '../../src/stats/histogram.ts';
 
 /** A trial of the normal lane capped at `cap` whose critical answers took `latenciesMs`. */
@@ -253,5 +253,31 @@ describe('tune and bench:adaptive: positive number arguments', () => {
     for (const bad of ['0', '-3', 'abc', '', 'Infinity']) {
       expect(() => positiveArg('critical-rate', bad, 'req/s')).toThrow(`--critical-rate must be a positive number (req/s), got ${bad}`);
     }
+  });
+});
+
+describe('bench:adaptive: how firm a verdict is (verdictFirmness)', () => {
+  const target = 25;
+  const run = (rep: number, kind: string, t: Trial) => ({ rep, kind, trial: t });
+  const statics = ['static'];
+  /** 4 reps; the lane's rep 4 had 3 of its 100 critical answers over the target. */
+  const runs: Comparison['runs'] = [1, 2, 3, 4].flatMap((rep) => [
+    run(rep, 'static', trial(2, 600, ms(100, 20), target)),
+    run(rep, 'adaptive', trial(undefined, 600, rep === 4 ? [...ms(97, 22), ...ms(3, 40)] : ms(100, 22), target)),
+  ]);
+  it('is the share of the resamples of the reps (with replacement) in which the criterion is met', () => {
+    // As run: 3 slow answers of 400 are under 1 %: met.
+    expect(judge(runs, statics, 'adaptive', target).met).toBe(true);
+    // Rep 4 drawn twice or more (6 slow of 400) misses: 1 - (3/4)^4 - 4 (1/4) (3/4)^3 = 67/256 of the draws.
+    expect(verdictFirmness(runs, statics, 'adaptive', target)).toEqual({ met: 189 / 256, draws: 256 });
+  });
+  it('is 1 or 0 when no rep decides, and refuses what it cannot enumerate', () => {
+    const calm = runs.filter((r) => r.rep !== 4);
+    expect(verdictFirmness(calm, statics, 'adaptive', target)).toEqual({ met: 1, draws: 27 });
+    const starved = calm.map((r) => (r.kind === 'adaptive' ? run(r.rep, r.kind, trial(undefined, 500, ms(100, 22), target)) : r));
+    expect(verdictFirmness(starved, statics, 'adaptive', target).met).toBe(0);
+    expect(() => verdictFirmness([], statics, 'adaptive', target)).toThrow(/no runs/);
+    const many = Array.from({ length: 9 }, (_, k) => runs.map((r) => ({ ...r, rep: r.rep + 4 * k }))).flat();
+    expect(() => verdictFirmness(many, statics, 'adaptive', target)).toThrow(/more than the 8/);
   });
 });
