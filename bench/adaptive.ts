@@ -101,7 +101,7 @@ export interface Comparison {
   goodputMet: boolean;
   latencyMet: boolean;
   met: boolean;
-  /** How firm `met` is: the share of the resamples of the reps in which it is met (verdictFirmness; absent in runs recorded before 2026-11-27 14:00Z). */
+  /** How firm `met` is: the share of the resamples of the reps in which it is met (verdictFirmness; absent in runs recorded before 2026-11-27 13:15Z, and with more than FIRMNESS_MAX_REPS reps). */
   firmness?: Firmness;
 }
 
@@ -157,6 +157,9 @@ export function judge(runs: Comparison['runs'], staticKinds: readonly string[], 
   };
 }
 
+/** The most reps verdictFirmness enumerates: 6^6 draws, 462 distinct resamples, about 15 ms of pooling each per contender judged. */
+export const FIRMNESS_MAX_REPS = 6;
+
 /**
  * How firm a verdict is against the noise between repetitions: judge() again on every resample of
  * the reps with replacement (bootstrap over reps), each weighted by how many ordered draws give it,
@@ -164,17 +167,17 @@ export function judge(runs: Comparison['runs'], staticKinds: readonly string[], 
  * rep numbers for every contender) because a rep's contenders ran side by side, in the same state
  * of the machine. With 4 reps that is 35 distinct resamples standing for 256 draws: a coarse
  * figure, but it says whether a verdict turned on one rep (bench/RESULTS.md 2026-11-27 11:22Z:
- * met by 0.29 ms of the fallback's p99). Exact, no randomness; refuses more than 8 reps (6,435
- * resamples, each pooling every contender's histograms).
+ * met by 0.29 ms of the fallback's p99). Exact, no randomness; refuses more than FIRMNESS_MAX_REPS
+ * reps (each resample pools every contender's histograms).
  */
 export function verdictFirmness(runs: Comparison['runs'], staticKinds: readonly string[], kind: string, targetP99Ms: number): Firmness {
   const reps = [...new Set(runs.map((r) => r.rep))].sort((a, b) => a - b);
   const n = reps.length;
   if (n === 0) throw new Error('verdictFirmness: no runs');
-  if (n > 8) throw new Error(`verdictFirmness: ${n} reps is more than the 8 it enumerates`);
+  if (n > FIRMNESS_MAX_REPS) throw new Error(`verdictFirmness: ${n} reps is more than the ${FIRMNESS_MAX_REPS} it enumerates`);
   const fact = (k: number): number => (k <= 1 ? 1 : k * fact(k - 1));
   let met = 0;
-  // Each multiset of n rep indices, as counts per rep (non-increasing index order avoids repeats).
+  // Each multiset of n rep indices once, as counts per rep, weighted by the ordered draws that give it.
   const counts = new Array<number>(n).fill(0);
   const visit = (i: number, left: number): void => {
     if (i === n - 1) {
@@ -254,15 +257,17 @@ export async function adaptiveVsStatic(
   const ladderFigures = ladder.map((x) => ({
     kind: x.kind, setting: x.setting, mean: { goodput: mean(of(x.kind).map((r) => r.normalServed)), criticalP99Ms: mean(of(x.kind).map((r) => r.criticalP99Ms)) }, pooled: pooledTrial(of(x.kind), t.targetP99Ms),
   }));
+  // Enumerated exactly: with more reps than it takes it is left out rather than thrown at the end of a long run.
+  const firmness = (kind: string) => (o.reps <= FIRMNESS_MAX_REPS ? { firmness: verdictFirmness(runs, staticKinds, kind, t.targetP99Ms) } : {});
   const variantResults = variants.map((x) => {
     const j = judge(runs, staticKinds, x.kind, t.targetP99Ms);
-    return { kind: x.kind, options: x.options, goodput: j.goodput, criticalP99Ms: j.pooled.criticalP99Ms, goodputRatio: j.goodputRatio, met: j.met, firmness: verdictFirmness(runs, staticKinds, x.kind, t.targetP99Ms) };
+    return { kind: x.kind, options: x.options, goodput: j.goodput, criticalP99Ms: j.pooled.criticalP99Ms, goodputRatio: j.goodputRatio, met: j.met, ...firmness(x.kind) };
   });
   return {
     tune: t, runs, variants: variantResults, staticMean, adaptiveMean, staticPooled, adaptivePooled: v.pooled, ...(fallbackFigures ? { fallback: fallbackFigures } : {}),
     ...(ladderFigures.length > 0 ? { ladder: ladderFigures } : {}),
     yardstick: v.yardstick, vsPick: v.vsPick, goodputRatio: v.goodputRatio, goodputMet: v.goodputMet, latencyMet: v.latencyMet, met: v.met,
-    firmness: verdictFirmness(runs, staticKinds, 'adaptive', t.targetP99Ms),
+    ...firmness('adaptive'),
   };
 }
 

@@ -278,6 +278,6 @@ describe('bench:adaptive: how firm a verdict is (verdictFirmness)', () => {
     expect(verdictFirmness(starved, statics, 'adaptive', target).met).toBe(0);
     expect(() => verdictFirmness([], statics, 'adaptive', target)).toThrow(/no runs/);
     const many = Array.from({ length: 9 }, (_, k) => runs.map((r) => ({ ...r, rep: r.rep + 4 * k }))).flat();
-    expect(() => verdictFirmness(many, statics, 'adaptive', target)).toThrow(/more than the 8/);
+    expect(() => verdictFirmness(many, statics, 'adaptive', target)).toThrow(/more than the 6/);
   });
 });
