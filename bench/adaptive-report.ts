@@ -118,8 +118,10 @@ function settingRows(run: AdaptiveRun): [string, string][] {
   return rows;
 }
 
-/** verdictFirmness() as a cell: the share of the draws of the reps (with replacement) that meet the criterion. */
-const firm = (x: Firmness | undefined) => (x ? `${(x.met * 100).toFixed(0)} % of ${x.draws}` : '-');
+/** verdictFirmness()'s share of the draws of the reps (with replacement) that meet the criterion, as a percentage. */
+export const percentMet = (x: Firmness) => `${(x.met * 100).toFixed(0)} %`;
+
+const firm = (x: Firmness | undefined) => (x ? `${percentMet(x)} of ${x.draws}` : '-');
 
 function comparisonSections(c: Comparison): string {
   const perRep = htmlTable(

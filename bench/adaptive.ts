@@ -50,7 +50,7 @@ import { resolveTarget, type WeaviateTarget } from '../src/pool/config.ts';
 import type { QuerySpec } from '../src/query/spec.ts';
 import { engine, REQUEST_TIMEOUT_MS, type EngineSetting } from './contenders.ts';
 import { closedLoop, type CellMeasure, type MeasureContext } from './load.ts';
-import { adaptiveHtml, traceSummary, type AdaptiveRun, type AdaptiveSettings } from './adaptive-report.ts';
+import { adaptiveHtml, percentMet, traceSummary, type AdaptiveRun, type AdaptiveSettings } from './adaptive-report.ts';
 import { gitCommit } from './report.ts';
 import { criticalQuery, smallQuery } from './scenarios.ts';
 import { withSampleWeaviate } from './setup.ts';
@@ -176,13 +176,14 @@ export function verdictFirmness(runs: Comparison['runs'], staticKinds: readonly 
   if (n === 0) throw new Error('verdictFirmness: no runs');
   if (n > FIRMNESS_MAX_REPS) throw new Error(`verdictFirmness: ${n} reps is more than the ${FIRMNESS_MAX_REPS} it enumerates`);
   const fact = (k: number): number => (k <= 1 ? 1 : k * fact(k - 1));
+  const byRep = reps.map((rep) => runs.filter((r) => r.rep === rep));
   let met = 0;
   // Each multiset of n rep indices once, as counts per rep, weighted by the ordered draws that give it.
   const counts = new Array<number>(n).fill(0);
   const visit = (i: number, left: number): void => {
     if (i === n - 1) {
       counts[i] = left;
-      const resample = counts.flatMap((c, k) => Array.from({ length: c }, () => runs.filter((r) => r.rep === reps[k])).flat());
+      const resample = counts.flatMap((c, k) => Array.from({ length: c }, () => byRep[k]!).flat());
       if (judge(resample, staticKinds, kind, targetP99Ms).met) met += fact(n) / counts.reduce((a, c) => a * fact(c), 1);
       return;
     }
@@ -271,8 +272,6 @@ export async function adaptiveVsStatic(
   };
 }
 
-const pct = (x: Firmness) => `${(x.met * 100).toFixed(0)} %`;
-
 export function printComparison(c: Comparison, say: Say): void {
   say(`\nTarget: critical p99 <= ${c.tune.targetP99Ms} ms (${(c.tune.targetP99Ms / c.tune.idleCriticalP99Ms).toFixed(2)}x idle ${c.tune.idleCriticalP99Ms.toFixed(2)} ms) at ${c.tune.criticalRate} req/s; normal offered at ${c.tune.normalRate.toFixed(0)} req/s (2x the most a shape served; the default engine's first figure: ${c.tune.capacity.toFixed(0)}).`);
   const pooled = c.tune.best.pooled ?? 1;
@@ -296,10 +295,10 @@ export function printComparison(c: Comparison, say: Say): void {
   }
   say(`Goodput ratio adaptive / ${y ? y.kind : 'best static'}: ${(c.goodputRatio * 100).toFixed(0)} % (${c.goodputMet ? 'within' : 'NOT within'} 10 %); ` +
     `adaptive critical p99 ${c.latencyMet ? 'within' : 'NOT within'} the target. Done criterion: ${c.met ? 'MET' : 'NOT MET'}.`);
-  if (c.firmness) say(`How firm: met in ${pct(c.firmness)} of the ${c.firmness.draws} draws of the reps with replacement (verdictFirmness).`);
+  if (c.firmness) say(`How firm: met in ${percentMet(c.firmness)} of the ${c.firmness.draws} draws of the reps with replacement (verdictFirmness).`);
   if (c.vsPick && y && y.kind !== 'static') say(`Against tune's pick alone (it did not hold the target here): ${(c.vsPick.goodputRatio * 100).toFixed(0)} %, ${c.vsPick.met ? 'met' : 'not met'}.`);
   for (const v of c.variants) {
-    say(`${v.kind} ${JSON.stringify(v.options)}: goodput ${v.goodput.toFixed(0)} req/s (${(v.goodputRatio * 100).toFixed(0)} % of static), critical p99 ${v.criticalP99Ms.toFixed(2)} ms: ${v.met ? 'would meet' : 'would not meet'} the criterion${v.firmness ? ` (met in ${pct(v.firmness)} of the draws of the reps)` : ''}.`);
+    say(`${v.kind} ${JSON.stringify(v.options)}: goodput ${v.goodput.toFixed(0)} req/s (${(v.goodputRatio * 100).toFixed(0)} % of static), critical p99 ${v.criticalP99Ms.toFixed(2)} ms: ${v.met ? 'would meet' : 'would not meet'} the criterion${v.firmness ? ` (met in ${percentMet(v.firmness)} of the draws of the reps)` : ''}.`);
   }
 }
 

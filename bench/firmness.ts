@@ -10,7 +10,10 @@
  */
 import { readFileSync } from 'node:fs';
 import { judge, staticKindsOf, verdictFirmness, type Comparison } from './adaptive.ts';
-import type { AdaptiveRun } from './adaptive-report.ts';
+import { percentMet, type AdaptiveRun } from './adaptive-report.ts';
+
+/** A report's name in the table: its time stamp. */
+const runName = (file: string) => /adaptive-(.*)\.json$/.exec(file)?.[1] ?? file;
 
 export function firmnessRow(file: string, c: Comparison): string {
   if (c.runs.some((r) => typeof r.trial.criticalHistogram !== 'string')) throw new Error('its trials kept no critical histograms (recorded before 2026-11-26 17:00Z)');
@@ -19,11 +22,10 @@ export function firmnessRow(file: string, c: Comparison): string {
   const cell = (kind: string) => {
     const j = judge(c.runs, kinds, kind, target);
     const f = verdictFirmness(c.runs, kinds, kind, target);
-    return `${j.goodputRatio.toFixed(2)}x, ${j.pooled.criticalP99Ms.toFixed(2)} ms: ${j.met ? 'met' : 'not met'} (${(f.met * 100).toFixed(0)} %)`;
+    return `${j.goodputRatio.toFixed(2)}x, ${j.pooled.criticalP99Ms.toFixed(2)} ms: ${j.met ? 'met' : 'not met'} (${percentMet(f)})`;
   };
   const yardstick = judge(c.runs, kinds, 'adaptive', target).yardstick;
-  const name = /adaptive-(.*)\.json$/.exec(file)?.[1] ?? file;
-  return `| ${name} | ${target} | ${yardstick.kind}${yardstick.held ? '' : ' (none held)'} | ${c.met ? 'met' : 'not met'} | ${cell('adaptive')} | ${c.variants.map((v) => cell(v.kind)).join('; ') || '-'} |`;
+  return `| ${runName(file)} | ${target} | ${yardstick.kind}${yardstick.held ? '' : ' (none held)'} | ${c.met ? 'met' : 'not met'} | ${cell('adaptive')} | ${c.variants.map((v) => cell(v.kind)).join('; ') || '-'} |`;
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
@@ -40,7 +42,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
       try {
         console.log(firmnessRow(file, run.comparison));
       } catch (error) {
-        console.log(`| ${/adaptive-(.*)\.json$/.exec(file)?.[1] ?? file} | not judged: ${error instanceof Error ? error.message : String(error)} |`);
+        console.log(`| ${runName(file)} | not judged: ${error instanceof Error ? error.message : String(error)} |`);
       }
     }
   }
