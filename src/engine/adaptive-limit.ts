@@ -160,6 +160,17 @@ export interface AdaptiveLimitOptions {
    * @default 0 (off: every step up is tried); 60_000 with `guardTargetMs`
    */
   guardSkipMs?: number;
+  /**
+   * The guard's slow start (TCP's, before its first loss): until the protected tail is first over
+   * the target, each step up multiplies the ceiling by this (at least one slot more) instead of
+   * adding one slot, and lifts Gradient2's estimate with it, so that a lane whose objective allows
+   * many slots reaches them in a few decisions (1, 2, 4, 8, 16, 32: ~10 s at 50 protected req/s)
+   * instead of one slot per decision. The first decision over the target ends it: the ceiling
+   * goes back to the level the last step came from (the highest that held), or is cut as usual
+   * when it held none; a step up to a level `guardSkipMs` knows to be over the target ends it too.
+   * @default 1 (off: one slot per step)
+   */
+  guardSlowStart?: number;
   /** Multiplier of the guard's ceiling when the protected tail is above target (at least one slot down). @default 0.75 */
   guardBackoff?: number;
   /** After a cut, the guard waits this long before it tries one slot more; each cut in a row doubles the wait. @default 5000 */
@@ -194,6 +205,7 @@ export const ADAPTIVE_DEFAULTS: Readonly<Omit<AdaptiveLimitConfig, 'initialLimit
   guardClimbSamples: 0,
   guardLevelSamples: 0,
   guardSkipMs: 0,
+  guardSlowStart: 1,
   guardBackoff: 0.75,
   guardRetryMs: 5000,
   guardRetryMaxMs: 60_000,
@@ -222,7 +234,7 @@ export const TOLD_TARGET_DEFAULTS: Readonly<Pick<AdaptiveLimitConfig, 'tolerance
 const KEYS = [
   'initialLimit', 'minLimit', 'maxLimit', 'smoothing', 'tolerance', 'queueSize', 'longWindow', 'windowSamples', 'windowMs', 'backoff',
   'probeLimit', 'probeSamples', 'probeIntervalMs', 'protect', 'guardTolerance', 'guardTargetMs', 'guardMargin', 'guardHeadroom', 'guardProbeSamples', 'guardProbeMaxMs', 'guardWindowMs',
-  'guardIntervalMs', 'guardMinSamples', 'guardClimbSamples', 'guardLevelSamples', 'guardSkipMs', 'guardBackoff', 'guardRetryMs',
+  'guardIntervalMs', 'guardMinSamples', 'guardClimbSamples', 'guardLevelSamples', 'guardSkipMs', 'guardSlowStart', 'guardBackoff', 'guardRetryMs',
   'guardRetryMaxMs',
 ];
 
@@ -271,6 +283,7 @@ export function resolveAdaptive(
     guardClimbSamples: o['guardClimbSamples'] === undefined ? ADAPTIVE_DEFAULTS.guardClimbSamples : v.integer(at('guardClimbSamples'), o['guardClimbSamples'], 0),
     guardLevelSamples: o['guardLevelSamples'] === undefined ? defaults.guardLevelSamples : v.integer(at('guardLevelSamples'), o['guardLevelSamples'], 0, 100_000),
     guardSkipMs: num('guardSkipMs', 0, 3_600_000),
+    guardSlowStart: num('guardSlowStart', 1, 16),
     guardBackoff: num('guardBackoff', 0.1, 0.99),
     guardRetryMs: num('guardRetryMs', 0, 3_600_000),
     guardRetryMaxMs: num('guardRetryMaxMs', 0, 3_600_000),
@@ -354,6 +367,8 @@ export interface AdaptiveLimitSnapshot {
   guard_kept?: number;
   /** `guardSkipMs` only: steps up not tried, the level above having measured a p99 over the target. */
   guard_skipped?: number;
+  /** `guardSlowStart` only: still in slow start (no decision over the target yet). */
+  guard_slow_start?: boolean;
   /** ms until the guard may try one slot more (0: it may now; it also needs the tail within target). */
   guard_retry_in_ms?: number;
   /** Up to the last 10 changes, oldest first. */
@@ -418,6 +433,9 @@ export class AdaptiveLimit {
   readonly #levelAt = new Map<number, number>();
   #guardKept = 0;
   #guardSkipped = 0;
+  /** `guardSlowStart`: still before the first decision over the target; the ceiling the last step up came from. */
+  #slowStart: boolean;
+  #slowFrom: number | undefined;
   /**
    * Protected round trips measured with this lane at its probe limit (the probe's, and later ones
    * that started and ended at that limit), newest last, at most BASE_SAMPLES and none older
@@ -440,6 +458,7 @@ export class AdaptiveLimit {
     this.#estimate = config.initialLimit;
     this.#guardCeiling = config.maxLimit;
     this.#guardRetryMs = config.guardRetryMs;
+    this.#slowStart = config.guardSlowStart > 1;
     this.#probing = config.probeSamples > 0;
     if (this.#probing) this.#probeStart = now();
   }
@@ -622,9 +641,14 @@ export class AdaptiveLimit {
     if (tail > this.#guardTarget()) {
       this.#guardCuts++;
       this.#guardHeld = 0;
+      // Slow start ends here: back to the level its last step came from, the highest that held.
+      const from = this.#slowStart ? this.#slowFrom : undefined;
+      this.#slowStart = false;
       // Above target at the lowest limit: nothing to cut, and no evidence against the level above
       // (at the probe limit the round trips feed the base instead).
-      const next = Math.max(c.minLimit, Math.min(ceiling - 1, Math.floor(ceiling * c.guardBackoff)));
+      const next = from !== undefined && from < ceiling
+        ? Math.max(c.minLimit, from)
+        : Math.max(c.minLimit, Math.min(ceiling - 1, Math.floor(ceiling * c.guardBackoff)));
       if (ceiling > c.minLimit && this.#lowerNoBetter(next, tail)) {
         this.#guardKept++;
       } else if (ceiling > c.minLimit) {
@@ -643,13 +667,27 @@ export class AdaptiveLimit {
       // estimate). Between headroom and target: hold.
       const headroom = tail <= this.#guardTarget() * c.guardHeadroom && judged.length >= Math.max(c.guardMinSamples, c.guardClimbSamples);
       if (headroom && now >= this.#guardUpAt && Math.floor(this.#guardCeiling) <= before && this.#guardCeiling < c.maxLimit) {
-        const up = Math.min(c.maxLimit, Math.floor(this.#guardCeiling) + 1);
+        const from = Math.floor(this.#guardCeiling);
+        let up = Math.min(c.maxLimit, from + 1);
+        if (this.#slowStart) {
+          // A level known to fail ends the slow start; one slot more is still worth a look.
+          const fast = Math.min(c.maxLimit, Math.max(from + 1, Math.floor(from * c.guardSlowStart)));
+          if (fast > up && this.#levelOver(fast, now)) this.#slowStart = false;
+          else up = fast;
+        }
         if (this.#levelOver(up, now)) {
           // Known to fail: wait as after a failed try, without paying for one.
           this.#guardSkipped++;
+          this.#slowStart = false;
           this.#guardUpAt = now + this.#guardRetryMs;
           this.#guardRetryMs = Math.min(c.guardRetryMaxMs, this.#guardRetryMs * 2);
         } else {
+          if (this.#slowStart) {
+            // Gradient2's additive growth (queueSize x smoothing a window: a slot a second) would
+            // hold the step back: the estimate comes along; Gradient2 still cuts on an RTT rise.
+            this.#slowFrom = from;
+            this.#estimate = Math.max(this.#estimate, up);
+          }
           this.#guardCeiling = up;
         }
       }
@@ -809,6 +847,7 @@ export class AdaptiveLimit {
             guard_cuts: this.#guardCuts,
             ...(this.config.guardLevelSamples > 0 ? { guard_kept: this.#guardKept } : {}),
             ...(this.config.guardSkipMs > 0 ? { guard_skipped: this.#guardSkipped } : {}),
+            ...(this.config.guardSlowStart > 1 ? { guard_slow_start: this.#slowStart } : {}),
             guard_retry_in_ms: Math.max(0, Math.round(this.#guardUpAt - this.#now())),
           }
         : {}),

@@ -357,6 +357,36 @@ describe('AdaptiveLimit (Gradient2)', () => {
       expect(h.limit.snapshot().estimate).toBeGreaterThanOrEqual(8);
     });
 
+    it('with guardSlowStart multiplies the ceiling per step (and lifts Gradient2\'s estimate) until the first decision over the target, which goes back to the last level that held', () => {
+      const h = probed({ guardSlowStart: 2 });
+      expect(h.limit.snapshot()).toMatchObject({ guard_ceiling: 1, guard_slow_start: true });
+      // 1, 2, 4, 8, 16: four decisions, past Gradient2's 8 (without it, one slot each, stopping at 8).
+      expect(climb(h, 16)).toBe(4);
+      expect(h.limit.snapshot()).toMatchObject({ guard_ceiling: 16, guard_slow_start: true });
+      expect(h.limit.snapshot().estimate).toBeGreaterThanOrEqual(16);
+      // 16 is over the target: back to 8, where the last step came from (not 16 x 0.75 = 12).
+      second(h, 2, 30);
+      expect(h.limit.limit).toBe(8);
+      expect(h.limit.snapshot()).toMatchObject({ guard_cuts: 1, guard_slow_start: false });
+      expect(h.limit.snapshot().guard_retry_in_ms).toBeGreaterThan(4000);
+      // Then one slot per step, after the retry wait.
+      expect(climb(h, 9)).toBeLessThanOrEqual(6);
+      second(h, 0, 0);
+      expect(h.limit.limit).toBe(10);
+      const off = probed();
+      expect(climb(off, 8)).toBe(7);
+      expect(off.limit.snapshot().guard_slow_start).toBeUndefined();
+      // A first step over the target ends it as a cut does without it.
+      const early = probed({ guardSlowStart: 4, maxLimit: 12 });
+      expect(climb(early, 4)).toBe(1);
+      second(early, 0, 0);
+      expect(early.limit.limit).toBe(12); // 4 x 4 = 16, within maxLimit
+      second(early, 2, 30);
+      expect(early.limit.limit).toBe(4);
+      expect(resolveAdaptive('lanes.normal.adaptive', {}, 8).guardSlowStart).toBe(1);
+      expect(() => resolveAdaptive('lanes.normal.adaptive', { guardSlowStart: 0.5 }, 8)).toThrow(/lanes\.normal\.adaptive\.guardSlowStart/);
+    });
+
     it('after a cut waits guardRetryMs before one slot more, doubling per cut in a row, back to guardRetryMs once the cut level holds', () => {
       const h = probed();
       climb(h, 4);

@@ -170,7 +170,7 @@ describe('lane configuration', () => {
     // Every option of AdaptiveLimitOptions has a key.
     const all = 'initialLimit=2,minLimit=1,maxLimit=4,smoothing=0.3,tolerance=1.4,queueSize=1,longWindow=600,windowSamples=20,windowMs=200,backoff=0.8,' +
       'probeLimit=2,probeSamples=10,probeIntervalMs=30000,protect=critical,guardTolerance=1.5,guardTargetMs=25,guardMargin=0.95,guardHeadroom=0.9,guardProbeSamples=50,guardProbeMaxMs=2000,guardWindowMs=2000,' +
-      'guardIntervalMs=500,guardMinSamples=20,guardClimbSamples=60,guardLevelSamples=300,guardSkipMs=20000,guardBackoff=0.6,guardRetryMs=2000,guardRetryMaxMs=30000';
+      'guardIntervalMs=500,guardMinSamples=20,guardClimbSamples=60,guardLevelSamples=300,guardSkipMs=20000,guardSlowStart=2,guardBackoff=0.6,guardRetryMs=2000,guardRetryMaxMs=30000';
     const parsed = parseLanesEnv(`normal:${all.split(',').map((kv) => `adaptive.${kv}`).join(',')}`);
     expect(Object.keys(parsed['normal']!.adaptive as object).sort()).toEqual(Object.keys(resolveLanes(parsed, 8)[1]!.adaptive!).sort());
     // formatLanesEnv is the inverse (tune and bench:adaptive print settings with it).
