@@ -376,13 +376,13 @@ describe('AdaptiveLimit (Gradient2)', () => {
       const off = probed();
       expect(climb(off, 8)).toBe(7);
       expect(off.limit.snapshot().guard_slow_start).toBeUndefined();
-      // A first step over the target ends it as a cut does without it.
-      const early = probed({ guardSlowStart: 4, maxLimit: 12 });
-      expect(climb(early, 4)).toBe(1);
-      second(early, 0, 0);
-      expect(early.limit.limit).toBe(12); // 4 x 4 = 16, within maxLimit
-      second(early, 2, 30);
-      expect(early.limit.limit).toBe(4);
+      // A factor of 4, capped at maxLimit: 1, 4, then 12 (not 16); 12 over the target goes back to 4.
+      const capped = probed({ guardSlowStart: 4, maxLimit: 12 });
+      expect(climb(capped, 4)).toBe(1);
+      second(capped, 0, 0);
+      expect(capped.limit.limit).toBe(12);
+      second(capped, 2, 30);
+      expect(capped.limit.limit).toBe(4);
       expect(resolveAdaptive('lanes.normal.adaptive', {}, 8).guardSlowStart).toBe(1);
       expect(() => resolveAdaptive('lanes.normal.adaptive', { guardSlowStart: 0.5 }, 8)).toThrow(/lanes\.normal\.adaptive\.guardSlowStart/);
     });
