@@ -80,6 +80,31 @@ async function both(spec: QuerySpec): Promise<[unknown, unknown]> {
   return [normalise(a, false), normalise(b, true)];
 }
 
+/**
+ * `a` (the lean path's answer) equals `b` (the stock client's); except where the server itself
+ * orders one request's objects differently from call to call: a hybrid whose fused scores tie
+ * within float32 noise (alpha 1.37e-7 on the sample collection: 25 objects scored 0.99999988-1,
+ * and six calls of the stock client alone returned six orders, 2026-11-27). When the stock client,
+ * asked again up to 5 times, gets two orders itself, the same objects in another order pass;
+ * when it answers steadily, the difference is the lean path's and fails.
+ */
+async function expectSame(spec: QuerySpec, a: unknown, b: unknown): Promise<void> {
+  try {
+    expect(a).toStrictEqual(b);
+    return;
+  } catch (difference) {
+    const order = (r: unknown) => JSON.stringify((r as { value?: { objects: { uuid?: string }[] } }).value?.objects.map((o) => o.uuid) ?? null);
+    const seen = new Set([order(b)]);
+    for (let i = 0; i < 5 && seen.size < 2; i++) seen.add(order(await viaClient(spec).then((value) => ({ value }), () => ({}))));
+    if (seen.size < 2) throw difference;
+    const byUuid = (r: unknown) => {
+      const v = (r as { value?: { objects: { uuid?: string }[] } }).value;
+      return v ? { ...r as object, value: { ...v, objects: [...v.objects].sort((x, y) => String(x.uuid).localeCompare(String(y.uuid))) } } : r;
+    };
+    expect(byUuid(a)).toStrictEqual(byUuid(b));
+  }
+}
+
 function extraObject(i: number, rand: () => number) {
   const pick = <T,>(xs: readonly T[]) => xs[Math.floor(rand() * xs.length)]!;
   const maybe = <T,>(v: T) => (rand() < 0.15 ? undefined : v); // nulls too
@@ -267,10 +292,11 @@ describe('lean path = weaviate-client (real Weaviate, random specs)', () => {
       fc.asyncProperty(sampleSpec, async (spec) => {
         validateSpec(spec);
         const [a, b] = await both(spec);
-        expect(a).toStrictEqual(b);
+        await expectSame(spec, a, b);
         if ((a as { value?: { objects: unknown[] } }).value?.objects.length) nonEmpty++;
       }),
-      { numRuns: RUNS },
+      // The first spec whose answers the server orders at random (CI, 2026-11-27, seed 1642715199).
+      { numRuns: RUNS, examples: [[{ collection: SAMPLE_COLLECTION, kind: 'hybrid', query: '삼성전자', vector: embed('삼성전자'), queryProperties: ['title'], alpha: 1.3705953967851286e-7 } as QuerySpec]] },
     );
     expect(nonEmpty).toBeGreaterThan(RUNS / 3); // the comparison is about real answers, not empty ones
   });
@@ -282,7 +308,7 @@ describe('lean path = weaviate-client (real Weaviate, random specs)', () => {
       fc.asyncProperty(extraSpec, async (spec) => {
         validateSpec(spec);
         const [a, b] = await both(spec);
-        expect(a).toStrictEqual(b);
+        await expectSame(spec, a, b);
         const objects = (a as { value?: { objects: { properties: Record<string, unknown> }[] } }).value?.objects ?? [];
         if (objects.length) nonEmpty++;
         if (objects.some((o) => typeof o.properties['info'] === 'object' && o.properties['dates'] instanceof Array)) withNested++;
