@@ -10,12 +10,15 @@
  *   pinned       adaptive pinned at N (minLimit = maxLimit = N), no probe, no guard
  *   pinnedGuard  adaptive pinned at N, told an 80 ms objective: its probe and guard run, never move it
  *   slowStart    adaptive told 80 ms with `tolerance: 10, guardSlowStart: 2`, free to move
- * and prints each trial's goodput, the lane's mean in flight after the warm-up, and goodput per slot.
+ * and prints each trial's goodput, the lane's mean in flight after the warm-up, goodput per slot, and
+ * over the whole trial: the cores Weaviate and this process kept busy, and the host's steal time
+ * (/proc/stat: time this VM's CPUs were ready but the hypervisor ran something else).
  *   node --expose-gc bench/pinned-probe.ts [N=30] [kinds=nocap,cap,pinned,pinnedGuard] [warmupMs=5000]
  * (Node 24: PATH=node_modules/.bin:$PATH)
  */
+import { readFileSync } from 'node:fs';
 import { resolveTarget } from '../src/pool/config.ts';
-import { closedLoop, type MeasureContext } from './load.ts';
+import { closedLoop, processCpuMs, type MeasureContext } from './load.ts';
 import { engine, type EngineSetting } from './contenders.ts';
 import { criticalQuery, smallQuery } from './scenarios.ts';
 import { withSampleWeaviate } from './setup.ts';
@@ -37,6 +40,13 @@ const settings: Record<string, EngineSetting> = {
 for (const k of kinds) if (!settings[k]) throw new Error(`unknown kind \`${k}\` (kinds: ${Object.keys(settings).join(', ')})`);
 const say = (l: string) => console.log(l);
 
+/** The host's CPU time so far (all CPUs, clock ticks): total and steal, from /proc/stat's `cpu` line. */
+function hostTicks(): { total: number; steal: number } {
+  const f = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+  // user nice system idle iowait irq softirq steal (guest time is already in user).
+  return { total: f.slice(0, 8).reduce((a, x) => a + x, 0), steal: f[7] ?? 0 };
+}
+
 await withSampleWeaviate(say, async (weaviate) => {
   const target = resolveTarget({ ...weaviate.target }, {});
   const ctx: MeasureContext = { serverPid: weaviate.node?.pid, grpcPort: target.grpcPort };
@@ -48,12 +58,23 @@ await withSampleWeaviate(say, async (weaviate) => {
   const served: Record<string, number[]> = {};
   for (let rep = 1; rep <= 3; rep++) {
     for (const k of rep % 2 === 1 ? kinds : [...kinds].reverse()) {
+      const t0 = performance.now();
+      const server0 = processCpuMs(ctx.serverPid);
+      const self0 = process.cpuUsage();
+      const host0 = hostTicks();
       const r = await overloadTrial(target, ctx, settings[k]!, {
         criticalRate: 50, normalRate: 4000, targetP99Ms: 80, trialMs: 12_000, warmupMs, progress: (l) => say(`rep ${rep} ${k}: ${l}`), traceEveryMs: 100,
       });
+      const wallMs = performance.now() - t0;
+      const server1 = processCpuMs(ctx.serverPid);
+      const self = process.cpuUsage(self0);
+      const host1 = hostTicks();
+      const serverCores = server0 === null || server1 === null ? NaN : (server1 - server0) / wallMs;
+      const selfCores = (self.user + self.system) / 1000 / wallMs;
+      const steal = (host1.steal - host0.steal) / Math.max(1, host1.total - host0.total);
       const after = r.trace.filter((p) => p.t_ms >= warmupMs);
       const inFlight = after.reduce((a, p) => a + p.in_flight, 0) / Math.max(1, after.length);
-      say(`  in flight ${inFlight.toFixed(1)}, per slot ${(r.normalServed / inFlight).toFixed(0)} req/s`);
+      say(`  in flight ${inFlight.toFixed(1)}, per slot ${(r.normalServed / inFlight).toFixed(0)} req/s; cores busy: Weaviate ${serverCores.toFixed(2)}, this process ${selfCores.toFixed(2)}; host steal ${(steal * 100).toFixed(1)} %`);
       (served[k] ??= []).push(r.normalServed);
     }
   }
