@@ -48,13 +48,13 @@ import type { LaneOptions } from '../src/engine/lanes.ts';
 import { silentLogger } from '../src/log.ts';
 import { resolveTarget, type WeaviateTarget } from '../src/pool/config.ts';
 import type { QuerySpec } from '../src/query/spec.ts';
-import { engine, REQUEST_TIMEOUT_MS, type EngineSetting } from './contenders.ts';
+import { REQUEST_TIMEOUT_MS, type EngineSetting } from './contenders.ts';
 import { closedLoop, type CellMeasure, type MeasureContext } from './load.ts';
 import { adaptiveHtml, percentMet, traceSummary, type AdaptiveRun, type AdaptiveSettings } from './adaptive-report.ts';
 import { gitCommit } from './report.ts';
 import { criticalQuery, smallQuery } from './scenarios.ts';
 import { withSampleWeaviate } from './setup.ts';
-import { lanesEnv, overloadTrial, pooledTrial, positiveArg, staticFallback, staticLadder, tune, type TracePoint, type Trial, type TuneResult } from './tune.ts';
+import { lanesEnv, overloadTrial, warmUpServer, pooledTrial, positiveArg, staticFallback, staticLadder, tune, type TracePoint, type Trial, type TuneResult } from './tune.ts';
 import { DEFAULT_SAMPLE_SIZE } from '../src/data/sample.ts';
 import { fetchServerVersion } from '../src/weaviate/meta.ts';
 
@@ -201,13 +201,9 @@ export async function adaptiveVsStatic(
   ctx: MeasureContext,
   o: { criticalRate: number; criticalP99Ms?: number | undefined; quick: boolean; reps: number; trialMs: number; warmupMs: number; compareMs: number; compareWarmupMs?: number | undefined; say: Say; variants?: AdaptiveLimitOptions[] | undefined },
 ): Promise<Comparison> {
-  // Weaviate just started and loaded the data: its first seconds are slow (a first run measured an
-  // idle critical p99 of 125 ms against ~12 ms warm), and tune's target comes from its first trial.
+  // tune's target comes from its first trial: Weaviate warms up first.
   o.say('## warm-up (5 s of small and critical reads, not measured)');
-  const w = engine(target, { workers: 1, connections: 4 });
-  await w.start();
-  await closedLoop(ctx, (i) => (i % 8 === 0 ? w.query(criticalQuery(), 'critical') : w.query(smallQuery(i), 'normal')), { concurrency: 8, warmupMs: 0, durationMs: 5000 });
-  await w.stop();
+  await warmUpServer(target, ctx);
   o.say('## tune (static settings)');
   const t = await tune(target, ctx, { criticalRate: o.criticalRate, ...(o.criticalP99Ms === undefined ? {} : { targetP99Ms: o.criticalP99Ms }), users: 20, trialMs: o.trialMs, warmupMs: o.warmupMs, quick: o.quick, progress: o.say });
   const best = t.best.setting;

@@ -18,11 +18,10 @@
  */
 import { readFileSync } from 'node:fs';
 import { resolveTarget } from '../src/pool/config.ts';
-import { closedLoop, processCpuMs, type MeasureContext } from './load.ts';
-import { engine, type EngineSetting } from './contenders.ts';
-import { criticalQuery, smallQuery } from './scenarios.ts';
+import { processCpuMs, type MeasureContext } from './load.ts';
+import type { EngineSetting } from './contenders.ts';
 import { withSampleWeaviate } from './setup.ts';
-import { overloadTrial } from './tune.ts';
+import { overloadTrial, warmUpServer } from './tune.ts';
 
 const n = Number(process.argv[2] ?? 30);
 const kinds = (process.argv[3] ?? 'nocap,cap,pinned,pinnedGuard').split(',');
@@ -50,11 +49,7 @@ function hostTicks(): { total: number; steal: number } {
 await withSampleWeaviate(say, async (weaviate) => {
   const target = resolveTarget({ ...weaviate.target }, {});
   const ctx: MeasureContext = { serverPid: weaviate.node?.pid, grpcPort: target.grpcPort };
-  // Weaviate's first seconds after the load are slow: 5 s of reads first, not measured.
-  const w = engine(target, { workers: 1, connections: 4 });
-  await w.start();
-  await closedLoop(ctx, (i) => (i % 8 === 0 ? w.query(criticalQuery(), 'critical') : w.query(smallQuery(i), 'normal')), { concurrency: 8, warmupMs: 0, durationMs: 5000 });
-  await w.stop();
+  await warmUpServer(target, ctx);
   const served: Record<string, number[]> = {};
   for (let rep = 1; rep <= 3; rep++) {
     for (const k of rep % 2 === 1 ? kinds : [...kinds].reverse()) {

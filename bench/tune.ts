@@ -223,6 +223,21 @@ export interface TracePoint {
 }
 
 /**
+ * 5 s of small and critical reads, not measured: Weaviate just started and loaded the data, and
+ * its first seconds are slow (a first run measured an idle critical p99 of 125 ms against ~12 ms
+ * warm), so a trial that comes first would measure that.
+ */
+export async function warmUpServer(target: Readonly<WeaviateTarget>, ctx: MeasureContext): Promise<void> {
+  const w = engine(target, { workers: 1, connections: 4 });
+  await w.start();
+  try {
+    await closedLoop(ctx, (i) => (i % 8 === 0 ? w.query(criticalQuery(), 'critical') : w.query(smallQuery(i), 'normal')), { concurrency: 8, warmupMs: 0, durationMs: 5000 });
+  } finally {
+    await w.stop();
+  }
+}
+
+/**
  * The overload mix: critical at `criticalRate`, normal offered at `normalRate` (tune: 2x capacity),
  * open loop; `traceEveryMs` samples the normal lane's state (limit, in flight, RTT inputs) meanwhile.
  */

@@ -642,12 +642,12 @@ export class AdaptiveLimit {
       this.#guardCuts++;
       this.#guardHeld = 0;
       // Slow start ends here: back to the level its last step came from, the highest that held.
-      const from = this.#slowStart ? this.#slowFrom : undefined;
+      const held = this.#slowStart ? this.#slowFrom : undefined;
       this.#slowStart = false;
       // Above target at the lowest limit: nothing to cut, and no evidence against the level above
       // (at the probe limit the round trips feed the base instead).
-      const next = from !== undefined && from < ceiling
-        ? Math.max(c.minLimit, from)
+      const next = held !== undefined && held < ceiling
+        ? Math.max(c.minLimit, held)
         : Math.max(c.minLimit, Math.min(ceiling - 1, Math.floor(ceiling * c.guardBackoff)));
       if (ceiling > c.minLimit && this.#lowerNoBetter(next, tail)) {
         this.#guardKept++;
