@@ -417,6 +417,17 @@ export class WeaviateNode implements AsyncDisposable {
     }
   }
 
+  /**
+   * Stop cleanly (TERM, then KILL after the bound) and start again on the same ports and data.
+   * A clean stop writes Weaviate's memtables to disk segments, which a fresh load leaves in memory
+   * for up to PERSISTENCE_MEMTABLES_FLUSH_DIRTY_AFTER_SECONDS (60 s); queries read those at a
+   * higher CPU cost per answer (bench/RESULTS.md, 2026-11-27 18:30Z).
+   */
+  async restart(): Promise<this> {
+    await this.#terminate();
+    return this.start();
+  }
+
   /** Stop (TERM, then KILL after the bound) and remove the data folder and logs. */
   async stop(): Promise<void> {
     await this.#terminate();

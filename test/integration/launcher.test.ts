@@ -2,13 +2,21 @@
  * The launcher beyond the shared node: a 3-node cluster, a node with API-key authentication,
  * a start that fails (with its log tail), and nothing left behind after stop().
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { createServer } from 'node:net';
 import { describe, expect, it } from 'vitest';
+import { ensureSampleData } from '../../src/data/load.ts';
 import { startCluster, startWeaviate } from '../../src/launcher/node.ts';
 import { MemoryLogger } from '../../src/log.ts';
 import { createPool } from '../../src/pool/create.ts';
+import { startLoadedNode } from '../support/loaded-node.ts';
 import { rejectionOf } from '../support/rejection.ts';
+
+/** LSM segment files (`*.db`) under a node's data folder, counted on disk. */
+function segmentFiles(dir: string): number {
+  return readdirSync(dir, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.db') && !f.startsWith('raft')).length;
+}
 
 function alive(pid: number | undefined): boolean {
   if (!pid) return false;
@@ -69,6 +77,28 @@ describe('launcher', () => {
           String((failure as Error).stack),
         ];
         for (const text of surfaces) expect(text).not.toContain(key);
+      } finally {
+        await pool.close();
+      }
+    } finally {
+      await node.stop();
+    }
+  });
+
+  it('restart() stops cleanly and serves the same data on the same ports; the clean stop wrote the fresh load out to segment files', async () => {
+    // No timed flush during the test: segment files can only come from the clean stop.
+    const node = await startLoadedNode(200, { env: { PERSISTENCE_MEMTABLES_FLUSH_DIRTY_AFTER_SECONDS: '3600' } });
+    try {
+      const before = { pid: node.pid, http: node.httpPort, grpc: node.grpcPort, segments: segmentFiles(node.dataDir) };
+      await node.restart();
+      expect(alive(before.pid)).toBe(false);
+      expect(node.pid).not.toBe(before.pid);
+      expect([node.httpPort, node.grpcPort]).toEqual([before.http, before.grpc]);
+      expect(segmentFiles(node.dataDir)).toBeGreaterThan(before.segments);
+      const pool = await createPool({ weaviate: node.target, minConnections: 1, maxConnections: 1 });
+      try {
+        const again = await pool.withConnection((c) => ensureSampleData(c, { count: 200 }));
+        expect(again).toMatchObject({ created: false, objects: 200 });
       } finally {
         await pool.close();
       }
