@@ -387,6 +387,46 @@ describe('AdaptiveLimit (Gradient2)', () => {
       expect(() => resolveAdaptive('lanes.normal.adaptive', { guardSlowStart: 0.5 }, 8)).toThrow(/lanes\.normal\.adaptive\.guardSlowStart/);
     });
 
+    it('with guardSlowStart and guardSkipMs ends the slow start at a level its memory measured over the target (after a resize brought the ceiling below it), without a try', () => {
+      // In slow start the ceiling only rises until a cut, so a level above it can only have been
+      // measured before a resize lowered the ceiling (setBounds) without a cut.
+      const run = (options: AdaptiveLimitOptions, upTo: number) => {
+        // Told a target (15 ms after the margin): per-level memory and guardSkipMs are on. A
+        // decision every 5 s, so that the resize can come between two.
+        const h = probed({ guardSlowStart: 2, guardTargetMs: 20, guardMargin: 0.75, guardIntervalMs: 5000, ...options });
+        expect(climb(h, upTo)).toBeGreaterThan(0);
+        expect(h.limit.limit).toBe(upTo);
+        // Within a second of the step: guardMinSamples round trips at 10 ms, then 2 over the target
+        // (the early cut waits for the decision once there are guardMinSamples). The level's memory
+        // holds them; the resize comes before the decision (and bounds reset what it judges).
+        for (let i = 0; i < 40; i++) {
+          h.advance(1);
+          h.limit.addGuardSample(10);
+        }
+        h.limit.addGuardSample(30);
+        h.limit.addGuardSample(30);
+        expect(h.limit.limit).toBe(upTo);
+        h.limit.setBounds(1, upTo / 2);
+        h.limit.setBounds(1, 16);
+        expect(h.limit.snapshot()).toMatchObject({ guard_ceiling: upTo / 2, guard_slow_start: true });
+        // The next decision, with headroom (6 s: one decision).
+        for (let k = 0; k < 6; k++) second(h, 0, 0);
+        return h.limit;
+      };
+      // From 1 the slow start's step and the one-slot step are both 2: skipped, as a known failure.
+      const one = run({}, 2);
+      expect(one.snapshot()).toMatchObject({ guard_ceiling: 1, guard_skipped: 1, guard_slow_start: false });
+      // From 2 the slow start would go to 4, known to fail: it ends there, and 3 is tried (the
+      // ceiling: the resize also brought Gradient2's estimate down to 2, and it is not lifted).
+      const two = run({}, 4);
+      expect(two.snapshot()).toMatchObject({ guard_ceiling: 3, guard_skipped: 0, guard_slow_start: false });
+      expect(two.limit).toBe(2);
+      // Without the memory nothing is known: the slow start doubles on, to 4, estimate and all.
+      const blind = run({ guardSkipMs: 0 }, 4);
+      expect(blind.snapshot()).toMatchObject({ guard_ceiling: 4, guard_slow_start: true });
+      expect(blind.limit).toBe(4);
+    });
+
     it('after a cut waits guardRetryMs before one slot more, doubling per cut in a row, back to guardRetryMs once the cut level holds', () => {
       const h = probed();
       climb(h, 4);
