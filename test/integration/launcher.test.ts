@@ -3,7 +3,6 @@
  * a start that fails (with its log tail), and nothing left behind after stop().
  */
 import { existsSync, readdirSync } from 'node:fs';
-import { join } from 'node:path';
 import { createServer } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { ensureSampleData } from '../../src/data/load.ts';
