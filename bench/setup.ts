@@ -5,8 +5,9 @@ import { createPool } from '../src/pool/create.ts';
 
 /**
  * A freshly loaded Weaviate holds the load in memtables until PERSISTENCE_MEMTABLES_FLUSH_DIRTY_AFTER_SECONDS
- * (60 s) after the first write, and until then every query reads them: 1.3-1.5x the server CPU per
- * answer of the flushed state, and 0.7-0.8x the throughput (bench/RESULTS.md, 2026-11-27 18:30Z).
+ * (60 s) after the first write, and until then every query reads them: a bm25 costs the server
+ * 1.5-2x the CPU of the flushed state (the bench's small bm25/nearVector mix ~1.4x, at 0.7-0.8x the
+ * throughput; nearVector alone no more; bench/RESULTS.md, 2026-11-27 18:30Z).
  * A bench that starts right after the load measured its first minute on that server and the rest on
  * another. A node this process started is restarted (a clean stop writes the memtables out, ~10 s);
  * a server named by WEAVIATE_HOST/WEAVIATE_PORT is not ours to restart, so the bench waits the flush out.
