@@ -184,6 +184,17 @@ async function loadSample(target: WeaviateOptions, count: number, replicationFac
   }
 }
 
+/**
+ * Write a fresh load out of the nodes' memtables before anything is measured (bench/setup.ts says
+ * why: until the flush, 60 s after the load, a bm25 costs Weaviate 1.5-2x): a clean restart of
+ * each node, one at a time, so that a 3-node cluster keeps its quorum.
+ */
+async function flushByRestart(nodes: readonly WeaviateNode[], say: (l: string) => void): Promise<void> {
+  const t0 = performance.now();
+  for (const node of nodes) await node.restart();
+  say(`  restarted ${nodes.length === 1 ? 'the node' : `the ${nodes.length} nodes one at a time`} to write the load out of memtables (${((performance.now() - t0) / 1000).toFixed(1)} s)`);
+}
+
 /** Weaviate's CPU while nothing queries it (gossip, Raft, GC...), ms per second summed over its processes. */
 async function idleServerCpu(pids: readonly (number | undefined)[], ms = 3000): Promise<number | null> {
   const read = () => pids.reduce<number | null>((a, pid) => (a === null ? null : ((x) => (x === null ? null : a + x))(processCpuMs(pid))), 0);
@@ -221,6 +232,7 @@ export async function runClusterBench(p: ClusterProfile, slowMs: number, outDir:
   if (single) {
     try {
       await loadSample(single.target, p.objects, undefined, say);
+      await flushByRestart([single], say);
       const ctx: MeasureContext = { serverPid: single.pid, grpcPort: single.grpcPort };
       idle['1 node'] = await idleServerCpu([single.pid]);
       say(`  idle server CPU: ${idle['1 node']} ms/s`);
@@ -243,6 +255,7 @@ export async function runClusterBench(p: ClusterProfile, slowMs: number, outDir:
     const n = cluster.nodes;
     const nodeList = (grpcPortOf: (i: number) => number) => n.map((x, i) => ({ host: x.host, httpPort: x.httpPort, grpcPort: grpcPortOf(i) }));
     await loadSample(n[0]!.target, p.objects, 3, say);
+    await flushByRestart(n, say);
     const ctx: MeasureContext = { serverPid: undefined, serverPids: n.map((x) => x.pid!), grpcPort: n[0]!.grpcPort };
     const direct = nodeList((i) => n[i]!.grpcPort);
     idle['3 nodes'] = await idleServerCpu(n.map((x) => x.pid));
@@ -326,6 +339,7 @@ export async function runClusterBench(p: ClusterProfile, slowMs: number, outDir:
       try {
         const options = { ...tlsNode.target, apiKey };
         await loadSample(options, p.objects, undefined, say);
+        await flushByRestart([tlsNode], say);
         const ctx: MeasureContext = { serverPid: tlsNode.pid, grpcPort: tlsNode.grpcPort };
         const resolved = resolveTarget(options, {});
         const version = await fetchServerVersion(resolved, 5000);
