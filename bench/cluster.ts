@@ -38,6 +38,7 @@ import { fetchServerVersion } from '../src/weaviate/meta.ts';
 import { closedLoop, openLoop, processCpuMs, type CellMeasure, type MeasureContext } from './load.ts';
 import { aggregate, consoleTables, gitCommit, markdownTables } from './report.ts';
 import { smallQuery, withContender, type CellResult } from './scenarios.ts';
+import { flushByRestart } from './setup.ts';
 
 interface ClusterProfile {
   name: 'smoke' | 'quick' | 'full';
@@ -182,17 +183,6 @@ async function loadSample(target: WeaviateOptions, count: number, replicationFac
   } finally {
     await pool.close();
   }
-}
-
-/**
- * Write a fresh load out of the nodes' memtables before anything is measured (bench/setup.ts says
- * why: until the flush, 60 s after the load, a bm25 costs Weaviate 1.5-2x): a clean restart of
- * each node, one at a time, so that a 3-node cluster keeps its quorum.
- */
-async function flushByRestart(nodes: readonly WeaviateNode[], say: (l: string) => void): Promise<void> {
-  const t0 = performance.now();
-  for (const node of nodes) await node.restart();
-  say(`  restarted ${nodes.length === 1 ? 'the node' : `the ${nodes.length} nodes one at a time`} to write the load out of memtables (${((performance.now() - t0) / 1000).toFixed(1)} s)`);
 }
 
 /** Weaviate's CPU while nothing queries it (gossip, Raft, GC...), ms per second summed over its processes. */

@@ -11,14 +11,12 @@
  */
 import { execSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { ensureSampleData } from '../src/data/load.ts';
 import { ensureWeaviate } from '../src/launcher/local.ts';
-import { silentLogger } from '../src/log.ts';
 import { resolveTarget } from '../src/pool/config.ts';
-import { createPool } from '../src/pool/create.ts';
 import { engine } from './contenders.ts';
 import { closedLoop, processCpuMs, type MeasureContext } from './load.ts';
 import { criticalQuery, smallQuery } from './scenarios.ts';
+import { loadSampleData } from './setup.ts';
 
 const mix = process.argv[2] ?? 'small';
 const trials = Number(process.argv[3] ?? 14);
@@ -67,12 +65,7 @@ const send = (e: ReturnType<typeof engine>) => (i: number) =>
 const w = await ensureWeaviate({ env: { PROMETHEUS_MONITORING_ENABLED: 'true', PROMETHEUS_MONITORING_PORT: String(port) } });
 try {
   if (!w.node) throw new Error('memtable-probe starts its own Weaviate: unset WEAVIATE_HOST/WEAVIATE_PORT');
-  const loader = await createPool({ weaviate: { ...w.target }, minConnections: 1, maxConnections: 1, logger: silentLogger }, {});
-  try {
-    await loader.withConnection((c) => ensureSampleData(c, {}));
-  } finally {
-    await loader.close();
-  }
+  await loadSampleData(w, () => {});
   say('loaded');
   if (restart) {
     const t0 = performance.now();

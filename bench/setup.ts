@@ -1,5 +1,6 @@
 import { ensureSampleData } from '../src/data/load.ts';
 import { ensureWeaviate, type LocalWeaviate } from '../src/launcher/local.ts';
+import type { WeaviateNode } from '../src/launcher/node.ts';
 import { silentLogger } from '../src/log.ts';
 import { createPool } from '../src/pool/create.ts';
 
@@ -9,18 +10,31 @@ import { createPool } from '../src/pool/create.ts';
  * 1.5-2x the CPU of the flushed state (the bench's small bm25/nearVector mix ~1.4x, at 0.7-0.8x the
  * throughput; nearVector alone no more; bench/RESULTS.md, 2026-11-27 18:30Z).
  * A bench that starts right after the load measured its first minute on that server and the rest on
- * another. A node this process started is restarted (a clean stop writes the memtables out, ~10 s);
+ * another. A node this process started is restarted (a clean stop writes the memtables out, ~10 s:
+ * flushByRestart, which bench:cluster uses for its own loads too);
  * a server named by WEAVIATE_HOST/WEAVIATE_PORT is not ours to restart, so the bench waits the flush out.
  */
-async function settle(weaviate: LocalWeaviate, say: (line: string) => void): Promise<void> {
+export async function flushByRestart(nodes: readonly WeaviateNode[], say: (line: string) => void): Promise<void> {
   const t0 = performance.now();
-  if (weaviate.node) {
-    await weaviate.node.restart();
-    say(`Restarted Weaviate to write the fresh load out of its memtables (${((performance.now() - t0) / 1000).toFixed(1)} s)`);
-    return;
-  }
+  // One at a time: a 3-node cluster keeps its quorum.
+  for (const node of nodes) await node.restart();
+  say(`Restarted ${nodes.length === 1 ? 'Weaviate' : `the ${nodes.length} nodes one at a time`} to write the fresh load out of its memtables (${((performance.now() - t0) / 1000).toFixed(1)} s)`);
+}
+
+async function settle(weaviate: LocalWeaviate, say: (line: string) => void): Promise<void> {
+  if (weaviate.node) return flushByRestart([weaviate.node], say);
   say('Waiting 65 s for the server to flush the fresh load out of its memtables (PERSISTENCE_MEMTABLES_FLUSH_DIRTY_AFTER_SECONDS, 60 s by default)');
   await new Promise((resolve) => setTimeout(resolve, 65_000));
+}
+
+/** Load the sample data (if missing) over a one-connection pool; true when it was loaded now. */
+export async function loadSampleData(weaviate: LocalWeaviate, say: (line: string) => void): Promise<boolean> {
+  const loader = await createPool({ weaviate: { ...weaviate.target }, minConnections: 1, maxConnections: 1, logger: silentLogger }, {});
+  try {
+    return (await loader.withConnection((c) => ensureSampleData(c, { onProgress: say }))).created;
+  } finally {
+    await loader.close();
+  }
 }
 
 /**
@@ -29,16 +43,8 @@ async function settle(weaviate: LocalWeaviate, say: (line: string) => void): Pro
  */
 export async function withSampleWeaviate<T>(say: (line: string) => void, fn: (weaviate: LocalWeaviate) => Promise<T>): Promise<T> {
   const weaviate = await ensureWeaviate({ onProgress: say, binaryOptions: { onProgress: say } });
-  let fresh = false;
   try {
-    const loader = await createPool({ weaviate: { ...weaviate.target }, minConnections: 1, maxConnections: 1, logger: silentLogger }, {});
-    try {
-      const loaded = await loader.withConnection((c) => ensureSampleData(c, { onProgress: say }));
-      fresh = loaded.created;
-    } finally {
-      await loader.close();
-    }
-    if (fresh) await settle(weaviate, say);
+    if (await loadSampleData(weaviate, say)) await settle(weaviate, say);
     return await fn(weaviate);
   } finally {
     await weaviate.stop();
