@@ -10,7 +10,7 @@ import { inject } from 'vitest';
 import { parseLanesEnv } from '../../src/engine/lanes.ts';
 import { resolveTarget } from '../../src/pool/config.ts';
 import { SCENARIOS, runBench } from '../../bench/run.ts';
-import { lanesEnv, tune } from '../../bench/tune.ts';
+import { DEFAULT_HEADROOM, lanesEnv, settingEnv, tune } from '../../bench/tune.ts';
 import { sharedTarget } from '../support/weaviate.ts';
 
 const out = mkdtempSync(join(tmpdir(), 'wx-bench-'));
@@ -59,6 +59,12 @@ describe('bench plumbing (smoke)', () => {
     expect(r.confirmed!.every((t) => t.pooled === 2)).toBe(true);
     expect(r.confirmed!.map((t) => lanesEnv(t.setting))).toContain(lanesEnv(r.sweepBest!.setting));
     expect(r.confirmed).toContain(r.best);
+    // What it prints to paste is the recommended setting: within the headroom, or the pick itself.
+    expect(r.headroom).toBe(DEFAULT_HEADROOM);
+    expect(r.env).toBe(settingEnv(r.recommended!.setting));
+    expect(r.recommended!.normalServed).toBeLessThanOrEqual(r.best.normalServed);
+    if (r.recommendedHasHeadroom) expect(r.recommended!.criticalP99Ms).toBeLessThanOrEqual(r.targetP99Ms * DEFAULT_HEADROOM);
+    else expect(r.recommended).toBe(r.best);
     expect(r.env).toMatch(/^VECTOR_STORE_WORKERS=\d+ VECTOR_STORE_MAX_CONNECTIONS=\d+ VECTOR_STORE_LANES="[^"]+"$/);
     const lanes = /VECTOR_STORE_LANES="([^"]+)"/.exec(r.env)![1]!;
     expect(lanesEnv({ workers: 1, connections: 1, lanes: parseLanesEnv(lanes) })).toBe(lanes);

@@ -207,10 +207,14 @@ describe('weaviate-executor CLI', () => {
     expect(r.stdout).toMatch(/capacity \d+ req\/s; service time [\d.]+ ms; critical p99 at idle [\d.]+ ms; target [\d.]+ ms/);
     expect(r.stdout).toMatch(/\| workers \| connections \| lanes \|/);
     expect(r.stdout).toMatch(/^ {2}VECTOR_STORE_WORKERS=\d+ VECTOR_STORE_MAX_CONNECTIONS=\d+ VECTOR_STORE_LANES="[^"]+"$/m);
+    expect(r.stdout).toMatch(/^(Recommended: the most normal throughput with a critical p99 at most 80 % of the target|Best settings meeting the target|No setting met the target)/m);
     expect(r.stdout).toMatch(/Adaptive limit on the normal lane/);
     const bad = await run(['tune', '--trial-ms', '5'], weaviateEnv(), 30_000);
     expect(bad.code).not.toBe(0);
     expect(bad.stderr).toMatch(/--trial-ms must be an integer between 50 and 600000/);
+    const badRoom = await run(['tune', '--headroom', '1.5'], weaviateEnv(), 30_000);
+    expect(badRoom.code).not.toBe(0);
+    expect(badRoom.stderr).toMatch(/--headroom must be a share of the target between 0 and 1 \(1: none\), got 1\.5/);
   });
 
   it('bench runs end to end (smoke profile, one scenario) and writes its reports', async () => {
