@@ -5,6 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { confirmationCandidates, DEFAULT_HEADROOM, lanesEnv, nextCandidates, pickBest, pooledTrial, positiveArg, recommendedPick, staticFallback, staticLadder, type Trial } from '../../bench/tune.ts';
 import { judge, verdictFirmness, type Comparison } from '../../bench/adaptive.ts';
+import { headroomOutcome, tuneVsComparison } from '../../bench/headroom.ts';
 import { encode, newHistogram, recordMs } from '../../src/stats/histogram.ts';
 
 /** A trial of the normal lane capped at `cap` whose critical answers took `latenciesMs`. */
@@ -128,13 +129,19 @@ describe('tune: the setting it recommends, with headroom under the target', () =
     expect(cap3Lower.criticalP99Ms).toBeLessThanOrEqual(20);
     expect(recommendedPick({ best: cap3Lower, confirmed: [cap3Lower], trials: sweep, targetP99Ms: target }, DEFAULT_HEADROOM).trial).toBe(cap3Lower);
   });
-  it('never serves more than the pick, passes over a setting with a critical error, and is the pick (without headroom) when nothing fits', () => {
+  it('never serves more than the pick, passes over a setting with a critical error, and without headroom takes the most room that met the target', () => {
     // The uncapped setting came in fast, but served more than the pick: tune did not pick it (e.g. it missed when re-measured elsewhere).
     const fastUncapped = trial(undefined, 900, ms(100, 10), target);
     const erring = trial(2, 650, ms(100, 10), target, 1);
     const best = pooledTrial([sweep[1]!], target);
     const r = recommendedPick({ best, confirmed: [best], trials: [fastUncapped, sweep[1]!, erring], targetP99Ms: target }, DEFAULT_HEADROOM);
     expect(r).toEqual({ trial: best, withHeadroom: false });
+    // Nothing within the headroom, two settings below the pick meeting the target: the one with the most room.
+    const tight = [trial(3, 700, ms(100, 24), target), trial(2, 600, ms(100, 21), target), trial(1, 400, ms(100, 22), target)];
+    const tightBest = pooledTrial([tight[0]!], target);
+    const r2 = recommendedPick({ best: tightBest, confirmed: [tightBest], trials: tight, targetP99Ms: target }, DEFAULT_HEADROOM);
+    expect(r2.withHeadroom).toBe(false);
+    expect(capOf(r2.trial)).toBe(2);
     // Nothing met the target at all: the pick (the lowest p99) and no headroom.
     const missing = [trial(2, 600, ms(100, 30), target), trial(1, 400, ms(100, 28), target)];
     const lowest = pickBest(missing);
@@ -320,5 +327,38 @@ describe('bench:adaptive: how firm a verdict is (verdictFirmness)', () => {
     expect(() => verdictFirmness([], statics, 'adaptive', target)).toThrow(/no runs/);
     const many = Array.from({ length: 9 }, (_, k) => runs.map((r) => ({ ...r, rep: r.rep + 4 * k }))).flat();
     expect(() => verdictFirmness(many, statics, 'adaptive', target)).toThrow(/more than the 6/);
+  });
+});
+
+describe('bench:headroom: tune\'s figures against the comparison\'s, and the recommended setting there', () => {
+  const target = 25;
+  // tune: cap 3 met at 24 ms (re-measured: 23.5), cap 2 at 19 ms, cap 1 at 15 ms; the comparison ran cap 3 (the pick) and cap 1 (the fallback).
+  const sweep = [trial(3, 700, ms(100, 24), target), trial(2, 600, ms(100, 19), target), trial(1, 400, ms(100, 15), target)];
+  const pick = pooledTrial([sweep[0]!, trial(3, 700, ms(100, 23), target)], target);
+  const comparison = (pickThere: Trial, fallbackThere: Trial) => ({
+    tune: { targetP99Ms: target, best: pick, confirmed: [pick], trials: sweep },
+    staticPooled: pickThere,
+    fallback: { setting: fallbackThere.setting, mean: { goodput: fallbackThere.normalServed, criticalP99Ms: fallbackThere.criticalP99Ms }, pooled: fallbackThere },
+  }) as unknown as Comparison;
+  const c = comparison(trial(3, 650, ms(100, 30), target), trial(1, 380, ms(100, 20), target));
+  it('pairs each static contender with tune\'s figure for the same setting (pooled where re-measured)', () => {
+    const pairs = tuneVsComparison(c);
+    expect(pairs.map((p) => p.kind)).toEqual(['pick', 'fallback']);
+    expect(pairs[0]).toMatchObject({ tuneP99Ms: pick.criticalP99Ms, comparisonP99Ms: 30, tuneGoodput: 700, comparisonGoodput: 650 });
+    expect(pairs[1]).toMatchObject({ tuneP99Ms: 15, comparisonP99Ms: 20 });
+  });
+  it('finds the recommended setting among the comparison\'s contenders, by setting, else by cap, else not run', () => {
+    // Headroom 1: the pick, which missed there.
+    expect(headroomOutcome(c, 1)).toMatchObject({ measured: 'setting', held: false, p99Ms: 30, vsBestHeld: 650 / 380 });
+    // 0.8 (20 ms): cap 2, which the comparison did not run.
+    expect(headroomOutcome(c, 0.8)).toMatchObject({ measured: 'no', withHeadroom: true });
+    // 0.7 (17.5 ms): cap 1, run there as the fallback, which held and is the best that held.
+    expect(headroomOutcome(c, 0.7)).toMatchObject({ measured: 'setting', held: true, vsBestHeld: 1 });
+    // The comparison ran another cap-1 setting (another queue bound): matched by its cap.
+    const other = trial(1, 380, ms(100, 20), target);
+    const otherQueue = { ...other, setting: { ...other.setting, lanes: { critical: { reserved: 1 }, normal: { maxQueue: 1000, maxConcurrency: 1 } } } };
+    expect(headroomOutcome(comparison(trial(3, 650, ms(100, 30), target), otherQueue), 0.7)).toMatchObject({ measured: 'cap', held: true });
+    // Nothing held: no ratio.
+    expect(headroomOutcome(comparison(trial(3, 650, ms(100, 30), target), trial(1, 380, ms(100, 26), target)), 0.7).vsBestHeld).toBeUndefined();
   });
 });
