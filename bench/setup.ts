@@ -1,3 +1,4 @@
+import { constants } from 'node:os';
 import { ensureSampleData } from '../src/data/load.ts';
 import { ensureWeaviate, type LocalWeaviate } from '../src/launcher/local.ts';
 import type { WeaviateNode } from '../src/launcher/node.ts';
@@ -38,15 +39,40 @@ export async function loadSampleData(weaviate: LocalWeaviate, say: (line: string
 }
 
 /**
+ * A bench ended by SIGTERM or SIGINT (`kill`, `weaviate-executor bench|tune` passing a signal on,
+ * a CI time-out) ends without its 'exit' handlers, so a Weaviate it started lived on until the next
+ * start reaped it. While the bench runs, either signal stops that Weaviate (TERM, then KILL after
+ * the node's bound) and ends the process with 128 + the signal's number; a second signal ends it
+ * at once (the launcher's exit hook then KILLs the node). Returns the uninstall.
+ */
+export function stopOnSignal(weaviate: LocalWeaviate, say: (line: string) => void): () => void {
+  let stopping = false;
+  const onSignal = (signal: NodeJS.Signals) => {
+    const code = 128 + (constants.signals[signal] ?? 15);
+    if (stopping) process.exit(code);
+    stopping = true;
+    say(`${signal}: stopping Weaviate before exiting`);
+    void weaviate.stop().catch(() => {}).finally(() => process.exit(code));
+  };
+  process.on('SIGINT', onSignal).on('SIGTERM', onSignal);
+  return () => void process.off('SIGINT', onSignal).off('SIGTERM', onSignal);
+}
+
+/**
  * Run `fn` against a Weaviate holding the sample data: the one WEAVIATE_HOST/WEAVIATE_PORT name,
- * or a local node started (and stopped afterwards) for the purpose.
+ * or a local node started (and stopped afterwards, also on SIGTERM/SIGINT: stopOnSignal) for the purpose.
  */
 export async function withSampleWeaviate<T>(say: (line: string) => void, fn: (weaviate: LocalWeaviate) => Promise<T>): Promise<T> {
   const weaviate = await ensureWeaviate({ onProgress: say, binaryOptions: { onProgress: say } });
+  const uninstall = stopOnSignal(weaviate, say);
   try {
     if (await loadSampleData(weaviate, say)) await settle(weaviate, say);
     return await fn(weaviate);
   } finally {
-    await weaviate.stop();
+    try {
+      await weaviate.stop();
+    } finally {
+      uninstall();
+    }
   }
 }

@@ -2,7 +2,8 @@
  * The bench and tune plumbing on a tiny load: reports are produced and well-formed. Numbers are
  * never asserted here (benchmarks are not tests); they live in bench/RESULTS.md.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -70,4 +71,64 @@ describe('bench plumbing (smoke)', () => {
     expect(lanesEnv({ workers: 1, connections: 1, lanes: parseLanesEnv(lanes) })).toBe(lanes);
     expect(r.sizing.ruleOfThumb).toEqual({ users: 10, min: 5, max: 20 });
   });
+});
+
+/** The processes whose parent is `ppid` and whose command line contains `name` (read from /proc). */
+function childrenNamed(ppid: number, name: string): number[] {
+  return readdirSync('/proc').filter((e) => /^\d+$/.test(e)).flatMap((e) => {
+    try {
+      const stat = readFileSync(`/proc/${e}/stat`, 'utf8');
+      const parent = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      return parent === ppid && readFileSync(`/proc/${e}/cmdline`, 'utf8').includes(name) ? [Number(e)] : [];
+    } catch {
+      return []; // gone meanwhile
+    }
+  });
+}
+
+/** Alive and not a zombie waiting for its parent. */
+const running = (pid: number): boolean => {
+  try {
+    return !/^\S+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return false;
+  }
+};
+
+describe('a bench ended by a signal', () => {
+  it('stops the Weaviate it started (SIGTERM) and exits with 128 + the signal', async () => {
+    // Its own Weaviate: no WEAVIATE_HOST/PORT in its environment.
+    const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('WEAVIATE_HOST') && !k.startsWith('WEAVIATE_PORT') && !k.startsWith('VECTOR_STORE_')));
+    const dir = mkdtempSync(join(tmpdir(), 'wx-bench-signal-'));
+    const child = spawn(process.execPath, ['--expose-gc', new URL('../../bench/run.ts', import.meta.url).pathname, '--smoke', '--only', 'saturation', '--out', dir], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let servers: number[] = [];
+    try {
+      let stdout = '';
+      await new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`no Weaviate ready within 120 s: ${stdout}`)), 120_000);
+        child.stdout!.on('data', (d: Buffer) => {
+          stdout += d.toString();
+          if (/Weaviate \S+ ready at/.test(stdout)) {
+            clearTimeout(timer);
+            resolve();
+          }
+        });
+        child.once('exit', (code) => reject(new Error(`the bench exited (${code}) before its Weaviate was ready: ${stdout}`)));
+      });
+      servers = childrenNamed(child.pid!, 'weaviate-server');
+      expect(servers).toHaveLength(1);
+      const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+      child.kill('SIGTERM');
+      const code = await Promise.race([exited, new Promise<'bound'>((resolve) => setTimeout(() => resolve('bound'), 30_000))]);
+      expect(code).toBe(143);
+      const deadline = Date.now() + 5000;
+      while (running(servers[0]!) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
+      expect(running(servers[0]!), 'weaviate-server still running after its bench exited').toBe(false);
+      expect(existsSync(`/proc/${child.pid}`) && running(child.pid!)).toBe(false);
+    } finally {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      for (const pid of servers) if (running(pid)) process.kill(pid, 'SIGKILL');
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 180_000);
 });
