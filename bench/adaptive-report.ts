@@ -6,6 +6,7 @@
  */
 import type { Comparison, FeatureRow, Firmness } from './adaptive.ts';
 import { esc, htmlTable, lineChart, metaDetails, page, settingsTable, targetsSection, type Target } from './report.ts';
+import { recommendationSummary } from './headroom.ts';
 import type { TracePoint, Trial } from './tune.ts';
 import { formatLanesEnv } from '../src/engine/lanes.ts';
 import type { EngineSetting } from './contenders.ts';
@@ -110,6 +111,8 @@ function settingRows(run: AdaptiveRun): [string, string][] {
       ['normal', `offered at ${c.tune.normalRate.toFixed(0)} req/s open loop (2x the most a shape served; the default engine's first figure: ${c.tune.capacity.toFixed(0)} req/s)`],
       ['best static', `${best.workers} worker(s) x ${best.connections} connections, VECTOR_STORE_LANES="${lanesEnv(best)}" (${c.tune.best.meets ? 'meets the target in tune' : 'no static setting met the target in tune: lowest critical p99'})`],
     );
+    const rec = recommendationSummary(c);
+    if (rec) rows.push(['tune\'s recommendation', rec]);
     if (c.fallback) rows.push(['static fallback', `VECTOR_STORE_LANES="${lanesEnv(c.fallback.setting)}" (the static setting with the most goodput below the pick's that met the target in tune, run in the same rotation)`]);
     for (const x of c.ladder ?? []) rows.push([x.kind, `VECTOR_STORE_LANES="${lanesEnv(x.setting)}" (the ladder below the fallback: tune's best setting at this cap, run in the same rotation)`]);
     if (adaptive) rows.push(['adaptive', `${adaptive.workers} worker(s) x ${adaptive.connections} connections, VECTOR_STORE_LANES="${lanesEnv(adaptive)}"`]);

@@ -53,6 +53,7 @@ import { closedLoop, type CellMeasure, type MeasureContext } from './load.ts';
 import { adaptiveHtml, percentMet, traceSummary, type AdaptiveRun, type AdaptiveSettings } from './adaptive-report.ts';
 import { gitCommit } from './report.ts';
 import { criticalQuery, smallQuery } from './scenarios.ts';
+import { recommendationSummary } from './headroom.ts';
 import { withSampleWeaviate } from './setup.ts';
 import { lanesEnv, overloadTrial, warmUpServer, pooledTrial, positiveArg, staticFallback, staticLadder, tune, type TracePoint, type Trial, type TuneResult } from './tune.ts';
 import { DEFAULT_SAMPLE_SIZE } from '../src/data/sample.ts';
@@ -272,6 +273,8 @@ export function printComparison(c: Comparison, say: Say): void {
   say(`\nTarget: critical p99 <= ${c.tune.targetP99Ms} ms (${(c.tune.targetP99Ms / c.tune.idleCriticalP99Ms).toFixed(2)}x idle ${c.tune.idleCriticalP99Ms.toFixed(2)} ms) at ${c.tune.criticalRate} req/s; normal offered at ${c.tune.normalRate.toFixed(0)} req/s (2x the most a shape served; the default engine's first figure: ${c.tune.capacity.toFixed(0)}).`);
   const pooled = c.tune.best.pooled ?? 1;
   say(`Best static by tune's rule: \`${lanesEnv(c.tune.best.setting)}\` (${c.tune.best.meets ? 'meets the target' : 'no static setting met the target: lowest critical p99'}${pooled > 1 ? `, over ${pooled} trials in tune` : ''}).`);
+  const rec = recommendationSummary(c);
+  if (rec) say(`tune's recommendation: ${rec}.`);
   say('\n| rep | contender | critical p50 ms | critical p99 ms | normal goodput req/s | adaptive limit at end |');
   say('|---:|---|---:|---:|---:|---|');
   for (const r of c.runs) {

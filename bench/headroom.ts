@@ -73,6 +73,23 @@ export function headroomOutcome(c: Comparison, headroom: number): Outcome {
   };
 }
 
+/**
+ * What tune recommended to paste (TuneResult.recommended; runs recorded before 2026-11-27 22:30Z
+ * have none) and how the comparison found it (headroomOutcome at tune's headroom), for
+ * bench:adaptive's summary and report.
+ */
+export function recommendationSummary(c: Comparison): string | undefined {
+  const rec = c.tune.recommended;
+  if (!rec) return undefined;
+  const room = `${((c.tune.headroom ?? 1) * 100).toFixed(0)} %`;
+  const o = headroomOutcome(c, c.tune.headroom ?? 1);
+  const here = o.measured === 'no'
+    ? 'not run in this comparison (no static contender at its cap)'
+    : `in this comparison ${o.measured === 'cap' ? 'the contender at its normal cap ' : ''}${o.held ? 'held' : 'missed'} the target at ${o.p99Ms!.toFixed(2)} ms`;
+  const why = c.tune.recommendedHasHeadroom ? `the most goodput within ${room} of the target` : `none came within ${room} of the target: the most room`;
+  return `VECTOR_STORE_LANES="${lanesEnv(rec.setting)}" (${why}; critical p99 ${rec.criticalP99Ms.toFixed(2)} ms in tune); ${here}`;
+}
+
 const median = (xs: readonly number[]): number => {
   const s = [...xs].sort((a, b) => a - b);
   return s.length % 2 === 1 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;

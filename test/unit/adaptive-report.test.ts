@@ -7,6 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { adaptiveHtml, adaptiveTargets, type AdaptiveRun } from '../../bench/adaptive-report.ts';
+import { formatLanesEnv } from '../../src/engine/lanes.ts';
 
 const run = JSON.parse(readFileSync(new URL('../fixtures/bench-adaptive-quick.json', import.meta.url), 'utf8')) as AdaptiveRun;
 const c = run.comparison!;
@@ -40,6 +41,17 @@ describe('bench:adaptive report', () => {
     expect(settings).toMatch(/data-setting="trials">1 rep\(s\) per contender/);
     expect(settings).toMatch(/data-setting="best static">\d+ worker\(s\) x \d+ connections, VECTOR_STORE_LANES=&quot;critical:/);
     expect(html).not.toMatch(/https?:\/\/(?!www\.w3\.org)/); // opens with no network
+  });
+
+  it('names tune\'s recommendation (with headroom) in the settings when the run recorded one', () => {
+    expect(section(adaptiveHtml(run), 'settings')).not.toContain('recommendation'); // recorded before tune had one
+    const withRec: AdaptiveRun = { ...run, comparison: { ...c, tune: { ...c.tune, headroom: 0.8, recommended: c.tune.best, recommendedHasHeadroom: true } } };
+    const row = /data-setting="tune's recommendation">([^<]*)</.exec(section(adaptiveHtml(withRec), 'settings'))?.[1];
+    expect(row).toContain(`VECTOR_STORE_LANES=&quot;${formatLanesEnv(c.tune.best.setting.lanes ?? {})}&quot;`);
+    expect(row).toContain('the most goodput within 80 % of the target');
+    expect(row).toContain(`critical p99 ${c.tune.best.criticalP99Ms.toFixed(2)} ms in tune`);
+    // This early run recorded no pooled static contenders: nothing to find it among.
+    expect(row).toContain('not run in this comparison');
   });
 
   it('says how the critical target was set: tune\'s 1.5x idle, or stated with --critical-p99', () => {
