@@ -207,7 +207,7 @@ describe('weaviate-executor CLI', () => {
     expect(r.stdout).toMatch(/capacity \d+ req\/s; service time [\d.]+ ms; critical p99 at idle [\d.]+ ms; target [\d.]+ ms/);
     expect(r.stdout).toMatch(/\| workers \| connections \| lanes \|/);
     expect(r.stdout).toMatch(/^ {2}VECTOR_STORE_WORKERS=\d+ VECTOR_STORE_MAX_CONNECTIONS=\d+ VECTOR_STORE_LANES="[^"]+"$/m);
-    expect(r.stdout).toMatch(/^(Recommended: the most normal throughput with a critical p99 at most 80 % of the target|No setting came in within 80 % of the target|No setting met the target)/m);
+    expect(r.stdout).toMatch(/^(Recommended: the most normal throughput with a critical p99 at most 70 % of the target|No setting came in within 70 % of the target|No setting met the target)/m);
     expect(r.stdout).toMatch(/Adaptive limit on the normal lane/);
     const bad = await run(['tune', '--trial-ms', '5'], weaviateEnv(), 30_000);
     expect(bad.code).not.toBe(0);

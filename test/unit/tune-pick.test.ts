@@ -3,7 +3,7 @@
  * one setting pool into one figure. Pure logic on hand-made trials; no server.
  */
 import { describe, expect, it } from 'vitest';
-import { confirmationCandidates, DEFAULT_HEADROOM, lanesEnv, nextCandidates, pickBest, pooledTrial, positiveArg, recommendedPick, staticFallback, staticLadder, type Trial } from '../../bench/tune.ts';
+import { confirmationCandidates, lanesEnv, nextCandidates, pickBest, pooledTrial, positiveArg, recommendedPick, staticFallback, staticLadder, type Trial } from '../../bench/tune.ts';
 import { judge, verdictFirmness, type Comparison } from '../../bench/adaptive.ts';
 import { headroomOutcome, tuneVsComparison } from '../../bench/headroom.ts';
 import { encode, newHistogram, recordMs } from '../../src/stats/histogram.ts';
@@ -103,14 +103,15 @@ describe('tune: descending when no re-measured setting met the target', () => {
 });
 
 describe('tune: the setting it recommends, with headroom under the target', () => {
-  const target = 25; // 0.8 x 25 = 20
+  const target = 25;
+  const headroom = 0.8; // 0.8 x 25 = 20
   // The sweep: cap 4 serves the most and misses; cap 3 meets at 24 ms (no room), cap 2 at 19.5 ms, cap 1 at 15 ms.
   const sweep = [trial(4, 800, ms(100, 40), target), trial(3, 700, ms(100, 24), target), trial(2, 600, ms(100, 19.5), target), trial(1, 400, ms(100, 15), target)];
   it('is the most goodput whose critical p99 came in at most the headroom x the target, below the pick that merely met it', () => {
     const confirmed = [pooledTrial([sweep[1]!, trial(3, 690, ms(100, 24), target)], target), pooledTrial([sweep[2]!, trial(2, 610, ms(100, 19.5), target)], target)];
     const best = pickBest(confirmed);
     expect(capOf(best)).toBe(3);
-    const r = recommendedPick({ best, confirmed, trials: sweep, targetP99Ms: target }, DEFAULT_HEADROOM);
+    const r = recommendedPick({ best, confirmed, trials: sweep, targetP99Ms: target }, headroom);
     expect(r.withHeadroom).toBe(true);
     expect(capOf(r.trial)).toBe(2);
     expect(r.trial).toBe(confirmed[1]); // its pooled figures, not its sweep trial
@@ -123,29 +124,29 @@ describe('tune: the setting it recommends, with headroom under the target', () =
     const cap2Higher = pooledTrial([sweep[2]!, trial(2, 600, ms(100, 23), target)], target);
     expect(cap2Higher.criticalP99Ms).toBeGreaterThan(20);
     const best = pooledTrial([sweep[1]!], target);
-    expect(capOf(recommendedPick({ best, confirmed: [best, cap2Higher], trials: sweep, targetP99Ms: target }, DEFAULT_HEADROOM).trial)).toBe(1);
+    expect(capOf(recommendedPick({ best, confirmed: [best, cap2Higher], trials: sweep, targetP99Ms: target }, headroom).trial)).toBe(1);
     // And the other way round: a setting over the headroom in the sweep that came in under it pooled counts.
     const cap3Lower = pooledTrial([sweep[1]!, trial(3, 700, ms(10_000, 12), target), trial(3, 700, ms(10_000, 12), target)], target); // its 100 answers at 24 ms are 0.5 % of all
     expect(cap3Lower.criticalP99Ms).toBeLessThanOrEqual(20);
-    expect(recommendedPick({ best: cap3Lower, confirmed: [cap3Lower], trials: sweep, targetP99Ms: target }, DEFAULT_HEADROOM).trial).toBe(cap3Lower);
+    expect(recommendedPick({ best: cap3Lower, confirmed: [cap3Lower], trials: sweep, targetP99Ms: target }, headroom).trial).toBe(cap3Lower);
   });
   it('never serves more than the pick, passes over a setting with a critical error, and without headroom takes the most room that met the target', () => {
     // The uncapped setting came in fast, but served more than the pick: tune did not pick it (e.g. it missed when re-measured elsewhere).
     const fastUncapped = trial(undefined, 900, ms(100, 10), target);
     const erring = trial(2, 650, ms(100, 10), target, 1);
     const best = pooledTrial([sweep[1]!], target);
-    const r = recommendedPick({ best, confirmed: [best], trials: [fastUncapped, sweep[1]!, erring], targetP99Ms: target }, DEFAULT_HEADROOM);
+    const r = recommendedPick({ best, confirmed: [best], trials: [fastUncapped, sweep[1]!, erring], targetP99Ms: target }, headroom);
     expect(r).toEqual({ trial: best, withHeadroom: false });
     // Nothing within the headroom, two settings below the pick meeting the target: the one with the most room.
     const tight = [trial(3, 700, ms(100, 24), target), trial(2, 600, ms(100, 21), target), trial(1, 400, ms(100, 22), target)];
     const tightBest = pooledTrial([tight[0]!], target);
-    const r2 = recommendedPick({ best: tightBest, confirmed: [tightBest], trials: tight, targetP99Ms: target }, DEFAULT_HEADROOM);
+    const r2 = recommendedPick({ best: tightBest, confirmed: [tightBest], trials: tight, targetP99Ms: target }, headroom);
     expect(r2.withHeadroom).toBe(false);
     expect(capOf(r2.trial)).toBe(2);
     // Nothing met the target at all: the pick (the lowest p99) and no headroom.
     const missing = [trial(2, 600, ms(100, 30), target), trial(1, 400, ms(100, 28), target)];
     const lowest = pickBest(missing);
-    expect(recommendedPick({ best: lowest, trials: missing, targetP99Ms: target }, DEFAULT_HEADROOM)).toEqual({ trial: lowest, withHeadroom: false });
+    expect(recommendedPick({ best: lowest, trials: missing, targetP99Ms: target }, headroom)).toEqual({ trial: lowest, withHeadroom: false });
   });
 });
 
