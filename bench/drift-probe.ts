@@ -11,6 +11,8 @@
  * and an ALU loop timed before it, critical p99/p50, goodput, client and server CPU per answer
  * (approximate: goodput x 10 s + 500 critical answers), and the child's heap, RSS, fds, threads
  * and active handles after it. bench/RESULTS.md, 2026-11-27 21:05Z.
+ * The children get the target as JSON: a local node the probe starts, or a WEAVIATE_HOST without
+ * an API key (a Secret serialises as [REDACTED]; the children would send that).
  *   node --expose-gc bench/drift-probe.ts [n=16] [m=4] [cap=3]   (Node 24: PATH=node_modules/.bin:$PATH)
  */
 import { readdirSync, readFileSync } from 'node:fs';

@@ -19,13 +19,11 @@ import { readFileSync } from 'node:fs';
 import type { Comparison } from './adaptive.ts';
 import type { AdaptiveRun } from './adaptive-report.ts';
 import type { EngineSetting } from './contenders.ts';
-import { lanesEnv, recommendedPick, type Trial } from './tune.ts';
+import { lanesEnv, measuredFigures, normalCap, recommendedPick, settingKey, type Trial } from './tune.ts';
 
 export const HEADROOMS = [1, 0.9, 0.8, 0.7] as const;
 
-const key = (s: EngineSetting): string => `${s.workers}x${s.connections} ${lanesEnv(s)}`;
-const capOf = (s: EngineSetting): number => s.lanes?.['normal']?.maxConcurrency ?? Number.POSITIVE_INFINITY;
-const capName = (s: EngineSetting): string => (Number.isFinite(capOf(s)) ? `cap ${capOf(s)}` : 'no cap');
+const capName = (s: EngineSetting): string => (Number.isFinite(normalCap(s)) ? `cap ${normalCap(s)}` : 'no cap');
 
 /** The comparison's static contenders, pooled over their reps. */
 export function staticContenders(c: Comparison): { kind: string; pooled: Trial }[] {
@@ -36,20 +34,13 @@ export function staticContenders(c: Comparison): { kind: string; pooled: Trial }
   ];
 }
 
-/** tune's figures per setting: the re-measured, pooled ones where there are some, else the sweep trial. */
-function tuneFigures(c: Comparison): Map<string, Trial> {
-  const m = new Map<string, Trial>();
-  for (const t of [...c.tune.trials, ...(c.tune.confirmed ?? [])]) m.set(key(t.setting), t);
-  return m;
-}
-
 export interface Pair { kind: string; tuneP99Ms: number; comparisonP99Ms: number; tuneGoodput: number; comparisonGoodput: number }
 
 /** Part 1: each static contender tune measured, tune's figures against the comparison's. */
 export function tuneVsComparison(c: Comparison): Pair[] {
-  const figures = tuneFigures(c);
+  const figures = measuredFigures(c.tune);
   return staticContenders(c).flatMap(({ kind, pooled }) => {
-    const t = figures.get(key(pooled.setting));
+    const t = figures.get(settingKey(pooled.setting));
     return t ? [{ kind, tuneP99Ms: t.criticalP99Ms, comparisonP99Ms: pooled.criticalP99Ms, tuneGoodput: t.normalServed, comparisonGoodput: pooled.normalServed }] : [];
   });
 }
@@ -62,8 +53,8 @@ export function headroomOutcome(c: Comparison, headroom: number): Outcome {
   const r = recommendedPick({ best: c.tune.best, confirmed: c.tune.confirmed ?? [], trials: c.tune.trials, targetP99Ms: target }, headroom);
   const statics = staticContenders(c).map((s) => s.pooled);
   const held = (t: Trial) => t.criticalP99Ms <= target && t.criticalErrors === 0;
-  const exact = statics.find((t) => key(t.setting) === key(r.trial.setting));
-  const sameCap = statics.find((t) => capOf(t.setting) === capOf(r.trial.setting));
+  const exact = statics.find((t) => settingKey(t.setting) === settingKey(r.trial.setting));
+  const sameCap = statics.find((t) => normalCap(t.setting) === normalCap(r.trial.setting));
   const at = exact ?? sameCap;
   if (!at) return { setting: r.trial.setting, withHeadroom: r.withHeadroom, measured: 'no' };
   const bestHeld = Math.max(0, ...statics.filter(held).map((t) => t.normalServed));
@@ -74,7 +65,7 @@ export function headroomOutcome(c: Comparison, headroom: number): Outcome {
 }
 
 /**
- * What tune recommended to paste (TuneResult.recommended; runs recorded before 2026-11-27 22:30Z
+ * What tune recommended to paste (TuneResult.recommended; runs recorded before 2026-11-27 21:20Z
  * have none) and how the comparison found it (headroomOutcome at tune's headroom), for
  * bench:adaptive's summary and report.
  */

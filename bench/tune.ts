@@ -58,15 +58,15 @@ export interface TuneResult {
   confirmed?: Trial[];
   /** tune's pick: pickBest over `confirmed`. */
   best: Trial;
-  /** The share of the target the recommended setting's critical p99 stays within (absent before 2026-11-27 22:30Z). */
+  /** The share of the target the recommended setting's critical p99 stays within (absent in runs recorded before 2026-11-27 21:20Z). */
   headroom?: number;
   /** What tune tells the user to paste (recommendedPick; absent as above). */
   recommended?: Trial;
-  /** Whether `recommended` came in within the headroom (false: no setting did, and it is the pick). */
+  /** Whether `recommended` came in within the headroom (false: no setting did; it is the one with the most room that met the target, or the pick). */
   recommendedHasHeadroom?: boolean;
   /** The normal lane with an adaptive limit and no cap (issue 13), under the same mix: not a candidate for `best`. */
   adaptive: Trial;
-  /** `recommended` as environment variables to paste (before 2026-11-27 22:30Z: `best`'s). */
+  /** `recommended` as environment variables to paste (before 2026-11-27 21:20Z: `best`'s). */
   env: string;
   sizing: { rate: number; littleL: number; slots: number; maxConnections: number; minConnections: number; ruleOfThumb: { users: number; min: number; max: number } };
 }
@@ -90,12 +90,12 @@ export function pickBest(trials: readonly Trial[]): Trial {
 /**
  * tune's recommended headroom. A setting tune measured under its target read a median 1.24x that
  * critical p99 when bench:adaptive measured it again minutes later (upper quartile 1.39x, 90th
- * percentile 1.53x; 99 of 118 pairs higher, 2026-11-26/27; bench/RESULTS.md): tune keeps what came
+ * percentile 1.53x; 100 of 119 pairs higher, 2026-11-26/27; bench/RESULTS.md): tune keeps what came
  * in under the target, so what came in just under it came in on a low draw. 0.7 is about 1/1.39: a
  * setting at the edge of the headroom holds the target in about 3 of 4 later measurements. In the
- * recorded comparisons tune's pick (or a setting at its cap) held the target in 16 of the 49 runs
- * that ran it; what recommendedPick chooses at 0.9 in 19 of 46, at 0.8 in 21 of 40, at 0.7 in 21 of
- * 36, and where it held it was the best static setting that held, median 1.00x (`npm run
+ * recorded comparisons tune's pick (or a setting at its cap) held the target in 16 of the 50 runs
+ * that ran it; what recommendedPick chooses at 0.9 in 19 of 47, at 0.8 in 21 of 41, at 0.7 in 21 of
+ * 37, and where it held it was the best static setting that held, median 1.00x (`npm run
  * bench:headroom -- bench/results/adaptive-*.json`; in-sample: read off these runs).
  */
 export const DEFAULT_HEADROOM = 0.7;
@@ -109,16 +109,22 @@ export const DEFAULT_HEADROOM = 0.7;
  * critical p99 re-measured). At headroom 1 it is the pick whenever the pick met the target.
  */
 export function recommendedPick(t: Pick<TuneResult, 'best' | 'confirmed' | 'trials' | 'targetP99Ms'>, headroom: number): { trial: Trial; withHeadroom: boolean } {
-  const figures = new Map<string, Trial>();
-  for (const x of [...t.trials, ...(t.confirmed ?? [])]) figures.set(settingKey(x.setting), x);
-  const below = [...figures.values()].filter((x) => x.normalServed <= t.best.normalServed && x.criticalErrors === 0);
+  const below = [...measuredFigures(t).values()].filter((x) => x.normalServed <= t.best.normalServed && x.criticalErrors === 0);
   const within = below.filter((x) => x.criticalP99Ms <= t.targetP99Ms * headroom).sort((a, b) => b.normalServed - a.normalServed)[0];
   if (within) return { trial: within, withHeadroom: true };
   const mostRoom = below.filter((x) => x.criticalP99Ms <= t.targetP99Ms).sort((a, b) => a.criticalP99Ms - b.criticalP99Ms)[0];
   return { trial: mostRoom ?? t.best, withHeadroom: false };
 }
 
-const settingKey = (s: EngineSetting): string => `${s.workers}x${s.connections} ${lanesEnv(s)}`;
+/** tune's figures per setting (settingKey): the re-measured, pooled ones where there are some, else the sweep trial. */
+export function measuredFigures(t: Pick<TuneResult, 'confirmed' | 'trials'>): Map<string, Trial> {
+  const figures = new Map<string, Trial>();
+  for (const x of [...t.trials, ...(t.confirmed ?? [])]) figures.set(settingKey(x.setting), x);
+  return figures;
+}
+
+/** One key per distinct setting (shape and lanes). */
+export const settingKey = (s: EngineSetting): string => `${s.workers}x${s.connections} ${lanesEnv(s)}`;
 
 /**
  * Several trials of one setting as one: the critical p50/p99 over all their answers (merged
@@ -224,7 +230,7 @@ export function staticLadder(t: Pick<TuneResult, 'best' | 'confirmed' | 'trials'
 }
 
 /** The normal lane's static cap in a setting (none: unbounded). */
-const normalCap = (s: EngineSetting): number => s.lanes?.['normal']?.maxConcurrency ?? Number.POSITIVE_INFINITY;
+export const normalCap = (s: EngineSetting): number => s.lanes?.['normal']?.maxConcurrency ?? Number.POSITIVE_INFINITY;
 
 /** At most this many settings are re-measured (each `confirmReps` trials). */
 const MAX_CONFIRMED = 6;
@@ -485,7 +491,8 @@ export function printTune(r: TuneResult, say: (l: string) => void): void {
   const figures = (t: Trial) => `  critical p99 ${t.criticalP99Ms.toFixed(2)} ms = ${((t.criticalP99Ms / r.targetP99Ms) * 100).toFixed(0)} % of the target (idle ${r.idleCriticalP99Ms.toFixed(2)} ms), normal served ${t.normalServed.toFixed(0)} req/s${(t.pooled ?? 1) > 1 ? ` (over ${t.pooled} trials)` : ''}`;
   const rec = r.recommended ?? r.best;
   const room = `${((r.headroom ?? 1) * 100).toFixed(0)} %`;
-  if (r.recommendedHasHeadroom) say(`\nRecommended: the most normal throughput with a critical p99 at most ${room} of the target (what came in just under the target here tends to read higher when measured again: a median 1.24x in bench/RESULTS.md):`);
+  if (r.recommendedHasHeadroom && (r.headroom ?? 1) >= 1) say('\nBest settings meeting the target (most normal throughput; no headroom asked):');
+  else if (r.recommendedHasHeadroom) say(`\nRecommended: the most normal throughput with a critical p99 at most ${room} of the target (what came in just under the target here tends to read higher when measured again: a median 1.24x in bench/RESULTS.md):`);
   else if (r.best.meets) say(`\nNo setting came in within ${room} of the target; of those meeting it, the one with the most room (the lowest critical p99). Expect it to miss the target on another run:`);
   else say('\nNo setting met the target; the lowest critical p99 was:');
   say(`  ${r.env}`);
