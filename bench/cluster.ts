@@ -38,7 +38,7 @@ import { fetchServerVersion } from '../src/weaviate/meta.ts';
 import { closedLoop, openLoop, processCpuMs, type CellMeasure, type MeasureContext } from './load.ts';
 import { aggregate, consoleTables, gitCommit, markdownTables } from './report.ts';
 import { smallQuery, withContender, type CellResult } from './scenarios.ts';
-import { flushByRestart } from './setup.ts';
+import { flushByRestart, stopOnSignal } from './setup.ts';
 
 interface ClusterProfile {
   name: 'smoke' | 'quick' | 'full';
@@ -411,6 +411,8 @@ async function main(): Promise<void> {
   const say = (line: string) => console.log(line);
   say(`Cluster bench (${profile.name}) on ${cpus().length} cores, load average ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
   const contenders = parseContenders(values.contenders);
+  // Its nodes come and go inside runClusterBench: on SIGTERM/SIGINT exit, and the launcher's exit hook kills them.
+  stopOnSignal(undefined, say);
   await runClusterBench(profile, slowMs, values.out!, say, serviceMs, values.only as 'slow-node' | undefined, contenders);
 }
 

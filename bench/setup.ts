@@ -41,18 +41,22 @@ export async function loadSampleData(weaviate: LocalWeaviate, say: (line: string
 /**
  * A bench ended by SIGTERM or SIGINT (`kill`, `weaviate-executor bench|tune` passing a signal on,
  * a CI time-out) ends without its 'exit' handlers, so a Weaviate it started lived on until the next
- * start reaped it. While the bench runs, either signal stops that Weaviate (TERM, then KILL after
- * the node's bound) and ends the process with 128 + the signal's number; a second signal ends it
- * at once (the launcher's exit hook then KILLs the node). Returns the uninstall.
+ * start reaped it. While the bench runs, either signal runs `stop` (withSampleWeaviate: the node's
+ * stop, TERM, then KILL after its bound) and ends the process with 128 + the signal's number;
+ * without `stop`, or at a second signal, it exits at once, and the launcher's exit hook KILLs every
+ * node this process started (bench:cluster). Returns the uninstall.
  */
-export function stopOnSignal(weaviate: LocalWeaviate, say: (line: string) => void): () => void {
+export function stopOnSignal(stop: (() => Promise<unknown>) | undefined, say: (line: string) => void): () => void {
   let stopping = false;
   const onSignal = (signal: NodeJS.Signals) => {
     const code = 128 + (constants.signals[signal] ?? 15);
-    if (stopping) process.exit(code);
+    if (!stop || stopping) {
+      say(`${signal}: exiting (the nodes this process started are killed)`);
+      process.exit(code);
+    }
     stopping = true;
     say(`${signal}: stopping Weaviate before exiting`);
-    void weaviate.stop().catch(() => {}).finally(() => process.exit(code));
+    void stop().catch(() => {}).finally(() => process.exit(code));
   };
   process.on('SIGINT', onSignal).on('SIGTERM', onSignal);
   return () => void process.off('SIGINT', onSignal).off('SIGTERM', onSignal);
@@ -64,7 +68,7 @@ export function stopOnSignal(weaviate: LocalWeaviate, say: (line: string) => voi
  */
 export async function withSampleWeaviate<T>(say: (line: string) => void, fn: (weaviate: LocalWeaviate) => Promise<T>): Promise<T> {
   const weaviate = await ensureWeaviate({ onProgress: say, binaryOptions: { onProgress: say } });
-  const uninstall = stopOnSignal(weaviate, say);
+  const uninstall = stopOnSignal(() => weaviate.stop(), say);
   try {
     if (await loadSampleData(weaviate, say)) await settle(weaviate, say);
     return await fn(weaviate);

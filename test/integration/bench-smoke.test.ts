@@ -96,11 +96,15 @@ const running = (pid: number): boolean => {
 };
 
 describe('a bench ended by a signal', () => {
-  it('stops the Weaviate it started (SIGTERM) and exits with 128 + the signal', async () => {
+  // bench/run.ts stops its node (withSampleWeaviate); bench:cluster exits and the launcher's exit hook kills its nodes.
+  it.each([
+    ['bench/run.ts', 'SIGTERM', 143, ['--smoke', '--only', 'saturation']],
+    ['bench/cluster.ts', 'SIGINT', 130, ['--smoke']],
+  ] as const)('%s: a %s stops the Weaviate it started, and the process exits with %i', async (script, signal, exitCode, args) => {
     // Its own Weaviate: no WEAVIATE_HOST/PORT in its environment.
     const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('WEAVIATE_HOST') && !k.startsWith('WEAVIATE_PORT') && !k.startsWith('VECTOR_STORE_')));
     const dir = mkdtempSync(join(tmpdir(), 'wx-bench-signal-'));
-    const child = spawn(process.execPath, ['--expose-gc', new URL('../../bench/run.ts', import.meta.url).pathname, '--smoke', '--only', 'saturation', '--out', dir], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--expose-gc', new URL(`../../${script}`, import.meta.url).pathname, ...args, '--out', dir], { env, stdio: ['ignore', 'pipe', 'pipe'] });
     let servers: number[] = [];
     try {
       let stdout = '';
@@ -118,9 +122,9 @@ describe('a bench ended by a signal', () => {
       servers = childrenNamed(child.pid!, 'weaviate-server');
       expect(servers).toHaveLength(1);
       const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-      child.kill('SIGTERM');
+      child.kill(signal);
       const code = await Promise.race([exited, new Promise<'bound'>((resolve) => setTimeout(() => resolve('bound'), 30_000))]);
-      expect(code).toBe(143);
+      expect(code).toBe(exitCode);
       const deadline = Date.now() + 5000;
       while (running(servers[0]!) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
       expect(running(servers[0]!), 'weaviate-server still running after its bench exited').toBe(false);
