@@ -88,14 +88,14 @@ export function pickBest(trials: readonly Trial[]): Trial {
 }
 
 /**
- * tune's recommended headroom. A setting tune measured under its target read a median 1.24x that
+ * tune's recommended headroom. A setting tune measured under its target read a median 1.25x that
  * critical p99 when bench:adaptive measured it again minutes later (upper quartile 1.39x, 90th
- * percentile 1.53x; 100 of 119 pairs higher, 2026-11-26/27; bench/RESULTS.md): tune keeps what came
+ * percentile 1.55x; 105 of 124 pairs higher, 2026-11-26/27; bench/RESULTS.md): tune keeps what came
  * in under the target, so what came in just under it came in on a low draw. 0.7 is about 1/1.39: a
  * setting at the edge of the headroom holds the target in about 3 of 4 later measurements. In the
- * recorded comparisons tune's pick (or a setting at its cap) held the target in 16 of the 50 runs
- * that ran it; what recommendedPick chooses at 0.9 in 19 of 47, at 0.8 in 21 of 41, at 0.7 in 21 of
- * 37, and where it held it was the best static setting that held, median 1.00x (`npm run
+ * recorded comparisons tune's pick (or a setting at its cap) held the target in 17 of the 51 runs
+ * that ran it; what recommendedPick chooses at 0.9 in 20 of 48, at 0.8 in 22 of 42, at 0.7 in 22 of
+ * 38, and where it held it was the best static setting that held, median 1.00x (`npm run
  * bench:headroom -- bench/results/adaptive-*.json`; in-sample: read off these runs).
  */
 export const DEFAULT_HEADROOM = 0.7;
@@ -492,7 +492,7 @@ export function printTune(r: TuneResult, say: (l: string) => void): void {
   const rec = r.recommended ?? r.best;
   const room = `${((r.headroom ?? 1) * 100).toFixed(0)} %`;
   if (r.recommendedHasHeadroom && (r.headroom ?? 1) >= 1) say('\nBest settings meeting the target (most normal throughput; no headroom asked):');
-  else if (r.recommendedHasHeadroom) say(`\nRecommended: the most normal throughput with a critical p99 at most ${room} of the target (what came in just under the target here tends to read higher when measured again: a median 1.24x in bench/RESULTS.md):`);
+  else if (r.recommendedHasHeadroom) say(`\nRecommended: the most normal throughput with a critical p99 at most ${room} of the target (what came in just under the target here tends to read higher when measured again: a median 1.25x in bench/RESULTS.md):`);
   else if (r.best.meets) say(`\nNo setting came in within ${room} of the target; of those meeting it, the one with the most room (the lowest critical p99). Expect it to miss the target on another run:`);
   else say('\nNo setting met the target; the lowest critical p99 was:');
   say(`  ${r.env}`);
