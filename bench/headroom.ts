@@ -19,6 +19,7 @@ import { readFileSync } from 'node:fs';
 import type { Comparison } from './adaptive.ts';
 import type { AdaptiveRun } from './adaptive-report.ts';
 import type { EngineSetting } from './contenders.ts';
+import { median } from './report.ts';
 import { lanesEnv, measuredFigures, normalCap, recommendedPick, settingKey, type Trial } from './tune.ts';
 
 export const HEADROOMS = [1, 0.9, 0.8, 0.7] as const;
@@ -80,11 +81,6 @@ export function recommendationSummary(c: Comparison): string | undefined {
   const why = c.tune.recommendedHasHeadroom ? `the most goodput within ${room} of the target` : `none came within ${room} of the target: the most room`;
   return `VECTOR_STORE_LANES="${lanesEnv(rec.setting)}" (${why}; critical p99 ${rec.criticalP99Ms.toFixed(2)} ms in tune); ${here}`;
 }
-
-const median = (xs: readonly number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 === 1 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
-};
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   const files = process.argv.slice(2);

@@ -41,7 +41,8 @@ export interface Target {
   note: string;
 }
 
-const median = (xs: number[]) => {
+/** The median of a list (the mean of the middle two for an even count). */
+export const median = (xs: readonly number[]): number => {
   const s = [...xs].sort((a, b) => a - b);
   const m = Math.floor(s.length / 2);
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
