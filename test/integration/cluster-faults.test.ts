@@ -494,14 +494,18 @@ describe('3-node cluster under node faults', () => {
       );
       expect(on.overLimit).toEqual([]);
       expect(on.limits[2]!.length).toBeGreaterThan(10);
-      // Node 3's limit: below the fast nodes' taken together. Not compared with each: a fast node's
-      // round trips here grow with load too (the machine is shared), and one sits at 1 for a whole
-      // run at times (1.00 / 4.04 / 1.00); in the full suite of 2026-11-27 00:15Z a fast node sat
-      // at 1 while node 3's probe lifted it to 2 for a moment (1.00 / 2.93 / 1.17), which an
-      // "at most each fast node's" check failed on though node 3 got 7.4 % of the reads, not 33 %.
+      // Node 3's limit: below the higher of the fast nodes'. Not below each, nor below their mean:
+      // a fast node's limit moves on its own round trips, which grow with the shared machine's load,
+      // and one often sits at 1 for a whole run. Node 3's mean limit (second half) in the CI runs of
+      // 2026-11-27 against the fast nodes': 1.00 against 3.49 / 1.00, 1.00 against 3.00 / 1.95, 1.00
+      // against 3.54 / 1.47, 1.20 against 1.80 / 2.03, and 1.49 against 1.72 / 1.06, which failed a
+      // check against the fast nodes' mean (1.39) while node 3 got 8.3 % of the reads, not 33.2 %.
+      // What moves reads off node 3 is its limit (round robin is blind to load), so the share below
+      // is the check that node 3's limit is low for what it is given.
       const slow = mean(on.limits[2]!);
-      expect(slow).toBeLessThan((mean(on.limits[0]!) + mean(on.limits[1]!)) / 2);
-      expect(share(on)).toBeLessThan(share(off));
+      expect(slow).toBeLessThan(Math.max(mean(on.limits[0]!), mean(on.limits[1]!)));
+      // Less than half its share without limits (CI runs of 2026-11-27: 5.1-8.3 % against 33.2 %).
+      expect(share(on)).toBeLessThan(share(off) / 2);
       // The counter sees real piles: without limits, round robin stacks more on the slow node than its limit ever allowed.
       expect(off.peaks[2]!).toBeGreaterThan(Math.max(...on.limits[2]!));
       expect(on.failed).toBe(0);
