@@ -53,7 +53,7 @@ function timeline(reqs: Req[], samples: Sample[], worst: Req): void {
   const start = worst.end - worst.totalMs;
   const from = start - 600;
   const to = worst.end + 400;
-  say(`  slowest: ${worst.lane} ${worst.totalMs.toFixed(0)} ms = queue ${worst.queueWaitMs.toFixed(1)} + connection ${worst.connectionWaitMs?.toFixed(1) ?? '-'} + execution ${worst.executionMs?.toFixed(1) ?? '-'} + hand-offs ${(worst.totalMs - worst.queueWaitMs - (worst.connectionWaitMs ?? 0) - (worst.executionMs ?? 0)).toFixed(1)}`);
+  say(`  slowest: ${worst.lane}, submitted at ${start.toFixed(0)} ms (performance.now(); --trace-gc's times on the main thread), ${worst.totalMs.toFixed(0)} ms = queue ${worst.queueWaitMs.toFixed(1)} + connection ${worst.connectionWaitMs?.toFixed(1) ?? '-'} + execution ${worst.executionMs?.toFixed(1) ?? '-'} + hand-offs ${(worst.totalMs - worst.queueWaitMs - (worst.connectionWaitMs ?? 0) - (worst.executionMs ?? 0)).toFixed(1)}`);
   say('  ms from its submit | submitted crit/norm | answered | max critical total of those submitted | of those answered, max critical queue / conn / exec / hand-off | main lag max | server CPU ms | client CPU ms | machine busy % steal % iowait %');
   for (let b = from; b < to; b += 50) {
     const sub = reqs.filter((r) => r.end - r.totalMs >= b && r.end - r.totalMs < b + 50);
