@@ -9,7 +9,7 @@
  */
 export { createExecutor, Executor, type CreateExecutorOptions, type RequestOptions, type RequestEvent, type ResultOf } from './engine/executor.ts';
 export { defineTasks, type Task, type TasksOf, type TaskName, type TaskArgs, type TaskResult, type TypedExecutor, type ExecutorFor } from './engine/tasks.ts';
-export type { ExecutorOptions, EngineOptions, ExecutorConfig, ReplyHandoff } from './engine/config.ts';
+export type { ExecutorOptions, EngineOptions, ExecutorConfig, ReplyHandoff, WorkerResourceLimits } from './engine/config.ts';
 // The lean query path's switches (issue 11): options `queryPath`, `vectors`.
 export type { QueryPath, VectorFormat } from './wire/options.ts';
 export { resolveExecutorConfig, ENGINE_ENV } from './engine/config.ts';

@@ -65,6 +65,23 @@ export interface EngineOptions {
    * p99 or better at the same throughput, for 0.07-0.5 ms more CPU per large query)
    */
   decodeSliceMs?: number;
+  /**
+   * V8 heap limits of each worker thread (Node's `Worker` `resourceLimits`; the main thread keeps
+   * its own). `maxYoungGenerationSizeMb` trades how long a worker's young-generation collection
+   * (scavenge) pauses it against how often: with V8's default young generation a worker under
+   * load paused a median 7 ms and up to 30 ms about once a second, and a critical answer that
+   * meets such a pause waits it out (bench/RESULTS.md, 2026-11-28 01:38Z). A worker that runs
+   * out of its old generation dies with ERR_WORKER_OUT_OF_MEMORY and is replaced; its requests
+   * fail (reads once retried on another worker). @default V8's own
+   */
+  workerResourceLimits?: WorkerResourceLimits;
+}
+
+/** The part of Node's `ResourceLimits` the engine passes to its workers (MB). */
+export interface WorkerResourceLimits {
+  maxYoungGenerationSizeMb?: number;
+  maxOldGenerationSizeMb?: number;
+  stackSizeMb?: number;
 }
 
 export const REPLY_HANDOFFS = ['bytes', 'objects'] as const;
@@ -89,12 +106,13 @@ export interface ExecutorConfig {
   costAwareLanes: boolean;
   replyHandoff: ReplyHandoff;
   decodeSliceMs: number;
+  workerResourceLimits: Readonly<WorkerResourceLimits> | undefined;
 }
 
 const ENGINE_KEYS = [
   'workers', 'lanes', 'defaultDeadlineMs', 'taskModule', 'collections', 'validateAgainstSchema',
   'controlTimeoutMs', 'closeTimeoutMs', 'watchdogTerminateMs', 'workerLogLevel', 'workerNice', 'autoscale',
-  'costAwareLanes', 'replyHandoff', 'decodeSliceMs',
+  'costAwareLanes', 'replyHandoff', 'decodeSliceMs', 'workerResourceLimits',
 ] as const;
 
 export const ENGINE_ENV = Object.freeze({
@@ -211,6 +229,7 @@ export function resolveExecutorConfig(options: ExecutorOptions = {}, env: Env = 
           ? v.boolean(envSrc('VECTOR_STORE_COST_AWARE_LANES'), env['VECTOR_STORE_COST_AWARE_LANES'])
           : false,
     decodeSliceMs: ms('decodeSliceMs', 1),
+    workerResourceLimits: resourceLimitsOf(engine['workerResourceLimits']),
     replyHandoff:
       engine['replyHandoff'] !== undefined
         ? v.oneOf(opt('replyHandoff'), engine['replyHandoff'], REPLY_HANDOFFS)
@@ -225,4 +244,19 @@ export function resolveExecutorConfig(options: ExecutorOptions = {}, env: Env = 
           : 0,
     workerLogLevel: engine['workerLogLevel'] === undefined ? 'warn' : v.oneOf(opt('workerLogLevel'), engine['workerLogLevel'], ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const),
   });
+}
+
+const RESOURCE_LIMIT_KEYS = ['maxYoungGenerationSizeMb', 'maxOldGenerationSizeMb', 'stackSizeMb'] as const;
+
+function resourceLimitsOf(raw: unknown): Readonly<WorkerResourceLimits> | undefined {
+  if (raw === undefined) return undefined;
+  const source: v.Source = { name: 'workerResourceLimits', kind: 'option' };
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) v.fail(source, 'an object', raw);
+  const o = raw as Record<string, unknown>;
+  v.knownKeys(source, o, RESOURCE_LIMIT_KEYS);
+  const limits: WorkerResourceLimits = {};
+  for (const k of RESOURCE_LIMIT_KEYS) {
+    if (o[k] !== undefined) limits[k] = v.number({ name: `workerResourceLimits.${k}`, kind: 'option' }, o[k], { min: k === 'stackSizeMb' ? 0.5 : 1, max: 1_048_576, unit: 'MB' });
+  }
+  return Object.freeze(limits);
 }

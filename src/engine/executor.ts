@@ -130,6 +130,7 @@ export class Executor implements AsyncDisposable {
             logger: deps.logger,
             logLevel: config.workerLogLevel,
             workerNice: config.workerNice,
+            resourceLimits: config.workerResourceLimits,
           })
         : new InlineDispatcher(config.pool, { taskModule: config.taskModule, logger: deps.logger });
     this.#applySlotCaps(config.pool.minConnections, config.pool.maxConnections);

@@ -9,6 +9,7 @@ import { Piscina } from 'piscina';
 import { ConnectError, ControlTimeoutError, ShutdownError, WorkerCrashedError } from '../errors.ts';
 import { silentLogger, type Logger } from '../log.ts';
 import type { PoolConfig } from '../pool/config.ts';
+import type { WorkerResourceLimits } from './config.ts';
 import { groupHandler, groupOfIndex, handlerGroup, pickWorker } from './balancer.ts';
 import { splitShares, type Dispatcher, type WorkerConnections } from './dispatcher.ts';
 import { CONTROL_HELLO, type ControlApi, type ControlHello, type TaskMessage, type TaskReply, type WorkerData, type WorkerShare, type WorkerStats } from './protocol.ts';
@@ -69,6 +70,8 @@ export interface WorkerDispatcherOptions {
   logger?: Logger;
   logLevel?: string;
   workerNice?: number;
+  /** V8 heap limits of each worker thread (ExecutorOptions.workerResourceLimits). */
+  resourceLimits?: Readonly<WorkerResourceLimits> | undefined;
 }
 
 export class WorkerDispatcher implements Dispatcher {
@@ -131,6 +134,7 @@ export class WorkerDispatcher implements Dispatcher {
       // The engine keeps its own HDR figures; Piscina's per-task timing is not needed.
       recordTiming: false,
       workerData,
+      ...(this.#options.resourceLimits ? { resourceLimits: { ...this.#options.resourceLimits } } : {}),
     });
     this.#piscina.on('error', (error: unknown) => this.#log.error({ error: String(error) }, 'worker pool error'));
     this.#piscina.on('message', (message: unknown) => {

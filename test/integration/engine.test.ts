@@ -2,6 +2,7 @@
  * The engine against the real Weaviate: lanes with real queries, the stats endpoint, task
  * modules, validation before queueing, sockets per worker counted by the OS.
  */
+import { getHeapStatistics } from 'node:v8';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { createExecutor, type Executor } from '../../src/engine/executor.ts';
 import { SAMPLE_COLLECTION, embed } from '../../src/data/sample.ts';
@@ -185,6 +186,28 @@ describe('executor (real Weaviate)', () => {
     const normalThreads = new Set(normal.map((r) => r.threadId));
     expect(criticalThreads.size).toBe(1);
     expect([...normalThreads].some((t) => criticalThreads.has(t))).toBe(false);
+  });
+
+  it('workerResourceLimits reach every worker thread: V8 reports the smaller heap there, and the main thread keeps its own', async () => {
+    await using limited = await createExecutor(
+      { weaviate: target, workers: 2, minConnections: 2, maxConnections: 4, taskModule: tasks, workerResourceLimits: { maxYoungGenerationSizeMb: 8, maxOldGenerationSizeMb: 128 }, logger: silentLogger },
+      {},
+    );
+    type Limits = { heapSizeLimitMb: number; resourceLimits: { maxYoungGenerationSizeMb?: number; maxOldGenerationSizeMb?: number }; threadId: number };
+    const seen = new Map<number, Limits>();
+    // Both workers (the least busy one takes each task: concurrent calls reach both).
+    for (let round = 0; round < 10 && seen.size < 2; round++) {
+      for (const r of await Promise.all(Array.from({ length: 8 }, () => limited.run<Limits>('heapLimits', null)))) seen.set(r.threadId, r);
+    }
+    expect(seen.size).toBe(2);
+    const plain = await engine.run<Limits>('heapLimits', null);
+    for (const r of seen.values()) {
+      expect(r.resourceLimits).toMatchObject({ maxYoungGenerationSizeMb: 8, maxOldGenerationSizeMb: 128 });
+      // V8's own limit: the old generation plus the young one (140 MB here), against several GB without limits.
+      expect(r.heapSizeLimitMb).toBeLessThanOrEqual(128 + 8 + 16);
+      expect(plain.heapSizeLimitMb).toBeGreaterThan(2 * r.heapSizeLimitMb);
+    }
+    expect(getHeapStatistics().heap_size_limit / 2 ** 20).toBeGreaterThan(2 * (128 + 8));
   });
 
   it("autoscale (the note's dynamic sizing) grows max under load and shrinks it when idle", async () => {

@@ -177,6 +177,31 @@ describe('query path, vectors and reply hand-off (issue 11 switches)', () => {
   });
 });
 
+describe('workerResourceLimits (V8 heap limits of the worker threads)', () => {
+  it('is off by default and kept as given', () => {
+    expect(resolveExecutorConfig({}, {}).workerResourceLimits).toBeUndefined();
+    expect(resolveExecutorConfig({ workerResourceLimits: { maxYoungGenerationSizeMb: 8, maxOldGenerationSizeMb: 512, stackSizeMb: 4 } }, {}).workerResourceLimits).toEqual({
+      maxYoungGenerationSizeMb: 8, maxOldGenerationSizeMb: 512, stackSizeMb: 4,
+    });
+  });
+
+  it.each([
+    [{ workerResourceLimits: 8 }, 'Expected `workerResourceLimits` to be an object, got `8` (number)', 'workerResourceLimits'],
+    [{ workerResourceLimits: { maxYoungGenerationSizeMb: 0 } }, 'Expected `workerResourceLimits.maxYoungGenerationSizeMb` to be a finite number >= 1 and <= 1048576 (MB), got `0` (number)', 'workerResourceLimits.maxYoungGenerationSizeMb'],
+    [{ workerResourceLimits: { stackSizeMb: 0.1 } }, 'Expected `workerResourceLimits.stackSizeMb` to be a finite number >= 0.5 and <= 1048576 (MB), got `0.1` (number)', 'workerResourceLimits.stackSizeMb'],
+  ])('rejects %j with a ConfigError naming the option', (options, message, option) => {
+    const e = configError(() => resolveExecutorConfig(options as never, {}));
+    expect(e.message).toBe(message);
+    expect(e.details['option']).toBe(option);
+  });
+
+  it('rejects an unknown key, naming it', () => {
+    const e = configError(() => resolveExecutorConfig({ workerResourceLimits: { maxYoungGenSizeMb: 8 } } as never, {}));
+    expect(e.message).toMatch(/workerResourceLimits/);
+    expect(e.message).toMatch(/maxYoungGenSizeMb/);
+  });
+});
+
 describe('lanes with dedicated workers', () => {
   it('the reservations of the other lanes must leave one of the shared workers\' slots to lanes without one: a ConfigError naming it, before anything starts', () => {
     // 2 workers, 4 connections x 4 streams = 16 slots; write owns worker 0 (8), the rest share worker 1's 8.
