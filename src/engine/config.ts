@@ -72,7 +72,10 @@ export interface EngineOptions {
    * load paused a median 7 ms and up to 30 ms about once a second, and a critical answer that
    * meets such a pause waits it out (bench/RESULTS.md, 2026-11-28 01:38Z). A worker that runs
    * out of its old generation dies with ERR_WORKER_OUT_OF_MEMORY and is replaced; its requests
-   * fail (reads once retried on another worker). @default V8's own
+   * fail (reads once retried on another worker). Keys not given keep their defaults.
+   * @default `{ maxYoungGenerationSizeMb: 12 }` (V8's own for the rest): against V8's 192 MB here,
+   * the critical p99 under overload was lower in 11 of 12 alternating pairs of trials (median
+   * 0.84x) at the same normal goodput (bench/RESULTS.md, 2026-11-28 01:55Z)
    */
   workerResourceLimits?: WorkerResourceLimits;
 }
@@ -106,7 +109,7 @@ export interface ExecutorConfig {
   costAwareLanes: boolean;
   replyHandoff: ReplyHandoff;
   decodeSliceMs: number;
-  workerResourceLimits: Readonly<WorkerResourceLimits> | undefined;
+  workerResourceLimits: Readonly<WorkerResourceLimits>;
 }
 
 const ENGINE_KEYS = [
@@ -248,13 +251,21 @@ export function resolveExecutorConfig(options: ExecutorOptions = {}, env: Env = 
 
 const RESOURCE_LIMIT_KEYS = ['maxYoungGenerationSizeMb', 'maxOldGenerationSizeMb', 'stackSizeMb'] as const;
 
-function resourceLimitsOf(raw: unknown): Readonly<WorkerResourceLimits> | undefined {
-  if (raw === undefined) return undefined;
+/**
+ * A worker's young generation: V8 sizes it from the machine's memory (192 MB on 24 GiB), and a
+ * scavenge of it paused a worker under load a median 7 ms, up to 30 ms, once a second. At 12 MB
+ * they pause ~2 ms, 7x as often; the critical p99 was lower in 11 of 12 pairs (bench/RESULTS.md).
+ */
+export const DEFAULT_WORKER_YOUNG_GENERATION_MB = 12;
+
+function resourceLimitsOf(raw: unknown): Readonly<WorkerResourceLimits> {
+  const defaults: WorkerResourceLimits = { maxYoungGenerationSizeMb: DEFAULT_WORKER_YOUNG_GENERATION_MB };
+  if (raw === undefined) return Object.freeze(defaults);
   const source: v.Source = { name: 'workerResourceLimits', kind: 'option' };
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) v.fail(source, 'an object', raw);
   const o = raw as Record<string, unknown>;
   v.knownKeys(source, o, RESOURCE_LIMIT_KEYS);
-  const limits: WorkerResourceLimits = {};
+  const limits: WorkerResourceLimits = defaults;
   for (const k of RESOURCE_LIMIT_KEYS) {
     if (o[k] !== undefined) limits[k] = v.number({ name: `workerResourceLimits.${k}`, kind: 'option' }, o[k], { min: k === 'stackSizeMb' ? 0.5 : 1, max: 1_048_576, unit: 'MB' });
   }

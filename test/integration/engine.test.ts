@@ -188,7 +188,7 @@ describe('executor (real Weaviate)', () => {
     expect([...normalThreads].some((t) => criticalThreads.has(t))).toBe(false);
   });
 
-  it('workerResourceLimits reach every worker thread: V8 reports the smaller heap there, and the main thread keeps its own', async () => {
+  it('workerResourceLimits reach every worker thread (the default young generation too): V8 reports the smaller heap there, and the main thread keeps its own', async () => {
     await using limited = await createExecutor(
       { weaviate: target, workers: 2, minConnections: 2, maxConnections: 4, taskModule: tasks, workerResourceLimits: { maxYoungGenerationSizeMb: 8, maxOldGenerationSizeMb: 128 }, logger: silentLogger },
       {},
@@ -200,7 +200,9 @@ describe('executor (real Weaviate)', () => {
       for (const r of await Promise.all(Array.from({ length: 8 }, () => limited.run<Limits>('heapLimits', null)))) seen.set(r.threadId, r);
     }
     expect(seen.size).toBe(2);
+    // Without the option: the default young generation (12 MB), V8's old generation.
     const plain = await engine.run<Limits>('heapLimits', null);
+    expect(plain.resourceLimits.maxYoungGenerationSizeMb).toBe(12);
     for (const r of seen.values()) {
       expect(r.resourceLimits).toMatchObject({ maxYoungGenerationSizeMb: 8, maxOldGenerationSizeMb: 128 });
       // V8's own limit: the old generation plus the young one (140 MB here), against several GB without limits.

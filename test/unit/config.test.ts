@@ -178,11 +178,12 @@ describe('query path, vectors and reply hand-off (issue 11 switches)', () => {
 });
 
 describe('workerResourceLimits (V8 heap limits of the worker threads)', () => {
-  it('is off by default and kept as given', () => {
-    expect(resolveExecutorConfig({}, {}).workerResourceLimits).toBeUndefined();
+  it('defaults to a 12 MB young generation (V8 for the rest); given keys win, keys not given keep their defaults', () => {
+    expect(resolveExecutorConfig({}, {}).workerResourceLimits).toEqual({ maxYoungGenerationSizeMb: 12 });
     expect(resolveExecutorConfig({ workerResourceLimits: { maxYoungGenerationSizeMb: 8, maxOldGenerationSizeMb: 512, stackSizeMb: 4 } }, {}).workerResourceLimits).toEqual({
       maxYoungGenerationSizeMb: 8, maxOldGenerationSizeMb: 512, stackSizeMb: 4,
     });
+    expect(resolveExecutorConfig({ workerResourceLimits: { maxOldGenerationSizeMb: 512 } }, {}).workerResourceLimits).toEqual({ maxYoungGenerationSizeMb: 12, maxOldGenerationSizeMb: 512 });
   });
 
   it.each([
