@@ -68,6 +68,17 @@ export function processCpuMs(pid: number | undefined): number | null {
   }
 }
 
+/**
+ * The host's CPU time so far (all CPUs, clock ticks), from /proc/stat's `cpu` line: total (user
+ * nice system idle iowait irq softirq steal; guest time is already in user), steal, iowait, and
+ * busy (total less idle and iowait).
+ */
+export function hostTicks(): { total: number; steal: number; iowait: number; busy: number } {
+  const f = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+  const total = f.slice(0, 8).reduce((a, x) => a + x, 0);
+  return { total, steal: f[7] ?? 0, iowait: f[4] ?? 0, busy: total - (f[3] ?? 0) - (f[4] ?? 0) };
+}
+
 function errorCode(error: unknown): string {
   const e = error as { code?: unknown; name?: string };
   return typeof e?.code === 'string' ? e.code : (e?.name ?? 'Error');

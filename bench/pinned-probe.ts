@@ -16,9 +16,8 @@
  *   node --expose-gc bench/pinned-probe.ts [N=30] [kinds=nocap,cap,pinned,pinnedGuard] [warmupMs=5000]
  * (Node 24: PATH=node_modules/.bin:$PATH)
  */
-import { readFileSync } from 'node:fs';
 import { resolveTarget } from '../src/pool/config.ts';
-import { processCpuMs, type MeasureContext } from './load.ts';
+import { hostTicks, processCpuMs, type MeasureContext } from './load.ts';
 import type { EngineSetting } from './contenders.ts';
 import { withSampleWeaviate } from './setup.ts';
 import { overloadTrial, warmUpServer } from './tune.ts';
@@ -38,13 +37,6 @@ const settings: Record<string, EngineSetting> = {
 };
 for (const k of kinds) if (!settings[k]) throw new Error(`unknown kind \`${k}\` (kinds: ${Object.keys(settings).join(', ')})`);
 const say = (l: string) => console.log(l);
-
-/** The host's CPU time so far (all CPUs, clock ticks): total and steal, from /proc/stat's `cpu` line. */
-function hostTicks(): { total: number; steal: number } {
-  const f = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
-  // user nice system idle iowait irq softirq steal (guest time is already in user).
-  return { total: f.slice(0, 8).reduce((a, x) => a + x, 0), steal: f[7] ?? 0 };
-}
 
 await withSampleWeaviate(say, async (weaviate) => {
   const target = resolveTarget({ ...weaviate.target }, {});

@@ -14,11 +14,10 @@
  * against one on a worker of its own, or a worker with V8's large young generation (`young192`).
  *   node --expose-gc bench/stall-probe.ts [n=40] [cap=3] [stallMs=200] [shapes=shared]   (Node 24: PATH=node_modules/.bin:$PATH)
  */
-import { readFileSync } from 'node:fs';
 import { createExecutor, type RequestEvent, type WorkerResourceLimits } from '../src/index.ts';
 import { resolveTarget } from '../src/pool/config.ts';
 import { silentLogger } from '../src/log.ts';
-import { openLoop, processCpuMs, type MeasureContext } from './load.ts';
+import { hostTicks, openLoop, processCpuMs, type MeasureContext } from './load.ts';
 import { criticalQuery, smallQuery } from './scenarios.ts';
 import { withSampleWeaviate } from './setup.ts';
 import { warmUpServer } from './tune.ts';
@@ -38,13 +37,6 @@ const say = (l: string) => console.log(l);
 
 type Req = RequestEvent & { end: number };
 type Sample = { at: number; lagMs: number; serverCpuMs: number | null; selfCpuMs: number; steal: number; iowait: number; busy: number; total: number };
-
-/** Machine-wide jiffies from /proc/stat: steal, iowait, busy (not idle/iowait), total. */
-function machine(): { steal: number; iowait: number; busy: number; total: number } {
-  const f = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
-  const total = f.reduce((a, b) => a + b, 0);
-  return { steal: f[7] ?? 0, iowait: f[4] ?? 0, busy: total - (f[3] ?? 0) - (f[4] ?? 0), total };
-}
 
 const pct = (xs: number[], q: number) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -96,7 +88,7 @@ await withSampleWeaviate(say, async (weaviate) => {
     const timer = setInterval(() => {
       const now = performance.now();
       const c = process.cpuUsage();
-      samples.push({ at: now, lagMs: Math.max(0, now - expected), serverCpuMs: processCpuMs(pid), selfCpuMs: (c.user + c.system) / 1000, ...machine() });
+      samples.push({ at: now, lagMs: Math.max(0, now - expected), serverCpuMs: processCpuMs(pid), selfCpuMs: (c.user + c.system) / 1000, ...hostTicks() });
       expected = now + 20;
     }, 20);
     const t0 = performance.now();
