@@ -233,21 +233,27 @@ export function resolveLanes(options: Record<string, LaneOptions> | undefined, s
   const merged: Record<string, LaneOptions> = { ...DEFAULT_LANES };
   for (const [name, lane] of Object.entries(options ?? {})) merged[name] = { ...(DEFAULT_LANES[name] ?? {}), ...lane };
   const lanes: LaneConfig[] = [];
+  const reservedOf = (name: string, lane: LaneOptions): number =>
+    lane.reserved === undefined ? (name === 'critical' && slots >= 4 ? 1 : 0) : v.integer({ name: `lanes.${name}.reserved`, kind: 'option' }, lane.reserved, 0);
+  let allReserved = 0;
   for (const [name, lane] of Object.entries(merged)) {
-    const at = (key: string): v.Source => ({ name: `lanes.${name}.${key}`, kind: 'option' });
     if (!LANE_NAME.test(name)) v.fail({ name: 'lanes', kind: 'option' }, 'lane names matching /^[a-z][a-z0-9_-]{0,31}$/', name);
     v.knownKeys({ name: `lanes.${name}`, kind: 'option' }, lane as Record<string, unknown>, ['weight', 'reserved', 'maxConcurrency', 'maxQueue', 'defaultDeadlineMs', 'dedicatedWorkers', 'adaptive', 'coalesce', 'batchWrites']);
+    allReserved += reservedOf(name, lane);
+  }
+  for (const [name, lane] of Object.entries(merged)) {
+    const at = (key: string): v.Source => ({ name: `lanes.${name}.${key}`, kind: 'option' });
+    const reserved = reservedOf(name, lane);
     lanes.push({
       name,
       weight: lane.weight === undefined ? 1 : v.number(at('weight'), lane.weight, { min: 0, exclusiveMin: true }),
-      reserved:
-        lane.reserved === undefined ? (name === 'critical' && slots >= 4 ? 1 : 0) : v.integer(at('reserved'), lane.reserved, 0),
+      reserved,
       maxConcurrency: lane.maxConcurrency === undefined ? Number.POSITIVE_INFINITY : v.integer(at('maxConcurrency'), lane.maxConcurrency, 1),
       maxQueue: lane.maxQueue === undefined ? 10_000 : v.integer(at('maxQueue'), lane.maxQueue, 0),
       defaultDeadlineMs:
         lane.defaultDeadlineMs === undefined ? undefined : v.number(at('defaultDeadlineMs'), lane.defaultDeadlineMs, { min: 0, exclusiveMin: true }),
       dedicatedWorkers: lane.dedicatedWorkers === undefined ? 0 : v.integer(at('dedicatedWorkers'), lane.dedicatedWorkers, 0, 64),
-      adaptive: adaptiveOf(name, lane, slots, Object.keys(merged)),
+      adaptive: adaptiveOf(name, lane, slots, Object.keys(merged), allReserved - reserved),
       adaptiveMaxFromSlots: typeof lane.adaptive === 'object' && lane.adaptive !== null ? lane.adaptive.maxLimit === undefined : true,
       coalesce: lane.coalesce === undefined ? false : v.boolean(at('coalesce'), lane.coalesce),
       batchWrites: lane.batchWrites === undefined || lane.batchWrites === false ? undefined : resolveWriteBatch(`lanes.${name}.batchWrites`, lane.batchWrites),
@@ -265,12 +271,14 @@ export function resolveLanes(options: Record<string, LaneOptions> | undefined, s
 }
 
 /**
- * A lane's adaptive limit options, validated; max defaults to the lane's usable slots. The tail
+ * A lane's adaptive limit options, validated (against the engine's `slots`, less the lane's
+ * `maxConcurrency`); max defaults to the slots the lane can use: those less the other lanes'
+ * reservations, which also bound a given initial or min limit, as the scheduler does. The tail
  * guard (`protect`) defaults to the `critical` lane when there is one and this lane is another:
  * a limit driven by the lane's own latency cannot see the tail it makes critical work pay
  * (bench/RESULTS.md, 2026-11-26), and keeping critical latency is what lanes are for.
  */
-function adaptiveOf(name: string, lane: LaneOptions, slots: number, laneNames: readonly string[]): AdaptiveLimitConfig | undefined {
+function adaptiveOf(name: string, lane: LaneOptions, slots: number, laneNames: readonly string[], othersReserved: number): AdaptiveLimitConfig | undefined {
   const a = lane.adaptive;
   if (a === undefined || a === false) return undefined;
   const at = `lanes.${name}.adaptive`;
@@ -278,7 +286,12 @@ function adaptiveOf(name: string, lane: LaneOptions, slots: number, laneNames: r
   const usable = lane.maxConcurrency === undefined ? slots : Math.min(slots, Number(lane.maxConcurrency));
   const options: AdaptiveLimitOptions = a === true ? {} : a;
   const protect = name !== 'critical' && laneNames.includes('critical') ? ['critical'] : [];
-  return resolveAdaptive(at, options.protect === undefined ? { ...options, protect } : options, usable);
+  const config = resolveAdaptive(at, options.protect === undefined ? { ...options, protect } : options, usable);
+  if (options.maxLimit !== undefined || othersReserved === 0) return config;
+  // The other lanes' reservations are never lent, so the scheduler's bounds (adaptiveBounds) leave
+  // them out: the resolved max (and an initial or min limit above it) shows what the lane gets.
+  const max = Math.max(1, Math.min(usable, slots - othersReserved));
+  return { ...config, maxLimit: max, initialLimit: Math.min(config.initialLimit, max), minLimit: Math.min(config.minLimit, max) };
 }
 
 /**

@@ -122,7 +122,8 @@ describe('adaptive lanes in the scheduler', () => {
   it('adaptiveBounds: the max is the slots the lane can use (a given maxLimit kept, capped by them), the min at most the max', () => {
     const lane = (options: LaneOptions) => resolveLanes({ normal: options }, 16).find((l) => l.name === 'normal')!;
     const fromSlots = lane({ adaptive: true });
-    expect(fromSlots).toMatchObject({ adaptive: { maxLimit: 16 }, adaptiveMaxFromSlots: true });
+    // 16 slots less critical's 1 reserved: the resolved max is what the scheduler's bounds give.
+    expect(fromSlots).toMatchObject({ adaptive: { maxLimit: 15 }, adaptiveMaxFromSlots: true });
     expect(adaptiveBounds(fromSlots, 16)).toEqual({ minLimit: 1, maxLimit: 16 });
     expect(adaptiveBounds(fromSlots, 64)).toEqual({ minLimit: 1, maxLimit: 64 });
     expect(adaptiveBounds(fromSlots, 4)).toEqual({ minLimit: 1, maxLimit: 4 });
@@ -152,10 +153,10 @@ describe('adaptive lanes in the scheduler', () => {
     }, 8);
     const scheduler = new Scheduler(lanes, 8, clock);
     const normal = () => scheduler.stats().find((l) => l.name === 'normal')!;
-    // 8 slots, 3 of them reserved by critical and bulk: the limit's max is 5, and the clamp from
-    // the initial 8 is recorded as a change.
-    expect(normal().adaptive).toMatchObject({ min_limit: 1, max_limit: 5, limit: 5, changes: 1 });
-    expect(normal().adaptive!.recent_changes).toMatchObject([{ from: 8, to: 5, reason: 'bounds' }]);
+    // 8 slots, 3 of them reserved by critical and bulk: the limit's max is 5, in the resolved
+    // config already (the initial 8 comes down to it there), so the lane starts at 5.
+    expect(lanes.find((l) => l.name === 'normal')!.adaptive).toMatchObject({ maxLimit: 5, initialLimit: 5 });
+    expect(normal().adaptive).toMatchObject({ min_limit: 1, max_limit: 5, limit: 5, changes: 0 });
     // With every other lane idle, the scheduler still runs at most 5 of normal: the max is what it can get.
     const work = () => new Promise<void>((resolve) => clock.setTimeout(resolve, 10));
     const done = Array.from({ length: 10 }, () => scheduler.submit(work, { lane: 'normal', deadlineAt: clock.now() + 60_000 }));
@@ -209,7 +210,10 @@ describe('adaptive lanes in the scheduler', () => {
 
   it('VECTOR_STORE_LANES takes adaptive=1, and lanes without it have no limit', () => {
     const lanes = resolveLanes(parseLanesEnv('normal:adaptive=1;batch:adaptive=0,concurrency=4'), 8);
-    expect(lanes.find((l) => l.name === 'normal')!.adaptive).toMatchObject({ minLimit: 1, maxLimit: 8, initialLimit: 2, queueSize: 0.5, tolerance: 1.25, probeLimit: 1 });
+    // 8 slots less critical's 1 reserved (never lent): the max the lane can reach, as the scheduler applies it.
+    expect(lanes.find((l) => l.name === 'normal')!.adaptive).toMatchObject({ minLimit: 1, maxLimit: 7, initialLimit: 2, queueSize: 0.5, tolerance: 1.25, probeLimit: 1 });
+    expect(resolveLanes({ normal: { adaptive: true }, critical: { reserved: 3 }, batch: { reserved: 1 } }, 8).find((l) => l.name === 'normal')!.adaptive!.maxLimit).toBe(4);
+    expect(resolveLanes({ critical: { adaptive: true, reserved: 3 } }, 8).find((l) => l.name === 'critical')!.adaptive!.maxLimit).toBe(8);
     expect(lanes.find((l) => l.name === 'batch')!.adaptive).toBeUndefined();
     expect(lanes.find((l) => l.name === 'critical')!.adaptive).toBeUndefined();
     // A static cap bounds the adaptive one.

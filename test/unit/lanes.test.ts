@@ -164,7 +164,7 @@ describe('lane configuration', () => {
     });
     const [, normal, bulk] = resolveLanes(lanes, 16);
     expect(normal!.adaptive).toMatchObject({ protect: ['critical', 'bulk'], tolerance: 1.3, minLimit: 2, maxLimit: 6, initialLimit: 2, probeSamples: 0, guardBackoff: 0.5 });
-    expect(bulk!.adaptive).toMatchObject({ protect: [], windowMs: 250, maxLimit: 16 });
+    expect(bulk!.adaptive).toMatchObject({ protect: [], windowMs: 250, maxLimit: 15 }); // 16 less critical's 1 reserved
     // Without protect the default stands (critical guarded), as with `adaptive=1`.
     expect(resolveLanes(parseLanesEnv('normal:adaptive.tolerance=1.5'), 8)[1]!.adaptive!.protect).toEqual(['critical']);
     // Every option of AdaptiveLimitOptions has a key.
