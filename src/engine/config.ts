@@ -72,7 +72,8 @@ export interface EngineOptions {
    * load paused a median 7 ms and up to 30 ms about once a second, and a critical answer that
    * meets such a pause waits it out (bench/RESULTS.md, 2026-11-28 01:38Z). A worker that runs
    * out of its old generation dies with ERR_WORKER_OUT_OF_MEMORY and is replaced; its requests
-   * fail (reads once retried on another worker). Keys not given keep their defaults.
+   * fail (reads once retried on another worker). Keys not given keep their defaults. Env
+   * `VECTOR_STORE_WORKER_YOUNG_GENERATION_MB`, `VECTOR_STORE_WORKER_OLD_GENERATION_MB` (per key).
    * @default `{ maxYoungGenerationSizeMb: 12 }` (V8's own for the rest): against V8's 192 MB here,
    * the critical p99 under overload was lower in 11 of 12 alternating pairs of trials (median
    * 0.84x) at the same normal goodput (bench/RESULTS.md, 2026-11-28 01:55Z)
@@ -126,6 +127,8 @@ export const ENGINE_ENV = Object.freeze({
   VECTOR_STORE_AUTOSCALE: 'autoscale',
   VECTOR_STORE_COST_AWARE_LANES: 'costAwareLanes',
   VECTOR_STORE_REPLY_HANDOFF: 'replyHandoff',
+  VECTOR_STORE_WORKER_YOUNG_GENERATION_MB: 'workerResourceLimits.maxYoungGenerationSizeMb',
+  VECTOR_STORE_WORKER_OLD_GENERATION_MB: 'workerResourceLimits.maxOldGenerationSizeMb',
 } as const);
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -232,7 +235,7 @@ export function resolveExecutorConfig(options: ExecutorOptions = {}, env: Env = 
           ? v.boolean(envSrc('VECTOR_STORE_COST_AWARE_LANES'), env['VECTOR_STORE_COST_AWARE_LANES'])
           : false,
     decodeSliceMs: ms('decodeSliceMs', 1),
-    workerResourceLimits: resourceLimitsOf(engine['workerResourceLimits']),
+    workerResourceLimits: resourceLimitsOf(engine['workerResourceLimits'], env),
     replyHandoff:
       engine['replyHandoff'] !== undefined
         ? v.oneOf(opt('replyHandoff'), engine['replyHandoff'], REPLY_HANDOFFS)
@@ -258,14 +261,20 @@ const RESOURCE_LIMIT_KEYS = ['maxYoungGenerationSizeMb', 'maxOldGenerationSizeMb
  */
 export const DEFAULT_WORKER_YOUNG_GENERATION_MB = 12;
 
-function resourceLimitsOf(raw: unknown): Readonly<WorkerResourceLimits> {
-  const defaults: WorkerResourceLimits = { maxYoungGenerationSizeMb: DEFAULT_WORKER_YOUNG_GENERATION_MB };
-  if (raw === undefined) return Object.freeze(defaults);
+function resourceLimitsOf(raw: unknown, env: Env): Readonly<WorkerResourceLimits> {
+  const limits: WorkerResourceLimits = { maxYoungGenerationSizeMb: DEFAULT_WORKER_YOUNG_GENERATION_MB };
+  // Options > env > defaults, key by key: an option object that sets only the stack keeps the env's heap sizes.
+  for (const [name, key] of [
+    ['VECTOR_STORE_WORKER_YOUNG_GENERATION_MB', 'maxYoungGenerationSizeMb'],
+    ['VECTOR_STORE_WORKER_OLD_GENERATION_MB', 'maxOldGenerationSizeMb'],
+  ] as const) {
+    if (env[name]) limits[key] = v.number({ name, kind: 'env' }, env[name], { min: 1, max: 1_048_576, unit: 'MB' });
+  }
+  if (raw === undefined) return Object.freeze(limits);
   const source: v.Source = { name: 'workerResourceLimits', kind: 'option' };
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) v.fail(source, 'an object', raw);
   const o = raw as Record<string, unknown>;
   v.knownKeys(source, o, RESOURCE_LIMIT_KEYS);
-  const limits: WorkerResourceLimits = defaults;
   for (const k of RESOURCE_LIMIT_KEYS) {
     if (o[k] !== undefined) limits[k] = v.number({ name: `workerResourceLimits.${k}`, kind: 'option' }, o[k], { min: k === 'stackSizeMb' ? 0.5 : 1, max: 1_048_576, unit: 'MB' });
   }

@@ -196,6 +196,24 @@ describe('workerResourceLimits (V8 heap limits of the worker threads)', () => {
     expect(e.details['option']).toBe(option);
   });
 
+  it('reads the heap sizes from the environment, key by key under the option', () => {
+    const env = { VECTOR_STORE_WORKER_YOUNG_GENERATION_MB: '16', VECTOR_STORE_WORKER_OLD_GENERATION_MB: '256' };
+    expect(resolveExecutorConfig({}, env).workerResourceLimits).toEqual({ maxYoungGenerationSizeMb: 16, maxOldGenerationSizeMb: 256 });
+    expect(resolveExecutorConfig({ workerResourceLimits: { maxYoungGenerationSizeMb: 8, stackSizeMb: 2 } }, env).workerResourceLimits).toEqual({
+      maxYoungGenerationSizeMb: 8, maxOldGenerationSizeMb: 256, stackSizeMb: 2,
+    });
+    expect(resolveExecutorConfig({}, { VECTOR_STORE_WORKER_OLD_GENERATION_MB: '256' }).workerResourceLimits).toEqual({ maxYoungGenerationSizeMb: 12, maxOldGenerationSizeMb: 256 });
+  });
+
+  it.each([
+    [{ VECTOR_STORE_WORKER_YOUNG_GENERATION_MB: 'big' }, 'Expected `VECTOR_STORE_WORKER_YOUNG_GENERATION_MB` to be a finite number >= 1 and <= 1048576 (MB), got `big` (string)'],
+    [{ VECTOR_STORE_WORKER_OLD_GENERATION_MB: '0' }, 'Expected `VECTOR_STORE_WORKER_OLD_GENERATION_MB` to be a finite number >= 1 and <= 1048576 (MB), got `0` (string)'],
+  ])('rejects %j with a ConfigError naming the variable', (env, message) => {
+    const e = configError(() => resolveExecutorConfig({}, env));
+    expect(e.message).toBe(message);
+    expect(e.details['variable']).toBe(Object.keys(env)[0]);
+  });
+
   it('rejects an unknown key, naming it', () => {
     const e = configError(() => resolveExecutorConfig({ workerResourceLimits: { maxYoungGenSizeMb: 8 } } as never, {}));
     expect(e.message).toMatch(/workerResourceLimits/);
