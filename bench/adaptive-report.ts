@@ -75,8 +75,9 @@ export function adaptiveTargets(c: Comparison | undefined): Target[] {
   // Runs before 2026-11-27 judged against tune's pick (no yardstick recorded).
   const y = c.yardstick ?? { kind: 'static', held: c.staticPooled?.meets ?? c.tune.best.meets, goodput: c.staticMean.goodput };
   const yName = y.kind === 'static' ? 'tune\'s pick' : `tune's ${y.kind}`;
+  // The yardstick is the held static setting with the most goodput: a step below the pick when the pick missed, or when it held with less goodput.
   const pickNote = c.vsPick && y.kind !== 'static'
-    ? `tune's pick missed the target in the comparison (${st.ms.toFixed(2)} ms); against it: ${(c.vsPick.goodputRatio * 100).toFixed(0)} %`
+    ? `tune's pick ${c.staticPooled?.meets === true ? `held the target in the comparison (${st.ms.toFixed(2)} ms) with less goodput` : `missed the target in the comparison (${st.ms.toFixed(2)} ms)`}; against it: ${(c.vsPick.goodputRatio * 100).toFixed(0)} %`
     : c.yardstick && !y.held ? 'no static setting held the target in the comparison: judged against tune\'s pick' : '';
   return [
     {

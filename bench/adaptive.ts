@@ -295,7 +295,10 @@ export function printComparison(c: Comparison, say: Say): void {
   say(`Goodput ratio adaptive / ${y ? y.kind : 'best static'}: ${(c.goodputRatio * 100).toFixed(0)} % (${c.goodputMet ? 'within' : 'NOT within'} 10 %); ` +
     `adaptive critical p99 ${c.latencyMet ? 'within' : 'NOT within'} the target. Done criterion: ${c.met ? 'MET' : 'NOT MET'}.`);
   if (c.firmness) say(`How firm: met in ${percentMet(c.firmness)} of the ${c.firmness.draws} draws of the reps with replacement (verdictFirmness).`);
-  if (c.vsPick && y && y.kind !== 'static') say(`Against tune's pick alone (it did not hold the target here): ${(c.vsPick.goodputRatio * 100).toFixed(0)} %, ${c.vsPick.met ? 'met' : 'not met'}.`);
+  if (c.vsPick && y && y.kind !== 'static') {
+    const held = c.staticPooled?.meets === true ? 'it held the target here, with less goodput than the yardstick' : 'it did not hold the target here';
+    say(`Against tune's pick alone (${held}): ${(c.vsPick.goodputRatio * 100).toFixed(0)} %, ${c.vsPick.met ? 'met' : 'not met'}.`);
+  }
   for (const v of c.variants) {
     say(`${v.kind} ${JSON.stringify(v.options)}: goodput ${v.goodput.toFixed(0)} req/s (${(v.goodputRatio * 100).toFixed(0)} % of static), critical p99 ${v.criticalP99Ms.toFixed(2)} ms: ${v.met ? 'would meet' : 'would not meet'} the criterion${v.firmness ? ` (met in ${percentMet(v.firmness)} of the draws of the reps)` : ''}.`);
   }

@@ -117,6 +117,10 @@ describe('bench:adaptive report', () => {
     expect(targets).toContain('63 %');
     expect(targets).toContain('tune\'s pick missed the target in the comparison');
     expect(targets).toContain('against it: 50 %');
+    // A pick that held with less goodput than a step below it is not said to have missed.
+    const pickHeld = adaptiveHtml({ ...withFallback, comparison: { ...withFallback.comparison!, staticPooled: { ...st.trial, criticalP99Ms: 20, meets: true } } });
+    expect(section(pickHeld, 'targets')).toContain('tune\'s pick held the target in the comparison (20.00 ms) with less goodput; against it: 50 %');
+    expect(section(pickHeld, 'targets')).not.toContain('missed');
     expect(section(html, 'settings')).toContain('data-setting="static fallback">VECTOR_STORE_LANES=');
     // A step of the ladder below the fallback as the yardstick: its own row and setting.
     const cap1 = { ...fb, normalServed: fb.normalServed * 0.5 };
