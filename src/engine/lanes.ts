@@ -273,7 +273,7 @@ export function resolveLanes(options: Record<string, LaneOptions> | undefined, s
 /**
  * A lane's adaptive limit options, validated (against the engine's `slots`, less the lane's
  * `maxConcurrency`); max defaults to the slots the lane can use: those less the other lanes'
- * reservations, which also bound a given initial or min limit, as the scheduler does. The tail
+ * reservations (unless a given initial or min limit is above that). The tail
  * guard (`protect`) defaults to the `critical` lane when there is one and this lane is another:
  * a limit driven by the lane's own latency cannot see the tail it makes critical work pay
  * (bench/RESULTS.md, 2026-11-26), and keeping critical latency is what lanes are for.
@@ -289,9 +289,11 @@ function adaptiveOf(name: string, lane: LaneOptions, slots: number, laneNames: r
   const config = resolveAdaptive(at, options.protect === undefined ? { ...options, protect } : options, usable);
   if (options.maxLimit !== undefined || othersReserved === 0) return config;
   // The other lanes' reservations are never lent, so the scheduler's bounds (adaptiveBounds) leave
-  // them out: the resolved max (and an initial or min limit above it) shows what the lane gets.
+  // them out: the resolved max shows what the lane gets. Not when a given initial or min limit is
+  // above it: the scheduler clamps those at start (a `bounds` change), and a min limit comes back
+  // when the slots grow (resize), which it could not once lowered here.
   const max = Math.max(1, Math.min(usable, slots - othersReserved));
-  return { ...config, maxLimit: max, initialLimit: Math.min(config.initialLimit, max), minLimit: Math.min(config.minLimit, max) };
+  return config.initialLimit > max || config.minLimit > max ? config : { ...config, maxLimit: max };
 }
 
 /**

@@ -153,10 +153,10 @@ describe('adaptive lanes in the scheduler', () => {
     }, 8);
     const scheduler = new Scheduler(lanes, 8, clock);
     const normal = () => scheduler.stats().find((l) => l.name === 'normal')!;
-    // 8 slots, 3 of them reserved by critical and bulk: the limit's max is 5, in the resolved
-    // config already (the initial 8 comes down to it there), so the lane starts at 5.
-    expect(lanes.find((l) => l.name === 'normal')!.adaptive).toMatchObject({ maxLimit: 5, initialLimit: 5 });
-    expect(normal().adaptive).toMatchObject({ min_limit: 1, max_limit: 5, limit: 5, changes: 0 });
+    // 8 slots, 3 of them reserved by critical and bulk: the limit's max is 5, and the clamp from
+    // the initial 8 is recorded as a change.
+    expect(normal().adaptive).toMatchObject({ min_limit: 1, max_limit: 5, limit: 5, changes: 1 });
+    expect(normal().adaptive!.recent_changes).toMatchObject([{ from: 8, to: 5, reason: 'bounds' }]);
     // With every other lane idle, the scheduler still runs at most 5 of normal: the max is what it can get.
     const work = () => new Promise<void>((resolve) => clock.setTimeout(resolve, 10));
     const done = Array.from({ length: 10 }, () => scheduler.submit(work, { lane: 'normal', deadlineAt: clock.now() + 60_000 }));
@@ -214,6 +214,9 @@ describe('adaptive lanes in the scheduler', () => {
     expect(lanes.find((l) => l.name === 'normal')!.adaptive).toMatchObject({ minLimit: 1, maxLimit: 7, initialLimit: 2, queueSize: 0.5, tolerance: 1.25, probeLimit: 1 });
     expect(resolveLanes({ normal: { adaptive: true }, critical: { reserved: 3 }, batch: { reserved: 1 } }, 8).find((l) => l.name === 'normal')!.adaptive!.maxLimit).toBe(4);
     expect(resolveLanes({ critical: { adaptive: true, reserved: 3 } }, 8).find((l) => l.name === 'critical')!.adaptive!.maxLimit).toBe(8);
+    // A given initial or min limit above it keeps the resolved max at the slots: the scheduler clamps
+    // them at start, and a min limit comes back when the slots grow.
+    expect(resolveLanes({ normal: { adaptive: { minLimit: 6, initialLimit: 6 } }, critical: { reserved: 3 } }, 8).find((l) => l.name === 'normal')!.adaptive).toMatchObject({ minLimit: 6, maxLimit: 8 });
     expect(lanes.find((l) => l.name === 'batch')!.adaptive).toBeUndefined();
     expect(lanes.find((l) => l.name === 'critical')!.adaptive).toBeUndefined();
     // A static cap bounds the adaptive one.
