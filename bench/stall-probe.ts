@@ -23,7 +23,7 @@ import { withSampleWeaviate } from './setup.ts';
 import { warmUpServer } from './tune.ts';
 
 const [n, cap, stallMs] = [Number(process.argv[2] ?? 40), Number(process.argv[3] ?? 3), Number(process.argv[4] ?? 200)];
-/** Shapes taken in turn, trial by trial: `shared` (1 worker x 16 connections, critical reserved 2), `dedicated` (2 workers x 8, critical on a worker of its own), `young192` (`shared` with V8's own young generation for a worker here, 192 MB, instead of the engine's 12). */
+/** Shapes taken in turn, trial by trial: `shared` (1 worker x 16 connections, critical reserved 2), `dedicated` (2 workers x 8, critical on a worker of its own), `young192` (`shared` with V8's own young generation for a worker here, 192 MB, instead of the engine's 12), `young32`, `young64`. */
 const shapes = (process.argv[5] ?? 'shared').split(',');
 const SHAPES: Record<string, { workers: number; connections: number; critical: { reserved?: number; dedicatedWorkers?: number }; workerResourceLimits?: WorkerResourceLimits }> = {
   shared: { workers: 1, connections: 16, critical: { reserved: 2 } },
@@ -31,6 +31,9 @@ const SHAPES: Record<string, { workers: number; connections: number; critical: {
   // `shared` with the young generation V8 gives a worker on this 24 GiB machine without a limit
   // (the engine's default is 12 MB since 2026-11-28; the run that chose it compared the two).
   young192: { workers: 1, connections: 16, critical: { reserved: 2 }, workerResourceLimits: { maxYoungGenerationSizeMb: 192 } },
+  // Sizes between: a smaller young generation promotes more of each request's objects (bench/gc-probe.ts).
+  young32: { workers: 1, connections: 16, critical: { reserved: 2 }, workerResourceLimits: { maxYoungGenerationSizeMb: 32 } },
+  young64: { workers: 1, connections: 16, critical: { reserved: 2 }, workerResourceLimits: { maxYoungGenerationSizeMb: 64 } },
 };
 for (const s of shapes) if (!SHAPES[s]) throw new Error(`shape must be one of ${Object.keys(SHAPES).join(', ')}, got ${s}`);
 const say = (l: string) => console.log(l);
