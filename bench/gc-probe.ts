@@ -17,7 +17,7 @@ import { resolveTarget } from '../src/pool/config.ts';
 import { silentLogger } from '../src/log.ts';
 import type { GcPauses } from './gc-tasks.ts';
 import { openLoop, type MeasureContext } from './load.ts';
-import { criticalQuery, smallQuery } from './scenarios.ts';
+import { overloadStreams } from './scenarios.ts';
 import { withSampleWeaviate } from './setup.ts';
 import { warmUpServer } from './tune.ts';
 
@@ -36,10 +36,7 @@ await withSampleWeaviate(say, async (weaviate) => {
     workerResourceLimits: { maxYoungGenerationSizeMb: young },
   }, {});
   const task = <T>(name: string, args: unknown = null) => e.run<T>(name, args, { lane: 'critical' });
-  const load = openLoop(ctx, [
-    { name: 'critical', rate: 50, send: () => e.query(criticalQuery(), { lane: 'critical' }) },
-    { name: 'normal', rate: 4000, send: (k) => e.query(smallQuery(k), { lane: 'normal' }) },
-  ], { warmupMs: 2000, durationMs: 30_000, drainMs: 12_000 });
+  const load = openLoop(ctx, overloadStreams(e), { warmupMs: 2000, durationMs: 30_000, drainMs: 12_000 });
   try {
     await sleep(3000);
     say(`young generation ${young} MB; flags: ${process.execArgv.join(' ') || '-'}`);

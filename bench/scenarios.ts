@@ -4,6 +4,7 @@
  * up as spread instead of favouring whoever ran first.
  */
 import { SAMPLE_COLLECTION, embed } from '../src/data/sample.ts';
+import type { Executor } from '../src/engine/executor.ts';
 import type { WeaviateTarget } from '../src/pool/config.ts';
 import type { QuerySpec } from '../src/query/spec.ts';
 import { connectPerRequest, connectPerRequestSocket, engine, singleClient, type Contender, type EngineSetting, type Lane } from './contenders.ts';
@@ -73,6 +74,14 @@ export function largeQuery(i: number): QuerySpec {
 const CRITICAL_VECTOR = embed('삼성전자');
 export function criticalQuery(): QuerySpec {
   return { kind: 'hybrid', collection: SAMPLE_COLLECTION, query: '삼성전자', vector: CRITICAL_VECTOR, limit: 5 };
+}
+
+/** The probes' overload mix (bench/stall-probe.ts, bench/gc-probe.ts): critical at 50 req/s, small normal reads offered at 4,000 req/s. */
+export function overloadStreams(e: Pick<Executor, 'query'>): OpenStream[] {
+  return [
+    { name: 'critical', rate: 50, send: () => e.query(criticalQuery(), { lane: 'critical' }) },
+    { name: 'normal', rate: 4000, send: (k) => e.query(smallQuery(k), { lane: 'normal' }) },
+  ];
 }
 
 export interface CellResult {

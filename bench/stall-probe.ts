@@ -18,7 +18,7 @@ import { createExecutor, type RequestEvent, type WorkerResourceLimits } from '..
 import { resolveTarget } from '../src/pool/config.ts';
 import { silentLogger } from '../src/log.ts';
 import { hostTicks, openLoop, processCpuMs, type MeasureContext } from './load.ts';
-import { criticalQuery, smallQuery } from './scenarios.ts';
+import { overloadStreams } from './scenarios.ts';
 import { withSampleWeaviate } from './setup.ts';
 import { warmUpServer } from './tune.ts';
 
@@ -96,10 +96,7 @@ await withSampleWeaviate(say, async (weaviate) => {
     }, 20);
     const t0 = performance.now();
     try {
-      await openLoop(ctx, [
-        { name: 'critical', rate: 50, send: () => executor.query(criticalQuery(), { lane: 'critical' }) },
-        { name: 'normal', rate: 4000, send: (k) => executor.query(smallQuery(k), { lane: 'normal' }) },
-      ], { warmupMs: 2000, durationMs: 10_000, drainMs: 12_000 });
+      await openLoop(ctx, overloadStreams(executor), { warmupMs: 2000, durationMs: 10_000, drainMs: 12_000 });
     } finally {
       clearInterval(timer);
       off();
