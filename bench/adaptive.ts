@@ -158,6 +158,51 @@ export function judge(runs: Comparison['runs'], staticKinds: readonly string[], 
   };
 }
 
+/** twinVerdicts(): in how many of its splits the yardstick's twin, tune's pick, and the lane met the criterion. */
+export interface TwinVerdicts { twin: number; pick: number; lane: number; splits: number }
+
+/**
+ * The criterion's noise floor in one recorded comparison: could the best static setting itself,
+ * run again, meet it? The reps are split into two disjoint halves (floor(n/2) reps each, every
+ * ordered pair of such halves once). In the first half judge() finds the yardstick (the static
+ * contender that held the target with the most goodput there); in the second the same setting
+ * (its twin: the same setting, other trials of the same rotation), tune's pick (what a user who
+ * pasted tune's result runs) and the lane `kind` are each judged against it by the criterion: mean goodput >= 90 % of the yardstick's, critical p99 over
+ * all their answers in that half within the target, no critical error. A lane that meets it in
+ * about as many splits as the twin does as well as an oracle told the best setting, on this
+ * host; what both miss is the trials' spread, not the lane. Halves of 2 reps are noisier than
+ * the run's 4, so these shares are lower than the run's verdicts: they compare the two, they do
+ * not replace the verdict. Exact, no randomness.
+ */
+export function twinVerdicts(runs: Comparison['runs'], staticKinds: readonly string[], kind: string, targetP99Ms: number): TwinVerdicts {
+  const reps = [...new Set(runs.map((r) => r.rep))].sort((a, b) => a - b);
+  if (reps.length < 2) throw new Error(`twinVerdicts: needs at least 2 reps, got ${reps.length}`);
+  if (reps.length > FIRMNESS_MAX_REPS) throw new Error(`twinVerdicts: ${reps.length} reps is more than the ${FIRMNESS_MAX_REPS} it enumerates`);
+  const half = Math.floor(reps.length / 2);
+  const subsets = (from: number[], k: number): number[][] =>
+    k === 0 ? [[]] : from.flatMap((x, i) => subsets(from.slice(i + 1), k - 1).map((rest) => [x, ...rest]));
+  const meets = (of: Comparison['runs'], k: string, goodput: number): boolean => {
+    const ts = of.filter((r) => r.kind === k).map((r) => r.trial);
+    return ts.length > 0 && mean(ts.map((t) => t.normalServed)) >= 0.9 * goodput && pooledTrial(ts, targetP99Ms).meets;
+  };
+  let twin = 0;
+  let pick = 0;
+  let lane = 0;
+  let splits = 0;
+  for (const a of subsets(reps, half)) {
+    const first = runs.filter((r) => a.includes(r.rep));
+    const { yardstick } = judge(first, staticKinds, kind, targetP99Ms);
+    for (const b of subsets(reps.filter((r) => !a.includes(r)), half)) {
+      const second = runs.filter((r) => b.includes(r.rep));
+      splits++;
+      if (meets(second, yardstick.kind, yardstick.goodput)) twin++;
+      if (meets(second, staticKinds[0]!, yardstick.goodput)) pick++;
+      if (meets(second, kind, yardstick.goodput)) lane++;
+    }
+  }
+  return { twin, pick, lane, splits };
+}
+
 /** The most reps verdictFirmness enumerates: 6^6 draws, 462 distinct resamples, about 15 ms of pooling each per contender judged. */
 export const FIRMNESS_MAX_REPS = 6;
 

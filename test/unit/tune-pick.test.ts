@@ -4,7 +4,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { confirmationCandidates, lanesEnv, nextCandidates, pickBest, pooledTrial, positiveArg, recommendedPick, staticFallback, staticLadder, type Trial } from '../../bench/tune.ts';
-import { judge, verdictFirmness, type Comparison } from '../../bench/adaptive.ts';
+import { judge, twinVerdicts, verdictFirmness, type Comparison } from '../../bench/adaptive.ts';
+import { twinSummary } from '../../bench/firmness.ts';
 import { headroomOutcome, tuneVsComparison } from '../../bench/headroom.ts';
 import { encode, newHistogram, recordMs } from '../../src/stats/histogram.ts';
 
@@ -328,6 +329,45 @@ describe('bench:adaptive: how firm a verdict is (verdictFirmness)', () => {
     expect(() => verdictFirmness([], statics, 'adaptive', target)).toThrow(/no runs/);
     const many = Array.from({ length: 9 }, (_, k) => runs.map((r) => ({ ...r, rep: r.rep + 4 * k }))).flat();
     expect(() => verdictFirmness(many, statics, 'adaptive', target)).toThrow(/more than the 6/);
+  });
+});
+
+describe('bench:firmness: the criterion\'s noise floor (twinVerdicts)', () => {
+  const target = 25;
+  const run = (rep: number, kind: string, t: Trial) => ({ rep, kind, trial: t });
+  const statics = ['static', 'static cap 1'];
+  it('finds the yardstick in one half of the reps and judges its twin and the lane in the other, over every split', () => {
+    // The pick (cap 2) served 600 but held the target only in reps 1-2; cap 1 held throughout with
+    // 400. The lane served 560 in reps 1-2 and 380 in reps 3-4, always within the target.
+    const runs: Comparison['runs'] = [1, 2, 3, 4].flatMap((rep) => [
+      run(rep, 'static', trial(2, 600, ms(100, rep <= 2 ? 20 : 30), target)),
+      run(rep, 'static cap 1', trial(1, 400, ms(100, 18), target)),
+      run(rep, 'adaptive', trial(undefined, rep <= 2 ? 560 : 380, ms(100, 22), target)),
+    ]);
+    const t = twinVerdicts(runs, statics, 'adaptive', target);
+    // 6 ordered splits of 4 reps into halves of 2.
+    expect(t.splits).toBe(6);
+    // First half {1,2}: the pick (600) is the yardstick; its twin in {3,4} misses the target, the
+    // lane serves 380 < 540. First half {3,4}: cap 1 (400); its twin in {1,2} meets, and so does
+    // the lane (560). Mixed halves ({1,3}, {1,4}, {2,3}, {2,4}): the pick missed (one rep over 1 %),
+    // so cap 1; its twin meets, the lane (470) meets.
+    // Tune's pick meets in the second half only where it held the target there: {1,2} (600 against
+    // cap 1's 400).
+    expect(t).toEqual({ twin: 5, pick: 1, lane: 5, splits: 6 });
+    // A lane that serves too little everywhere meets in no split, while the twin still does.
+    const starved = runs.map((r) => (r.kind === 'adaptive' ? run(r.rep, r.kind, trial(undefined, 300, ms(100, 22), target)) : r));
+    expect(twinVerdicts(starved, statics, 'adaptive', target)).toEqual({ twin: 5, pick: 1, lane: 0, splits: 6 });
+  });
+  it('takes halves of floor(n/2) reps, refuses what it cannot split or enumerate, and sums up', () => {
+    const three: Comparison['runs'] = [1, 2, 3].flatMap((rep) => [run(rep, 'static', trial(2, 600, ms(100, 20), target)), run(rep, 'adaptive', trial(undefined, 600, ms(100, 20), target))]);
+    expect(twinVerdicts(three, ['static'], 'adaptive', target)).toEqual({ twin: 6, pick: 6, lane: 6, splits: 6 });
+    expect(() => twinVerdicts(three.filter((r) => r.rep === 1), ['static'], 'adaptive', target)).toThrow(/at least 2 reps, got 1/);
+    const many = Array.from({ length: 7 }, (_, k) => three.map((r) => ({ ...r, rep: r.rep + 3 * k }))).flat();
+    expect(() => twinVerdicts(many, ['static'], 'adaptive', target)).toThrow(/more than the 6/);
+    expect(twinSummary([{ twin: 6, pick: 0, lane: 3, splits: 6 }, { twin: 3, pick: 3, lane: 3, splits: 6 }])).toBe(
+      'Over 2 reports, split into halves: the yardstick\'s twin met the criterion in 75 % of the splits, tune\'s pick in 25 %, the adaptive lane in 50 %; the lane met it at least as often as the twin in 1 of 2.',
+    );
+    expect(twinSummary([], 'reports with a stated target')).toBe('No reports with a stated target had the reps to split.');
   });
 });
 
