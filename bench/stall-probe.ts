@@ -6,7 +6,8 @@
  * normal offered at 4,000 req/s, 10 s after 2 s; a new engine each) `n` times and keeps, per
  * request, its stages (`onRequest`: lane queue, connection wait and execution in the worker, and
  * the rest, the hand-offs between threads), and every 20 ms the main thread's timer lag and the
- * CPU of Weaviate, of this process and of the machine (steal, iowait). When a critical request
+ * CPU of Weaviate, of this process and of the machine (steal, iowait), the kernel's I/O pressure
+ * (PSI) and, when the CPUs waited on I/O, which threads were (state D). When a critical request
  * took more than `stallMs`, it prints the 50 ms buckets around the slowest one: which stage the time went
  * to, and whether the server, the client or the machine stopped.
  * The stages of the tail answers (at or above the trial's p99) are printed per trial; `shapes`
@@ -14,6 +15,7 @@
  * against one on a worker of its own, or a worker with V8's large young generation (`young192`).
  *   node --expose-gc bench/stall-probe.ts [n=40] [cap=3] [stallMs=200] [shapes=shared]   (Node 24: PATH=node_modules/.bin:$PATH)
  */
+import { readdirSync, readFileSync } from 'node:fs';
 import { createExecutor, type RequestEvent, type WorkerResourceLimits } from '../src/index.ts';
 import { resolveTarget } from '../src/pool/config.ts';
 import { silentLogger } from '../src/log.ts';
@@ -39,7 +41,49 @@ for (const s of shapes) if (!SHAPES[s]) throw new Error(`shape must be one of ${
 const say = (l: string) => console.log(l);
 
 type Req = RequestEvent & { end: number };
-type Sample = { at: number; lagMs: number; serverCpuMs: number | null; selfCpuMs: number; steal: number; iowait: number; busy: number; total: number };
+type Sample = { at: number; lagMs: number; serverCpuMs: number | null; selfCpuMs: number; steal: number; iowait: number; busy: number; total: number; ioSomeUs: number | null; blocked?: string };
+
+/** The kernel's I/O pressure (PSI): total µs during which some task waited on I/O (null without /proc/pressure). */
+function ioSomeUs(): number | null {
+  try {
+    const m = /^some .*total=(\d+)/m.exec(readFileSync('/proc/pressure/io', 'utf8'));
+    return m ? Number(m[1]) : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * The threads of this machine in uninterruptible sleep (state D: waiting on I/O), by process name
+ * and kernel wait channel, e.g. `weaviate-server x3 (folio_wait_bit_common)`. Read only for a
+ * sample whose CPUs waited on I/O, as it walks every thread in /proc.
+ */
+function blockedThreads(): string {
+  const counts = new Map<string, number>();
+  for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+    let tids: string[];
+    try {
+      tids = readdirSync(`/proc/${pid}/task`);
+    } catch {
+      continue;
+    }
+    for (const tid of tids) {
+      try {
+        const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+        const close = stat.lastIndexOf(')');
+        if (stat[close + 2] !== 'D') continue;
+        const name = stat.slice(stat.indexOf('(') + 1, close);
+        let wchan = '?';
+        try {
+          wchan = readFileSync(`/proc/${pid}/task/${tid}/wchan`, 'utf8') || '?';
+        } catch {}
+        const key = `${name} (${wchan})`;
+        counts.set(key, (counts.get(key) ?? 0) + 1);
+      } catch {}
+    }
+  }
+  return [...counts].map(([k, c]) => (c > 1 ? k.replace(' (', ` x${c} (`) : k)).join(', ');
+}
 
 const pct = (xs: number[], q: number) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -52,7 +96,7 @@ function timeline(reqs: Req[], samples: Sample[], worst: Req): void {
   const from = start - 600;
   const to = worst.end + 400;
   say(`  slowest: ${worst.lane}, submitted at ${start.toFixed(0)} ms (performance.now(); --trace-gc's times on the main thread), ${worst.totalMs.toFixed(0)} ms = queue ${worst.queueWaitMs.toFixed(1)} + connection ${worst.connectionWaitMs?.toFixed(1) ?? '-'} + execution ${worst.executionMs?.toFixed(1) ?? '-'} + hand-offs ${(worst.totalMs - worst.queueWaitMs - (worst.connectionWaitMs ?? 0) - (worst.executionMs ?? 0)).toFixed(1)}`);
-  say('  ms from its submit | submitted crit/norm | answered | max critical total of those submitted | of those answered, max critical queue / conn / exec / hand-off | main lag max | server CPU ms | client CPU ms | machine busy % steal % iowait %');
+  say('  ms from its submit | submitted crit/norm | answered | max critical total of those submitted | of those answered, max critical queue / conn / exec / hand-off | main lag max | server CPU ms | client CPU ms | machine busy % steal % iowait % | I/O pressure ms (PSI some) | threads waiting on I/O (state D)');
   for (let b = from; b < to; b += 50) {
     const sub = reqs.filter((r) => r.end - r.totalMs >= b && r.end - r.totalMs < b + 50);
     const ans = reqs.filter((r) => r.end >= b && r.end < b + 50);
@@ -63,10 +107,12 @@ function timeline(reqs: Req[], samples: Sample[], worst: Req): void {
     const d = (k: 'serverCpuMs' | 'selfCpuMs') => (prev && last && prev[k] !== null && last[k] !== null ? (last[k]! - prev[k]!).toFixed(0) : '-');
     const m = (k: 'steal' | 'iowait' | 'busy') => (prev && last && last.total > prev.total ? ((100 * (last[k] - prev[k])) / (last.total - prev.total)).toFixed(0) : '-');
     const max = (xs: number[]) => (xs.length ? Math.max(...xs).toFixed(1) : '-');
+    const io = prev && last && prev.ioSomeUs !== null && last.ioSomeUs !== null ? ((last.ioSomeUs - prev.ioSomeUs) / 1000).toFixed(0) : '-';
+    const blocked = [...new Set(ss.map((s) => s.blocked).filter((x) => x))].join('; ');
     say(
       `  ${String(Math.round(b - start)).padStart(5)} | ${String(sub.filter((r) => r.lane === 'critical').length).padStart(2)}/${String(sub.filter((r) => r.lane !== 'critical').length).padStart(3)} | ${String(ans.length).padStart(3)} | ${max(sub.filter((r) => r.lane === 'critical').map((r) => r.totalMs)).padStart(6)} | ` +
         `${max(crit.map((r) => r.queueWaitMs))} / ${max(crit.map((r) => r.connectionWaitMs ?? 0))} / ${max(crit.map((r) => r.executionMs ?? 0))} / ${max(crit.map((r) => r.totalMs - r.queueWaitMs - (r.connectionWaitMs ?? 0) - (r.executionMs ?? 0)))} | ` +
-        `${max(ss.map((s) => s.lagMs))} | ${d('serverCpuMs')} | ${d('selfCpuMs')} | ${m('busy')} ${m('steal')} ${m('iowait')}`,
+        `${max(ss.map((s) => s.lagMs))} | ${d('serverCpuMs')} | ${d('selfCpuMs')} | ${m('busy')} ${m('steal')} ${m('iowait')} | ${io} | ${blocked || '-'}`,
     );
   }
 }
@@ -91,7 +137,11 @@ await withSampleWeaviate(say, async (weaviate) => {
     const timer = setInterval(() => {
       const now = performance.now();
       const c = process.cpuUsage();
-      samples.push({ at: now, lagMs: Math.max(0, now - expected), serverCpuMs: processCpuMs(pid), selfCpuMs: (c.user + c.system) / 1000, ...hostTicks() });
+      const ticks = hostTicks();
+      const before = samples.at(-1);
+      // A fifth of the CPUs' time since the last sample waiting on I/O: who is waiting (walks /proc, so only then).
+      const waited = before !== undefined && ticks.total > before.total && (ticks.iowait - before.iowait) / (ticks.total - before.total) > 0.2;
+      samples.push({ at: now, lagMs: Math.max(0, now - expected), serverCpuMs: processCpuMs(pid), selfCpuMs: (c.user + c.system) / 1000, ...ticks, ioSomeUs: ioSomeUs(), ...(waited ? { blocked: blockedThreads() } : {}) });
       expected = now + 20;
     }, 20);
     const t0 = performance.now();
