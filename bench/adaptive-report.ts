@@ -4,7 +4,7 @@
  * table, tune's sweep, the adaptive lane's limit over time per trial (inline SVG, no network) and
  * the features on and off. Re-render a recorded run with `node bench/render.ts <adaptive-*.json>`.
  */
-import type { Comparison, FeatureRow, Firmness } from './adaptive.ts';
+import type { Comparison, FeatureRow, Firmness, TwinVerdicts } from './adaptive.ts';
 import { esc, htmlTable, lineChart, metaDetails, page, settingsTable, targetsSection, type Target } from './report.ts';
 import { recommendationSummary } from './headroom.ts';
 import type { TracePoint, Trial } from './tune.ts';
@@ -125,6 +125,11 @@ function settingRows(run: AdaptiveRun): [string, string][] {
 /** verdictFirmness()'s share of the draws of the reps (with replacement) that meet the criterion, as a percentage. */
 export const percentMet = (x: Firmness) => `${(x.met * 100).toFixed(0)} %`;
 
+/** twinVerdicts() in words, for the printout and the report. */
+export function twinText(t: TwinVerdicts): string {
+  return `with the reps split into halves (the yardstick found in one, judged in the other; ${t.splits} splits), the yardstick's twin met the criterion in ${t.twin}, tune's pick in ${t.pick}, the adaptive lane in ${t.lane}`;
+}
+
 const firm = (x: Firmness | undefined) => (x ? `${percentMet(x)} of ${x.draws}` : '-');
 
 function comparisonSections(c: Comparison): string {
@@ -183,7 +188,7 @@ function comparisonSections(c: Comparison): string {
       return `<div class="trace" data-rep="${r.rep}" data-kind="${esc(r.kind)}"><h3>rep ${r.rep}, ${esc(r.kind)}</h3>${chart}<p>${esc(traceSummary(trace, r.trial))}; probing in ${probing} of ${trace.length} samples.</p></div>`;
     });
   return `<section id="comparison"><h2>Best static setting against the adaptive limit, per repetition</h2>${perRep}
-<h3>Means over repetitions</h3><p>The yardstick is the best static setting as this comparison measured it: of the static contenders, the one holding the target (critical p99 over all its answers) with the most goodput; tune's pick when none held it. The last column says how firm a verdict is against the noise between repetitions: the same verdict taken on every draw of the reps with replacement (a rep's contenders drawn together, as they ran side by side), and the share of the draws in which the criterion is met; a verdict near 50 % turned on one rep.</p>${means}</section>
+<h3>Means over repetitions</h3><p>The yardstick is the best static setting as this comparison measured it: of the static contenders, the one holding the target (critical p99 over all its answers) with the most goodput; tune's pick when none held it. The last column says how firm a verdict is against the noise between repetitions: the same verdict taken on every draw of the reps with replacement (a rep's contenders drawn together, as they ran side by side), and the share of the draws in which the criterion is met; a verdict near 50 % turned on one rep.</p>${means}${c.twins ? `<p id="twins">The criterion's noise floor: ${esc(twinText(c.twins))}. A lane that meets it about as often as the yardstick's twin (the same static setting, other reps of this rotation) does as well as an oracle told the best setting; what both miss is the spread between the reps.</p>` : ''}</section>
 <section id="tune-sweep"><h2>tune's sweep (static settings under the overload mix)</h2>
 <p>Capacity ${t.capacity.toFixed(0)} req/s, service time ${t.serviceTimeMs.toFixed(2)} ms, critical p99 at idle ${t.idleCriticalP99Ms.toFixed(2)} ms, target ${t.targetP99Ms} ms. The best static setting is the one meeting the target with the most normal goodput (else the lowest critical p99).</p>${sweep}${confirmed}</section>
 <section id="traces"><h2>The adaptive limit over time</h2><p>Sampled every 100 ms: the limit in force, the lane's requests in flight and the tail guard's ceiling over the limit (dashed; unrounded).</p>${traces.join('\n') || '<p>no traces recorded</p>'}</section>`;

@@ -50,7 +50,7 @@ import { resolveTarget, type WeaviateTarget } from '../src/pool/config.ts';
 import type { QuerySpec } from '../src/query/spec.ts';
 import { REQUEST_TIMEOUT_MS, type EngineSetting } from './contenders.ts';
 import { closedLoop, type CellMeasure, type MeasureContext } from './load.ts';
-import { adaptiveHtml, percentMet, traceSummary, type AdaptiveRun, type AdaptiveSettings } from './adaptive-report.ts';
+import { adaptiveHtml, percentMet, traceSummary, twinText, type AdaptiveRun, type AdaptiveSettings } from './adaptive-report.ts';
 import { gitCommit } from './report.ts';
 import { criticalQuery, smallQuery } from './scenarios.ts';
 import { recommendationSummary } from './headroom.ts';
@@ -104,6 +104,8 @@ export interface Comparison {
   met: boolean;
   /** How firm `met` is: the share of the resamples of the reps in which it is met (verdictFirmness; absent in runs recorded before 2026-11-27 13:15Z, and with more than FIRMNESS_MAX_REPS reps). */
   firmness?: Firmness;
+  /** The criterion's noise floor in this run (twinVerdicts; absent in runs recorded before 2026-11-28 06:30Z, and with fewer than 2 or more than FIRMNESS_MAX_REPS reps). */
+  twins?: TwinVerdicts;
 }
 
 /** verdictFirmness(): the share of the draws in which the criterion is met, and how many draws (reps^reps). */
@@ -311,6 +313,7 @@ export async function adaptiveVsStatic(
     ...(ladderFigures.length > 0 ? { ladder: ladderFigures } : {}),
     yardstick: v.yardstick, vsPick: v.vsPick, goodputRatio: v.goodputRatio, goodputMet: v.goodputMet, latencyMet: v.latencyMet, met: v.met,
     ...firmness('adaptive'),
+    ...(o.reps >= 2 && o.reps <= FIRMNESS_MAX_REPS ? { twins: twinVerdicts(runs, staticKinds, 'adaptive', t.targetP99Ms) } : {}),
   };
 }
 
@@ -340,6 +343,7 @@ export function printComparison(c: Comparison, say: Say): void {
   say(`Goodput ratio adaptive / ${y ? y.kind : 'best static'}: ${(c.goodputRatio * 100).toFixed(0)} % (${c.goodputMet ? 'within' : 'NOT within'} 10 %); ` +
     `adaptive critical p99 ${c.latencyMet ? 'within' : 'NOT within'} the target. Done criterion: ${c.met ? 'MET' : 'NOT MET'}.`);
   if (c.firmness) say(`How firm: met in ${percentMet(c.firmness)} of the ${c.firmness.draws} draws of the reps with replacement (verdictFirmness).`);
+  if (c.twins) say(`Noise floor (twinVerdicts): ${twinText(c.twins)}.`);
   if (c.vsPick && y && y.kind !== 'static') {
     const held = c.staticPooled?.meets === true ? 'it held the target here, with less goodput than the yardstick' : 'it did not hold the target here';
     say(`Against tune's pick alone (${held}): ${(c.vsPick.goodputRatio * 100).toFixed(0)} %, ${c.vsPick.met ? 'met' : 'not met'}.`);

@@ -75,6 +75,10 @@ describe('bench:adaptive report', () => {
     expect(/<table id="means">.*?<\/table>/s.exec(html)![0]).toMatch(/<td>(met|not met)<\/td><td>-<\/td><\/tr>/);
     const firm = adaptiveHtml({ ...run, comparison: { ...c, firmness: { met: 189 / 256, draws: 256 } } });
     expect(/<table id="means">.*?<\/table>/s.exec(firm)![0]).toMatch(/<td>(met|not met)<\/td><td>74 % of 256<\/td><\/tr>/);
+    // The noise floor (twinVerdicts), when the run recorded it; nothing in runs from before.
+    expect(html).not.toContain('id="twins"');
+    const twins = adaptiveHtml({ ...run, comparison: { ...c, twins: { twin: 4, pick: 2, lane: 3, splits: 6 } } });
+    expect(twins).toContain('<p id="twins">The criterion\'s noise floor: with the reps split into halves (the yardstick found in one, judged in the other; 6 splits), the yardstick\'s twin met the criterion in 4, tune\'s pick in 2, the adaptive lane in 3.');
     const sweep = /<table id="tune">.*?<\/table>/s.exec(html)![0];
     expect(rows(sweep)).toBe(c.tune.trials.length + 1);
     expect(sweep.match(/<td>best<\/td>/g)).toHaveLength(1);
