@@ -38,7 +38,15 @@ export function twinSummary(twins: readonly TwinVerdicts[], which = 'reports'): 
   if (twins.length === 0) return `No ${which} had the reps to split.`;
   const share = (k: 'twin' | 'pick' | 'lane') => twins.reduce((a, t) => a + t[k] / t.splits, 0) / twins.length;
   const atLeast = twins.filter((t) => t.lane >= t.twin).length;
-  return `Over ${twins.length} ${which}, split into halves: the yardstick's twin met the criterion in ${(share('twin') * 100).toFixed(0)} % of the splits, tune's pick in ${(share('pick') * 100).toFixed(0)} %, the adaptive lane in ${(share('lane') * 100).toFixed(0)} %; the lane met it at least as often as the twin in ${atLeast} of ${twins.length}.`;
+  // The lane's share minus the other's, report by report, in percentage points: mean ± 1.96 standard errors.
+  const diff = (k: 'twin' | 'pick') => {
+    const d = twins.map((t) => (100 * (t.lane - t[k])) / t.splits);
+    const m = d.reduce((a, x) => a + x, 0) / d.length;
+    if (d.length < 2) return `${m >= 0 ? '+' : ''}${m.toFixed(1)}`;
+    const se = Math.sqrt(d.reduce((a, x) => a + (x - m) ** 2, 0) / (d.length - 1) / d.length);
+    return `${m >= 0 ? '+' : ''}${m.toFixed(1)} ± ${(1.96 * se).toFixed(1)}`;
+  };
+  return `Over ${twins.length} ${which}, split into halves: the yardstick's twin met the criterion in ${(share('twin') * 100).toFixed(0)} % of the splits, tune's pick in ${(share('pick') * 100).toFixed(0)} %, the adaptive lane in ${(share('lane') * 100).toFixed(0)} %; the lane met it at least as often as the twin in ${atLeast} of ${twins.length}; the lane minus the twin ${diff('twin')} points, minus tune's pick ${diff('pick')} (per report, mean ± 1.96 standard errors).`;
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {

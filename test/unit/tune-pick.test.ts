@@ -365,7 +365,7 @@ describe('bench:firmness: the criterion\'s noise floor (twinVerdicts)', () => {
     const many = Array.from({ length: 7 }, (_, k) => three.map((r) => ({ ...r, rep: r.rep + 3 * k }))).flat();
     expect(() => twinVerdicts(many, ['static'], 'adaptive', target)).toThrow(/more than the 6/);
     expect(twinSummary([{ twin: 6, pick: 0, lane: 3, splits: 6 }, { twin: 3, pick: 3, lane: 3, splits: 6 }])).toBe(
-      'Over 2 reports, split into halves: the yardstick\'s twin met the criterion in 75 % of the splits, tune\'s pick in 25 %, the adaptive lane in 50 %; the lane met it at least as often as the twin in 1 of 2.',
+      'Over 2 reports, split into halves: the yardstick\'s twin met the criterion in 75 % of the splits, tune\'s pick in 25 %, the adaptive lane in 50 %; the lane met it at least as often as the twin in 1 of 2; the lane minus the twin -25.0 ± 49.0 points, minus tune\'s pick +25.0 ± 49.0 (per report, mean ± 1.96 standard errors).',
     );
     expect(twinSummary([], 'reports with a stated target')).toBe('No reports with a stated target had the reps to split.');
   });
