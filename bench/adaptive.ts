@@ -9,8 +9,10 @@
  * `--compare-warmup-ms` is the warm-up of each comparison trial (default 12 s; 1 s with --quick):
  * a fresh engine's adaptive lane explores most in its first seconds (its retry wait doubles from
  * 5 s: about 3 tries of a level too high in the first 20 s, then one a minute), which a 20 s trial
- * after 2 s counted in full (bench/RESULTS.md 21:29Z vs 21:45Z); the comparison measures the
- * steady state a running service sees, and both contenders get the same warm-up.
+ * after 2 s counted in full (bench/RESULTS.md 21:29Z vs 21:45Z); both contenders get the same
+ * warm-up. It is still a lane's first half-minute: its next no-load probe (60 s) and a minute of
+ * level memory fall outside the trial, and a lane a minute old served less at a target that
+ * allowed more than 1 slot (bench/RESULTS.md 2026-11-28 06:24Z, bench/level-probe.ts adaptiveLong).
  *
  * `--adaptive-options '[{"tolerance":1.3}, ...]'` adds adaptive lanes with other options to the
  * rotation (for trying the algorithm's knobs; the done criterion is judged on the defaults;
