@@ -11,6 +11,8 @@
  *   adaptiveLong      the same after 60 s of warm-up instead of 12: a lane whose retry wait has
  *                     grown (5, 10, 20, 40, 60 s) and whose level memory is full, as in a service
  *                     that has run for a minute; does the tail its tries cost go away then?
+ *   adaptiveLongNoProbe adaptiveLong without the no-load probe every minute (only the one at
+ *                     start): the second probe falls at 60 s, where adaptiveLong's window starts
  * each `reps` times (20 s after 12 s of warm-up, 1 worker x 16 connections, critical reserved 2);
  * `kinds` (comma-separated) picks some of them. Prints the p99 per rep and over all the reps' answers.
  *   node --expose-gc bench/level-probe.ts [targetMs=26.5] [reps=5] [kinds=static1,adaptMax1,adaptMax1NoGuard,adaptive]   (Node 24: PATH=node_modules/.bin:$PATH)
@@ -30,8 +32,9 @@ const settings: Record<string, EngineSetting> = {
   adaptMax1NoGuard: { ...shape, lanes: { critical, normal: { maxQueue: 200, adaptive: { maxLimit: 1, protect: [] } } } },
   adaptive: { ...shape, lanes: { critical, normal: { maxQueue: 200, adaptive: { guardTargetMs: targetMs } } } },
   adaptiveLong: { ...shape, lanes: { critical, normal: { maxQueue: 200, adaptive: { guardTargetMs: targetMs } } } },
+  adaptiveLongNoProbe: { ...shape, lanes: { critical, normal: { maxQueue: 200, adaptive: { guardTargetMs: targetMs, probeIntervalMs: 3_600_000 } } } },
 };
-const warmupMs: Record<string, number> = { adaptiveLong: 60_000 };
+const warmupMs: Record<string, number> = { adaptiveLong: 60_000, adaptiveLongNoProbe: 60_000 };
 const chosen = (process.argv[4] ?? 'static1,adaptMax1,adaptMax1NoGuard,adaptive').split(',');
 for (const k of chosen) if (!settings[k]) throw new Error(`kinds must be some of ${Object.keys(settings).join(', ')}, got ${k}`);
 
