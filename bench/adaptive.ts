@@ -171,8 +171,9 @@ export interface TwinVerdicts { twin: number; pick: number; lane: number; splits
  * ordered pair of such halves once). In the first half judge() finds the yardstick (the static
  * contender that held the target with the most goodput there); in the second the same setting
  * (its twin: the same setting, other trials of the same rotation), tune's pick (what a user who
- * pasted tune's result runs) and the lane `kind` are each judged against it by the criterion: mean goodput >= 90 % of the yardstick's, critical p99 over
- * all their answers in that half within the target, no critical error. A lane that meets it in
+ * pasted tune's result runs) and the lane `kind` are each judged against it by the criterion:
+ * mean goodput >= 90 % of the yardstick's, critical p99 over all their answers in that half
+ * within the target, no critical error. A lane that meets it in
  * about as many splits as the twin does as well as an oracle told the best setting, on this
  * host; what both miss is the trials' spread, not the lane. Halves of 2 reps are noisier than
  * the run's 4, so these shares are lower than the run's verdicts: they compare the two, they do

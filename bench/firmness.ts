@@ -6,7 +6,12 @@
  * (with replacement, a rep's contenders together) in which the criterion is met, for the adaptive
  * lane and each variant. Reports are judged by today's rule (judge(): the yardstick the best static
  * contender that held the target), also those recorded before it, so a verdict may differ from the
- * one the report printed; the column `recorded` says what it printed. Prints a Markdown table.
+ * one the report printed; the column `recorded` says what it printed. The last column is the
+ * criterion's noise floor (twinVerdicts in bench/adaptive.ts): the reps split into halves, the
+ * yardstick found in one half, and in the other its twin (the same static setting), tune's pick
+ * and the lane each judged against it, over every split. Prints a Markdown table, then the three
+ * shares over all the reports judged, over those at tune's 1.5x-idle target and over those with a
+ * stated one, and the lane's per-report differences from the twin and the pick.
  */
 import { readFileSync } from 'node:fs';
 import { judge, staticKindsOf, twinVerdicts, verdictFirmness, type Comparison, type TwinVerdicts } from './adaptive.ts';

@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { confirmationCandidates, lanesEnv, nextCandidates, pickBest, pooledTrial, positiveArg, recommendedPick, staticFallback, staticLadder, type Trial } from '../../bench/tune.ts';
 import { judge, twinVerdicts, verdictFirmness, type Comparison } from '../../bench/adaptive.ts';
-import { twinSummary } from '../../bench/firmness.ts';
+import { statedTarget, twinSummary } from '../../bench/firmness.ts';
 import { headroomOutcome, tuneVsComparison } from '../../bench/headroom.ts';
 import { encode, newHistogram, recordMs } from '../../src/stats/histogram.ts';
 
@@ -368,6 +368,10 @@ describe('bench:firmness: the criterion\'s noise floor (twinVerdicts)', () => {
       'Over 2 reports, split into halves: the yardstick\'s twin met the criterion in 75 % of the splits, tune\'s pick in 25 %, the adaptive lane in 50 %; the lane met it at least as often as the twin in 1 of 2; the lane minus the twin -25.0 ± 49.0 points, minus tune\'s pick +25.0 ± 49.0 (per report, mean ± 1.96 standard errors).',
     );
     expect(twinSummary([], 'reports with a stated target')).toBe('No reports with a stated target had the reps to split.');
+    // A target is tune's rule when it is 1.5x the idle critical p99 (as recorded, to the hundredth); otherwise it was stated.
+    const c = (targetP99Ms: number, idleCriticalP99Ms: number) => ({ tune: { targetP99Ms, idleCriticalP99Ms } }) as unknown as Comparison;
+    expect(statedTarget(c(20.59, 13.727))).toBe(false);
+    expect(statedTarget(c(40, 14.97))).toBe(true);
   });
 });
 
