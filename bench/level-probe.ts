@@ -22,20 +22,26 @@
 import { withSampleWeaviate } from './setup.ts';
 import { overloadTrial, pooledTrial, type TracePoint, type Trial } from './tune.ts';
 import type { EngineSetting } from './contenders.ts';
+import type { LaneOptions } from '../src/engine/lanes.ts';
 import { resolveTarget } from '../src/pool/config.ts';
 
 const targetMs = Number(process.argv[2] ?? 26.5);
 const reps = Number(process.argv[3] ?? 5);
 const shape = { workers: 1, connections: 16 };
 const critical = { reserved: 2 };
+/** The probe's shape with the normal lane (queue 200) as given. */
+const withNormal = (normal: LaneOptions): EngineSetting => ({ ...shape, lanes: { critical, normal: { maxQueue: 200, ...normal } } });
+/** The told lane: adaptive, told the objective. */
+const told = { guardTargetMs: targetMs };
 const settings: Record<string, EngineSetting> = {
-  static1: { ...shape, lanes: { critical, normal: { maxQueue: 200, maxConcurrency: 1 } } },
-  adaptMax1: { ...shape, lanes: { critical, normal: { maxQueue: 200, adaptive: { guardTargetMs: targetMs, maxLimit: 1 } } } },
-  adaptMax1NoGuard: { ...shape, lanes: { critical, normal: { maxQueue: 200, adaptive: { maxLimit: 1, protect: [] } } } },
-  adaptive: { ...shape, lanes: { critical, normal: { maxQueue: 200, adaptive: { guardTargetMs: targetMs } } } },
-  adaptiveLong: { ...shape, lanes: { critical, normal: { maxQueue: 200, adaptive: { guardTargetMs: targetMs } } } },
-  adaptiveLongNoProbe: { ...shape, lanes: { critical, normal: { maxQueue: 200, adaptive: { guardTargetMs: targetMs, probeIntervalMs: 3_600_000 } } } },
-  adaptive3min: { ...shape, lanes: { critical, normal: { maxQueue: 200, adaptive: { guardTargetMs: targetMs } } } },
+  static1: withNormal({ maxConcurrency: 1 }),
+  adaptMax1: withNormal({ adaptive: { ...told, maxLimit: 1 } }),
+  adaptMax1NoGuard: withNormal({ adaptive: { maxLimit: 1, protect: [] } }),
+  adaptive: withNormal({ adaptive: told }),
+  // The told lane again; only the trial's warm-up and length differ (below).
+  adaptiveLong: withNormal({ adaptive: told }),
+  adaptiveLongNoProbe: withNormal({ adaptive: { ...told, probeIntervalMs: 3_600_000 } }),
+  adaptive3min: withNormal({ adaptive: told }),
 };
 const warmupMs: Record<string, number> = { adaptiveLong: 60_000, adaptiveLongNoProbe: 60_000, adaptive3min: 0 };
 const trialMs: Record<string, number> = { adaptive3min: 180_000 };
